@@ -1,0 +1,35 @@
+"""refsnn: a readable reference for parallel ANN-SNN conversion.
+
+Hao et al., "Faster and Stronger: When ANN-SNN Conversion Meets Parallel Spiking
+Calculation", ICML 2025 (arXiv 2412.13610). Importing refsnn compiles nothing: each Numba
+kernel compiles on its first call and is cached on disk.
+"""
+
+from .if_neuron import if_neuron
+from .matrices import (
+    parallel_conversion_matrix,
+    posterior_conversion_matrix,
+    prior_control_matrix,
+    step_offsets,
+)
+from .parallel import first_spike_step, parallel_neuron
+from .qcfs import clip_relu, da_qcfs, qcfs, qcfs_level
+from .theory import expected_conversion_error, expected_qcfs
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "qcfs",
+    "qcfs_level",
+    "clip_relu",
+    "da_qcfs",
+    "if_neuron",
+    "parallel_neuron",
+    "first_spike_step",
+    "prior_control_matrix",
+    "posterior_conversion_matrix",
+    "parallel_conversion_matrix",
+    "step_offsets",
+    "expected_qcfs",
+    "expected_conversion_error",
+]

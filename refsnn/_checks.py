@@ -1,0 +1,94 @@
+"""Input checks shared by every public function.
+
+Each check raises ``ValueError`` or ``TypeError`` with a message that names the
+parameter and says what was expected, so that bad input never turns into a silent,
+wrong answer.
+
+Dtype rule for the whole package: float32 input is computed in float32; every other
+numeric input (float64, integers, booleans) is computed in float64.
+"""
+
+import numbers
+
+import numpy as np
+
+
+def working_dtype(x):
+    """Return the float dtype used to compute on an array ``x``."""
+    return np.dtype(np.float32) if x.dtype == np.float32 else np.dtype(np.float64)
+
+
+def as_float_array(name, value):
+    """Convert ``value`` to a finite float32/float64 array.
+
+    Raises ``TypeError`` for non-numeric data and ``ValueError`` for NaN or infinity.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # e.g. ragged nested lists
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must have a real numeric dtype, got dtype {arr.dtype}")
+    arr = arr.astype(working_dtype(arr), copy=False)
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+    return arr
+
+
+def as_currents(currents, name="currents"):
+    """Check input currents of shape ``(T, ...)`` and return them as a float array."""
+    arr = as_float_array(name, currents)
+    if arr.ndim == 0:
+        raise ValueError(f"{name} must have a leading time axis, shape (T, ...), got a scalar")
+    if arr.shape[0] < 1:
+        raise ValueError(f"{name} must have at least one time step (T >= 1), got shape {arr.shape}")
+    return arr
+
+
+def as_param(name, value, shape, dtype, positive=False):
+    """Broadcast a parameter (scalar, per channel or per neuron) to ``shape``.
+
+    Parameters
+    ----------
+    name : str
+        Parameter name used in error messages.
+    value : array_like
+        The parameter. It must broadcast to ``shape`` by NumPy's rules.
+    shape : tuple of int
+        The neuron shape, e.g. ``currents.shape[1:]``.
+    dtype : numpy.dtype
+        The working dtype.
+    positive : bool
+        Require every entry to be > 0 (thresholds).
+
+    Returns
+    -------
+    numpy.ndarray
+        A C-contiguous array of ``shape`` and ``dtype``.
+    """
+    arr = as_float_array(name, value)
+    try:
+        arr = np.broadcast_to(arr, shape)
+    except ValueError:
+        raise ValueError(
+            f"{name} of shape {arr.shape} does not broadcast to the neuron shape {shape}"
+        ) from None
+    if positive and not (arr > 0).all():
+        raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
+    return np.ascontiguousarray(arr, dtype=dtype)
+
+
+def as_int(name, value, minimum=1):
+    """Check that ``value`` is an integer >= ``minimum`` and return it as ``int``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_choice(name, value, choices):
+    """Check that ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
+    return value

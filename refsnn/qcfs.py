@@ -1,0 +1,215 @@
+"""The QCFS activation, ClipReLU and the calibrated DA-QCFS (spec §2.1, §4.1).
+
+QCFS (Bu et al., ICLR 2022) is the quantization-clip-floor-shift activation that a
+QCFS ANN is trained with:
+
+.. math::
+
+    Q_L(z; \\theta, \\psi) = \\frac{\\theta}{L}
+        \\operatorname{clip}\\left(\\left\\lfloor \\frac{L z + \\psi}{\\theta} \\right\\rfloor, 0, L\\right),
+    \\qquad \\psi = \\theta / 2 \\text{ by default.}
+
+With ψ = θ/2 the floor rounds half up: floor(u + 1/2). It is never ``np.round``, which
+rounds half to even and differs exactly at the ties where the theorems are sharpest.
+
+Every function here has a plain NumPy reference (``*_reference``) that mirrors the
+equation and a Numba kernel that the public function calls. Both evaluate the same
+operations in the same order, so they agree bit for bit (``tests/test_qcfs.py``).
+
+Parameters broadcast against ``z.shape`` by NumPy's rules: scalar, per channel (for
+example shape ``(C, 1, 1)`` for ``z`` of shape ``(B, C, H, W)``) or per neuron. float32
+input is computed and returned in float32; anything else in float64.
+"""
+
+import numpy as np
+from numba import njit
+
+from ._checks import as_float_array, as_int, as_param, working_dtype
+
+__all__ = ["qcfs", "qcfs_level", "clip_relu", "da_qcfs", "qcfs_reference", "da_qcfs_reference"]
+
+
+# --------------------------------------------------------------------------- references
+
+
+def qcfs_level_reference(z, theta, levels, psi):
+    """NumPy twin of :func:`qcfs_level`: clip(floor((L·z + ψ)/θ), 0, L) as floats."""
+    L = z.dtype.type(levels)
+    return np.clip(np.floor((L * z + psi) / theta), 0, L)
+
+
+def qcfs_reference(z, theta, levels, psi):
+    """NumPy twin of :func:`qcfs`: (θ/L)·clip(floor((L·z + ψ)/θ), 0, L).
+
+    ``z``, ``theta`` and ``psi`` must already share one float dtype and shape.
+    """
+    L = z.dtype.type(levels)
+    return (theta / L) * qcfs_level_reference(z, theta, levels, psi)
+
+
+def da_qcfs_reference(z, theta, levels, psi_da, phi_da, psi):
+    """NumPy twin of :func:`da_qcfs`: ((θ+φ_DA)/L)·clip(floor(((z+ψ_DA)·L + ψ)/θ), 0, L)."""
+    L = z.dtype.type(levels)
+    level = np.clip(np.floor(((z + psi_da) * L + psi) / theta), 0, L)
+    return ((theta + phi_da) / L) * level
+
+
+# --------------------------------------------------------------------------- kernels
+
+
+@njit(cache=True)
+def _qcfs_level_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
+    zero = L - L
+    for i in range(z.size):
+        k = np.floor((L * z[i] + psi[i]) / theta[i])
+        out[i] = min(max(k, zero), L)
+
+
+@njit(cache=True)
+def _qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
+    zero = L - L
+    for i in range(z.size):
+        k = np.floor((L * z[i] + psi[i]) / theta[i])
+        out[i] = (theta[i] / L) * min(max(k, zero), L)
+
+
+@njit(cache=True)
+def _da_qcfs_kernel(z, theta, L, psi_da, phi_da, psi, out):  # pragma: no cover - compiled
+    zero = L - L
+    for i in range(z.size):
+        k = np.floor(((z[i] + psi_da[i]) * L + psi[i]) / theta[i])
+        out[i] = ((theta[i] + phi_da[i]) / L) * min(max(k, zero), L)
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _prepare(z, theta, psi, **extra):
+    """Check ``z`` and broadcast θ, ψ (default θ/2) and extra parameters to ``z.shape``."""
+    z = as_float_array("z", z)
+    dtype = working_dtype(z)
+    theta = as_param("theta", theta, z.shape, dtype, positive=True)
+    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, z.shape, dtype)
+    extra = {k: as_param(k, v, z.shape, dtype) for k, v in extra.items()}
+    return np.ascontiguousarray(z), theta, psi, extra
+
+
+def qcfs_level(z, theta, levels, psi=None):
+    """Quantization level of QCFS: clip(floor((L·z + ψ)/θ), 0, L).
+
+    This is the integer that the spike count of a lossless SNN must equal, which is why
+    tests compare levels (exact) rather than rates θ·n/L (rounded).
+
+    Parameters
+    ----------
+    z : array_like, shape (...)
+        Pre-activation.
+    theta : array_like
+        Threshold θ > 0, broadcast against ``z``.
+    levels : int
+        Number of quantization levels L >= 1 (T̃ for a QCFS ANN).
+    psi : array_like, optional
+        Shift ψ; θ/2 by default.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape ``z.shape``
+        Values in 0..L.
+    """
+    L = as_int("levels", levels)
+    z, theta, psi, _ = _prepare(z, theta, psi)
+    out = np.empty_like(z)
+    _qcfs_level_kernel(z.ravel(), theta.ravel(), z.dtype.type(L), psi.ravel(), out.ravel())
+    return out.astype(np.int64)
+
+
+def qcfs(z, theta, levels, psi=None):
+    """QCFS activation (spec §2.1, Bu et al. 2022).
+
+    .. math::
+
+        Q_L(z) = \\frac{\\theta}{L}\\,
+        \\operatorname{clip}\\left(\\left\\lfloor \\frac{L z + \\psi}{\\theta}\\right\\rfloor, 0, L\\right)
+
+    Parameters
+    ----------
+    z : array_like, shape (...)
+        Pre-activation.
+    theta : array_like
+        Threshold (clip value) θ > 0, broadcast against ``z``: scalar, per channel or
+        per neuron.
+    levels : int
+        Number of quantization levels L >= 1.
+    psi : array_like, optional
+        Shift ψ in units of activation; θ/2 by default (round half up).
+
+    Returns
+    -------
+    numpy.ndarray, shape ``z.shape``
+        float32 for float32 ``z``, else float64.
+
+    Examples
+    --------
+    >>> qcfs([0.0, 0.125, 0.3, 2.0], theta=1.0, levels=4)
+    array([0.  , 0.25, 0.25, 1.  ])
+    """
+    L = as_int("levels", levels)
+    z, theta, psi, _ = _prepare(z, theta, psi)
+    out = np.empty_like(z)
+    _qcfs_kernel(z.ravel(), theta.ravel(), z.dtype.type(L), psi.ravel(), out.ravel())
+    return out
+
+
+def clip_relu(z, theta):
+    """ClipReLU: min(max(z, 0), θ), the ReLU clipped at a recorded threshold (spec §5).
+
+    Parameters
+    ----------
+    z : array_like, shape (...)
+    theta : array_like
+        Threshold θ > 0, broadcast against ``z``.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``z.shape``, float32 for float32 ``z`` else float64.
+    """
+    z, theta, _, _ = _prepare(z, theta, psi=0.0)
+    return np.minimum(np.maximum(z, 0), theta)
+
+
+def da_qcfs(z, theta, levels, psi_da, phi_da, psi=None):
+    """Distribution-aware QCFS, the calibrated activation (spec §4.1).
+
+    .. math::
+
+        r_{DA}(z) = \\frac{\\theta + \\varphi_{DA}}{L}\\,
+        \\operatorname{clip}\\left(\\left\\lfloor
+        \\frac{(z + \\psi_{DA}) L + \\psi}{\\theta}\\right\\rfloor, 0, L\\right)
+
+    ψ_DA shifts the input distribution and φ_DA corrects the output amplitude, both per
+    channel in the paper. With ψ_DA = φ_DA = 0 this is :func:`qcfs`.
+
+    Parameters
+    ----------
+    z : array_like, shape (...)
+    theta : array_like
+        Threshold θ > 0, broadcast against ``z``.
+    levels : int
+        Level L >= 1. In the authors' code the DA-QCFS student runs at the SNN's T.
+    psi_da, phi_da : array_like
+        Input shift ψ_DA and output-scale correction φ_DA, broadcast against ``z``.
+    psi : array_like, optional
+        Shift ψ; θ/2 by default.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``z.shape``, float32 for float32 ``z`` else float64.
+    """
+    L = as_int("levels", levels)
+    z, theta, psi, extra = _prepare(z, theta, psi, psi_da=psi_da, phi_da=phi_da)
+    out = np.empty_like(z)
+    _da_qcfs_kernel(
+        z.ravel(), theta.ravel(), z.dtype.type(L),
+        extra["psi_da"].ravel(), extra["phi_da"].ravel(), psi.ravel(), out.ravel(),
+    )
+    return out
