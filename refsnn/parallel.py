@@ -123,7 +123,7 @@ def binary_reference(currents, theta, psi):
     comparisons = np.zeros(shifted.shape, dtype=np.int64)
     while (lo < hi).any():
         active = lo < hi
-        mid = (lo + hi) // 2
+        mid = np.where(active, (lo + hi) // 2, T)  # finished neurons probe a dummy step
         fires = shifted / (T - mid + 1).astype(shifted.dtype) >= theta  # H_mid >= θ
         hi = np.where(active & fires, mid, hi)
         lo = np.where(active & ~fires, mid + 1, lo)

@@ -1,0 +1,105 @@
+"""Tests for refsnn.if_neuron: the sequential IF neuron with soft reset (spec §2.2)."""
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import GRID, dtypes, dyadic_currents, exact_level, thresholds
+
+from refsnn import if_neuron, qcfs_level
+from refsnn.if_neuron import if_neuron_reference
+
+
+@given(
+    currents=hnp.arrays(np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=12),
+                        elements=st.floats(-3, 3)),
+    theta=st.floats(0.01, 4),
+    dtype=dtypes,
+)
+def test_kernel_matches_reference(currents, theta, dtype):
+    """The Numba kernel and the NumPy twin agree bit for bit, spikes and membrane."""
+    currents = currents.astype(dtype)
+    N = currents.shape[1]
+    th = np.full(N, theta, dtype=dtype)
+    spikes, membrane = if_neuron(currents, theta, return_membrane=True)
+    ref_spikes, ref_membrane = if_neuron_reference(currents, th, th / dtype(2))
+    np.testing.assert_array_equal(spikes, ref_spikes)
+    np.testing.assert_array_equal(membrane, ref_membrane)
+    assert membrane.dtype == dtype and spikes.dtype == bool
+
+
+@given(T=st.integers(1, 64), k=st.integers(-16, 160), theta=thresholds)
+@example(T=4, k=4, theta=1.0)  # z = θ/8: T·z/θ + 1/2 = 1, a tie
+@example(T=2, k=8, theta=1.0)  # z = θ/4: T·z + θ/2 = θ exactly
+def test_constant_input_count_equals_qcfs_level(T, k, theta):
+    """For constant input I_t = z, the IF count is the QCFS level at L = T (spec §2.2).
+
+    N = clip(floor((T·z + θ/2)/θ), 0, T). On the exact grid z = k·θ/32 the membrane
+    sums are exact, and ties (fire exactly at θ) are frequent: they need ``>=`` and
+    v0 = θ/2.
+    """
+    z = k * (GRID * theta / 4)
+    spikes = if_neuron(np.full((T, 1), z), theta)
+    assert spikes.sum() == exact_level(z, theta, T, theta / 2)
+    assert spikes.sum() == qcfs_level(z, theta, T)
+
+
+def test_fires_on_greater_or_equal():
+    """A membrane exactly at θ fires: v0 = θ/2 plus I = θ/2."""
+    assert if_neuron([[0.5]], 1.0)[0, 0]
+    assert not if_neuron([[0.49]], 1.0)[0, 0]
+
+
+def test_soft_reset_and_membrane_trace():
+    """Soft reset subtracts θ and keeps the excess (v_t = m_t − θ s_t)."""
+    spikes, v = if_neuron([1.75, 0.0, 0.25, -1.0], 1.0, return_membrane=True)
+    np.testing.assert_array_equal(spikes, [True, True, False, False])
+    np.testing.assert_array_equal(v, [1.25, 0.25, 0.5, -0.5])
+
+
+def test_default_v0_is_half_theta_and_can_be_set():
+    spikes, v = if_neuron(np.zeros((1, 2)), [1.0, 4.0], return_membrane=True)
+    np.testing.assert_array_equal(v[0], [0.5, 2.0])
+    spikes, v = if_neuron(np.zeros((1, 2)), 1.0, v0=[0.0, 1.0], return_membrane=True)
+    np.testing.assert_array_equal(spikes[0], [False, True])
+    np.testing.assert_array_equal(v[0], [0.0, 0.0])
+
+
+def test_shapes_and_channelwise_theta():
+    """Any neuron shape after the time axis; θ of shape (C, 1, 1) is per channel."""
+    currents = np.full((4, 2, 3, 2, 2), 0.5)
+    theta = np.array([1.0, 2.0, 4.0]).reshape(3, 1, 1)
+    spikes = if_neuron(currents, theta)
+    assert spikes.shape == currents.shape
+    np.testing.assert_array_equal(spikes.sum(axis=0)[0, :, 0, 0], [2, 1, 1])
+    assert if_neuron(np.ones(3), 1.0).shape == (3,)  # a single neuron, shape (T,)
+
+
+@given(data=dyadic_currents())
+def test_uneven_input_can_differ_from_qcfs_but_count_is_bounded(data):
+    """For uneven input the IF count is some value in 0..T (the level is not guaranteed)."""
+    currents, theta = data
+    count = if_neuron(currents, theta).sum(axis=0)
+    assert ((0 <= count) & (count <= currents.shape[0])).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(theta=0.0), ValueError, "theta"),
+        (dict(theta=[1.0, -1.0]), ValueError, "theta"),
+        (dict(theta=np.inf), ValueError, "theta"),
+        (dict(v0=np.nan), ValueError, "v0"),
+        (dict(currents=np.zeros((0, 2))), ValueError, "T >= 1"),
+        (dict(currents=1.0), ValueError, "time axis"),
+        (dict(currents=[[np.nan, 0.0]]), ValueError, "currents"),
+        (dict(currents=[["x", "y"]]), TypeError, "currents"),
+        (dict(theta=np.ones(3)), ValueError, "theta"),
+    ],
+)
+def test_bad_input_raises(kwargs, error, match):
+    args = dict(currents=np.zeros((3, 2)), theta=1.0)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        if_neuron(**args)

@@ -1,0 +1,153 @@
+"""Tests for refsnn.parallel: the three firing methods, both orders, first spike step."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import dtypes, dyadic_currents, exact_count
+
+from refsnn import first_spike_step, parallel_neuron
+from refsnn.parallel import (
+    binary_reference,
+    binary_search_probes,
+    closed_form_count,
+    dense_reference,
+    hadamard_reference,
+    total_current,
+)
+
+METHODS = ["dense", "hadamard", "binary"]
+float_currents = hnp.arrays(
+    np.float64, hnp.array_shapes(min_dims=2, max_dims=2, max_side=16), elements=st.floats(-2, 2)
+)
+
+
+def paper_train(count, T):
+    """The paper-order train of a given count: 0…0 1…1."""
+    return np.arange(1, T + 1)[:, None] > T - np.asarray(count)[None, :]
+
+
+@given(currents=float_currents, theta=st.floats(0.01, 4), dtype=dtypes)
+def test_kernels_match_references(currents, theta, dtype):
+    """Each Numba kernel agrees bit for bit with its NumPy twin, on arbitrary floats."""
+    currents = currents.astype(dtype)
+    T, N = currents.shape
+    th = np.full(N, theta, dtype=dtype)
+    psi = th / dtype(2)
+    np.testing.assert_array_equal(parallel_neuron(currents, theta, method="dense"), dense_reference(currents, th, psi))
+    np.testing.assert_array_equal(parallel_neuron(currents, theta), hadamard_reference(currents, th, psi))
+    first, comparisons = first_spike_step(currents, theta, return_comparisons=True)
+    ref_first, ref_comparisons = binary_reference(currents, th, psi)
+    np.testing.assert_array_equal(first, ref_first)
+    np.testing.assert_array_equal(comparisons, ref_comparisons)
+    np.testing.assert_array_equal(parallel_neuron(currents, theta, method="binary"), paper_train(T + 1 - first, T))
+
+
+@given(data=dyadic_currents(T=st.integers(1, 64)), dtype=dtypes)
+@example(data=(np.array([[1.0], [0.875], [0.625]]), 1.0), dtype=np.float64)  # Σ + ψ = 3θ: a tie
+def test_methods_agree_with_closed_form(data, dtype):
+    """hadamard ≡ binary ≡ clip(floor((Σ+ψ)/θ), 0, T), and each train is 0…0 1…1 (spec §3.2-3.5).
+
+    On the exact grid this holds at ties too. ``dense`` sums rounded entries such as 1/3,
+    so it must agree wherever (Σ + ψ)/θ is not an exact integer.
+    """
+    currents, theta = data
+    currents = currents.astype(dtype)
+    T = currents.shape[0]
+    count = exact_count(currents, theta, theta / 2)
+    expected = paper_train(count, T)
+    np.testing.assert_array_equal(parallel_neuron(currents, theta, method="hadamard"), expected)
+    np.testing.assert_array_equal(parallel_neuron(currents, theta, method="binary"), expected)
+    np.testing.assert_array_equal(first_spike_step(currents, theta), T + 1 - count)
+    total = total_current(currents)
+    np.testing.assert_array_equal(closed_form_count(total, theta, dtype(theta / 2), T), count)
+    shifted = (total.astype(np.float64) + theta / 2) / theta
+    off_tie = shifted != np.floor(shifted)
+    dense = parallel_neuron(currents, theta, method="dense")
+    np.testing.assert_array_equal(dense[:, off_tie], expected[:, off_tie])
+
+
+def test_dense_can_miss_an_exact_tie_by_one():
+    """Float ties, explicitly: Σ + ψ = 3θ at T = 3 (found by search on the k/8 grid).
+
+    Row 1 of Λ_pc is fl(1/3)·𝟙ᵀ, and Σ fl(1/3)·I_t + ψ/3 rounds just below θ, so the
+    dense product misses the first step. The rank-1 form divides once and is exact.
+    """
+    currents = np.array([[1.0], [0.875], [0.625]])
+    assert parallel_neuron(currents, 1.0, method="hadamard")[:, 0].tolist() == [True, True, True]
+    assert parallel_neuron(currents, 1.0, method="binary")[:, 0].tolist() == [True, True, True]
+    assert parallel_neuron(currents, 1.0, method="dense")[:, 0].tolist() == [False, True, True]
+
+
+@given(data=dyadic_currents(T=st.integers(1, 128)))
+def test_binary_search_comparisons_are_logarithmic(data):
+    """Binary search evaluates the firing predicate at most ⌈log2(T+1)⌉ times per neuron."""
+    currents, theta = data
+    T = currents.shape[0]
+    first, comparisons = first_spike_step(currents, theta, return_comparisons=True)
+    assert (comparisons <= math.ceil(math.log2(T + 1))).all()
+    assert (comparisons >= math.floor(math.log2(T + 1))).all()
+    for n in range(currents.shape[1]):
+        probes, step = binary_search_probes(currents[:, n].sum(), theta, theta / 2, T)
+        assert step == first[n] and len(probes) == comparisons[n]
+
+
+@given(data=dyadic_currents(), method=st.sampled_from(METHODS))
+def test_code_order_is_time_reverse_of_paper_order(data, method):
+    """order="code" fires at step x iff count >= x: the paper train reversed (spec §3.3)."""
+    currents, theta = data
+    paper = parallel_neuron(currents, theta, method=method, order="paper")
+    code = parallel_neuron(currents, theta, method=method, order="code")
+    np.testing.assert_array_equal(code, paper[::-1])
+    np.testing.assert_array_equal(code.sum(axis=0), paper.sum(axis=0))
+    T = currents.shape[0]
+    np.testing.assert_array_equal(code, np.arange(1, T + 1)[:, None] <= code.sum(axis=0))
+
+
+def test_probes_of_one_neuron():
+    """T = 8, count 5 → t_fir = 4, found by probing steps 5, 3, 4."""
+    probes, step = binary_search_probes(5.0, 1.0, 0.5, 8)
+    assert probes == [(5, True), (3, False), (4, True)] and step == 4
+    assert binary_search_probes(-1.0, 1.0, 0.5, 8)[1] == 9  # silent
+
+
+def test_shapes_dtype_and_channelwise_parameters():
+    currents = np.full((4, 2, 3, 2, 2), 0.5, dtype=np.float32)
+    theta = np.array([1.0, 2.0, 4.0]).reshape(3, 1, 1)
+    for method in METHODS:
+        spikes = parallel_neuron(currents, theta, method=method)
+        assert spikes.shape == currents.shape and spikes.dtype == bool
+        np.testing.assert_array_equal(spikes.sum(axis=0)[1, :, 1, 1], [2, 1, 1])
+    assert first_spike_step(currents, theta).shape == (2, 3, 2, 2)
+    assert parallel_neuron(np.ones(3), 1.0).shape == (3,)
+    # ψ per neuron: ψ = 0 truncates instead of rounding half up.
+    np.testing.assert_array_equal(parallel_neuron(np.full((4, 2), 0.25), 1.0, psi=[0.0, 0.5]).sum(0), [1, 1])
+    np.testing.assert_array_equal(parallel_neuron(np.full((4, 2), 0.2), 1.0, psi=[0.0, 0.5]).sum(0), [0, 1])
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(method="fast"), ValueError, "method"),
+        (dict(order="reversed"), ValueError, "order"),
+        (dict(theta=0.0), ValueError, "theta"),
+        (dict(theta=-2.0), ValueError, "theta"),
+        (dict(psi=np.nan), ValueError, "psi"),
+        (dict(currents=np.zeros((0, 3))), ValueError, "T >= 1"),
+        (dict(currents=np.float64(1.0)), ValueError, "time axis"),
+        (dict(currents=[[np.inf]]), ValueError, "currents"),
+        (dict(currents=np.array([["a"]])), TypeError, "currents"),
+        (dict(theta=np.ones(4)), ValueError, "theta"),
+    ],
+)
+def test_bad_input_raises(kwargs, error, match):
+    args = dict(currents=np.zeros((3, 2)), theta=1.0)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        parallel_neuron(**args)
+    if not {"method", "order"} & set(kwargs):
+        with pytest.raises(error, match=match):
+            first_spike_step(**args)

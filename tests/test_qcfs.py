@@ -1,0 +1,136 @@
+"""Tests for refsnn.qcfs: QCFS, ClipReLU and DA-QCFS against their twins and exact oracles."""
+
+import numpy as np
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from strategies import GRID, exact_level, thresholds
+
+from refsnn import clip_relu, da_qcfs, qcfs, qcfs_level
+from refsnn.qcfs import da_qcfs_reference, qcfs_level_reference, qcfs_reference
+
+levels = st.integers(1, 64)
+finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
+
+
+@given(
+    z=hnp.arrays(np.int64, st.integers(1, 20), elements=st.integers(-20, 150)),
+    theta=thresholds,
+    L=levels,
+)
+@example(z=np.array([4, 12]), theta=1.0, L=4)  # z·L/θ = 0.5 and 1.5: exact ties
+def test_level_is_round_half_up_on_exact_grid(z, theta, L):
+    """QCFS level = clip(floor((L·z + θ/2)/θ), 0, L), rounding ties *up* (spec §2.1).
+
+    z lies on the grid k·θ/32, so L·z/θ + 1/2 hits integers (ties) often; np.round,
+    which rounds half to even, would fail at those ties.
+    """
+    z = z * (GRID * theta / 4)
+    expected = exact_level(z, theta, L, theta / 2)
+    np.testing.assert_array_equal(qcfs_level(z, theta, L), expected)
+    np.testing.assert_array_equal(qcfs(z, theta, L), (theta / L) * expected)  # same op order
+
+
+def test_ties_round_up_not_to_even():
+    """At u = k + 1/2 the level is k + 1 for every k, even and odd (np.round fails half)."""
+    L, theta = 8, 1.0
+    z = (np.arange(L) + 0.5) / L  # L·z/θ = k + 1/2
+    np.testing.assert_array_equal(qcfs_level(z, theta, L), np.arange(L) + 1)
+
+
+@given(z=hnp.arrays(np.float64, st.integers(1, 30), elements=finite), L=levels,
+       theta=st.floats(1e-3, 1e3), dtype=st.sampled_from([np.float32, np.float64]))
+def test_kernel_matches_reference(z, L, theta, dtype):
+    """The Numba kernels agree bit for bit with the NumPy twins, in float32 and float64."""
+    z = z.astype(dtype)
+    th = np.full(z.shape, theta, dtype=dtype)
+    psi = th / dtype(2)
+    out = qcfs(z, theta, L)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, qcfs_reference(z, th, L, psi))
+    np.testing.assert_array_equal(qcfs_level(z, theta, L), qcfs_level_reference(z, th, L, psi))
+    psi_da, phi_da = dtype(0.1), dtype(-0.05)
+    np.testing.assert_array_equal(
+        da_qcfs(z, theta, L, 0.1, -0.05),
+        da_qcfs_reference(z, th, L, np.full_like(z, psi_da), np.full_like(z, phi_da), psi),
+    )
+
+
+def test_qcfs_values_and_clipping():
+    """Below 0 the output is 0, above θ it is θ, in between a multiple of θ/L."""
+    z = np.array([-5.0, 0.0, 0.1, 0.125, 0.3, 0.99, 1.0, 7.0])
+    np.testing.assert_array_equal(qcfs(z, 1.0, 4), [0, 0, 0, 0.25, 0.25, 1, 1, 1])
+
+
+def test_psi_changes_the_rounding():
+    """ψ = 0 is floor (truncation); the default ψ = θ/2 rounds half up."""
+    np.testing.assert_array_equal(qcfs_level([0.2, 0.3], 1.0, 4, psi=0.0), [0, 1])
+    np.testing.assert_array_equal(qcfs_level([0.2, 0.3], 1.0, 4), [1, 1])
+
+
+def test_channelwise_theta_broadcasts():
+    """θ of shape (C, 1, 1) applies per channel to z of shape (B, C, H, W)."""
+    z = np.full((2, 3, 2, 2), 0.5)
+    theta = np.array([1.0, 2.0, 4.0]).reshape(3, 1, 1)
+    out = qcfs(z, theta, 4)
+    np.testing.assert_array_equal(out[0, :, 0, 0], [0.5, 0.5, 1.0])
+    np.testing.assert_array_equal(qcfs_level(z, theta, 4)[0, :, 0, 0], [2, 1, 1])
+
+
+def test_da_qcfs_reduces_to_qcfs_and_applies_shift_and_scale():
+    z = np.linspace(-0.5, 1.5, 41)
+    np.testing.assert_array_equal(da_qcfs(z, 1.0, 4, 0.0, 0.0), qcfs(z, 1.0, 4))
+    # ψ_DA shifts the input, φ_DA rescales the output amplitude θ + φ_DA.
+    np.testing.assert_array_equal(da_qcfs(z, 1.0, 4, 0.25, 0.0), qcfs(z + 0.25, 1.0, 4))
+    np.testing.assert_allclose(da_qcfs(z, 1.0, 4, 0.0, 0.5), 1.5 * qcfs(z, 1.0, 4))
+
+
+def test_clip_relu():
+    z = np.array([-1.0, 0.5, 3.0])
+    np.testing.assert_array_equal(clip_relu(z, 2.0), [0.0, 0.5, 2.0])
+    zz = np.repeat(z[:, None], 2, axis=1)
+    np.testing.assert_array_equal(clip_relu(zz, np.array([1.0, 4.0])), [[0, 0], [0.5, 0.5], [1, 3]])
+    with pytest.raises(ValueError, match="theta"):
+        clip_relu(z[:, None], np.array([1.0, 4.0]))  # parameters never enlarge the output
+    assert clip_relu(z.astype(np.float32), 2.0).dtype == np.float32
+
+
+def test_dtypes():
+    assert qcfs(np.float32([0.3]), 1.0, 4).dtype == np.float32
+    assert qcfs([0.3], 1.0, 4).dtype == np.float64
+    assert qcfs(np.array([1, 2]), 4.0, 4).dtype == np.float64  # integers compute in float64
+    assert qcfs_level([0.3], 1.0, 4).dtype == np.int64
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(theta=0.0), ValueError, "theta"),
+        (dict(theta=-1.0), ValueError, "theta"),
+        (dict(theta=np.nan), ValueError, "theta"),
+        (dict(psi=np.inf), ValueError, "psi"),
+        (dict(z=[np.nan]), ValueError, "z"),
+        (dict(z=[np.inf]), ValueError, "z"),
+        (dict(z=["a"]), TypeError, "z"),
+        (dict(z=[1 + 2j]), TypeError, "z"),
+        (dict(levels=0), ValueError, "levels"),
+        (dict(levels=2.5), TypeError, "levels"),
+        (dict(levels=True), TypeError, "levels"),
+        (dict(theta=np.ones(3)), ValueError, "theta"),
+    ],
+)
+def test_bad_input_raises(kwargs, error, match):
+    args = dict(z=[0.1, 0.2], theta=1.0, levels=4, psi=None)
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        qcfs(**args)
+
+
+def test_da_qcfs_bad_input():
+    with pytest.raises(ValueError, match="psi_da"):
+        da_qcfs([0.1], 1.0, 4, np.nan, 0.0)
+    with pytest.raises(ValueError, match="phi_da"):
+        da_qcfs([0.1, 0.2], 1.0, 4, 0.0, np.zeros(3))
+    with pytest.raises(ValueError, match="theta"):
+        clip_relu([0.1], -1.0)
