@@ -19,6 +19,8 @@ METHODS = ["dense", "hadamard", "binary"]
 
 @given(data=dyadic_currents_with_mean(T=st.integers(1, 64)), method=st.sampled_from(["hadamard", "binary"]))
 @example(data=(np.array([[0.0], [0.0], [0.0], [2.0]]), 1.0), method="hadamard")
+@example(data=(np.full((4, 1), 0.375), 1.0), method="hadamard")  # T·Ī + ψ = 2θ: a tie
+@example(data=(np.full((4, 1), 0.375), 1.0), method="binary")
 def test_theorem_4_1_lossless_at_T_equal_T_tilde(data, method):
     """Theorem 4.1, case T = T̃: for ANY currents, the parallel neuron's rate equals QCFS.
 
