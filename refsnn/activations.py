@@ -1,0 +1,210 @@
+"""Activation layers: ReLU, ClipReLU, QCFS and DA-QCFS (spec §2.1, §4.1, §5).
+
+The formulas live in :mod:`refsnn.qcfs`; these classes only add what a layer needs
+(per-channel broadcasting, a backward pass, parameters for the optimizer). All accept
+inputs of shape (B, C, H, W) or (B, C); per-channel parameters of shape (C,) act along
+axis 1. They compute in the input's dtype (float32 in a network, see :mod:`refsnn.nn`).
+
+Which activation appears where:
+
+* ``ReLU`` in an ordinary ANN, the start of the training-free pipeline (spec §5);
+* ``ClipReLU`` after recording channel-wise thresholds θ_c (stage 1 of §5);
+* ``QCFS`` in a QCFS ANN, with one learnable scalar threshold per layer (§2.1);
+* ``DAQCFS`` after distribution-aware calibration (§4), forward only.
+"""
+
+import numpy as np
+
+from ._layer import Layer, as_input, per_channel, positive_int
+from .qcfs import clip_relu, da_qcfs, qcfs
+
+__all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS"]
+
+
+def _channel_param(name, value, positive=False):
+    """A per-channel parameter: finite float64 array of shape (C,)."""
+    arr = np.array(value, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array of shape (C,), got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite")
+    if positive and not (arr > 0).all():
+        raise ValueError(f"{name} must be > 0 in every channel, got a minimum of {arr.min()}")
+    return arr
+
+
+class ReLU(Layer):
+    """max(z, 0), with derivative 1 where z > 0 and 0 elsewhere. Any input shape."""
+
+    def __init__(self):
+        self._z = None
+
+    def __repr__(self):
+        return "ReLU()"
+
+    def forward(self, z):
+        z = as_input(self, z)
+        self._z = z
+        return np.maximum(z, 0)
+
+    def backward(self, grad_out):
+        z = self._saved("_z")
+        return self._check_grad(grad_out, z.shape) * (z > 0)
+
+
+class ClipReLU(Layer):
+    """ReLU clipped at channel-wise thresholds: min(max(z, 0), θ_c) (spec §5, stage 1).
+
+    Parameters
+    ----------
+    theta : array_like, shape (C,)
+        Recorded threshold θ_c > 0 of every channel (e.g. the channel maxima of the
+        ReLU's input). Stored as ``theta`` (float64). It is a recorded buffer, not a
+        trainable parameter: ``params()`` is empty.
+
+    The backward pass (for fine-tuning the weights) has derivative 1 where
+    0 < z < θ_c and 0 elsewhere.
+    """
+
+    def __init__(self, theta):
+        self.theta = _channel_param("theta", theta, positive=True)
+        self._z = None
+
+    def __repr__(self):
+        return f"ClipReLU(C={self.theta.size})"
+
+    def forward(self, z):
+        z = as_input(self, z)
+        theta = per_channel(self, self.theta, z)
+        self._z = z
+        return clip_relu(z, theta)
+
+    def backward(self, grad_out):
+        z = self._saved("_z")
+        theta = per_channel(self, self.theta, z)
+        return self._check_grad(grad_out, z.shape) * ((z > 0) & (z < theta))
+
+
+class QCFS(Layer):
+    """QCFS activation with a learnable scalar threshold (Bu et al., ICLR 2022; spec §2.1).
+
+    .. math::
+
+        y = \\frac{\\theta}{L}\\,
+            \\operatorname{clip}\\left(\\left\\lfloor \\frac{L z + \\theta/2}{\\theta}
+            \\right\\rfloor, 0, L\\right)
+
+    Parameters
+    ----------
+    theta : float, default 8.0
+        Initial threshold θ > 0 (the authors' initial ``up``).
+    levels : int, default 4
+        Quantization level L >= 1 (T̃ of the QCFS ANN).
+
+    Attributes
+    ----------
+    theta : ndarray of float64, shape (1,)
+        The threshold, shape (1,) like the authors' ``up`` parameter, so that an
+        optimizer can update it in place. ``params()`` returns it as ``"theta"``.
+
+    Notes
+    -----
+    The backward pass is the straight-through estimator of QCFS training: the floor is
+    treated as the identity. Writing q = y/θ ∈ [0, 1] and m = [0 ≤ z ≤ θ],
+
+    .. math::
+
+        \\frac{\\partial y}{\\partial z} = m, \\qquad
+        \\frac{\\partial y}{\\partial \\theta} = [z > \\theta] + m\\,(q - z/\\theta).
+
+    The second term is what autograd gives for θ·clip(floor(Lz/θ + ½)/L, 0, 1) with a
+    straight-through floor, as in the authors' code; it is the quantization residual and
+    vanishes without the floor. The mask m uses z itself, whereas autograd's mask
+    extends half a quantization step (θ/2L) beyond 0 and θ.
+    """
+
+    def __init__(self, theta=8.0, levels=4):
+        theta = float(theta)
+        if not np.isfinite(theta) or theta <= 0:
+            raise ValueError(f"QCFS threshold theta must be finite and > 0, got {theta}")
+        self.levels = positive_int("levels", levels)
+        self.theta = np.array([theta], dtype=np.float64)
+        self.theta_grad = np.zeros(1, dtype=np.float64)
+        self._z = None
+
+    def __repr__(self):
+        return f"QCFS(theta={self.theta[0]:.4g}, levels={self.levels})"
+
+    def forward(self, z):
+        z = as_input(self, z)
+        if not self.theta[0] > 0:
+            raise ValueError(f"{self!r}: the threshold must stay > 0, got {self.theta[0]}")
+        out = qcfs(z, self.theta, self.levels)
+        self._z, self._out = z, out
+        return out
+
+    def backward(self, grad_out):
+        z = self._saved("_z")
+        g = self._check_grad(grad_out, z.shape).astype(z.dtype, copy=False)
+        theta = z.dtype.type(self.theta[0])
+        inside = (z >= 0) & (z <= theta)
+        dtheta = (z > theta) + inside * (self._out / theta - z / theta)
+        self.theta_grad[0] = np.sum(g * dtheta, dtype=np.float64)
+        return g * inside
+
+    def params(self):
+        return {"theta": self.theta}
+
+    def grads(self):
+        return {"theta": self.theta_grad}
+
+
+class DAQCFS(Layer):
+    """Distribution-aware QCFS with channel-wise calibration (spec §4.1). Forward only.
+
+    .. math::
+
+        y = \\frac{\\theta + \\varphi_{DA}}{L}\\,
+            \\operatorname{clip}\\left(\\left\\lfloor
+            \\frac{(z + \\psi_{DA}) L + \\theta/2}{\\theta}\\right\\rfloor, 0, L\\right)
+
+    Parameters
+    ----------
+    theta : array_like, shape (C,)
+        Channel thresholds θ_c > 0. For a QCFS network pass ``np.full(C, θ)``.
+    levels : int
+        Level L >= 1; the SNN's T in the authors' code.
+    psi_da, phi_da : array_like, shape (C,), optional
+        Input shift ψ_DA and output-scale correction φ_DA; zeros by default (then the
+        layer equals QCFS with channel thresholds).
+
+    Attributes ``theta``, ``psi_da``, ``phi_da`` are float64 arrays of shape (C,); a
+    calibration routine may update them in place. ``params()`` is empty because they are
+    calibrated by running averages (spec §4.2), not by gradient descent.
+    """
+
+    def __init__(self, theta, levels, psi_da=None, phi_da=None):
+        self.theta = _channel_param("theta", theta, positive=True)
+        self.levels = positive_int("levels", levels)
+        zeros = np.zeros_like(self.theta)
+        self.psi_da = _channel_param("psi_da", zeros if psi_da is None else psi_da)
+        self.phi_da = _channel_param("phi_da", zeros if phi_da is None else phi_da)
+        for name in ("psi_da", "phi_da"):
+            if getattr(self, name).shape != self.theta.shape:
+                raise ValueError(
+                    f"{name} has shape {getattr(self, name).shape}, expected {self.theta.shape} like theta"
+                )
+
+    def __repr__(self):
+        return f"DAQCFS(C={self.theta.size}, levels={self.levels})"
+
+    def forward(self, z):
+        z = as_input(self, z)
+        theta, psi_da, phi_da = (per_channel(self, p, z) for p in (self.theta, self.psi_da, self.phi_da))
+        return da_qcfs(z, theta, self.levels, psi_da, phi_da)
+
+    def backward(self, grad_out):
+        raise NotImplementedError(
+            "DAQCFS is forward only: its ψ_DA and φ_DA are calibrated by running averages "
+            "(spec §4.2), not trained; fine-tune the network with QCFS or ClipReLU instead"
+        )

@@ -1,0 +1,306 @@
+"""Small neural networks in NumPy: the ANNs that refsnn converts into SNNs.
+
+Every layer has ``forward(x)``, ``backward(grad_out)``, ``params()`` and ``grads()``
+(see :mod:`refsnn._layer`); :class:`Sequential` chains them. Together with
+:mod:`refsnn.train` this is enough to train the small CNNs of the examples on a CPU.
+
+Layers: :class:`Linear`, :class:`Conv2d` (im2col + one matrix product),
+:class:`AvgPool2d`, :class:`Flatten`, and the activations :class:`ReLU`,
+:class:`ClipReLU`, :class:`QCFS` and :class:`DAQCFS` (defined in
+:mod:`refsnn.activations`, re-exported here).
+
+**Why there is no max pooling.** In the converted SNN, every operation between two
+spiking layers is applied to each time step separately, while the next neuron reads
+only the time-mean of its input (spec §3.2). That is lossless only for operations that
+commute with the sum over time, i.e. linear ones: (1/T)Σ_t W s_t = W ((1/T)Σ_t s_t).
+Convolutions, linear layers, average pooling and flattening are linear. Max pooling
+is not: mean_t max(s_t) ≠ max(mean_t s_t); for example the spike trains (1, 0) and
+(0, 1) have time-means ½ and ½, but the per-step maximum is 1 at both steps. So only
+time-linear operations are allowed between spiking layers (spec §7, structural rule).
+
+**Dtype.** Weights are float32 by default and inputs are cast to the weights' dtype,
+so a whole network runs in float32, which is twice as fast as float64 for BLAS.
+Pass ``dtype=np.float64`` to the constructors for gradient checks.
+
+**Initialisation.** Weights are Kaiming-normal with fan-in, N(0, 2/fan_in), and
+biases are zero. Every constructor that creates weights takes a
+``numpy.random.Generator``, so the same seed gives the same network.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+from ._layer import Layer, as_input, check_ndim, kaiming_normal, positive_int
+from .activations import DAQCFS, QCFS, ClipReLU, ReLU
+
+__all__ = [
+    "Linear", "Conv2d", "AvgPool2d", "Flatten", "Sequential",
+    "ReLU", "ClipReLU", "QCFS", "DAQCFS",
+]
+
+
+class Linear(Layer):
+    """Fully connected layer y = x Wᵀ + b.
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    rng : numpy.random.Generator
+        Source of the Kaiming-normal initial weights.
+    dtype : numpy dtype, default float32
+
+    Attributes
+    ----------
+    weight : ndarray, shape (out_features, in_features)
+    bias : ndarray, shape (out_features,)
+
+    Shapes: input (B, in_features) → output (B, out_features).
+    """
+
+    def __init__(self, in_features, out_features, rng, dtype=np.float32):
+        self.in_features = positive_int("in_features", in_features)
+        self.out_features = positive_int("out_features", out_features)
+        self.weight = kaiming_normal(rng, (self.out_features, self.in_features), self.in_features, dtype)
+        self.bias = np.zeros(self.out_features, dtype=dtype)
+        self.weight_grad = np.zeros_like(self.weight)
+        self.bias_grad = np.zeros_like(self.bias)
+        self._x = None
+
+    def __repr__(self):
+        return f"Linear({self.in_features}->{self.out_features})"
+
+    def forward(self, x):
+        x = as_input(self, x, self.weight.dtype)
+        if x.ndim != 2 or x.shape[1] != self.in_features:
+            raise ValueError(f"{self!r}: expected input of shape (B, {self.in_features}), got {x.shape}")
+        self._x = x
+        return x @ self.weight.T + self.bias
+
+    def backward(self, grad_out):
+        """dL/dW = gᵀx, dL/db = Σ_batch g, dL/dx = g W."""
+        x = self._saved("_x")
+        g = self._check_grad(grad_out, (x.shape[0], self.out_features)).astype(x.dtype, copy=False)
+        self.weight_grad[...] = g.T @ x
+        self.bias_grad[...] = g.sum(axis=0)
+        return g @ self.weight
+
+    def params(self):
+        return {"weight": self.weight, "bias": self.bias}
+
+    def grads(self):
+        return {"weight": self.weight_grad, "bias": self.bias_grad}
+
+
+class Conv2d(Layer):
+    """2-D convolution (cross-correlation, as in PyTorch) with zero padding.
+
+    .. math::
+
+        y_{b,o,i,j} = b_o + \\sum_{c,u,v} W_{o,c,u,v}\\,
+                      x^{pad}_{b,\\,c,\\,s i + u,\\,s j + v}
+
+    computed as one matrix product: the k×k patches of the padded input are gathered
+    into a matrix of shape (B·H_out·W_out, C·k·k) ("im2col") and multiplied by the
+    weights reshaped to (O, C·k·k). The backward pass multiplies back and scatters the
+    patch gradients onto the input ("col2im").
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+    kernel_size : int
+        Square kernel k.
+    stride : int, default 1
+    padding : int, default 0
+        Zeros added on every side.
+    rng : numpy.random.Generator
+    dtype : numpy dtype, default float32
+
+    Attributes
+    ----------
+    weight : ndarray, shape (out_channels, in_channels, k, k)
+    bias : ndarray, shape (out_channels,)
+
+    Shapes: input (B, C, H, W) → output (B, O, H_out, W_out) with
+    H_out = (H + 2·padding − k)//stride + 1, likewise W_out.
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, rng,
+                 dtype=np.float32):
+        self.in_channels = positive_int("in_channels", in_channels)
+        self.out_channels = positive_int("out_channels", out_channels)
+        self.kernel_size = positive_int("kernel_size", kernel_size)
+        self.stride = positive_int("stride", stride)
+        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
+            raise ValueError(f"padding must be an integer >= 0, got {padding!r}")
+        self.padding = int(padding)
+        k = self.kernel_size
+        fan_in = self.in_channels * k * k
+        self.weight = kaiming_normal(rng, (self.out_channels, self.in_channels, k, k), fan_in, dtype)
+        self.bias = np.zeros(self.out_channels, dtype=dtype)
+        self.weight_grad = np.zeros_like(self.weight)
+        self.bias_grad = np.zeros_like(self.bias)
+        self._cols = None
+
+    def __repr__(self):
+        return (f"Conv2d({self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding})")
+
+    def output_shape(self, height, width):
+        """Spatial output size (H_out, W_out) for an input of size (height, width)."""
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
+
+    def forward(self, x):
+        x = as_input(self, x, self.weight.dtype)
+        if x.ndim != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{self!r}: expected input of shape (B, {self.in_channels}, H, W), got {x.shape}"
+            )
+        k, s, p = self.kernel_size, self.stride, self.padding
+        if min(x.shape[2:]) + 2 * p < k:
+            raise ValueError(f"{self!r}: input {x.shape} is smaller than the kernel after padding")
+        B, C, H, W = x.shape
+        Ho, Wo = self.output_shape(H, W)
+        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+        patches = sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+        # (B, C, Ho, Wo, k, k) -> rows (b, i, j), columns (c, u, v): matches weight.reshape(O, -1)
+        cols = patches.transpose(0, 2, 3, 1, 4, 5).reshape(B * Ho * Wo, C * k * k)
+        out = cols @ self.weight.reshape(self.out_channels, -1).T + self.bias
+        self._cols, self._x_shape = cols, x.shape
+        return np.ascontiguousarray(out.reshape(B, Ho, Wo, self.out_channels).transpose(0, 3, 1, 2))
+
+    def backward(self, grad_out):
+        """Weight and bias gradients from the saved patches; input gradient by col2im."""
+        cols = self._saved("_cols")
+        B, C, H, W = self._x_shape
+        k, s, p = self.kernel_size, self.stride, self.padding
+        Ho, Wo = self.output_shape(H, W)
+        g = self._check_grad(grad_out, (B, self.out_channels, Ho, Wo)).astype(cols.dtype, copy=False)
+        g = g.transpose(0, 2, 3, 1).reshape(B * Ho * Wo, self.out_channels)
+        self.weight_grad[...] = (g.T @ cols).reshape(self.weight.shape)
+        self.bias_grad[...] = g.sum(axis=0)
+        dcols = (g @ self.weight.reshape(self.out_channels, -1)).reshape(B, Ho, Wo, C, k, k)
+        # col2im: kernel tap (u, v) of output (i, j) touched padded input (s·i + u, s·j + v).
+        dxp = np.zeros((B, C, H + 2 * p, W + 2 * p), dtype=cols.dtype)
+        for u in range(k):
+            for v in range(k):
+                dxp[:, :, u:u + s * Ho:s, v:v + s * Wo:s] += dcols[:, :, :, :, u, v].transpose(0, 3, 1, 2)
+        return dxp[:, :, p:p + H, p:p + W]
+
+    def params(self):
+        return {"weight": self.weight, "bias": self.bias}
+
+    def grads(self):
+        return {"weight": self.weight_grad, "bias": self.bias_grad}
+
+
+class AvgPool2d(Layer):
+    """Average pooling over non-overlapping k×k windows (stride = k).
+
+    .. math::  y_{b,c,i,j} = \\frac{1}{k^2} \\sum_{u,v < k} x_{b,c,k i + u,k j + v}
+
+    As in PyTorch, rows and columns that do not fill a whole window are dropped
+    (they get zero gradient). Shapes: (B, C, H, W) → (B, C, H//k, W//k).
+    """
+
+    def __init__(self, kernel_size):
+        self.kernel_size = positive_int("kernel_size", kernel_size)
+        self._x_shape = None
+
+    def __repr__(self):
+        return f"AvgPool2d({self.kernel_size})"
+
+    def forward(self, x):
+        x = as_input(self, x)
+        check_ndim(self, x, (4,), "(B, C, H, W)")
+        k = self.kernel_size
+        B, C, H, W = x.shape
+        if H < k or W < k:
+            raise ValueError(f"{self!r}: input {x.shape} is smaller than the {k}x{k} window")
+        Ho, Wo = H // k, W // k
+        self._x_shape, self._dtype = x.shape, x.dtype
+        windows = x[:, :, :Ho * k, :Wo * k].reshape(B, C, Ho, k, Wo, k)
+        return windows.mean(axis=(3, 5), dtype=x.dtype)
+
+    def backward(self, grad_out):
+        """Each input of a window receives 1/k² of the window's gradient."""
+        B, C, H, W = self._saved("_x_shape")
+        k = self.kernel_size
+        Ho, Wo = H // k, W // k
+        g = self._check_grad(grad_out, (B, C, Ho, Wo)).astype(self._dtype, copy=False)
+        dx = np.zeros((B, C, H, W), dtype=self._dtype)
+        dx[:, :, :Ho * k, :Wo * k] = np.repeat(np.repeat(g, k, axis=2), k, axis=3) / self._dtype.type(k * k)
+        return dx
+
+
+class Flatten(Layer):
+    """Reshape (B, d1, d2, …) → (B, d1·d2·…), in C order like ``torch.flatten(x, 1)``."""
+
+    def __init__(self):
+        self._x_shape = None
+
+    def __repr__(self):
+        return "Flatten()"
+
+    def forward(self, x):
+        x = as_input(self, x)
+        if x.ndim < 2:
+            raise ValueError(f"{self!r}: expected input of shape (B, ...), got {x.shape}")
+        self._x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, grad_out):
+        shape = self._saved("_x_shape")
+        g = self._check_grad(grad_out, (shape[0], int(np.prod(shape[1:]))))
+        return g.reshape(shape)
+
+
+class Sequential(Layer):
+    """Layers applied in order; backward runs them in reverse.
+
+    ``params()`` and ``grads()`` merge the layers' dicts with keys prefixed by the
+    layer index, e.g. ``"0.weight"``, ``"3.theta"``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> net = Sequential(Conv2d(1, 4, 3, padding=1, rng=rng), ReLU(), AvgPool2d(2),
+    ...                  Flatten(), Linear(4 * 4 * 4, 10, rng))
+    >>> net.forward(np.zeros((2, 1, 8, 8), np.float32)).shape
+    (2, 10)
+    """
+
+    def __init__(self, *layers):
+        for i, layer in enumerate(layers):
+            if not all(hasattr(layer, m) for m in ("forward", "backward", "params", "grads")):
+                raise TypeError(f"layer {i} ({layer!r}) lacks forward/backward/params/grads")
+        self.layers = list(layers)
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
+        return f"Sequential({inner}\n)"
+
+    def __iter__(self):
+        return iter(self.layers)
+
+    def __len__(self):
+        return len(self.layers)
+
+    def __getitem__(self, index):
+        return self.layers[index]
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+    def backward(self, grad_out):
+        for layer in reversed(self.layers):
+            grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def params(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params().items()}
+
+    def grads(self):
+        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads().items()}

@@ -1,0 +1,250 @@
+"""Tests for refsnn.data. All MNIST and CIFAR-10 files are generated here, in tmp_path.
+
+* the bundled digits parse exactly as scikit-learn parses them, and the seeded split is
+  stratified, disjoint, complete and reproducible;
+* IDX and CIFAR files written here read back to the same pixels and labels;
+* every kind of broken file (missing, truncated, bad magic, wrong shape, inconsistent
+  counts, hostile pickle) raises FileNotFoundError or ValueError naming the path.
+"""
+
+import gzip
+import os
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+from refsnn.data import load_cifar10, load_digits, load_mnist, read_idx, stratified_split
+
+IDX_TYPES = {np.dtype(np.uint8): 0x08, np.dtype(np.int16): 0x0B, np.dtype(np.float32): 0x0D}
+
+
+def write_idx(path, array, gz=False):
+    """Write ``array`` as an IDX file: 0, 0, type byte, ndim, big-endian sizes, big-endian data."""
+    array = np.asarray(array)
+    header = bytes([0, 0, IDX_TYPES[array.dtype], array.ndim])
+    header += b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    payload = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    if gz:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(payload))
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def make_mnist(directory, n_train=5, n_test=3, gz=False, seed=0):
+    """A tiny MNIST-format directory; returns the uint8 images and labels written."""
+    rng = np.random.default_rng(seed)
+    parts = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = rng.integers(0, 10, n).astype(np.uint8)
+        write_idx(directory / f"{prefix}-images-idx3-ubyte", images, gz)
+        write_idx(directory / f"{prefix}-labels-idx1-ubyte", labels, gz)
+        parts[prefix] = (images, labels)
+    return parts
+
+
+def make_cifar(directory, n=4, seed=0):
+    """Tiny CIFAR-10 python batches, pickled with protocol 2 like the original files."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        labels = [int(v) for v in rng.integers(0, 10, n)]
+        batch = {b"batch_label": name.encode(), b"labels": labels, b"data": data,
+                 b"filenames": [f"img_{i}.png".encode() for i in range(n)]}
+        with open(directory / name, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+        written[name] = (data, labels)
+    return written
+
+
+# --------------------------------------------------------------------------- digits
+
+
+def test_digits_shapes_dtypes_and_range():
+    X_train, y_train, X_test, y_test = load_digits()
+    assert X_train.shape == (1346, 1, 8, 8) and X_test.shape == (451, 1, 8, 8)
+    assert X_train.dtype == np.float32 and y_train.dtype == np.int64
+    assert X_train.min() == 0.0 and X_train.max() == 1.0
+    assert set(np.unique(y_test)) == set(range(10))
+
+
+def test_digits_parse_like_scikit_learn():
+    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    ref = sklearn_datasets.load_digits()
+    X_train, y_train, X_test, y_test = load_digits(seed=3)
+    train, test = stratified_split(ref.target, 0.25, seed=3)
+    np.testing.assert_array_equal(X_train[:, 0] * 16, ref.images[train])
+    np.testing.assert_array_equal(y_test, ref.target[test])
+
+
+def test_split_is_seeded_stratified_disjoint_and_complete():
+    y = np.repeat(np.arange(4), [10, 20, 30, 41])
+    train, test = stratified_split(y, 0.25, seed=1)
+    assert np.array_equal(np.sort(np.concatenate([train, test])), np.arange(y.size))
+    np.testing.assert_array_equal(np.bincount(y[test]), [3, 5, 8, 10])  # floor(n/4 + 1/2)
+    again, other = stratified_split(y, 0.25, seed=1), stratified_split(y, 0.25, seed=2)
+    assert np.array_equal(again[1], test) and not np.array_equal(other[1], test)
+    assert not np.all(np.diff(y[train]) >= 0)  # shuffled, not sorted by class
+
+
+def test_digits_same_seed_same_split():
+    a, b, c = load_digits(seed=7), load_digits(seed=7), load_digits(seed=8)
+    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert not np.array_equal(a[3], c[3])
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.0, -0.1, 1.5])
+def test_bad_test_fraction_raises(fraction):
+    with pytest.raises(ValueError, match="test_fraction"):
+        load_digits(test_fraction=fraction)
+
+
+# --------------------------------------------------------------------------- IDX / MNIST
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("array", [np.arange(24, dtype=np.uint8).reshape(2, 3, 4),
+                                   np.array([-300, 7, 1000], dtype=np.int16),
+                                   np.linspace(-1, 1, 6, dtype=np.float32).reshape(3, 2)])
+def test_read_idx_round_trip(tmp_path, array, gz):
+    back = read_idx(write_idx(tmp_path / "a-idx", array, gz))
+    assert back.dtype == array.dtype and back.dtype.isnative
+    np.testing.assert_array_equal(back, array)
+
+
+@pytest.mark.parametrize("gz", [False, True])
+@pytest.mark.parametrize("kind", ["mnist", "fashion"])
+def test_load_mnist_round_trip(tmp_path, gz, kind):
+    parts = make_mnist(tmp_path, gz=gz)
+    X_train, y_train, X_test, y_test = load_mnist(tmp_path, kind=kind)
+    assert X_train.shape == (5, 1, 28, 28) and X_test.shape == (3, 1, 28, 28)
+    assert X_train.dtype == np.float32 and y_train.dtype == np.int64
+    np.testing.assert_allclose(X_train[:, 0] * 255, parts["train"][0], atol=1e-4)
+    np.testing.assert_array_equal(y_test, parts["t10k"][1])
+
+
+def test_load_mnist_unknown_kind(tmp_path):
+    make_mnist(tmp_path)
+    with pytest.raises(ValueError, match="kind"):
+        load_mnist(tmp_path, kind="kmnist")
+
+
+def test_missing_mnist_file_names_the_path(tmp_path):
+    make_mnist(tmp_path)
+    os.remove(tmp_path / "t10k-labels-idx1-ubyte")
+    with pytest.raises(FileNotFoundError, match="t10k-labels-idx1-ubyte"):
+        load_mnist(tmp_path)
+    with pytest.raises(FileNotFoundError, match="nowhere"):
+        load_mnist(tmp_path / "nowhere")
+
+
+@pytest.mark.parametrize("gz", [False, True])
+def test_truncated_idx_file_names_the_path(tmp_path, gz):
+    make_mnist(tmp_path, gz=gz)
+    path = tmp_path / ("train-images-idx3-ubyte" + (".gz" if gz else ""))
+    path.write_bytes(path.read_bytes()[:-50])
+    with pytest.raises(ValueError, match=re.escape(str(path))):
+        load_mnist(tmp_path)
+
+
+@pytest.mark.parametrize("edit,pattern", [
+    (lambda b: b"\x08\x03" + b[2:], "bad magic number"),         # does not start with 0, 0
+    (lambda b: b[:2] + b"\x42" + b[3:], "bad magic number"),     # unknown type byte
+    (lambda b: b + b"\x00", "longer than its header"),          # trailing byte
+    (lambda b: b[:6], "truncated"),                             # cut inside the header
+])
+def test_corrupt_idx_file_names_the_path(tmp_path, edit, pattern):
+    make_mnist(tmp_path)
+    path = tmp_path / "t10k-images-idx3-ubyte"
+    path.write_bytes(edit(path.read_bytes()))
+    with pytest.raises(ValueError, match=pattern) as info:
+        load_mnist(tmp_path)
+    assert str(path) in str(info.value)
+
+
+def test_mismatched_image_and_label_counts(tmp_path):
+    make_mnist(tmp_path)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros(4, np.uint8))
+    with pytest.raises(ValueError, match="5 images.*4 labels"):
+        load_mnist(tmp_path)
+
+
+def test_wrong_image_size_and_label_range(tmp_path):
+    make_mnist(tmp_path)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.zeros((5, 27, 28), np.uint8))
+    with pytest.raises(ValueError, match=r"\(N, 28, 28\)"):
+        load_mnist(tmp_path)
+    make_mnist(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", np.array([1, 2, 10], np.uint8))
+    with pytest.raises(ValueError, match="0..9"):
+        load_mnist(tmp_path)
+
+
+# --------------------------------------------------------------------------- CIFAR-10
+
+
+def test_load_cifar10_round_trip(tmp_path):
+    written = make_cifar(tmp_path)
+    X_train, y_train, X_test, y_test = load_cifar10(tmp_path)
+    assert X_train.shape == (20, 3, 32, 32) and X_test.shape == (4, 3, 32, 32)
+    assert X_train.dtype == np.float32 and y_train.dtype == np.int64
+    data, labels = written["data_batch_2"]
+    # row i of a batch holds 1024 red, then 1024 green, then 1024 blue values, row-major
+    assert X_train[4 + 1, 2, 3, 5] == np.float32(data[1, 2 * 1024 + 3 * 32 + 5]) / np.float32(255)
+    np.testing.assert_array_equal(y_train[4:8], labels)
+    np.testing.assert_array_equal(y_test, written["test_batch"][1])
+    assert 0.0 <= X_train.min() and X_train.max() <= 1.0
+
+
+def test_load_cifar10_accepts_the_parent_directory(tmp_path):
+    make_cifar(tmp_path / "cifar-10-batches-py")
+    assert load_cifar10(tmp_path)[0].shape == (20, 3, 32, 32)
+
+
+def test_missing_cifar_batch_names_the_path(tmp_path):
+    make_cifar(tmp_path)
+    os.remove(tmp_path / "test_batch")
+    with pytest.raises(FileNotFoundError, match="test_batch"):
+        load_cifar10(tmp_path)
+
+
+def test_truncated_cifar_batch_names_the_path(tmp_path):
+    make_cifar(tmp_path)
+    path = tmp_path / "data_batch_3"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(ValueError, match="data_batch_3"):
+        load_cifar10(tmp_path)
+
+
+@pytest.mark.parametrize("batch,pattern", [
+    ({b"data": np.zeros((3, 3072), np.uint8), b"labels": [0, 1]}, "3 images but 2 labels"),
+    ({b"data": np.zeros((2, 1024), np.uint8), b"labels": [0, 1]}, r"\(N, 3072\)"),
+    ({b"labels": [0]}, "b'data'"),
+    ({b"data": np.zeros((1, 3072), np.uint8), b"labels": [12]}, "0..9"),
+])
+def test_malformed_cifar_batch_names_the_path(tmp_path, batch, pattern):
+    make_cifar(tmp_path)
+    with open(tmp_path / "data_batch_5", "wb") as f:
+        pickle.dump(batch, f, protocol=2)
+    with pytest.raises(ValueError, match=pattern) as info:
+        load_cifar10(tmp_path)
+    assert "data_batch_5" in str(info.value)
+
+
+class _Hostile:
+    def __reduce__(self):
+        return (os.getcwd, ())  # harmless here, but any callable would be run by pickle.load
+
+
+def test_cifar_loader_refuses_pickles_that_call_functions(tmp_path):
+    make_cifar(tmp_path)
+    with open(tmp_path / "test_batch", "wb") as f:
+        pickle.dump({b"data": _Hostile(), b"labels": []}, f, protocol=2)
+    with pytest.raises(ValueError, match="refusing to load posix.getcwd|refusing to load os.getcwd"):
+        load_cifar10(tmp_path)

@@ -1,0 +1,286 @@
+"""Tests for refsnn.nn and refsnn.activations.
+
+Invariants, one test each where possible:
+
+* every backward pass equals central finite differences of its forward pass (float64);
+* Conv2d's im2col forward equals a naive six-fold loop;
+* the activation layers compute exactly the core functions of refsnn.qcfs;
+* the QCFS straight-through gradient is the stated formula;
+* average pooling commutes with the mean over time, max pooling does not (why refsnn has
+  no max pooling);
+* the same seed builds the same network, and bad input raises ValueError naming the layer.
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from refsnn.nn import (
+    DAQCFS, QCFS, AvgPool2d, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential,
+)
+from refsnn.qcfs import clip_relu, da_qcfs, qcfs
+
+F64 = np.float64
+
+
+def numerical_grad(f, x, eps=1e-6):
+    """Central differences (f(x + eps e_i) - f(x - eps e_i)) / 2 eps of a scalar f, in place on x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f()
+        x[i] = old - eps
+        down = f()
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def check_layer_grads(layer, x, seed=0):
+    """Compare backward() with finite differences of L = Σ out·R for input and parameters."""
+    rng = np.random.default_rng(seed)
+    R = rng.standard_normal(layer.forward(x).shape)
+    loss = lambda: float(np.sum(layer.forward(x) * R))  # noqa: E731
+    layer.forward(x)
+    dx = layer.backward(R)
+    grads = {k: g.copy() for k, g in layer.grads().items()}
+    np.testing.assert_allclose(dx, numerical_grad(loss, x), rtol=1e-6, atol=1e-8)
+    for name, p in layer.params().items():
+        np.testing.assert_allclose(grads[name], numerical_grad(loss, p), rtol=1e-6, atol=1e-8,
+                                   err_msg=name)
+
+
+# --------------------------------------------------------------------------- gradients
+
+
+def test_linear_gradients():
+    rng = np.random.default_rng(1)
+    layer = Linear(5, 3, rng, dtype=F64)
+    layer.bias[:] = rng.standard_normal(3)
+    check_layer_grads(layer, rng.standard_normal((4, 5)))
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1), (1, 1), (3, 2)])
+def test_conv2d_gradients(stride, padding):
+    rng = np.random.default_rng(2)
+    layer = Conv2d(2, 3, 3, stride=stride, padding=padding, rng=rng, dtype=F64)
+    layer.bias[:] = rng.standard_normal(3)
+    check_layer_grads(layer, rng.standard_normal((2, 2, 7, 6)))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 6), (1, 2, 5, 7)])  # the second drops a row and a column
+def test_avgpool_gradients(shape):
+    check_layer_grads(AvgPool2d(2), np.random.default_rng(3).standard_normal(shape))
+
+
+def test_sequential_gradients():
+    """A whole ReLU CNN in float64: chaining the backward passes is the chain rule."""
+    rng = np.random.default_rng(4)
+    net = Sequential(Conv2d(1, 3, 3, padding=1, rng=rng, dtype=F64), ReLU(), AvgPool2d(2),
+                     Flatten(), Linear(3 * 3 * 3, 4, rng, dtype=F64))
+    check_layer_grads(net, rng.standard_normal((2, 1, 6, 6)))
+
+
+# --------------------------------------------------------------------------- convolution
+
+
+def naive_conv2d(x, w, b, stride, padding):
+    """y[b,o,i,j] = b[o] + Σ_{c,u,v} w[o,c,u,v] · xpad[b,c,s·i+u,s·j+v], as loops."""
+    B, C, H, W = x.shape
+    O, _, k, _ = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    y = np.zeros((B, O, Ho, Wo))
+    for n in range(B):
+        for o in range(O):
+            for i in range(Ho):
+                for j in range(Wo):
+                    patch = xp[n, :, stride * i:stride * i + k, stride * j:stride * j + k]
+                    y[n, o, i, j] = b[o] + np.sum(w[o] * patch)
+    return y
+
+
+@settings(max_examples=30)
+@given(k=st.integers(1, 4), stride=st.integers(1, 3), padding=st.integers(0, 2),
+       H=st.integers(4, 9), W=st.integers(4, 9), C=st.integers(1, 3), seed=st.integers(0, 99))
+def test_conv2d_forward_equals_naive_loops(k, stride, padding, H, W, C, seed):
+    rng = np.random.default_rng(seed)
+    layer = Conv2d(C, 2, k, stride=stride, padding=padding, rng=rng, dtype=F64)
+    layer.bias[:] = rng.standard_normal(2)
+    x = rng.standard_normal((2, C, H, W))
+    expected = naive_conv2d(x, layer.weight, layer.bias, stride, padding)
+    np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
+    assert layer.forward(x).shape[2:] == layer.output_shape(H, W)
+
+
+# --------------------------------------------------------------------------- activations
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5, 5), (6, 4)])
+def test_activation_layers_equal_core_functions(shape):
+    rng = np.random.default_rng(5)
+    z = (rng.standard_normal(shape) * 2).astype(np.float32)
+    theta = np.array([0.5, 1.0, 1.5, 3.0])
+    view = theta.reshape(-1, 1, 1) if len(shape) == 4 else theta
+    psi_da, phi_da = rng.normal(0, 0.1, 4), rng.normal(0, 0.1, 4)
+    pview = (lambda p: p.reshape(-1, 1, 1)) if len(shape) == 4 else (lambda p: p)
+
+    out = QCFS(theta=1.7, levels=4).forward(z)
+    assert out.dtype == np.float32
+    np.testing.assert_array_equal(out, qcfs(z, 1.7, 4))
+    np.testing.assert_array_equal(ClipReLU(theta).forward(z), clip_relu(z, view))
+    np.testing.assert_array_equal(
+        DAQCFS(theta, 8, psi_da, phi_da).forward(z), da_qcfs(z, view, 8, pview(psi_da), pview(phi_da))
+    )
+    np.testing.assert_array_equal(ReLU().forward(z), np.maximum(z, 0))
+
+
+def test_daqcfs_without_calibration_is_qcfs():
+    z = np.random.default_rng(6).standard_normal((2, 3, 4, 4)).astype(np.float32)
+    np.testing.assert_array_equal(DAQCFS(np.full(3, 1.25), 4).forward(z), QCFS(1.25, 4).forward(z))
+
+
+def test_qcfs_straight_through_gradient():
+    """θ = 2, L = 4: z = -1, 0.3, 1.0, 2.5 give q = y/θ = 0, 0.25, 0.5, 1.
+
+    dy/dz = [0 ≤ z ≤ θ] = 0, 1, 1, 0 and dy/dθ = [z > θ] + [0 ≤ z ≤ θ](q − z/θ)
+    = 0, 0.25 − 0.15, 0.5 − 0.5, 1, whose sum is 1.1.
+    """
+    layer = QCFS(theta=2.0, levels=4)
+    z = np.array([[-1.0, 0.3, 1.0, 2.5]])
+    np.testing.assert_array_equal(layer.forward(z), [[0.0, 0.5, 1.0, 2.0]])
+    np.testing.assert_array_equal(layer.backward(np.ones_like(z)), [[0, 1, 1, 0]])
+    assert layer.theta.shape == (1,) and layer.theta.dtype == np.float64
+    np.testing.assert_allclose(layer.grads()["theta"], [1.1])
+
+
+def test_qcfs_theta_gradient_is_clip_gradient_on_the_grid():
+    """Where z sits on a quantization level, q = z/θ and dy/dθ reduces to d clip(z, 0, θ)/dθ."""
+    theta, L = 2.0, 4
+    z = np.array([[-0.5, 0.5, 1.0, 1.5, 3.0, 4.5]])  # levels, away from the kinks at 0 and θ
+    layer = QCFS(theta, L)
+    layer.forward(z)
+    layer.backward(np.ones_like(z))
+    t = np.array([theta])
+    fd = numerical_grad(lambda: float(np.sum(np.clip(z, 0, t[0]))), t)
+    np.testing.assert_allclose(layer.theta_grad, fd, atol=1e-8)
+
+
+def test_clip_relu_and_relu_backward_masks():
+    z = np.array([[-1.0, 0.5, 2.0], [0.2, 3.0, -0.1]])
+    clip = ClipReLU([1.0, 1.0, 1.0])
+    clip.forward(z)
+    np.testing.assert_array_equal(clip.backward(np.ones_like(z)), [[0, 1, 0], [1, 0, 0]])
+    relu = ReLU()
+    relu.forward(z)
+    np.testing.assert_array_equal(relu.backward(np.ones_like(z)), [[0, 1, 1], [1, 1, 0]])
+
+
+def test_daqcfs_backward_says_why_it_is_not_available():
+    layer = DAQCFS([1.0], 4)
+    layer.forward(np.zeros((1, 1)))
+    with pytest.raises(NotImplementedError, match="calibrated"):
+        layer.backward(np.zeros((1, 1)))
+
+
+def test_average_pooling_commutes_with_time_mean_but_max_pooling_does_not():
+    """mean_t AvgPool(s_t) = AvgPool(mean_t s_t); the max version fails on spike trains."""
+    rng = np.random.default_rng(7)
+    spikes = (rng.random((8, 2, 3, 4, 4)) < 0.4).astype(np.float64)  # (T, B, C, H, W)
+    pool = AvgPool2d(2)
+    per_step = np.mean([pool.forward(s) for s in spikes], axis=0)
+    np.testing.assert_allclose(per_step, pool.forward(spikes.mean(axis=0)), atol=1e-15)
+
+    def maxpool(x):
+        B, C, H, W = x.shape
+        return x.reshape(B, C, H // 2, 2, W // 2, 2).max(axis=(3, 5))
+    assert not np.allclose(np.mean([maxpool(s) for s in spikes], axis=0), maxpool(spikes.mean(axis=0)))
+
+
+# --------------------------------------------------------------------------- construction
+
+
+def build(seed):
+    rng = np.random.default_rng(seed)
+    return Sequential(Conv2d(1, 4, 3, padding=1, rng=rng), QCFS(), AvgPool2d(2), Flatten(),
+                      Linear(4 * 4 * 4, 10, rng))
+
+
+def test_seeded_construction_is_reproducible():
+    a, b, c = build(0).params(), build(0).params(), build(1).params()
+    assert list(a) == ["0.weight", "0.bias", "1.theta", "4.weight", "4.bias"]
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["0.weight"], c["0.weight"])
+
+
+def test_kaiming_scale_and_float32():
+    rng = np.random.default_rng(0)
+    conv = Conv2d(16, 64, 3, rng=rng)
+    assert conv.weight.dtype == np.float32 and conv.weight.shape == (64, 16, 3, 3)
+    assert abs(conv.weight.std() - np.sqrt(2 / (16 * 9))) < 0.01
+    assert np.all(conv.bias == 0)
+    assert conv.forward(np.zeros((1, 16, 5, 5))).dtype == np.float32  # input cast to float32
+
+
+def test_sequential_container_protocol():
+    net = build(0)
+    assert len(net) == 5 and isinstance(net[1], QCFS) and list(net)[3] is net[3]
+    assert set(net.params()) == set(net.grads())
+    assert all(net.params()[k].shape == net.grads()[k].shape for k in net.params())
+    assert net.forward(np.zeros((2, 1, 8, 8), np.float32)).shape == (2, 10)
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("layer,x,pattern", [
+    (Conv2d(3, 4, 3, rng=np.random.default_rng(0)), np.zeros((1, 1, 8, 8)), r"Conv2d\(3->4.*\(1, 1, 8, 8\)"),
+    (Conv2d(1, 4, 3, rng=np.random.default_rng(0)), np.zeros((1, 8, 8)), r"Conv2d"),
+    (Conv2d(1, 4, 5, rng=np.random.default_rng(0)), np.zeros((1, 1, 3, 3)), r"smaller than the kernel"),
+    (Linear(10, 2, np.random.default_rng(0)), np.zeros((4, 9)), r"Linear\(10->2\).*\(B, 10\).*\(4, 9\)"),
+    (AvgPool2d(2), np.zeros((4, 9)), r"AvgPool2d"),
+    (AvgPool2d(4), np.zeros((1, 1, 3, 8)), r"smaller than the 4x4 window"),
+    (ClipReLU([1.0, 2.0]), np.zeros((1, 3, 4, 4)), r"ClipReLU.*2 channels.*\(1, 3, 4, 4\)"),
+    (ClipReLU([1.0, 2.0]), np.zeros((1, 2, 4)), r"ClipReLU"),
+    (DAQCFS([1.0, 2.0], 4), np.zeros((5, 3)), r"DAQCFS.*2 channels"),
+])
+def test_wrong_input_shape_raises_value_error_naming_the_layer(layer, x, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        layer.forward(x)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: QCFS(theta=0.0), lambda: QCFS(theta=-1.0), lambda: QCFS(theta=float("nan")),
+    lambda: QCFS(levels=0), lambda: ClipReLU([1.0, 0.0]), lambda: DAQCFS([1.0, -2.0], 4),
+    lambda: DAQCFS([1.0, 2.0], 4, psi_da=[0.0]), lambda: ClipReLU(1.0),
+])
+def test_bad_parameters_raise_value_error(make):
+    with pytest.raises(ValueError):
+        make()
+
+
+@pytest.mark.parametrize("make", [
+    lambda: QCFS(levels=2.5), lambda: QCFS(levels=True), lambda: DAQCFS([1.0], 4.0),
+    lambda: Linear(3, 2, rng=0), lambda: Conv2d(1, 2, 3, rng=None),
+])
+def test_non_integer_levels_and_missing_rng_raise_type_error(make):
+    with pytest.raises(TypeError):
+        make()
+
+
+def test_threshold_driven_to_zero_is_caught_at_forward():
+    layer = QCFS(1.0, 4)
+    layer.theta[0] = -0.1  # e.g. by an optimizer step
+    with pytest.raises(ValueError, match="QCFS.*> 0"):
+        layer.forward(np.zeros((1, 2)))
+
+
+def test_backward_before_forward_and_wrong_grad_shape():
+    layer = Linear(3, 2, np.random.default_rng(0))
+    with pytest.raises(RuntimeError, match="forward"):
+        layer.backward(np.zeros((1, 2)))
+    layer.forward(np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"grad_out has shape \(4, 3\)"):
+        layer.backward(np.zeros((4, 3)))
