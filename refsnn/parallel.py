@@ -41,12 +41,13 @@ rounded matrix entries such as 1/3 and can miss an exact tie by one spike.
 import numpy as np
 from numba import njit
 
-from ._checks import as_currents, as_param, check_choice
+from ._checks import as_currents, as_float_array, as_int, as_param, check_choice
 from .matrices import parallel_conversion_matrix, step_offsets
 
 __all__ = [
     "parallel_neuron",
     "first_spike_step",
+    "first_spike_step_from_total",
     "closed_form_count",
     "binary_search_probes",
     "dense_reference",
@@ -204,11 +205,9 @@ def _hadamard_kernel(currents, denominators, theta, psi, spikes):  # pragma: no 
 
 
 @njit(cache=True)
-def _first_step_kernel(currents, denominators, theta, psi, first, comparisons):  # pragma: no cover
-    T, N = currents.shape
-    shifted = _total_kernel(currents)
-    for n in range(N):
-        s = shifted[n] + psi[n]
+def _first_step_from_total(total, T, denominators, theta, psi, first, comparisons):  # pragma: no cover
+    for n in range(total.size):
+        s = total[n] + psi[n]
         lo, hi, k = 1, T + 1, 0
         while lo < hi:
             mid = (lo + hi) // 2
@@ -219,6 +218,11 @@ def _first_step_kernel(currents, denominators, theta, psi, first, comparisons): 
                 lo = mid + 1
         first[n] = lo
         comparisons[n] = k
+
+
+@njit(cache=True)
+def _first_step_kernel(currents, denominators, theta, psi, first, comparisons):  # pragma: no cover
+    _first_step_from_total(_total_kernel(currents), currents.shape[0], denominators, theta, psi, first, comparisons)
 
 
 @njit(cache=True)
@@ -328,3 +332,43 @@ def first_spike_step(currents, theta, psi=None, return_comparisons=False):
     if return_comparisons:
         return first.reshape(shape[1:]), comparisons.reshape(shape[1:])
     return first.reshape(shape[1:])
+
+
+def first_spike_step_from_total(total, theta, T, psi=None, return_comparisons=False):
+    """First spike step from pre-summed currents Σ = Σ_t I_t, in O(log T) per neuron.
+
+    The parallel neuron only needs Σ (the prior control matrix averages over time), so a
+    network that carries summed currents between layers fires each neuron with
+    ⌈log2(T+1)⌉ comparisons and never touches the T steps (spec §3.5).
+
+    Parameters
+    ----------
+    total : array_like, shape (...)
+        Σ per neuron.
+    theta : array_like
+        Threshold θ > 0, broadcast against ``total.shape``.
+    T : int
+        Number of time steps, T >= 1.
+    psi : array_like, optional
+        Shift ψ; θ/2 by default.
+    return_comparisons : bool
+        Also return the number of comparisons per neuron.
+
+    Returns
+    -------
+    first_step : numpy.ndarray of int64, shape ``total.shape``
+        Values 1..T; T + 1 means silent. The count is T + 1 − first_step.
+    """
+    T = as_int("T", T)
+    total = as_float_array("total", total)
+    dtype, shape = total.dtype, total.shape
+    theta = as_param("theta", theta, shape, dtype, positive=True)
+    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
+    denominators = (T - np.arange(T)).astype(dtype)
+    flat = np.ascontiguousarray(total).ravel()
+    first = np.empty(flat.size, dtype=np.int64)
+    comparisons = np.empty_like(first)
+    _first_step_from_total(flat, T, denominators, theta.ravel(), psi.ravel(), first, comparisons)
+    if return_comparisons:
+        return first.reshape(shape), comparisons.reshape(shape)
+    return first.reshape(shape)

@@ -11,6 +11,7 @@ from strategies import dtypes, dyadic_currents, exact_count
 
 from refsnn import first_spike_step, parallel_neuron
 from refsnn.parallel import (
+    first_spike_step_from_total,
     binary_reference,
     binary_search_probes,
     closed_form_count,
@@ -151,3 +152,18 @@ def test_bad_input_raises(kwargs, error, match):
     if not {"method", "order"} & set(kwargs):
         with pytest.raises(error, match=match):
             first_spike_step(**args)
+
+
+@given(data=dyadic_currents(T=st.integers(1, 64)))
+def test_first_spike_step_from_total_matches(data):
+    """Binary search on pre-summed currents gives the same first spike step as on the
+    (T, ...) currents, with the same comparisons, without reading the T steps."""
+    currents, theta = data
+    T = currents.shape[0]
+    first, comparisons = first_spike_step(currents, theta, return_comparisons=True)
+    total = total_current(currents)
+    first_t, comparisons_t = first_spike_step_from_total(total, theta, T, return_comparisons=True)
+    np.testing.assert_array_equal(first_t, first)
+    np.testing.assert_array_equal(comparisons_t, comparisons)
+    with pytest.raises(ValueError, match="T"):
+        first_spike_step_from_total(total, theta, 0)

@@ -1,0 +1,42 @@
+"""Small networks with dyadic weights, so that SNN and ANN arithmetic is exact.
+
+Weights and biases are multiples of 1/8 in [-1, 1], inputs multiples of 1/8 in [0, 1],
+thresholds powers of two and T a power of two: every activation is a multiple of θ/T,
+every product and sum has few significant bits, and float32 computes them exactly.
+"""
+
+import numpy as np
+
+from refsnn.nn import AvgPool2d, Conv2d, Flatten, Linear, QCFS, Sequential
+
+
+def dyadic(rng, shape, low=-8, high=8, scale=8):
+    return (rng.integers(low, high + 1, size=shape) / scale).astype(np.float32)
+
+
+def dyadic_mlp(seed, T, sizes=(6, 5, 4, 3), theta=1.0):
+    """Linear → QCFS → Linear → QCFS → Linear, with dyadic weights."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        lin = Linear(n_in, n_out, rng)
+        lin.weight[...] = dyadic(rng, lin.weight.shape)
+        lin.bias[...] = dyadic(rng, lin.bias.shape, -2, 4)
+        layers.append(lin)
+        if i < len(sizes) - 2:
+            layers.append(QCFS(theta, T))
+    X = dyadic(rng, (16, sizes[0]), 0, 8)
+    return Sequential(*layers), X
+
+
+def dyadic_cnn(seed, T, theta=2.0):
+    """Conv → QCFS → AvgPool → Conv → QCFS → Flatten → Linear on 4×4 images."""
+    rng = np.random.default_rng(seed)
+    c1, c2 = Conv2d(1, 2, 3, padding=1, rng=rng), Conv2d(2, 3, 3, padding=1, rng=rng)
+    fc = Linear(3 * 2 * 2, 3, rng)
+    for layer in (c1, c2, fc):
+        layer.weight[...] = dyadic(rng, layer.weight.shape)
+        layer.bias[...] = dyadic(rng, layer.bias.shape, -2, 4)
+    net = Sequential(c1, QCFS(theta, T), AvgPool2d(2), c2, QCFS(theta, T), Flatten(), fc)
+    X = dyadic(rng, (8, 1, 4, 4), 0, 8)
+    return net, X
