@@ -1,4 +1,8 @@
-"""The ``refsnn`` command line: ``refsnn tour`` (also ``python -m refsnn tour``)."""
+"""The ``refsnn`` command line (also ``python -m refsnn``).
+
+``refsnn demo``   the conversion experiments on the embedded digits (the main job)
+``refsnn tour``   the neuron-level facts for a few concrete inputs
+"""
 
 import argparse
 import sys
@@ -10,19 +14,32 @@ def build_parser():
         description="Reference implementation of parallel ANN-SNN conversion (Hao et al., ICML 2025).",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="train, convert and compare SNNs on the embedded digits")
+    demo.add_argument("--seed", type=int, default=0, help="seed of the data split and training (default 0)")
+    demo.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
+    demo.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    demo.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
+                      help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
+
     tour = sub.add_parser("tour", help="print the neuron-level facts for a few concrete inputs")
     tour.add_argument("--theta", type=float, default=1.0, help="threshold theta > 0 (default 1)")
     return parser
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "tour":
         if not args.theta > 0:
-            build_parser().error(f"--theta must be > 0, got {args.theta}")
+            parser.error(f"--theta must be > 0, got {args.theta}")
         from .tour import run
 
         run(args.theta)
+    elif args.command == "demo":
+        from .demo import run
+
+        run(seed=args.seed, retrain=args.retrain, json_path=args.json, phi_update=args.phi_update)
     return 0
 
 

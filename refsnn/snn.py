@@ -297,17 +297,27 @@ class SpikingNetwork:
             axis=1,
         )
 
-    def layer_rates(self, X, mode=None, batch_size=256):
-        """Time-mean output (amplitude·N/T) of every neuron layer, a list of (B, ...) arrays."""
+    def predict_and_rates(self, X, mode=None, batch_size=256):
+        """Predictions (B,) and every neuron layer's rate (B, ...) from one run.
+
+        The rate of a layer is its time-mean output amplitude·N/T, the value that the
+        ANN activation it replaces is compared with.
+        """
         mode = self._check_mode(mode)
-        parts = [[] for _ in self.neuron_layers]
+        preds, parts = [], [[] for _ in self.neuron_layers]
         for xb in self._batches(X, batch_size):
-            _, records = self.run(xb, mode, record=True)
+            out, records = self.run(xb, mode, record=True)
+            preds.append((out if mode == "collapsed" else out.sum(axis=0)).argmax(axis=-1))
             for k, (layer, rec) in enumerate(zip(self.neuron_layers, records)):
                 amp = layer.theta_post if isinstance(layer, ParallelNeurons) else layer.amplitude
                 counts = rec["counts"]
-                parts[k].append(counts * _channelwise(amp, counts) / self.T)
-        return [np.concatenate(p) for p in parts]
+                step = _channelwise(amp.astype(np.float32), counts) / np.float32(self.T)
+                parts[k].append(step * counts.astype(np.float32))  # (θ/T)·N, QCFS's op order
+        return np.concatenate(preds), [np.concatenate(p) for p in parts]
+
+    def layer_rates(self, X, mode=None, batch_size=256):
+        """Time-mean output (amplitude·N/T) of every neuron layer, a list of (B, ...) arrays."""
+        return self.predict_and_rates(X, mode, batch_size)[1]
 
     def spike_counts(self, X, mode=None, batch_size=256):
         """Total number of spikes per neuron layer over the batch, a list of ints."""

@@ -1,0 +1,205 @@
+"""``refsnn demo``: the paper's experiments in miniature, on the embedded digits.
+
+1. Train (or load from the cache) a small QCFS CNN at T̃ = 4 and a ReLU CNN, seeded.
+2. Convert them and report, in the spirit of the paper's tables:
+   the ANNs; QCFS → parallel SNN at T = T̃ (lossless, Theorem 4.1); QCFS → IF SNN at
+   T̃, 8, 16 and 32 (the sequential baseline); QCFS → parallel SNN at T ≠ T̃ without and
+   with DA-QCFS calibration; ReLU → training-free parallel SNN at T = 4 … 64; and the
+   measured time of sequential IF inference against parallel inference.
+   Every SNN row also reports its agreement with its source ANN's predictions and the
+   mean absolute error between each layer's SNN rate and the ANN activation it replaces.
+"""
+
+import hashlib
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+from .convert import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
+from .data import load_digits
+from .nn import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from .train import accuracy, fit, predict
+
+#: Everything that determines the trained weights; part of the cache key.
+CONFIG = {
+    "dataset": "digits",
+    "architecture": "conv3x3(1->16)-act-avgpool2-conv3x3(16->32)-act-avgpool2-flatten-linear(128->10)",
+    "epochs": 30,
+    "batch_size": 32,
+    "lr": 3e-3,
+    "qcfs_theta0": 2.0,
+    "qcfs_levels": 4,
+}
+T_TILDE = CONFIG["qcfs_levels"]
+IF_STEPS = (T_TILDE, 8, 16, 32)
+OTHER_STEPS = (2, 8)
+TRAINING_FREE_STEPS = (4, 8, 16, 32, 64)
+TIMING_STEPS = (4, 32)
+
+
+def cache_dir():
+    """Where trained weights are cached: $REFSNN_CACHE_DIR, else $XDG_CACHE_HOME/refsnn,
+    else ~/.cache/refsnn."""
+    if os.environ.get("REFSNN_CACHE_DIR"):
+        return Path(os.environ["REFSNN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "refsnn"
+
+
+def build_cnn(activation, rng):
+    """The demo CNN; ``activation`` is a zero-argument factory (ReLU or QCFS)."""
+    return Sequential(
+        Conv2d(1, 16, 3, padding=1, rng=rng), activation(), AvgPool2d(2),
+        Conv2d(16, 32, 3, padding=1, rng=rng), activation(), AvgPool2d(2),
+        Flatten(), Linear(32 * 2 * 2, 10, rng),
+    )
+
+
+def _cache_path(kind, seed):
+    key = hashlib.sha256(json.dumps({**CONFIG, "kind": kind, "seed": seed}, sort_keys=True).encode()).hexdigest()[:12]
+    return cache_dir() / f"digits-{kind}-seed{seed}-{key}.npz"
+
+
+def trained_networks(data, seed=0, retrain=False, log=print):
+    """Train the QCFS and ReLU CNNs, or load them from the cache."""
+    X_train, y_train = data[0], data[1]
+    factories = {
+        "qcfs": lambda: QCFS(CONFIG["qcfs_theta0"], CONFIG["qcfs_levels"]),
+        "relu": ReLU,
+    }
+    nets = {}
+    for offset, (kind, factory) in enumerate(factories.items()):
+        path = _cache_path(kind, seed)
+        if path.exists() and not retrain:
+            nets[kind] = io.load(path)
+            log(f"loaded the {kind.upper()} CNN from the cache: {path}")
+            continue
+        net = build_cnn(factory, np.random.default_rng(seed + offset))
+        start = time.perf_counter()
+
+        def progress(epoch, loss, acc, kind=kind):
+            if (epoch + 1) % 10 == 0:
+                log(f"  {kind.upper():4} epoch {epoch + 1:2}/{CONFIG['epochs']}: loss {loss:.3f}, train accuracy {acc:.3f}")
+
+        log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
+        fit(net, X_train, y_train, epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
+            lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10 + offset), progress=progress)
+        log(f"  done in {time.perf_counter() - start:.1f} s; cached at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        io.save(net, path)
+        nets[kind] = net
+    return nets["qcfs"], nets["relu"]
+
+
+def _snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
+    start = time.perf_counter()
+    predictions, rates = snn.predict_and_rates(X)
+    seconds = time.perf_counter() - start
+    return {
+        "source": source, "method": method, "T": T,
+        "accuracy": float((predictions == y).mean()),
+        "agreement": float((predictions == ann_predictions).mean()),
+        "rate_error": [float(np.abs(r - a).mean()) for r, a in zip(rates, ann_activations)],
+        "seconds": seconds,
+    }
+
+
+def _timing(net, X, T, repeats=3):
+    """Median seconds of predict() for sequential IF, faithful and collapsed parallel."""
+    runs = {
+        "sequential_if": lambda: to_if_snn(net, T).predict(X),
+        "faithful_parallel": lambda: to_parallel_snn(net, T).predict(X, mode="faithful"),
+        "collapsed_parallel": lambda: to_parallel_snn(net, T).predict(X, mode="collapsed"),
+    }
+    result = {}
+    for mode, run in runs.items():
+        run()  # warm-up: compiles the kernels
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run()
+            times.append(time.perf_counter() - start)
+        result[mode] = float(np.median(times))
+    return result
+
+
+def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epochs=5, log=print):
+    """Run every experiment and return the JSON-ready result dict."""
+    start = time.perf_counter()
+    data = load_digits(seed=seed)
+    X_train, y_train, X_test, y_test = data
+    log(f"digits: {len(X_train)} training and {len(X_test)} test images, 8x8, 10 classes (seed {seed})")
+    qcfs_net, relu_net = trained_networks(data, seed, retrain, log)
+
+    rows = []
+    qcfs_pred, relu_pred = predict(qcfs_net, X_test), predict(relu_net, X_test)
+    qcfs_act = activations(qcfs_net, X_test)
+    for source, pred, net in (("qcfs", qcfs_pred, qcfs_net), ("relu", relu_pred, relu_net)):
+        rows.append({"source": source, "method": "ann", "T": None,
+                     "accuracy": float(accuracy(net, X_test, y_test)), "agreement": 1.0,
+                     "rate_error": [], "seconds": None})
+
+    def add(row):
+        rows.append(row)
+        log(f"  {row['source']:4} {row['method']:20} T={row['T']:<3} accuracy {row['accuracy']:.4f}  "
+            f"agreement {row['agreement']:.4f}  rate error {' '.join(f'{e:.4f}' for e in row['rate_error'])}")
+
+    log("QCFS ANN -> SNNs")
+    add(_snn_row("qcfs", "parallel", T_TILDE, to_parallel_snn(qcfs_net, T_TILDE), X_test, y_test, qcfs_pred, qcfs_act))
+    for T in IF_STEPS:
+        add(_snn_row("qcfs", "if", T, to_if_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
+    for T in OTHER_STEPS:
+        add(_snn_row("qcfs", "parallel", T, to_parallel_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
+        calibrated = calibrate(qcfs_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
+        add(_snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test, qcfs_pred, qcfs_act))
+
+    log("ReLU ANN -> training-free parallel SNNs (record thresholds, calibrate DA-QCFS, convert)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        clip_net = record_thresholds(relu_net, X_train)
+    for w in caught:
+        log(f"  note: {w.message}")
+    relu_act = activations(relu_net, X_test)
+    for T in TRAINING_FREE_STEPS:
+        calibrated = calibrate(clip_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
+        add(_snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), X_test, y_test, relu_pred, relu_act))
+
+    log("timing: predict() on the test set, median of 3 runs after a warm-up")
+    timing = []
+    for T in TIMING_STEPS:
+        t = _timing(qcfs_net, X_test, T)
+        timing.append({"T": T, **t})
+        log(f"  T={T:<3} sequential IF {t['sequential_if']:.3f} s, faithful parallel {t['faithful_parallel']:.3f} s "
+            f"({t['sequential_if'] / t['faithful_parallel']:.1f}x), collapsed parallel {t['collapsed_parallel']:.4f} s "
+            f"({t['sequential_if'] / t['collapsed_parallel']:.0f}x)")
+    return {"dataset": "digits", "seed": seed, "phi_update": phi_update, "rows": rows, "timing": timing,
+            "seconds": time.perf_counter() - start}
+
+
+def format_table(result):
+    """The result rows as a fixed-width text table."""
+    lines = [f"{'source':6} {'method':20} {'T':>3}  {'accuracy':>8}  {'agreement':>9}  rate error per layer"]
+    for row in result["rows"]:
+        T = "-" if row["T"] is None else str(row["T"])
+        errors = " ".join(f"{e:.4f}" for e in row["rate_error"]) or "-"
+        lines.append(f"{row['source']:6} {row['method']:20} {T:>3}  {row['accuracy']:8.4f}  {row['agreement']:9.4f}  {errors}")
+    return lines
+
+
+def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
+    """Entry point of ``refsnn demo``: run, print the table, optionally write JSON."""
+    result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
+    print()
+    print("\n".join(format_table(result)))
+    print(f"\ntotal {result['seconds']:.1f} s")
+    if json_path is not None:
+        path = Path(json_path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+    return result

@@ -1,0 +1,362 @@
+"""Save and load trained networks and converted SNNs as one ``.npz`` file.
+
+:func:`save` writes a :class:`refsnn.nn.Sequential` or a
+:class:`refsnn.snn.SpikingNetwork`; :func:`load` rebuilds it. The round trip is exact:
+the loaded object holds bit-identical arrays of the same dtypes and computes identical
+outputs.
+
+File format (``format_version`` 1)
+----------------------------------
+An uncompressed NumPy ``.npz`` archive (a zip of ``.npy`` files) with these entries:
+
+``meta``
+    A 0-d unicode array holding a JSON object::
+
+        {"format": "refsnn", "format_version": 1,
+         "kind": "Sequential" | "SpikingNetwork",
+         "T": 4,                                  # SpikingNetwork only
+         "layers": [{"type": "Conv2d",
+                     "settings": {"in_channels": 1, "out_channels": 4, "kernel_size": 3,
+                                  "stride": 1, "padding": 1},
+                     "arrays": {"weight": "layer0/weight", "bias": "layer0/bias"}},
+                    ...],
+         "thresholds_": ["thresholds_/0", ...]}   # only if the object has thresholds_
+
+    ``settings`` are the layer's integer and string settings (constructor arguments);
+    ``arrays`` maps each array attribute of the layer to its entry in the archive.
+``layer{i}/{name}``
+    Array attribute ``name`` of layer ``i`` (e.g. ``layer3/weight``), stored with its
+    dtype: weights and biases float32 by default, thresholds and offsets float64.
+``thresholds_/{k}``
+    The k-th array of the object's ``thresholds_`` list (from
+    :func:`refsnn.convert.record_thresholds`).
+
+What each layer type stores is the table ``LAYERS`` below. Plain NumPy reads the
+file without refsnn::
+
+    with np.load(path, allow_pickle=False) as f:
+        meta = json.loads(str(f["meta"]))
+        w = f[meta["layers"][0]["arrays"]["weight"]]
+
+Not stored: gradients, the inputs that layers cache for their backward pass, and the
+membrane potential ``v`` of :class:`~refsnn.snn.IFNeurons`. All are transient: a loaded
+network starts as if freshly built, and :meth:`SpikingNetwork.run` resets ``v`` anyway.
+The loaded ``thresholds_`` arrays are copies, no longer the same objects as the
+ClipReLU layers' ``theta``.
+
+The path is used exactly as given: no ``.npz`` suffix is appended (unlike
+``np.savez``), so ``save(net, "model")`` writes a file named ``model``.
+"""
+
+import io
+import json
+import os
+import secrets
+import zipfile
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+from .activations import DAQCFS, QCFS, ClipReLU, ReLU
+from .nn import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .snn import IFNeurons, ParallelNeurons, SpikingNetwork
+
+__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+
+FORMAT = "refsnn"
+FORMAT_VERSION = 1
+
+
+class Codec(NamedTuple):
+    """How one layer type is written and rebuilt.
+
+    ``settings`` and ``arrays`` name the attributes that are stored. ``build(s, a)``
+    makes a layer from the dicts of settings and arrays; :func:`_rebuild` then puts the
+    stored arrays themselves into the layer, so they are exactly the saved ones.
+    """
+
+    cls: type
+    settings: tuple
+    arrays: tuple
+    build: Callable
+
+
+def _throwaway_rng():
+    """Feeds the weight initialisation, whose result is overwritten straight away."""
+    return np.random.default_rng(0)
+
+
+LAYERS = {codec.cls.__name__: codec for codec in [
+    Codec(Linear, ("in_features", "out_features"), ("weight", "bias"),
+          lambda s, a: Linear(s["in_features"], s["out_features"], _throwaway_rng(),
+                              dtype=a["weight"].dtype)),
+    Codec(Conv2d, ("in_channels", "out_channels", "kernel_size", "stride", "padding"), ("weight", "bias"),
+          lambda s, a: Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"], s["stride"],
+                              s["padding"], rng=_throwaway_rng(), dtype=a["weight"].dtype)),
+    Codec(AvgPool2d, ("kernel_size",), (), lambda s, a: AvgPool2d(s["kernel_size"])),
+    Codec(Flatten, (), (), lambda s, a: Flatten()),
+    Codec(ReLU, (), (), lambda s, a: ReLU()),
+    Codec(ClipReLU, (), ("theta",), lambda s, a: ClipReLU(a["theta"])),
+    Codec(QCFS, ("levels",), ("theta",), lambda s, a: QCFS(a["theta"].item(), s["levels"])),
+    Codec(DAQCFS, ("levels",), ("theta", "psi_da", "phi_da"),
+          lambda s, a: DAQCFS(a["theta"], s["levels"], a["psi_da"], a["phi_da"])),
+    Codec(ParallelNeurons, ("T", "order"), ("theta", "psi", "theta_post"),
+          lambda s, a: ParallelNeurons(a["theta"], s["T"], a["psi"], a["theta_post"], s["order"])),
+    Codec(IFNeurons, (), ("theta", "bias", "amplitude"),
+          lambda s, a: IFNeurons(a["theta"], a["bias"], a["amplitude"])),
+]}
+
+KINDS = {"Sequential": Sequential, "SpikingNetwork": SpikingNetwork}
+
+
+# --------------------------------------------------------------------------- save
+
+
+def _json_setting(value):
+    """Settings are ints and strings; NumPy integers become Python ints for JSON."""
+    return int(value) if isinstance(value, np.integer) else value
+
+
+def _as_stored_array(what, value):
+    arr = np.asarray(value)
+    if arr.dtype.hasobject:
+        raise TypeError(f"{what} has dtype object, which cannot be stored without pickling")
+    return arr
+
+
+def _describe(obj):
+    """The metadata dict and the arrays (key → ndarray) that represent ``obj``."""
+    kind = type(obj).__name__
+    if type(obj) not in KINDS.values():
+        raise TypeError(
+            f"cannot save a {type(obj).__module__}.{kind}: refsnn.io saves only "
+            "refsnn.nn.Sequential and refsnn.snn.SpikingNetwork"
+        )
+    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind}
+    if isinstance(obj, SpikingNetwork):
+        meta["T"] = int(obj.T)
+    arrays, layers = {}, []
+    for i, layer in enumerate(obj.layers):
+        codec = LAYERS.get(type(layer).__name__)
+        if codec is None or type(layer) is not codec.cls:
+            raise TypeError(
+                f"cannot save layer {i} of type {type(layer).__module__}.{type(layer).__name__}; "
+                f"supported layers: {', '.join(LAYERS)}"
+            )
+        entry = {"type": codec.cls.__name__,
+                 "settings": {name: _json_setting(getattr(layer, name)) for name in codec.settings},
+                 "arrays": {}}
+        for name in codec.arrays:
+            key = f"layer{i}/{name}"
+            arrays[key] = _as_stored_array(f"layer {i} ({layer!r}) attribute {name}", getattr(layer, name))
+            entry["arrays"][name] = key
+        layers.append(entry)
+    meta["layers"] = layers
+    if hasattr(obj, "thresholds_"):
+        meta["thresholds_"] = []
+        for k, theta in enumerate(obj.thresholds_):
+            key = f"thresholds_/{k}"
+            arrays[key] = _as_stored_array(f"thresholds_[{k}]", theta)
+            meta["thresholds_"].append(key)
+    return meta, arrays
+
+
+def _write_npz(file, arrays):
+    """Write the archive to an open binary file (the step a test makes fail midway)."""
+    np.savez(file, **arrays)
+
+
+def _fsync_directory(directory):
+    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save(obj, path):
+    """Save a network or a converted SNN to one ``.npz`` file, atomically.
+
+    Parameters
+    ----------
+    obj : refsnn.nn.Sequential or refsnn.snn.SpikingNetwork
+        Its layers must be of the types in ``LAYERS`` (exactly those classes, not
+        subclasses). A ``thresholds_`` list of arrays is saved too.
+    path : str or os.PathLike
+        The file to write, used as given: no ``.npz`` suffix is added.
+
+    Raises
+    ------
+    TypeError
+        If ``obj`` or one of its layers is of an unsupported type.
+
+    Notes
+    -----
+    The file format is described in the module docstring. The archive is first written
+    to a temporary file in the same directory, flushed and fsynced, and then renamed onto
+    ``path`` with :func:`os.replace`. A crash or error mid-save therefore never leaves a
+    half-written file at ``path``: an existing file there stays intact, and the
+    temporary file is removed.
+    """
+    meta, arrays = _describe(obj)  # may raise TypeError before anything is written
+    arrays["meta"] = np.array(json.dumps(meta))
+    path = os.fspath(path)
+    directory, name = os.path.split(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    # os.open with mode 0o666 honours the umask, so the final file gets the usual
+    # permissions (tempfile.mkstemp would make it private, 0o600).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as file:  # a file object: np.savez appends no suffix
+            _write_npz(file, arrays)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.remove(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_directory(directory)
+
+
+# --------------------------------------------------------------------------- load
+
+
+def _read_archive(data):
+    """All entries of an npz held in ``data`` (bytes), checked against their CRC-32.
+
+    Any failure is a corrupt or foreign file; the caller turns it into a ValueError.
+    The checksum test matters: NumPy reads only as many bytes as an entry's header
+    announces, so a damaged header that still parses could otherwise go unnoticed.
+    """
+    if not data.startswith(b"PK\x03\x04"):
+        raise ValueError("it is not an npz (zip) archive")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        bad = archive.testzip()
+        if bad is not None:
+            raise ValueError(f"entry {bad!r} fails its checksum")
+    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+        arrays = {key: npz[key] for key in npz.files}
+    for key, value in arrays.items():
+        if not isinstance(value, np.ndarray):  # NpzFile returns raw bytes for non-.npy entries
+            raise ValueError(f"entry {key!r} is not a .npy array")
+    return arrays
+
+
+def _read_meta(arrays, path):
+    if "meta" not in arrays:
+        raise ValueError(f"{path}: no 'meta' entry; this file was not written by refsnn.io.save")
+    try:
+        meta = json.loads(str(arrays["meta"][()]))
+    except (ValueError, IndexError) as exc:
+        raise ValueError(f"{path}: the 'meta' entry is not a JSON string ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise ValueError(
+            f"{path}: format {found!r} is not {FORMAT!r}; this file was written by another program"
+        )
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ValueError(
+            f"{path}: format_version {version!r} found, but this refsnn reads only version {FORMAT_VERSION}"
+        )
+    if meta.get("kind") not in KINDS:
+        raise ValueError(f"{path}: unknown object kind {meta.get('kind')!r}; expected one of {sorted(KINDS)}")
+    return meta
+
+
+def _check_keys(meta, arrays, path):
+    """Every array the metadata names exists, and every stored array is named."""
+    try:
+        named = [key for entry in meta["layers"] for key in entry["arrays"].values()]
+        named += list(meta.get("thresholds_", []))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(f"{path}: malformed metadata ({type(exc).__name__}: {exc})") from None
+    missing = sorted(set(named) - set(arrays))
+    if missing:
+        raise ValueError(f"{path}: the metadata references arrays that are missing: {missing}")
+    unnamed = sorted(set(arrays) - set(named) - {"meta"})
+    if unnamed:
+        raise ValueError(f"{path}: the archive holds arrays the metadata does not mention: {unnamed}")
+
+
+def _rebuild(i, entry, arrays, path):
+    """Layer ``i`` from its metadata entry, holding exactly the stored arrays."""
+    codec = LAYERS.get(entry.get("type"))
+    where = f"{path}: layer {i} ({entry.get('type')!r})"
+    if codec is None:
+        raise ValueError(f"{where}: unknown layer type; supported: {', '.join(LAYERS)}")
+    if set(entry.get("settings", {})) != set(codec.settings) or set(entry["arrays"]) != set(codec.arrays):
+        raise ValueError(
+            f"{where}: expected settings {list(codec.settings)} and arrays {list(codec.arrays)}, "
+            f"found {list(entry.get('settings', {}))} and {list(entry['arrays'])}"
+        )
+    stored = {name: arrays[key] for name, key in entry["arrays"].items()}
+    try:
+        layer = codec.build(entry["settings"], stored)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: cannot be rebuilt: {exc}") from None
+    for name, arr in stored.items():
+        built = getattr(layer, name)
+        if arr.shape != built.shape or arr.dtype != built.dtype:
+            raise ValueError(
+                f"{where}: array {name!r} has shape {arr.shape} and dtype {arr.dtype}, but the layer "
+                f"needs shape {built.shape} and dtype {built.dtype}"
+            )
+        setattr(layer, name, arr)
+    return layer
+
+
+def load(path):
+    """Load a network or SNN written by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file, used as given (no ``.npz`` suffix is added).
+
+    Returns
+    -------
+    refsnn.nn.Sequential or refsnn.snn.SpikingNetwork
+        Equal to the saved object: the same layer types and settings, bit-identical
+        arrays of the same dtypes, and ``thresholds_`` if it was saved.
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path``.
+    ValueError
+        Naming ``path``, if the file is not an npz archive, is truncated or corrupted
+        (each entry's CRC-32 is checked), was written by another program, has a
+        ``format_version`` other than 1, or its metadata references missing arrays.
+
+    Notes
+    -----
+    The archive is read with ``allow_pickle=False``: nothing in it is ever unpickled.
+    The file format is described in the module docstring.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as file:  # FileNotFoundError names the path
+        data = file.read()
+    try:
+        arrays = _read_archive(data)
+    except Exception as exc:  # zipfile and NumPy raise many types for damaged input
+        raise ValueError(f"{path}: not a readable refsnn file: {type(exc).__name__}: {exc}") from None
+    meta = _read_meta(arrays, path)
+    _check_keys(meta, arrays, path)
+    layers = [_rebuild(i, entry, arrays, path) for i, entry in enumerate(meta["layers"])]
+    try:
+        obj = Sequential(*layers) if meta["kind"] == "Sequential" else SpikingNetwork(layers, meta["T"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path}: cannot rebuild the {meta['kind']}: {type(exc).__name__}: {exc}") from None
+    if "thresholds_" in meta:
+        obj.thresholds_ = [arrays[key] for key in meta["thresholds_"]]
+    return obj

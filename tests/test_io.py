@@ -1,0 +1,439 @@
+"""Tests for refsnn.io: exact round trips, clear errors, atomic writes.
+
+Invariants, one test each where possible:
+
+* save → load returns the same object: the same layer types, equal settings and
+  bit-identical arrays of the same dtypes (every public attribute except gradients and
+  the IF membrane), and identical outputs (``forward``; ``run`` and ``predict``);
+* ``thresholds_`` survives; float64 networks stay float64;
+* the path is used exactly as given (no ``.npz`` suffix is added), as str or Path, and
+  plain NumPy can read the file as the module docstring says;
+* a damaged or foreign file raises ValueError naming the path: truncated, a flipped
+  byte (which either raises or changes nothing, never yields a different network), not
+  an npz, another program's npz, another format_version, arrays missing; a missing file
+  raises FileNotFoundError;
+* a failed save leaves an existing file intact and no temporary file behind;
+* an unsupported object or layer raises TypeError naming its type, and writes nothing.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from refsnn import io as rio
+from refsnn.convert import record_thresholds, to_if_snn, to_parallel_snn
+from refsnn.nn import DAQCFS, QCFS, AvgPool2d, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.snn import IFNeurons, ParallelNeurons, SpikingNetwork
+
+T = 4
+C = 4  # channels of both convolutions
+
+
+def make_activation(name, rng):
+    """One activation layer for C channels; every array differs between channels."""
+    if name == "ReLU":
+        return ReLU()
+    if name == "ClipReLU":
+        return ClipReLU(rng.uniform(0.5, 2.0, C))
+    if name == "QCFS":
+        return QCFS(theta=1.5, levels=T)
+    return DAQCFS(rng.uniform(0.5, 2.0, C), T, psi_da=rng.normal(0, 0.1, C), phi_da=rng.normal(0, 0.1, C))
+
+
+def cnn(activation="QCFS", dtype=np.float32, seed=0):
+    """A CNN for 1×8×8 inputs, nonzero biases: conv, act, pool, conv (stride 2), act, linear."""
+    rng = np.random.default_rng(seed)
+    net = Sequential(
+        Conv2d(1, C, 3, padding=1, rng=rng, dtype=dtype), make_activation(activation, rng), AvgPool2d(2),
+        Conv2d(C, C, 3, stride=2, padding=1, rng=rng, dtype=dtype), make_activation(activation, rng),
+        Flatten(), Linear(C * 2 * 2, 10, rng, dtype=dtype),
+    )
+    for layer in net:
+        if isinstance(layer, (Conv2d, Linear)):
+            layer.bias[:] = rng.normal(0, 0.1, layer.bias.shape)
+    return net
+
+
+def inputs(seed=1, batch=6):
+    return np.random.default_rng(seed).uniform(0, 2, (batch, 1, 8, 8)).astype(np.float32)
+
+
+def state(layer):
+    """Public attributes that define a layer: not gradients, not the IF membrane ``v``."""
+    return {k: v for k, v in vars(layer).items()
+            if not k.startswith("_") and not k.endswith("_grad") and k != "v"}
+
+
+def assert_identical_arrays(a, b, what):
+    assert isinstance(b, np.ndarray), what
+    assert (a.dtype, a.shape) == (b.dtype, b.shape), what
+    assert a.tobytes() == b.tobytes(), what
+
+
+def assert_same(saved, loaded):
+    assert type(loaded) is type(saved)
+    assert len(loaded.layers) == len(saved.layers)
+    for i, (a, b) in enumerate(zip(saved.layers, loaded.layers)):
+        assert type(b) is type(a), i
+        sa, sb = state(a), state(b)
+        assert sa.keys() == sb.keys(), i
+        for k, v in sa.items():
+            if isinstance(v, np.ndarray):
+                assert_identical_arrays(v, sb[k], f"layer {i} {k}")
+            else:
+                assert (type(sb[k]), sb[k]) == (type(v), v), f"layer {i} {k}"
+    if isinstance(saved, SpikingNetwork):
+        assert (loaded.T, loaded.kind) == (saved.T, saved.kind)
+    assert hasattr(loaded, "thresholds_") == hasattr(saved, "thresholds_")
+    for k, (a, b) in enumerate(zip(getattr(saved, "thresholds_", []), getattr(loaded, "thresholds_", []))):
+        assert_identical_arrays(a, b, f"thresholds_[{k}]")
+
+
+def assert_same_outputs(saved, loaded, X):
+    if isinstance(saved, Sequential):
+        assert_identical_arrays(saved.forward(X), loaded.forward(X), "forward")
+        return
+    modes = ["sequential"] if saved.kind == "if" else ["faithful", "collapsed"]
+    for mode in modes:
+        assert_identical_arrays(saved.run(X, mode), loaded.run(X, mode), f"run {mode}")
+        assert_identical_arrays(saved.predict(X, mode), loaded.predict(X, mode), f"predict {mode}")
+
+
+def round_trip(obj, tmp_path, name="net.npz"):
+    path = tmp_path / name
+    rio.save(obj, path)
+    return rio.load(path)
+
+
+# --------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("activation", ["ReLU", "ClipReLU", "QCFS", "DAQCFS"])
+def test_sequential_round_trip(activation, tmp_path):
+    net = cnn(activation)
+    X = inputs()
+    net.forward(X)  # leaves cached inputs behind, which are not saved
+    loaded = round_trip(net, tmp_path)
+    assert_same(net, loaded)
+    assert_same_outputs(net, loaded, X)
+    assert loaded[0].weight.dtype == loaded[-1].bias.dtype == np.float32
+    if activation != "ReLU":
+        assert loaded[1].theta.dtype == np.float64
+
+
+def test_float64_network_stays_float64(tmp_path):
+    net = cnn("QCFS", dtype=np.float64)
+    loaded = round_trip(net, tmp_path)
+    assert loaded[0].weight.dtype == loaded[0].bias.dtype == loaded[-1].weight.dtype == np.float64
+    assert_same(net, loaded)
+    assert_same_outputs(net, loaded, inputs())
+
+
+@pytest.mark.filterwarnings("error")  # seed 1: no channel is silenced
+def test_thresholds_are_preserved(tmp_path):
+    net = record_thresholds(cnn("ReLU", seed=1), inputs(seed=2, batch=32))
+    assert len(net.thresholds_) == 2
+    loaded = round_trip(net, tmp_path)
+    assert_same(net, loaded)
+    assert all(t.dtype == np.float64 for t in loaded.thresholds_)
+    assert_same_outputs(net, loaded, inputs())
+
+
+def parallel_snns():
+    daqcfs = cnn("DAQCFS")
+    direct = SpikingNetwork([
+        Flatten(), Linear(64, 5, np.random.default_rng(3)),
+        ParallelNeurons(np.array([0.5, 1.0, 1.5, 2.0, 2.5]), T, psi=np.arange(5) * 0.1,
+                        theta_post=np.array([0.6, 1.0, 1.4, 2.1, 2.4]), order="code"),
+        Linear(5, 3, np.random.default_rng(4)),
+    ], T)
+    return {
+        "qcfs-paper": to_parallel_snn(cnn("QCFS"), T, order="paper"),
+        "qcfs-code": to_parallel_snn(cnn("QCFS"), T, order="code"),
+        "daqcfs-paper": to_parallel_snn(daqcfs, T, order="paper"),
+        "daqcfs-code": to_parallel_snn(daqcfs, T, order="code"),
+        "direct": direct,
+    }
+
+
+@pytest.mark.parametrize("name", list(parallel_snns()))
+def test_parallel_snn_round_trip(name, tmp_path):
+    snn = parallel_snns()[name]
+    neurons = snn.neuron_layers[0]
+    if name.startswith("qcfs"):
+        assert neurons.theta.shape == (1,)  # scalar θ
+    else:  # channel-wise θ with θ_post ≠ θ and ψ ≠ θ/2
+        assert neurons.theta.shape[0] > 1
+        assert not np.array_equal(neurons.theta_post, neurons.theta)
+        assert not np.array_equal(neurons.psi, neurons.theta / 2)
+    loaded = round_trip(snn, tmp_path)
+    assert_same(snn, loaded)
+    assert_same_outputs(snn, loaded, inputs())
+
+
+@pytest.mark.parametrize("activation", ["ClipReLU", "QCFS", "DAQCFS"])
+def test_if_snn_round_trip(activation, tmp_path):
+    snn = to_if_snn(cnn(activation), T)
+    X = inputs()
+    snn.run(X)  # leaves a membrane potential v behind, which is not saved
+    loaded = round_trip(snn, tmp_path)
+    assert all(layer.v is None for layer in loaded.neuron_layers)
+    assert_same(snn, loaded)
+    assert_same_outputs(snn, loaded, X)
+
+
+def test_if_snn_with_bias_and_amplitude(tmp_path):
+    snn = SpikingNetwork([Flatten(), Linear(64, 5, np.random.default_rng(5)),
+                          IFNeurons(np.full(5, 1.2), bias=np.linspace(-0.1, 0.1, 5),
+                                    amplitude=np.full(5, 1.3)),
+                          Linear(5, 3, np.random.default_rng(6))], T)
+    loaded = round_trip(snn, tmp_path)
+    assert_same(snn, loaded)
+    assert_same_outputs(snn, loaded, inputs())
+
+
+# --------------------------------------------------------------------------- paths and format
+
+
+def test_path_is_used_as_given_without_adding_a_suffix(tmp_path):
+    net = cnn()
+    rio.save(net, str(tmp_path / "model"))
+    assert sorted(os.listdir(tmp_path)) == ["model"]
+    assert_same(net, rio.load(tmp_path / "model"))
+    rio.save(net, tmp_path / "model.npz")
+    assert sorted(os.listdir(tmp_path)) == ["model", "model.npz"]
+    assert_same(net, rio.load(str(tmp_path / "model.npz")))
+
+
+def test_overwrites_an_existing_file(tmp_path):
+    path = tmp_path / "net.npz"
+    rio.save(cnn("ReLU"), path)
+    net = cnn("QCFS", seed=7)
+    rio.save(net, path)
+    assert_same(net, rio.load(path))
+    assert os.listdir(tmp_path) == ["net.npz"]
+
+
+def test_plain_numpy_reads_the_file_as_documented(tmp_path):
+    net = cnn("DAQCFS")
+    path = tmp_path / "net.npz"
+    rio.save(net, path)
+    with np.load(path, allow_pickle=False) as f:
+        meta = json.loads(str(f["meta"]))
+        assert (meta["format"], meta["format_version"], meta["kind"]) == ("refsnn", 1, "Sequential")
+        assert [entry["type"] for entry in meta["layers"]] == [type(layer).__name__ for layer in net]
+        assert meta["layers"][0]["settings"] == {"in_channels": 1, "out_channels": C, "kernel_size": 3,
+                                                 "stride": 1, "padding": 1}
+        assert meta["layers"][0]["arrays"]["weight"] == "layer0/weight"
+        assert_identical_arrays(net[0].weight, f["layer0/weight"], "weight")
+        assert_identical_arrays(net[4].psi_da, f[meta["layers"][4]["arrays"]["psi_da"]], "psi_da")
+
+
+# --------------------------------------------------------------------------- damaged and foreign files
+
+
+def saved_bytes(tmp_path, obj=None):
+    path = tmp_path / "net.npz"
+    rio.save(cnn() if obj is None else obj, path)
+    return path, path.read_bytes()
+
+
+def raises_naming(path, *patterns):
+    """pytest.raises(ValueError) whose message names ``path`` (and matches ``patterns``)."""
+    return pytest.raises(ValueError, match=re.escape(str(path)) + "".join(f"(?s:.*){p}" for p in patterns))
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "absent.npz"
+    with pytest.raises(FileNotFoundError, match=re.escape(str(path))):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.1, 0.5, 0.9, 0.999])
+def test_truncated_file(fraction, tmp_path):
+    path, data = saved_bytes(tmp_path)
+    path.write_bytes(data[:int(len(data) * fraction)])
+    with raises_naming(path):
+        rio.load(path)
+
+
+def test_flipped_byte_in_the_weights(tmp_path):
+    net = cnn()
+    path, data = saved_bytes(tmp_path, net)
+    at = data.find(net[3].weight.tobytes()) + 17
+    assert at > 17
+    path.write_bytes(data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1:])
+    with raises_naming(path, "checksum"):
+        rio.load(path)
+
+
+def test_any_flipped_byte_raises_or_changes_nothing(tmp_path):
+    """Flip the bytes of a small file in turn: never a silently different network.
+
+    Every byte is flipped except inside the JSON text, where every 16th is (for speed:
+    that text is 60% of the file, and its bytes are all guarded by the same checksum).
+    """
+    net = Sequential(Linear(2, 2, np.random.default_rng(8)), QCFS(1.0, 2), Flatten())
+    path, data = saved_bytes(tmp_path, net)
+    with np.load(path) as f:
+        text = f["meta"].tobytes()
+    start = data.find(text)
+    assert start > 0
+    X = np.random.default_rng(9).uniform(-1, 2, (4, 2)).astype(np.float32)
+    checked = raised = 0
+    for at in range(len(data)):
+        if start <= at < start + len(text) and at % 16:
+            continue
+        checked += 1
+        path.write_bytes(data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:])
+        try:
+            loaded = rio.load(path)
+        except ValueError as exc:
+            assert str(path) in str(exc)
+            raised += 1
+            continue
+        assert_same(net, loaded)
+        assert_same_outputs(net, loaded, X)
+    assert raised > checked // 2  # most flips are caught (the rest hit timestamps and the like)
+
+
+def test_plain_text_file(tmp_path):
+    path = tmp_path / "net.npz"
+    path.write_text("weights: 1 2 3\n")
+    with raises_naming(path, "not an npz"):
+        rio.load(path)
+
+
+def test_npy_file(tmp_path):
+    path = tmp_path / "net.npy"
+    np.save(path, np.arange(3.0))
+    with raises_naming(path, "not an npz"):
+        rio.load(path)
+
+
+def test_npz_from_another_program(tmp_path):
+    path = tmp_path / "other.npz"
+    np.savez(path, weight=np.ones(3))
+    with raises_naming(path, "not written by refsnn"):
+        rio.load(path)
+
+
+def rewrite(path, edit):
+    """Apply ``edit(meta, arrays)`` to a saved file and write it back with plain NumPy."""
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {key: f[key] for key in f.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    edit(meta, arrays)
+    with open(path, "wb") as file:
+        np.savez(file, meta=np.array(json.dumps(meta)), **arrays)
+
+
+@pytest.mark.parametrize("version", [0, 2, 99])
+def test_other_format_version(version, tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta.update(format_version=version))
+    with raises_naming(path, f"format_version {version} found", "version 1"):
+        rio.load(path)
+
+
+def test_other_format_name(tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta.update(format="keras"))
+    with raises_naming(path, "'keras'", "another program"):
+        rio.load(path)
+
+
+def test_metadata_references_missing_arrays(tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: arrays.pop("layer3/weight"))
+    with raises_naming(path, "missing", "layer3/weight"):
+        rio.load(path)
+
+
+def test_array_of_the_wrong_shape(tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: arrays.update({"layer6/weight": arrays["layer6/weight"][:, :3]}))
+    with raises_naming(path, "layer 6", "shape"):
+        rio.load(path)
+
+
+def test_loading_the_unedited_rewrite_still_works(tmp_path):
+    """Guard for the tests above: ``rewrite`` itself does not damage the file."""
+    net = cnn()
+    path, _ = saved_bytes(tmp_path, net)
+    rewrite(path, lambda meta, arrays: None)
+    assert_same(net, rio.load(path))
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+@pytest.mark.parametrize("error", [OSError("disk full"), KeyboardInterrupt()])
+def test_failed_save_keeps_the_old_file(error, tmp_path, monkeypatch):
+    path, old = saved_bytes(tmp_path)
+
+    def write_half_then_fail(file, arrays):
+        file.write(old[:len(old) // 2])
+        raise error
+
+    monkeypatch.setattr(rio, "_write_npz", write_half_then_fail)
+    with pytest.raises(type(error)):
+        rio.save(cnn("ReLU"), path)
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["net.npz"]
+
+
+def test_failed_save_to_a_new_path_leaves_nothing(tmp_path, monkeypatch):
+    def fail(file, arrays):
+        file.write(b"PK\x03\x04 half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(rio, "_write_npz", fail)
+    with pytest.raises(OSError, match="disk full"):
+        rio.save(cnn(), tmp_path / "net.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_failed_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    path, old = saved_bytes(tmp_path)
+
+    def fail(src, dst):
+        raise OSError("rename failed")
+
+    monkeypatch.setattr(rio.os, "replace", fail)
+    with pytest.raises(OSError, match="rename failed"):
+        rio.save(cnn("ReLU"), path)
+    monkeypatch.undo()
+    assert path.read_bytes() == old
+    assert os.listdir(tmp_path) == ["net.npz"]
+
+
+# --------------------------------------------------------------------------- unsupported objects
+
+
+class MyLinear(Linear):
+    pass
+
+
+@pytest.mark.parametrize("obj, name", [
+    (object(), "object"),
+    (np.zeros(3), "ndarray"),
+    (Linear(2, 2, np.random.default_rng(0)), "Linear"),
+    (Sequential(Linear(2, 2, np.random.default_rng(0)), MyLinear(2, 2, np.random.default_rng(1))),
+     "MyLinear"),
+])
+def test_unsupported_object_raises_type_error(obj, name, tmp_path):
+    with pytest.raises(TypeError, match=name):
+        rio.save(obj, tmp_path / "net.npz")
+    assert os.listdir(tmp_path) == []
+
+
+def test_str_and_path_are_equivalent(tmp_path):
+    net = cnn("ClipReLU")
+    rio.save(net, tmp_path / "a.npz")
+    rio.save(net, str(tmp_path / "b.npz"))
+    assert_same(rio.load(str(tmp_path / "a.npz")), rio.load(Path(tmp_path / "b.npz")))
