@@ -191,11 +191,42 @@ def format_table(result):
     return lines
 
 
+def findings(result):
+    """Plain-language lines comparing the rows: what the paper predicts, and what happened."""
+    rows = {(r["source"], r["method"], r["T"]): r for r in result["rows"]}
+    pct = lambda x: f"{100 * x:.2f}%"  # noqa: E731
+    qcfs_ann, relu_ann = rows["qcfs", "ann", None], rows["relu", "ann", None]
+    lossless = rows["qcfs", "parallel", T_TILDE]
+    if_same = rows["qcfs", "if", T_TILDE]
+    lines = [
+        f"parallel SNN at T = T~ = {T_TILDE}: accuracy {pct(lossless['accuracy'])} vs QCFS ANN "
+        f"{pct(qcfs_ann['accuracy'])}, agreement {pct(lossless['agreement'])}, max rate error {max(lossless['rate_error']):.2g}",
+        f"IF SNN at T = T~ = {T_TILDE}: accuracy {pct(if_same['accuracy'])} ({100 * (if_same['accuracy'] - lossless['accuracy']):+.2f} pp), "
+        f"agreement {pct(if_same['agreement'])}, rate error {' '.join(f'{e:.4f}' for e in if_same['rate_error'])}",
+    ]
+    catch_up = [T for T in IF_STEPS if rows["qcfs", "if", T]["accuracy"] >= lossless["accuracy"]]
+    lines.append("IF reaches the parallel SNN's accuracy at T = " + (str(catch_up[0]) if catch_up else
+                 f"none of {', '.join(map(str, IF_STEPS))}"))
+    for T in OTHER_STEPS:
+        before, after = rows["qcfs", "parallel", T], rows["qcfs", "parallel_calibrated", T]
+        lines.append(f"T = {T} != T~: calibration changes accuracy {pct(before['accuracy'])} -> {pct(after['accuracy'])}, "
+                     f"agreement {pct(before['agreement'])} -> {pct(after['agreement'])}")
+    first, last = rows["relu", "training_free", TRAINING_FREE_STEPS[0]], rows["relu", "training_free", TRAINING_FREE_STEPS[-1]]
+    lines.append(f"training-free: accuracy {pct(first['accuracy'])} at T = {TRAINING_FREE_STEPS[0]} -> {pct(last['accuracy'])} "
+                 f"at T = {TRAINING_FREE_STEPS[-1]} (ReLU ANN {pct(relu_ann['accuracy'])})")
+    for t in result["timing"]:
+        lines.append(f"speed at T = {t['T']}: collapsed parallel {t['sequential_if'] / t['collapsed_parallel']:.1f}x and faithful "
+                     f"parallel {t['sequential_if'] / t['faithful_parallel']:.1f}x faster than sequential IF")
+    return lines
+
+
 def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     """Entry point of ``refsnn demo``: run, print the table, optionally write JSON."""
     result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
     print()
     print("\n".join(format_table(result)))
+    print()
+    print("\n".join(findings(result)))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
         path = Path(json_path)

@@ -76,3 +76,11 @@ def test_bad_arguments():
         main(["demo", "--phi-update", "average"])
     with pytest.raises(SystemExit):
         main(["nonsense"])
+
+
+def test_findings_summarise_the_rows(tiny):
+    result = demo.run_demo(log=lambda *a: None)
+    lines = demo.findings(result)
+    assert lines[0].startswith("parallel SNN at T = T~ = 4") and "agreement 100.00%" in lines[0]
+    assert any(line.startswith("IF reaches") for line in lines)
+    assert sum(line.startswith("speed at T") for line in lines) == len(demo.TIMING_STEPS)

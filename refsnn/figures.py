@@ -1,0 +1,189 @@
+"""Regenerate every figure of refsnn as PNG, deterministically (``refsnn figures``).
+
+Neuron-level figures (spec §2–§3) are always drawn, from fixed inputs and fixed seeds.
+Network-level figures need results files: the demo's JSON (accuracy against T, per-step
+cumulative accuracy, calibration) and the benchmark's JSON (speed-up); without them they
+are skipped with a printed note. The PNGs carry no timestamp or software version, so
+running twice gives identical bytes.
+"""
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+DPI = 120
+SEED = 0
+
+#: The neuron-level figures, in the order a reader meets them, and what each shows.
+NEURON_FIGURES = {
+    "membrane.png": "one IF neuron: integration, soft resets and a late burst it cannot emit",
+    "raster.png": "IF neurons driven by uneven random input, with firing rates",
+    "if_vs_parallel.png": "the same input into IF and parallel neurons (paper order)",
+    "if_vs_parallel_code.png": "the same, parallel neuron in the authors' code order",
+    "conversion_matrices.png": "Λ_pre, Λ_post, Λ_pc and b for T = 6",
+    "staircase.png": "QCFS, parallel and IF rates against z, at T = T̃ and T ≠ T̃",
+    "expected_error.png": "expected conversion error against ψ, zero at ψ = θ/2",
+    "binary_search.png": "binary search for the first spike step, T = 16",
+}
+
+#: Input of ``membrane.png``: resets early, then a burst at the last step (mean 0.55).
+MEMBRANE_INPUT = (0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1)
+
+
+def uneven_currents(T, N, seed=SEED):
+    """Signed random currents of shape (T, N), N(0.45, 1) rounded to multiples of 1/4.
+
+    A quarter grid keeps every sum exact in floating point, so the QCFS level of the mean
+    and the parallel count agree even at ties (spec §10).
+    """
+    rng = np.random.default_rng(seed)
+    return np.round(rng.normal(0.45, 1.0, (T, N)) * 4) / 4 + 0.0  # + 0.0 turns -0 into 0
+
+
+def _neuron_figures():
+    """Yield (file name, figure) for every neuron-level figure."""
+    import matplotlib.pyplot as plt
+
+    from . import plotting as rp
+    from .if_neuron import if_neuron
+
+    fig, _ = rp.plot_membrane(np.array(MEMBRANE_INPUT), theta=1.0)
+    yield "membrane.png", fig
+
+    rng = np.random.default_rng(SEED)
+    T, N = 32, 16
+    means = np.linspace(0.05, 0.95, N)
+    currents = rng.exponential(1.0, (T, N)) * means
+    fig, _ = rp.plot_raster(if_neuron(currents, 1.0),
+                            title="IF neurons, T = 32, random input (mean rising with the neuron index)")
+    yield "raster.png", fig
+
+    currents = uneven_currents(8, 10)
+    fig, _ = rp.plot_if_vs_parallel(currents, 1.0, order="paper")
+    yield "if_vs_parallel.png", fig
+    fig, _ = rp.plot_if_vs_parallel(currents, 1.0, order="code")
+    yield "if_vs_parallel_code.png", fig
+
+    fig, _ = rp.plot_conversion_matrices(6, psi=0.5)
+    yield "conversion_matrices.png", fig
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained", sharey=True)
+    rp.plot_staircase(4, 4, ax=axes[0])
+    rp.plot_staircase(4, 8, ax=axes[1])
+    fig.suptitle("Theorem 4.1: rates against the mean input z (uneven input I_t ∝ t², mean z)",
+                 fontsize=11)
+    yield "staircase.png", fig
+
+    fig, _ = rp.plot_expected_error(4, [2, 3, 8, 16])
+    yield "expected_error.png", fig
+
+    fig, _ = rp.plot_binary_search(total=5.3, theta=1.0, psi=0.5, T=16)
+    yield "binary_search.png", fig
+
+
+def _load_rows(demo):
+    """The demo's rows: the JSON is a list of rows or a dict with a ``"rows"`` list."""
+    rows = demo["rows"] if isinstance(demo, dict) else demo
+    if not isinstance(rows, list):
+        raise ValueError("demo_json must hold a list of rows or a dict with a 'rows' list")
+    return rows
+
+
+def _demo_figures(demo):
+    """Yield (file name, figure) for the figures drawn from the demo's JSON results."""
+    from . import plotting as rp
+
+    rows = _load_rows(demo)
+    fig, _ = rp.plot_accuracy_vs_T(rows)
+    yield "accuracy_vs_T.png", fig
+
+    pairs = {}
+    for row in rows:
+        if row.get("method") in ("parallel", "parallel_calibrated") and row.get("rate_error"):
+            pairs.setdefault((row["source"], int(row["T"])), {})[row["method"]] = row["rate_error"]
+    pairs = {k: v for k, v in pairs.items() if len(v) == 2}
+    if pairs:
+        (source, T), pair = min(pairs.items(), key=lambda kv: (kv[0][0] != "qcfs", kv[0][1]))
+        fig, ax = rp.plot_calibration(pair["parallel"], pair["parallel_calibrated"])
+        ax.set_title(f"Calibration ({source} source, T = {T}): per-layer rate error", fontsize=10)
+        yield "calibration.png", fig
+    else:
+        print("note: the demo JSON has no parallel/parallel_calibrated pair with rate_error; "
+              "skipping calibration.png")
+
+    curves = demo.get("per_step_accuracy") if isinstance(demo, dict) else None
+    if curves:
+        fig, _ = rp.plot_cumulative_accuracy(dict(curves))
+        yield "cumulative_accuracy.png", fig
+    else:
+        print("note: the demo JSON has no 'per_step_accuracy'; skipping cumulative_accuracy.png")
+
+
+def _bench_figures(bench):
+    from . import plotting as rp
+
+    fig, _ = rp.plot_speedup(bench)
+    yield "speedup.png", fig
+
+
+def _read_json(name, path):
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{name} {str(path)!r} is not a file")
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def make_figures(out_dir, demo_json=None, bench_json=None):
+    """Write every figure as PNG into ``out_dir`` and return the written paths.
+
+    Parameters
+    ----------
+    out_dir : str or path
+        Output directory; created if missing.
+    demo_json : str or path, optional
+        The demo's results (a list of rows, or a dict with ``"rows"`` and optionally
+        ``"per_step_accuracy"``: label → list of per-step cumulative accuracies). Without
+        it the accuracy and calibration figures are skipped.
+    bench_json : str or path, optional
+        The benchmark's results. Without it the speed-up figure is skipped.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG files written, in order.
+    """
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    sources = [_neuron_figures()]
+    if demo_json is None:
+        print("note: no demo JSON given; skipping accuracy_vs_T.png, calibration.png, "
+              "cumulative_accuracy.png")
+    else:
+        sources.append(_demo_figures(_read_json("demo_json", demo_json)))
+    if bench_json is None:
+        print("note: no benchmark JSON given; skipping speedup.png")
+    else:
+        sources.append(_bench_figures(_read_json("bench_json", bench_json)))
+    written = []
+    with matplotlib.rc_context({"figure.dpi": DPI, "savefig.dpi": DPI, "svg.hashsalt": "refsnn"}):
+        for source in sources:
+            for name, fig in source:
+                path = out / name
+                fig.savefig(path, dpi=DPI, metadata={"Software": None})
+                plt.close(fig)
+                written.append(path)
+    return written
+
+
+def run(out_dir="figures", demo_json=None, bench_json=None):
+    """Entry point of ``refsnn figures``: write the figures and print each path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    for path in make_figures(out_dir, demo_json=demo_json, bench_json=bench_json):
+        print(path)

@@ -1,0 +1,137 @@
+"""One palette, one way to make axes, and the input checks shared by the plotting modules.
+
+The palette is Okabe & Ito's (2008) colour-blind-safe set. Every plot takes its colours
+from :data:`COLORS` (by role) or :data:`CYCLE` (for a list of curves), so the IF neuron is
+always vermillion, the parallel neuron always blue and the ANN always black.
+"""
+
+import numbers
+
+import numpy as np
+
+#: Okabe–Ito colours, plus a neutral grey for guides (thresholds, y = x, zero lines).
+OKABE_ITO = {
+    "black": "#000000",
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "purple": "#CC79A7",
+    "grey": "#999999",
+}
+
+#: Colour of each role, used by every plot in :mod:`refsnn.plotting`.
+COLORS = {
+    "ann": OKABE_ITO["black"],
+    "qcfs": OKABE_ITO["black"],
+    "if": OKABE_ITO["vermillion"],
+    "parallel": OKABE_ITO["blue"],
+    "parallel_calibrated": OKABE_ITO["green"],
+    "training_free": OKABE_ITO["purple"],
+    "relu": OKABE_ITO["orange"],
+    "spike": OKABE_ITO["black"],
+    "guide": OKABE_ITO["grey"],
+    "highlight": OKABE_ITO["sky_blue"],
+    "before": OKABE_ITO["vermillion"],
+    "after": OKABE_ITO["blue"],
+}
+
+#: Colours for a list of curves, in order.
+CYCLE = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky_blue", "black")]
+
+#: Colour map for heatmaps (perceptually uniform and colour-blind safe).
+CMAP = "viridis"
+
+#: Diverging colour map for signed values such as input currents (ColorBrewer PuOr).
+DIVERGING_CMAP = "PuOr_r"
+
+
+def new_axes(ax=None, figsize=(6.4, 4.0)):
+    """Return ``(fig, ax)``: ``ax`` and its figure, or a new figure with one Axes."""
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    if ax is None:
+        return plt.subplots(figsize=figsize, layout="constrained")
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes or None, got {type(ax).__name__}")
+    return ax.figure, ax
+
+
+def new_axes_row(axes, n, figsize=None, width_ratios=None, name="axes"):
+    """Return ``(fig, axes)`` with ``n`` Axes in a row: the given ones, or a new figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.axes import Axes
+
+    if axes is None:
+        figsize = figsize or (3.6 * n, 3.6)
+        fig, axes = plt.subplots(1, n, figsize=figsize, layout="constrained",
+                                 width_ratios=width_ratios, squeeze=False)
+        return fig, axes[0]
+    axes = np.asarray(axes, dtype=object).ravel()
+    if axes.size != n or not all(isinstance(a, Axes) for a in axes):
+        raise ValueError(f"{name} must be a sequence of {n} matplotlib Axes, got {axes.size} items")
+    return axes[0].figure, axes
+
+
+def check_int(name, value, minimum=1):
+    """Check that ``value`` is an integer >= ``minimum`` and return it."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_positive(name, value):
+    """Check that ``value`` is a finite real number > 0 and return it as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def check_real(name, value):
+    """Check that ``value`` is a finite real number and return it as float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not np.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return float(value)
+
+
+def as_array(name, value, ndim=None):
+    """Convert ``value`` to a finite float array, optionally of a given ``ndim``."""
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from None
+    if ndim is not None and arr.ndim not in np.atleast_1d(ndim):
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+    return arr
+
+
+def as_spikes(name, spikes):
+    """Check a spike array of shape (T, N) holding only 0/1 (or bools); return it as bool."""
+    arr = np.asarray(spikes)
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be 2-D with shape (T, N) (time × neurons), got shape {arr.shape}")
+    if arr.shape[0] < 1 or arr.shape[1] < 1:
+        raise ValueError(f"{name} must have at least one step and one neuron, got shape {arr.shape}")
+    if arr.dtype != bool:
+        if arr.dtype.kind not in "iuf" or not np.isin(arr, (0, 1)).all():
+            raise ValueError(f"{name} must hold only 0/1 or booleans")
+        arr = arr.astype(bool)
+    return arr
+
+
+def step_ticks(ax, axis="x"):
+    """Put ticks on whole numbers only (time steps, neuron indices)."""
+    from matplotlib.ticker import MaxNLocator
+
+    getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))

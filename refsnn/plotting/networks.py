@@ -1,0 +1,337 @@
+"""Network-level plots: accuracy against T, calibration diagnostics and speed-up.
+
+Spec §4 (DA-QCFS calibration), §5 (training-free conversion), §9.8 (per-step cumulative
+accuracy, timing) and §11 (the reported speed-ups). Inputs are the demo's and the
+benchmark's JSON results (plain lists and dicts) or NumPy arrays.
+"""
+
+import numpy as np
+from matplotlib.ticker import FuncFormatter
+
+from ._style import COLORS, CYCLE, as_array, new_axes, new_axes_row, step_ticks
+
+__all__ = [
+    "plot_accuracy_vs_T",
+    "plot_cumulative_accuracy",
+    "plot_calibration",
+    "plot_rate_vs_activation",
+    "plot_speedup",
+    "plot_bandwidth",
+]
+
+SOURCES = ("qcfs", "relu")
+METHODS = ("ann", "parallel", "parallel_calibrated", "if", "training_free")
+MODES = ("sequential_if", "faithful_parallel", "collapsed_parallel")
+_MARKERS = {"parallel": "o", "parallel_calibrated": "s", "if": "v", "training_free": "D",
+            "faithful_parallel": "o", "collapsed_parallel": "s"}
+_LINESTYLES = {"qcfs": "-", "relu": "--"}
+
+
+def _check_rows(rows, keys, name):
+    if not isinstance(rows, (list, tuple)) or not rows:
+        raise ValueError(f"{name} must be a non-empty list of dicts")
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise TypeError(f"{name}[{i}] must be a dict, got {type(row).__name__}")
+        missing = [k for k in keys if k not in row]
+        if missing:
+            raise ValueError(f"{name}[{i}] lacks the keys {missing}")
+
+
+def _log2_T_axis(ax, Ts):
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sorted(set(Ts)), [str(t) for t in sorted(set(Ts))])
+    ax.minorticks_off()
+    ax.set_xlabel("time steps T")
+
+
+def plot_accuracy_vs_T(rows, ax=None):
+    """Test accuracy against the number of steps T, one line per (source, method).
+
+    Parameters
+    ----------
+    rows : list of dict
+        The demo's JSON rows, each with ``"source"`` ("qcfs" or "relu"), ``"method"``
+        ("ann", "parallel", "parallel_calibrated", "if" or "training_free"), ``"T"`` and
+        ``"accuracy"`` (a fraction in [0, 1]). Other keys are ignored. ANN rows are drawn
+        as horizontal lines (one per distinct accuracy of a source).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    fig, ax
+        One line per (source, method) with gid ``"<source>/<method>"``.
+    """
+    _check_rows(rows, ("source", "method", "T", "accuracy"), "rows")
+    for i, row in enumerate(rows):
+        if row["source"] not in SOURCES:
+            raise ValueError(f"rows[{i}]['source'] must be one of {list(SOURCES)}, got {row['source']!r}")
+        if row["method"] not in METHODS:
+            raise ValueError(f"rows[{i}]['method'] must be one of {list(METHODS)}, got {row['method']!r}")
+        if not 0.0 <= float(row["accuracy"]) <= 1.0:
+            raise ValueError(f"rows[{i}]['accuracy'] must be a fraction in [0, 1], got {row['accuracy']}")
+    fig, ax = new_axes(ax, figsize=(6.4, 4.2))
+    for source in SOURCES:
+        ann = sorted({float(r["accuracy"]) for r in rows if r["source"] == source and r["method"] == "ann"})
+        for acc in ann:
+            ax.axhline(100 * acc, color=COLORS["ann"], ls=_LINESTYLES[source], lw=1, alpha=0.6,
+                       label=f"{source} ANN ({100 * acc:.1f}%)", gid=f"{source}/ann")
+        for method in METHODS[1:]:
+            sel = sorted((int(r["T"]), float(r["accuracy"])) for r in rows
+                         if r["source"] == source and r["method"] == method)
+            if sel:
+                Ts, acc = zip(*sel)
+                ax.plot(Ts, 100 * np.array(acc), ls=_LINESTYLES[source], marker=_MARKERS[method],
+                        color=COLORS[method], label=f"{source} → {method}", gid=f"{source}/{method}")
+    _log2_T_axis(ax, [int(r["T"]) for r in rows if r["method"] != "ann"] or [int(rows[0]["T"])])
+    ax.set_ylabel("test accuracy (%)")
+    ax.set_title("Accuracy of the converted SNN against T", fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig, ax
+
+
+def plot_cumulative_accuracy(per_step_accuracy, labels=None, ax=None):
+    """Cumulative accuracy after each step t (argmax of the logits summed over 1..t; §9.8).
+
+    Parameters
+    ----------
+    per_step_accuracy : array_like of shape (T,), list of such arrays, or dict label → array
+        Fractions in [0, 1]. Several curves may have different T.
+    labels : list of str, optional
+        One label per curve (not with a dict).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    fig, ax
+    """
+    if isinstance(per_step_accuracy, dict):
+        if labels is not None:
+            raise ValueError("labels must be None when per_step_accuracy is a dict")
+        labels, curves = list(per_step_accuracy), list(per_step_accuracy.values())
+    else:
+        try:
+            single = np.asarray(per_step_accuracy, dtype=float).ndim == 1
+        except (TypeError, ValueError):  # ragged: curves of different lengths
+            single = False
+        curves = [per_step_accuracy] if single else list(per_step_accuracy)
+    if not curves:
+        raise ValueError("per_step_accuracy must hold at least one curve")
+    curves = [as_array("per_step_accuracy", c, ndim=1) for c in curves]
+    if any(c.size == 0 or c.min() < 0 or c.max() > 1 for c in curves):
+        raise ValueError("per_step_accuracy must hold non-empty curves of fractions in [0, 1]")
+    if labels is not None and len(labels) != len(curves):
+        raise ValueError(f"labels must have one entry per curve ({len(curves)}), got {len(labels)}")
+    fig, ax = new_axes(ax, figsize=(5.6, 4.0))
+    for i, c in enumerate(curves):
+        ax.plot(np.arange(1, c.size + 1), 100 * c, marker="o", ms=3, color=CYCLE[i % len(CYCLE)],
+                label=None if labels is None else str(labels[i]))
+    step_ticks(ax, "x")
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("cumulative accuracy (%)")
+    ax.set_title("Accuracy from the logits summed over steps 1..t", fontsize=10)
+    if labels is not None:
+        ax.legend(fontsize=8)
+    return fig, ax
+
+
+def plot_calibration(errors_before, errors_after, layer_names=None, ax=None,
+                     ylabel="mean rate error / θ"):
+    """Per-layer mean error before and after DA-QCFS calibration, as grouped bars (spec §4).
+
+    Parameters
+    ----------
+    errors_before, errors_after : array_like, shape (L,)
+        One mean error per layer (for example the demo rows' ``rate_error``).
+    layer_names : list of str, optional
+        Defaults to "1", "2", ...
+    ax : matplotlib.axes.Axes, optional
+    ylabel : str
+
+    Returns
+    -------
+    fig, ax
+        Bar containers with gids ``"before"`` and ``"after"``.
+    """
+    before = as_array("errors_before", errors_before, ndim=1)
+    after = as_array("errors_after", errors_after, ndim=1)
+    if before.shape != after.shape or before.size == 0:
+        raise ValueError(f"errors_before and errors_after must have the same non-empty length, "
+                         f"got {before.size} and {after.size}")
+    names = [str(i) for i in range(1, before.size + 1)] if layer_names is None else list(layer_names)
+    if len(names) != before.size:
+        raise ValueError(f"layer_names must have {before.size} entries, got {len(names)}")
+    x = np.arange(before.size)
+    fig, ax = new_axes(ax, figsize=(max(4.0, 0.6 * before.size + 2.5), 3.8))
+    ax.bar(x - 0.2, before, width=0.4, color=COLORS["before"], label="before (QCFS)", gid="before")
+    ax.bar(x + 0.2, after, width=0.4, color=COLORS["after"], label="after (DA-QCFS)", gid="after")
+    ax.axhline(0.0, color=COLORS["guide"], lw=1)
+    ax.set_xticks(x, names)
+    ax.set_xlabel("layer")
+    ax.set_ylabel(ylabel)
+    ax.set_title("Calibration: per-layer mean error before and after DA-QCFS", fontsize=10)
+    ax.legend(fontsize=8)
+    return fig, ax
+
+
+def _pearson(a, b):
+    if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def plot_rate_vs_activation(activations, rates, layer_names=None, axes=None, max_points=2000, ncols=4):
+    """SNN rate against ANN activation, one scatter panel per layer (SNN Toolbox style).
+
+    Each panel shows the y = x line and the Pearson correlation r in its title. A
+    converted network is healthy when every layer's points hug the line.
+
+    Parameters
+    ----------
+    activations, rates : list of array_like
+        One array per layer (any shape; flattened), same sizes layer by layer.
+    layer_names : list of str, optional
+    axes : sequence of Axes, optional
+        One per layer.
+    max_points : int
+        At most this many points per panel, a fixed-seed random subset (r uses all).
+    ncols : int
+        Panels per row of a new figure.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : numpy.ndarray of Axes, one per layer
+    """
+    if len(activations) != len(rates) or len(activations) == 0:
+        raise ValueError(f"activations and rates must be non-empty lists of equal length, "
+                         f"got {len(activations)} and {len(rates)}")
+    acts = [as_array(f"activations[{i}]", a).ravel() for i, a in enumerate(activations)]
+    rts = [as_array(f"rates[{i}]", r).ravel() for i, r in enumerate(rates)]
+    for i, (a, r) in enumerate(zip(acts, rts)):
+        if a.size != r.size or a.size == 0:
+            raise ValueError(f"layer {i}: activations and rates must have the same non-zero size, "
+                             f"got {a.size} and {r.size}")
+    n = len(acts)
+    names = [f"layer {i + 1}" for i in range(n)] if layer_names is None else list(layer_names)
+    if len(names) != n:
+        raise ValueError(f"layer_names must have {n} entries, got {len(names)}")
+    if axes is None:
+        import matplotlib.pyplot as plt
+
+        cols = min(n, ncols)
+        rows = -(-n // cols)
+        fig, grid = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.1 * rows), layout="constrained",
+                                 squeeze=False)
+        for extra in grid.ravel()[n:]:
+            extra.set_visible(False)
+        axes = grid.ravel()[:n]
+    else:
+        fig, axes = new_axes_row(axes, n)
+    rng = np.random.default_rng(0)
+    for ax, a, r, name in zip(axes, acts, rts, names):
+        keep = rng.permutation(a.size)[:max_points] if a.size > max_points else slice(None)
+        lo, hi = min(a.min(), r.min()), max(a.max(), r.max())
+        ax.plot([lo, hi], [lo, hi], color=COLORS["guide"], lw=1, ls="--")
+        ax.scatter(a[keep], r[keep], s=6, alpha=0.4, color=COLORS["parallel"], linewidths=0)
+        ax.set_title(f"{name}: r = {_pearson(a, r):.3f}", fontsize=10)
+        ax.set_xlabel("ANN activation")
+        ax.set_ylabel("SNN rate (θ/T)·N")
+    return fig, axes
+
+
+def _check_bench(bench):
+    if not isinstance(bench, dict):
+        raise TypeError(f"bench must be a dict (the benchmark JSON), got {type(bench).__name__}")
+    for key in ("copy_gbps", "neuron", "network"):
+        if key not in bench:
+            raise ValueError(f"bench lacks the key {key!r}")
+    _check_rows(bench["network"], ("mode", "T", "batch", "seconds"), "bench['network']")
+    _check_rows(bench["neuron"], ("kernel", "T", "N", "seconds", "gbps"), "bench['neuron']")
+    for i, row in enumerate(bench["network"]):
+        if row["mode"] not in MODES:
+            raise ValueError(f"bench['network'][{i}]['mode'] must be one of {list(MODES)}, got {row['mode']!r}")
+
+
+def plot_speedup(bench, axes=None, bandwidth=True):
+    """Speed-up of the parallel network modes over the sequential IF network (spec §11).
+
+    Speed-up = seconds of ``sequential_if`` / seconds of the mode, at the same T and batch,
+    one line per (mode, batch), on a log scale. The paper reports 19–38× on a GPU at T >= 32;
+    expect far less on a CPU (spec §9.8).
+
+    Parameters
+    ----------
+    bench : dict
+        The benchmark JSON: ``{"copy_gbps": float, "neuron": [{"kernel", "T", "N",
+        "seconds", "gbps"}], "network": [{"mode", "T", "batch", "seconds"}]}``.
+    axes : sequence of 1 or 2 Axes, optional
+    bandwidth : bool
+        Add a second panel, :func:`plot_bandwidth`.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    axes : numpy.ndarray of 1 or 2 Axes
+        Speed-up lines have gids ``"<mode>/batch=<batch>"``.
+    """
+    _check_bench(bench)
+    fig, axes = new_axes_row(axes, 2 if bandwidth else 1, figsize=(11, 4.0) if bandwidth else (5.6, 4.0))
+    ax = axes[0]
+    base = {(int(r["T"]), int(r["batch"])): float(r["seconds"]) for r in bench["network"]
+            if r["mode"] == "sequential_if"}
+    if not base:
+        raise ValueError("bench['network'] has no 'sequential_if' rows to compare against")
+    batches = sorted({int(r["batch"]) for r in bench["network"]})
+    styles = ["-", "--", ":", "-."]
+    for mode in MODES[1:]:
+        for j, batch in enumerate(batches):
+            pts = sorted((int(r["T"]), base[(int(r["T"]), batch)] / float(r["seconds"]))
+                         for r in bench["network"] if r["mode"] == mode and int(r["batch"]) == batch
+                         and (int(r["T"]), batch) in base)
+            if pts:
+                Ts, s = zip(*pts)
+                ax.plot(Ts, s, marker=_MARKERS[mode], ls=styles[j % 4], color=COLORS["parallel"]
+                        if mode == "faithful_parallel" else COLORS["parallel_calibrated"],
+                        label=f"{mode.replace('_', ' ')}, batch {batch}", gid=f"{mode}/batch={batch}")
+    ax.axhline(1.0, color=COLORS["guide"], lw=1)
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
+    _log2_T_axis(ax, [T for T, _ in base])
+    ax.set_ylabel("speed-up over sequential IF (×)")
+    ax.set_title("Network speed-up of the parallel neuron", fontsize=10)
+    ax.legend(fontsize=8)
+    if bandwidth:
+        plot_bandwidth(bench, ax=axes[1])
+    return fig, axes
+
+
+def plot_bandwidth(bench, ax=None):
+    """Neuron-kernel throughput in GB/s against T, with the memory-copy bandwidth as a line.
+
+    Parameters
+    ----------
+    bench : dict
+        The benchmark JSON (see :func:`plot_speedup`).
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    fig, ax
+    """
+    _check_bench(bench)
+    fig, ax = new_axes(ax, figsize=(5.6, 4.0))
+    keys = sorted({(str(r["kernel"]), int(r["N"])) for r in bench["neuron"]})
+    for i, (kernel, N) in enumerate(keys):
+        pts = sorted((int(r["T"]), float(r["gbps"])) for r in bench["neuron"]
+                     if str(r["kernel"]) == kernel and int(r["N"]) == N)
+        Ts, g = zip(*pts)
+        ax.plot(Ts, g, marker="o", color=CYCLE[i % len(CYCLE)], label=f"{kernel}, N = {N}")
+    ax.axhline(float(bench["copy_gbps"]), color=COLORS["ann"], ls="--", lw=1,
+               label=f"memory copy ({float(bench['copy_gbps']):.1f} GB/s)")
+    _log2_T_axis(ax, [int(r["T"]) for r in bench["neuron"]])
+    ax.set_ylabel("throughput (GB/s)")
+    ax.set_ylim(bottom=0)
+    ax.set_title("Neuron kernels against memory bandwidth", fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig, ax

@@ -1,0 +1,65 @@
+"""refsnn.figures: every figure is written, and the bytes are the same on every run."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+from refsnn.figures import NEURON_FIGURES, _demo_figures, make_figures, run  # noqa: E402
+
+ROWS = [
+    {"source": "qcfs", "method": "ann", "T": 4, "accuracy": 0.95, "agreement": 1.0, "rate_error": [], "seconds": 0.1},
+    {"source": "qcfs", "method": "parallel", "T": 4, "accuracy": 0.90, "agreement": 0.9,
+     "rate_error": [0.05, 0.08], "seconds": 1.0},
+    {"source": "qcfs", "method": "parallel_calibrated", "T": 4, "accuracy": 0.93, "agreement": 0.95,
+     "rate_error": [0.01, 0.02], "seconds": 1.0},
+    {"source": "qcfs", "method": "if", "T": 4, "accuracy": 0.5, "agreement": 0.5, "rate_error": [0.2, 0.3],
+     "seconds": 2.0},
+]
+BENCH = {
+    "copy_gbps": 10.0,
+    "neuron": [{"kernel": "hadamard", "T": 4, "N": 10, "seconds": 0.1, "gbps": 3.0}],
+    "network": [
+        {"mode": "sequential_if", "T": 4, "batch": 1, "seconds": 4.0},
+        {"mode": "faithful_parallel", "T": 4, "batch": 1, "seconds": 1.0},
+    ],
+}
+
+
+def test_neuron_figures_are_written_and_byte_identical(tmp_path, capsys):
+    first = make_figures(tmp_path / "a")
+    second = make_figures(tmp_path / "b")
+    assert [p.name for p in first] == list(NEURON_FIGURES)
+    for a, b in zip(first, second):
+        assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between runs"
+    assert "skipping" in capsys.readouterr().out  # the network figures need JSON
+
+
+def test_json_results_add_the_network_figures(tmp_path, capsys):
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"rows": ROWS, "per_step_accuracy": {"parallel": [0.2, 0.5, 0.8, 0.9]}}))
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps(BENCH))
+    run(tmp_path / "out", demo_json=demo, bench_json=bench)
+    printed = capsys.readouterr().out.split()
+    names = {p.split("/")[-1] for p in printed if p.endswith(".png")}
+    assert names == set(NEURON_FIGURES) | {
+        "accuracy_vs_T.png", "calibration.png", "cumulative_accuracy.png", "speedup.png"}
+    assert all((tmp_path / "out" / n).stat().st_size > 0 for n in names)
+
+
+def test_a_plain_list_of_rows_is_accepted(capsys):
+    figures = dict(_demo_figures(ROWS[:1] + ROWS[3:]))  # no calibration pair, no per-step curve
+    assert list(figures) == ["accuracy_vs_T.png"]
+    assert "skipping calibration.png" in capsys.readouterr().out
+    plt.close("all")
+
+
+def test_missing_json_file_is_an_error(tmp_path):
+    with pytest.raises(ValueError, match="demo_json"):
+        make_figures(tmp_path, demo_json=tmp_path / "nope.json")

@@ -1,0 +1,190 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 1. IF neurons and QCFS: why classic conversion needs many steps
+#
+# Hao et al., *Faster and Stronger: When ANN-SNN Conversion Meets Parallel Spiking
+# Calculation*, ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §2; in
+# this project's spec, §2.1–§2.2 and §3.6.
+#
+# Boxes that start with **Paper** restate what the paper says (through the spec, which
+# labels its sources). Everything else is commentary for this tutorial.
+#
+# This tutorial shows three things:
+#
+# 1. the QCFS activation, which a QCFS ANN is trained with;
+# 2. the integrate-and-fire (IF) neuron, which matches QCFS for constant input but
+#    not for uneven input (the *unevenness error*), and how that error fades only slowly
+#    as the number of steps T grows;
+# 3. what the shift ψ = θ/2 buys: zero conversion error on average.
+#
+# It runs in a few seconds.
+
+# %%
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import refsnn
+from refsnn import plotting as rp
+
+try:
+    HERE = Path(__file__).resolve().parent
+except NameError:  # inside a notebook, which runs in tutorials/
+    HERE = Path.cwd()
+FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
+FIGURES.mkdir(parents=True, exist_ok=True)
+rng = np.random.default_rng(0)
+
+# %% [markdown]
+# ## 1.1 The QCFS activation
+#
+# > **Paper (§2.1, spec §2.1).** The quantization-clip-floor-shift activation with L levels,
+# > threshold θ and shift ψ is
+# > Q_L(z; θ, ψ) = (θ/L) · clip(floor((L·z + ψ)/θ), 0, L), with ψ = θ/2 as standard.
+#
+# With ψ = θ/2 the floor rounds *half up*. `np.round` rounds half to even, so it differs
+# exactly at the ties, where L·z/θ + 1/2 is a whole number:
+
+# %%
+z = np.array([0.125, 0.375, 0.625, 0.875])  # ties for L = 4, θ = 1
+print("QCFS level (half up):", refsnn.qcfs_level(z, theta=1.0, levels=4))
+print("np.round (half even):", np.round(4 * z).astype(int))
+assert refsnn.qcfs_level(z, 1.0, 4).tolist() == [1, 2, 3, 4]
+
+# %% [markdown]
+# ## 1.2 The IF neuron matches QCFS for constant input
+#
+# > **Paper (§2.2, spec §2.2).** The IF neuron integrates m_t = v_{t−1} + I_t, fires
+# > s_t = 1 when m_t ≥ θ, resets softly v_t = m_t − θ·s_t, and starts at v_0 = θ/2.
+#
+# With the same current z at every step, the IF neuron's count over T steps is the QCFS
+# level at L = T. Let us check it on 10,000 random neurons at once (refsnn arrays are
+# time first: shape `(T, neurons)`).
+
+# %%
+T = 8
+z = rng.uniform(-0.2, 1.2, size=10_000)
+constant = np.broadcast_to(z, (T, z.size))
+if_count = refsnn.if_neuron(constant, theta=1.0).sum(axis=0)
+assert (if_count == refsnn.qcfs_level(z, 1.0, T)).all()
+print("constant input: IF count == QCFS level for all", z.size, "neurons")
+
+# %% [markdown]
+# ## 1.3 Uneven input: the unevenness error
+#
+# Inside a network the input of a layer is the spike trains of the layer before, so the
+# current changes from step to step. The IF neuron can only spend charge that has already
+# arrived: a burst in the last step raises the potential far above θ, but there is no step
+# left to emit it. Below, the mean input is 0.55θ, so the QCFS level is 4, but the IF
+# neuron fires only 3 times and ends with 1.9θ it never emits.
+
+# %%
+fig, ax = rp.plot_membrane(np.array([0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1]), theta=1.0)
+fig.savefig(FIGURES / "01_membrane.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![IF membrane potential with soft resets](../figures/tutorials/01_membrane.png)
+#
+# How often does this happen, and how large is the resulting error in the *rate*
+# r = (θ/T)·N? We draw uneven inputs: each neuron gets a mean z ~ U[0, θ] and every step
+# adds zero-mean noise of size 0.5θ. We compare the IF count with the QCFS level of the
+# mean, for T from 2 to 128.
+
+# %%
+Ts = [2, 4, 8, 16, 32, 64, 128]  # at T = 1 there is nothing to be uneven
+mismatch, rate_error = [], []
+for T in Ts:
+    z = rng.uniform(0, 1, size=4000)
+    currents = z + 0.5 * rng.standard_normal((T, z.size))
+    currents += z - currents.mean(axis=0)  # make the time-mean exactly z (up to rounding)
+    level = refsnn.qcfs_level(currents.mean(axis=0), 1.0, T)
+    count = refsnn.if_neuron(currents, 1.0).sum(axis=0)
+    mismatch.append(np.mean(count != level))
+    rate_error.append(np.mean(np.abs(count - level)) / T)  # |r_IF − Q_T(z)| / θ
+    # the parallel neuron of tutorial 2 never misses:
+    assert (refsnn.parallel_neuron(currents, 1.0).sum(axis=0) == level).all()
+
+for T, m, e in zip(Ts, mismatch, rate_error):
+    print(f"T = {T:4d}: IF count != QCFS level for {100 * m:5.1f}% of neurons, mean rate error {e:.4f} θ")
+
+# %%
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+axes[0].plot(Ts, 100 * np.array(mismatch), "o-", color=rp.COLORS["if"])
+axes[0].set_ylabel("neurons with IF count ≠ QCFS level (%)")
+axes[1].plot(Ts, rate_error, "o-", color=rp.COLORS["if"])
+axes[1].set_ylabel("mean rate error |r_IF − Q_T(z)| / θ")
+for ax in axes:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(Ts, [str(T) for T in Ts])
+    ax.minorticks_off()
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("time steps T")
+fig.suptitle("Unevenness error of the IF neuron on random uneven input (mean z ~ U[0, θ])", fontsize=11)
+fig.savefig(FIGURES / "01_unevenness_vs_T.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Unevenness error against T](../figures/tutorials/01_unevenness_vs_T.png)
+#
+# The fraction of neurons that miss the QCFS level does not fall as T grows: it grows,
+# from under a tenth at T = 2 to a third at T = 128 (left panel). Each miss costs about one spike, worth θ/T in rate,
+# so the rate error does fall, but slowly: from about 0.04θ at T = 4 to 0.004θ at T = 128
+# (right panel). A converted IF network therefore needs many steps before its rates are
+# close to the ANN's activations. This is the cost that the paper removes. The parallel
+# neuron (asserted above,
+# built in tutorial 2) has no unevenness error at any T.
+#
+# ## 1.4 What ψ = θ/2 buys
+#
+# > **Paper (Theorem 4.1, case T ≠ T̃, spec §3.6).** With ψ = θ/2 the expected conversion
+# > error between the SNN at T steps and the QCFS ANN trained at level T̃ is zero.
+#
+# The spec infers the assumption behind "expected": the pre-activation z is uniform on
+# [0, θ]. Then E[Q_L(z)]/θ can be computed exactly, as a finite sum
+# (`refsnn.theory.expected_qcfs`). With shift 1/2 it is 1/2 for every L, so the
+# difference between any two levels is zero. Any other shift makes it depend on L:
+
+# %%
+for L in (1, 2, 4, 8, 16):
+    print(f"L = {L:2d}: E[Q_L]/θ = {refsnn.expected_qcfs(L)}  (ψ = θ/2),  "
+          f"{refsnn.expected_qcfs(L, shift=0)}  (ψ = 0)")
+    assert refsnn.expected_qcfs(L) == Fraction(1, 2)
+assert refsnn.expected_conversion_error(4, 8, shift=0) == Fraction(-1, 16)
+
+fig, ax = rp.plot_expected_error(4, [2, 3, 8, 16])
+fig.savefig(FIGURES / "01_expected_error.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Expected conversion error against the shift ψ](../figures/tutorials/01_expected_error.png)
+#
+# Every curve crosses zero at ψ = θ/2, whatever T̃ is. With ψ = 0 (a plain floor) an SNN at
+# T = 4 converted from a QCFS ANN at T̃ = 8 is biased by −θ/16 per neuron on average, and
+# such biases add up through the layers.
+#
+# ## Exercises
+#
+# 1. Replace the noise in §1.3 by a *sorted* input (all current in the first half of the
+#    window, none in the second). Does the IF neuron still miss the QCFS level? Explain
+#    with the membrane plot.
+# 2. Prove that for nonnegative currents the IF count never exceeds the QCFS level.
+#    (Hint: the final potential v_T is ≥ 0 and θ·N = ψ + Σ_t I_t − v_T.) Find an input with
+#    a negative current where it does exceed it.
+# 3. Compute E[Q_4(z) − Q_8(z)] for z uniform on [0, θ] and ψ = θ/4, first by hand from
+#    the staircase, then with `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`.

@@ -1,0 +1,175 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2. The parallel conversion matrix, by hand
+#
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §3; in
+# this project's spec, §3.1–§3.4.
+#
+# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
+# commentary.
+#
+# A *parallel* spiking neuron computes the membrane potentials of all T steps at once, as
+# one matrix product H = Λ·I + b, and fires s = [H ≥ θ]. The paper builds its Λ from two
+# factors. We build all of them in plain NumPy, check them against `refsnn.matrices`, and
+# fire a neuron with them.
+
+# %%
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import refsnn
+from refsnn import plotting as rp
+
+try:
+    HERE = Path(__file__).resolve().parent
+except NameError:  # inside a notebook, which runs in tutorials/
+    HERE = Path.cwd()
+FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
+FIGURES.mkdir(parents=True, exist_ok=True)
+np.set_printoptions(precision=3, suppress=True)
+
+T = 6
+theta = 1.0
+psi = theta / 2
+x = np.arange(1, T + 1)  # steps are 1-based in the paper
+
+# %% [markdown]
+# ## 2.1 Prior control: make the input even
+#
+# > **Paper (§3.1).** The prior control matrix is Λ_pre = (1/T)·𝟙𝟙ᵀ.
+#
+# Λ_pre·I replaces every step's current by the time-mean Ī. Uneven input, the cause of the
+# IF neuron's error in tutorial 1, becomes even input.
+
+# %%
+L_pre = np.full((T, T), 1 / T)
+I = np.array([0.0, 0.0, 0.0, 0.0, 1.0, 2.0])
+print("I        =", I)
+print("Λ_pre·I  =", L_pre @ I)
+assert np.allclose(L_pre, refsnn.prior_control_matrix(T))
+
+# %% [markdown]
+# ## 2.2 Posterior conversion: rescale the integrated even current
+#
+# > **Paper (§3.1).** The posterior conversion matrix has row factors
+# > c_x = T / (x (T − x + 1)).
+#
+# The paper's factors c_x multiply something in row x. The spec's reconstruction (marked
+# [INFERRED] there) is Λ_post = diag(c)·L_T, with L_T the lower-triangular ones: L_T
+# integrates without reset, so row x of L_T·Λ_pre·I is x·Ī, the charge of x steps of the
+# even current. This is the only natural choice that reproduces the paper's Λ_pc below.
+
+# %%
+c = T / (x * (T - x + 1))
+L_T = np.tril(np.ones((T, T)))
+L_post = c[:, None] * L_T
+print("c =", c)
+assert np.allclose(L_post, refsnn.posterior_conversion_matrix(T))
+
+# %% [markdown]
+# ## 2.3 The parallel conversion matrix and the offsets
+#
+# > **Paper (§3.1).** Λ_pc = Λ_post·Λ_pre, whose rows read 1/T, 1/(T−1), …, 1 from top to
+# > bottom; the step-wise offsets are b_x = ψ/(T − x + 1).
+#
+# Multiply and look: row x of Λ_pc is constant, c_x·x/T = 1/(T − x + 1).
+
+# %%
+L_pc = L_post @ L_pre
+b = psi / (T - x + 1)
+print(L_pc)
+assert np.allclose(L_pc, refsnn.parallel_conversion_matrix(T))
+assert np.allclose(L_pc, (1 / (T - x + 1))[:, None] * np.ones((1, T)))
+assert np.allclose(b, refsnn.step_offsets(T, psi))
+assert np.linalg.matrix_rank(L_pc) == 1
+
+fig, axes = rp.plot_conversion_matrices(T, psi=psi / theta)
+fig.savefig(FIGURES / "02_conversion_matrices.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Λ_pre, Λ_post, Λ_pc and b for T = 6](../figures/tutorials/02_conversion_matrices.png)
+#
+# ## 2.4 Fire the neuron
+#
+# With Σ = Σ_t I_t the total current, the potential of step x is
+# H_x = (Λ_pc·I)_x + b_x = (Σ + ψ)/(T − x + 1). Step x fires when H_x ≥ θ, that is when
+# floor((Σ + ψ)/θ) ≥ T − x + 1: step x asks "is the count at least T − x + 1?". The last
+# step asks "at least 1?", the first "at least T?". So the count is the QCFS level of the
+# mean, and the spikes fill the last steps.
+
+# %%
+H = L_pc @ I + b
+spikes = H >= theta
+print("H      =", H)
+print("spikes =", spikes.astype(int))
+level = refsnn.qcfs_level([I.mean()], theta, T)[0]
+assert spikes.sum() == level == 3
+assert (spikes == refsnn.parallel_neuron(I[:, None], theta, method="dense")[:, 0]).all()
+print("IF neuron on the same input:", refsnn.if_neuron(I[:, None], theta)[:, 0].astype(int))
+
+# %% [markdown]
+# The IF neuron receives its charge too late and fires only twice. Now many neurons at
+# once, with random currents, checked against all three methods in refsnn:
+
+# %%
+rng = np.random.default_rng(0)
+currents = rng.normal(0.4, 0.8, size=(T, 5000))  # shape (T, neurons)
+by_hand = L_pc @ currents + b[:, None] >= theta
+assert (by_hand.sum(axis=0) == refsnn.qcfs_level(currents.mean(axis=0), theta, T)).all()
+for method in ("dense", "hadamard", "binary"):
+    assert (by_hand == refsnn.parallel_neuron(currents, theta, method=method)).all()
+print("hand-built Λ_pc·I + b == refsnn.parallel_neuron (dense, hadamard, binary) on 5000 neurons")
+
+# %% [markdown]
+# **Floating point.** The theorem is exact in real arithmetic. The dense product adds
+# rounded entries such as 1/3, so at an *exact tie*, H_x = θ, it can land just below θ and
+# miss a spike. Here Σ + ψ = 3θ, so H_4 = 3θ/3 = θ exactly, and step 4 should fire:
+
+# %%
+I_tie = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 2.5])
+H_dense = L_pc @ I_tie + b
+H_rank1 = (I_tie.sum() + psi) / (T - x + 1)  # one division: exact at the tie
+print(f"H_4 dense = {float(H_dense[3])!r}, H_4 rank-1 = {float(H_rank1[3])!r}")
+assert (H_dense >= theta).sum() == 2 and (H_rank1 >= theta).sum() == 3 == np.floor(2.5 + 0.5)
+assert refsnn.parallel_neuron(I_tie[:, None], theta, method="hadamard").sum() == 3
+
+# %% [markdown]
+# ## 2.5 Rank 1: from O(T²) to O(T)
+#
+# > **Paper (§3.4).** Λ_pc has rank 1, so the product becomes a Hadamard product.
+#
+# Λ_pc = u·𝟙ᵀ with u_x = 1/(T − x + 1), so Λ_pc·I = u·(𝟙ᵀ·I) = u·Σ: sum once (O(T)), then
+# scale (O(T)). The dense product costs O(T²) per neuron. This is `method="hadamard"`, and
+# it is also what the authors' code does (spec §3.4). As a bonus it divides once, so it
+# keeps the tie above exact.
+
+# %%
+u = 1 / (T - x + 1)
+assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. Replace L_T inside Λ_post by the identity matrix. What is Λ_pc now, and what does the
+#    neuron compute? Why does it no longer reproduce the paper's Λ_pc?
+# 2. The authors' code fires step x when (T/x)·Ī + ψ/x ≥ θ (spec §3.3). Write its Λ and b
+#    as matrices and show that they are the paper's with the rows reversed. Check your
+#    answer against `refsnn.parallel_neuron(..., order="code")`.
+# 3. Count the floating-point operations of the dense and the Hadamard forms for
+#    T = 4, 16, 64. At which T is the dense form 10× more work?

@@ -1,0 +1,170 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. The sorting property, binary-search firing, and where they break
+#
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §3; in
+# this project's spec, §3.3, §3.5, §2.3 and §12.
+#
+# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
+# commentary.
+#
+# > **Paper (§3.5).** The parallel conversion neuron has a sorting property: once a step
+# > fires, every later step fires. So the first spike time can be found by binary search,
+# > in O(log T) comparisons instead of T.
+
+# %%
+import math
+import os
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+import refsnn
+from refsnn import plotting as rp
+from refsnn.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
+
+try:
+    HERE = Path(__file__).resolve().parent
+except NameError:  # inside a notebook, which runs in tutorials/
+    HERE = Path.cwd()
+FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
+FIGURES.mkdir(parents=True, exist_ok=True)
+rng = np.random.default_rng(0)
+theta = 1.0
+
+
+def is_sorted(spikes):
+    """True for every neuron whose train is 0…0 1…1 (never a spike followed by silence)."""
+    return (np.diff(spikes.astype(int), axis=0) >= 0).all(axis=0)
+
+
+# %% [markdown]
+# ## 4.1 The sorting property
+#
+# H_x = (Σ + ψ)/(T − x + 1): the numerator is the same for every step and the denominator
+# shrinks as x grows. If Σ + ψ > 0, H_x grows with x, so once H_x ≥ θ every later step is
+# above θ too. (If Σ + ψ ≤ 0, no step reaches θ > 0.) The IF neuron has no such property.
+
+# %%
+T = 16
+currents = rng.normal(0.3, 1.0, size=(T, 10_000))
+paper = refsnn.parallel_neuron(currents, theta)
+code = refsnn.parallel_neuron(currents, theta, order="code")
+assert is_sorted(paper).all()
+assert (code == paper[::-1]).all() and (code.sum(axis=0) == paper.sum(axis=0)).all()
+print(f"IF trains that are sorted: {is_sorted(refsnn.if_neuron(currents, theta)).mean():.0%}")
+
+fig, axes = rp.plot_if_vs_parallel(currents[:8, :12], theta)
+fig.savefig(FIGURES / "04_if_vs_parallel.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![IF and parallel trains for the same input](../figures/tutorials/04_if_vs_parallel.png)
+#
+# In the paper's order the spikes fill the *last* steps; the authors' released code fills
+# the *first* steps instead (`order="code"`, spec §3.3). The counts, and so everything a
+# network computes from time-means, are the same.
+#
+# ## 4.2 Binary search for the first spike
+#
+# The firing predicate P(x) = [H_x ≥ θ] is monotone in x, so the first step where it holds,
+# t_fir, can be found by bisection. `first_spike_step` counts the comparisons.
+
+# %%
+Ts = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+for T in Ts:
+    currents = rng.normal(0.5, 1.0, size=(T, 2000))
+    first, comparisons = refsnn.first_spike_step(currents, theta, return_comparisons=True)
+    count = refsnn.parallel_neuron(currents, theta).sum(axis=0)
+    assert (count == T - first + 1).all()  # N = T − t_fir + 1
+    assert comparisons.max() <= math.ceil(math.log2(T + 1))
+    print(f"T = {T:3d}: at most {comparisons.max()} comparisons (⌈log2(T+1)⌉ = "
+          f"{math.ceil(math.log2(T + 1))}) instead of {T}")
+
+fig, ax = rp.plot_binary_search(total=5.3, theta=theta, psi=theta / 2, T=16)
+fig.savefig(FIGURES / "04_binary_search.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Binary search for the first spike step](../figures/tutorials/04_binary_search.png)
+#
+# The number of comparisons grows like log2 T. Writing the spikes out is still O(T), and
+# computing Σ is O(T), so binary search saves comparisons, not memory traffic. The released
+# code does not use it (spec §3.5).
+#
+# ## 4.3 Where it breaks: the leaky neuron
+#
+# Replace the integrator L_T inside Λ_post by a leaky one, (L^λ_T)_{x,t} = λ^{x−t}
+# (`refsnn.variants`, spec §12: the paper's summary lists LIF as a limitation). The
+# potentials H_x are no longer monotone in x, even for constant input:
+
+# %%
+constant = np.ones((7, 1))
+leaky = leaky_parallel_neuron(constant, theta, leak=0.5)[:, 0]
+print("leaky (λ = 0.5), constant input 1:", leaky.astype(int))
+assert leaky.tolist() == [True, False, False, False, True, True, True]
+assert not is_sorted(leaky[:, None])[0]
+
+# %% [markdown]
+# Step 1 fires and steps 2–4 do not, so the predicate is not monotone. Binary search then
+# returns a wrong first step: it probes step 4 (silent), moves right, and never sees step 1.
+
+# %%
+H = leaky_posterior_matrix(7, 0.5) @ refsnn.prior_control_matrix(7) @ constant[:, 0] + refsnn.step_offsets(7, theta / 2)
+lo, hi = 1, 8
+while lo < hi:  # the bisection of §4.2, run on the leaky potentials
+    mid = (lo + hi) // 2
+    lo, hi = (lo, mid) if H[mid - 1] >= theta else (mid + 1, hi)
+print(f"binary search says t_fir = {lo} (count {7 - lo + 1}); the leaky neuron fires {leaky.sum()} times")
+assert 7 - lo + 1 != leaky.sum()
+
+# %% [markdown]
+# ## 4.4 Where it breaks: no reset
+#
+# > **Paper (§2.3, spec §2.3).** The parallel spiking neuron of Fang et al. (2023) uses
+# > Λ = L_T: an IF neuron *without reset*.
+#
+# Without a reset, once the running sum crosses θ every later step fires: the count is
+# biased upwards against QCFS. With a negative current, the running sum falls back and the
+# train is not sorted either.
+
+# %%
+half = np.full((4, 1), 0.5)
+print("constant 0.5θ, T = 4: no-reset count", no_reset_neuron(half, theta, v0=0.5).sum(),
+      "| QCFS level", refsnn.qcfs_level([0.5], theta, 4)[0],
+      "| parallel count", refsnn.parallel_neuron(half, theta).sum())
+assert no_reset_neuron(half, theta, v0=0.5).sum() == 4 > refsnn.parallel_neuron(half, theta).sum() == 2
+
+dip = np.array([[0.75], [0.25], [-0.25]])
+print("input [0.75, 0.25, -0.25]: no-reset", no_reset_neuron(dip, theta)[:, 0].astype(int),
+      "| parallel", refsnn.parallel_neuron(dip, theta)[:, 0].astype(int))
+assert not is_sorted(no_reset_neuron(dip, theta))[0] and is_sorted(refsnn.parallel_neuron(dip, theta))[0]
+
+currents = rng.normal(0.3, 0.6, size=(16, 5000))
+excess = no_reset_neuron(currents, theta, v0=0.5).sum(axis=0) - refsnn.qcfs_level(currents.mean(axis=0), theta, 16)
+print(f"random input, T = 16: no-reset count exceeds the QCFS level by {excess.mean():.1f} spikes on average")
+assert excess.mean() > 1
+
+# %% [markdown]
+# ## Exercises
+#
+# 1. For the leaky neuron, find the smallest T and the largest λ < 1 for which some
+#    constant input gives an unsorted train. (Hint: compare g_x/x at x = 1 and x = 2 in the
+#    `refsnn.variants` docstring.)
+# 2. Modify the bisection of §4.3 so that it *detects* a non-monotone predicate on a given
+#    input by probing one extra step. Can any O(log T) method detect it in general?
+# 3. In the authors' code order (spikes front-loaded), write the bisection that finds the
+#    *last* spike step. Check it against `refsnn.parallel_neuron(..., order="code")`.
