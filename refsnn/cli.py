@@ -1,6 +1,7 @@
 """The ``refsnn`` command line (also ``python -m refsnn``).
 
 ``refsnn demo``   the conversion experiments on the embedded digits (the main job)
+``refsnn figures`` regenerate every figure in ``figures/``
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
 """
 
@@ -22,6 +23,11 @@ def build_parser():
     demo.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                       help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
 
+    figures = sub.add_parser("figures", help="regenerate every figure as PNG")
+    figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
+    figures.add_argument("--demo-json", metavar="PATH", help="results of 'refsnn demo --json' for the network figures")
+    figures.add_argument("--bench-json", metavar="PATH", help="results of 'refsnn bench --json' for the speed-up figure")
+
     tour = sub.add_parser("tour", help="print the neuron-level facts for a few concrete inputs")
     tour.add_argument("--theta", type=float, default=1.0, help="threshold theta > 0 (default 1)")
     return parser
@@ -40,6 +46,10 @@ def main(argv=None):
         from .demo import run
 
         run(seed=args.seed, retrain=args.retrain, json_path=args.json, phi_update=args.phi_update)
+    elif args.command == "figures":
+        from .figures import run
+
+        run(args.out, args.demo_json, args.bench_json)
     return 0
 
 

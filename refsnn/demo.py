@@ -169,6 +169,15 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
         calibrated = calibrate(clip_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
         add(_snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), X_test, y_test, relu_pred, relu_act))
 
+    log("per-step cumulative accuracy of a few SNNs")
+    per_step = {
+        f"QCFS parallel T={T_TILDE}, paper order": to_parallel_snn(qcfs_net, T_TILDE),
+        f"QCFS parallel T={T_TILDE}, code order": to_parallel_snn(qcfs_net, T_TILDE, order="code"),
+        "QCFS IF T=32": to_if_snn(qcfs_net, 32),
+    }
+    per_step_accuracy = {label: (snn.cumulative_predictions(X_test) == y_test).mean(axis=1).tolist()
+                         for label, snn in per_step.items()}
+
     log("timing: predict() on the test set, median of 3 runs after a warm-up")
     timing = []
     for T in TIMING_STEPS:
@@ -178,6 +187,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
             f"({t['sequential_if'] / t['faithful_parallel']:.1f}x), collapsed parallel {t['collapsed_parallel']:.4f} s "
             f"({t['sequential_if'] / t['collapsed_parallel']:.0f}x)")
     return {"dataset": "digits", "seed": seed, "phi_update": phi_update, "rows": rows, "timing": timing,
+            "per_step_accuracy": per_step_accuracy,
             "seconds": time.perf_counter() - start}
 
 

@@ -105,8 +105,9 @@ def _demo_figures(demo):
     pairs = {k: v for k, v in pairs.items() if len(v) == 2}
     if pairs:
         (source, T), pair = min(pairs.items(), key=lambda kv: (kv[0][0] != "qcfs", kv[0][1]))
-        fig, ax = rp.plot_calibration(pair["parallel"], pair["parallel_calibrated"])
-        ax.set_title(f"Calibration ({source} source, T = {T}): per-layer rate error", fontsize=10)
+        fig, ax = rp.plot_calibration(pair["parallel"], pair["parallel_calibrated"],
+                                      ylabel="mean |SNN rate − ANN activation|")
+        ax.set_title(f"DA-QCFS calibration, {source.upper()} ANN at T = {T}", fontsize=10)
         yield "calibration.png", fig
     else:
         print("note: the demo JSON has no parallel/parallel_calibrated pair with rate_error; "
