@@ -39,12 +39,17 @@ def test_python_dash_m():
 
 def test_import_compiles_nothing():
     """Importing refsnn compiles no kernel (each compiles lazily on its first call)."""
-    code = (
-        "import importlib, refsnn; m = lambda name: importlib.import_module('refsnn.' + name);"
-        "q, p, f = m('qcfs'), m('parallel'), m('if_neuron');"
-        "ks=[q._qcfs_kernel,q._qcfs_level_kernel,q._da_qcfs_kernel,p._dense_kernel,p._hadamard_kernel,"
-        "p._first_step_kernel,p._total_kernel,p._fill_from_first_step,f._if_kernel];"
-        "print(sum(len(k.signatures) for k in ks))"
-    )
+    code = """
+import importlib, pkgutil, refsnn
+from numba.core.registry import CPUDispatcher
+kernels = []
+for info in pkgutil.walk_packages(refsnn.__path__, "refsnn."):
+    if info.name.startswith(("refsnn.plotting", "refsnn.figures")):
+        continue
+    module = importlib.import_module(info.name)
+    kernels += [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
+assert len(kernels) >= 8, kernels
+print(sum(len(k.signatures) for k in kernels))
+"""
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
