@@ -44,7 +44,7 @@ import importlib, pkgutil, refsnn
 from numba.core.registry import CPUDispatcher
 kernels = []
 for info in pkgutil.walk_packages(refsnn.__path__, "refsnn."):
-    if info.name.startswith(("refsnn.plotting", "refsnn.figures")):
+    if info.name.startswith(("refsnn.plotting", "refsnn.figures", "refsnn.__main__")):
         continue
     module = importlib.import_module(info.name)
     kernels += [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
