@@ -14,6 +14,7 @@ E[Q_T(z) − Q_T̃(z)] = 0 for every T and T̃ (lossless in expectation). With a
 shift the expectation depends on T and the conversion error is not zero on average.
 """
 
+import functools
 import math
 from fractions import Fraction
 
@@ -51,8 +52,12 @@ def expected_qcfs(levels, shift=Fraction(1, 2)):
     >>> expected_qcfs(4, shift=0)
     Fraction(3, 8)
     """
-    L = as_int("levels", levels)
-    s = _as_fraction("shift", shift)
+    return _expected_qcfs(as_int("levels", levels), _as_fraction("shift", shift))
+
+
+@functools.lru_cache(maxsize=4096)
+def _expected_qcfs(L, s):
+    """The integral for a checked L and a Fraction s (cached: the tests ask for 64 levels often)."""
     integral = Fraction(0)
     # floor(L·u + s) = k for u in [(k - s)/L, (k + 1 - s)/L), intersected with [0, 1].
     for k in range(math.floor(s), math.floor(L + s) + 1):
