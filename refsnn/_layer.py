@@ -16,6 +16,8 @@ the input's dtype if it is float32 or float64, and in float32 otherwise.
 
 import numpy as np
 
+from ._checks import as_int
+
 
 class Layer:
     """Base class: no parameters, ``layer(x)`` is ``layer.forward(x)``."""
@@ -88,8 +90,4 @@ def kaiming_normal(rng, shape, fan_in, dtype):
 
 def positive_int(name, value):
     """Return ``value`` as int if it is an integer >= 1 (bools are rejected)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be >= 1, got {value}")
-    return int(value)
+    return as_int(name, value, minimum=1)

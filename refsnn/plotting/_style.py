@@ -9,6 +9,8 @@ import numbers
 
 import numpy as np
 
+from .._checks import as_int as check_int  # noqa: F401  (one integer check for the package)
+
 #: Okabe–Ito colours, plus a neutral grey for guides (thresholds, y = x, zero lines).
 OKABE_ITO = {
     "black": "#000000",
@@ -74,15 +76,6 @@ def new_axes_row(axes, n, figsize=None, width_ratios=None, name="axes"):
     if axes.size != n or not all(isinstance(a, Axes) for a in axes):
         raise ValueError(f"{name} must be a sequence of {n} matplotlib Axes, got {axes.size} items")
     return axes[0].figure, axes
-
-
-def check_int(name, value, minimum=1):
-    """Check that ``value`` is an integer >= ``minimum`` and return it."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def check_positive(name, value):
