@@ -1,6 +1,7 @@
 """The ``refsnn`` command line (also ``python -m refsnn``).
 
 ``refsnn demo``   the conversion experiments on the embedded digits (the main job)
+``refsnn bench``  kernel bandwidth and parallel against sequential inference
 ``refsnn figures`` regenerate every figure in ``figures/``
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
 """
@@ -22,6 +23,10 @@ def build_parser():
     demo.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
     demo.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                       help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
+
+    bench = sub.add_parser("bench", help="measure kernel bandwidth and parallel vs sequential inference")
+    bench.add_argument("--quick", action="store_true", help="a small version (under 30 s)")
+    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
 
     figures = sub.add_parser("figures", help="regenerate every figure as PNG")
     figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
@@ -46,6 +51,10 @@ def main(argv=None):
         from .demo import run
 
         run(seed=args.seed, retrain=args.retrain, json_path=args.json, phi_update=args.phi_update)
+    elif args.command == "bench":
+        from .bench import run
+
+        run(quick=args.quick, json_path=args.json)
     elif args.command == "figures":
         from .figures import run
 

@@ -23,6 +23,9 @@ Three ways to compute the same spikes:
 ``"hadamard"``
     Λ_pc = u·𝟙ᵀ has rank 1, so sum once and scale: H_x = (Σ + ψ)/(T − x + 1), O(T).
     The scaling is a division, so an exact tie H_x = θ stays exact in floating point.
+    The twin divides for every x; the kernel uses that the predicate is monotone in x,
+    finds the count with three divisions per neuron and writes the train by comparing
+    each step with the count, with the same result bit for bit (``_firing_count``).
 ``"binary"``
     The firing predicate is monotone in x, so binary search finds the first spike step
     in at most ⌈log2(T + 1)⌉ comparisons (spec §3.5).
@@ -41,7 +44,8 @@ rounded matrix entries such as 1/3 and can miss an exact tie by one spike.
 import numpy as np
 from numba import njit
 
-from ._checks import as_currents, as_float_array, as_int, as_param, check_choice
+from ._checks import as_float_array, as_int, as_param, check_choice
+from .if_neuron import _check_finite_after, _currents_unchecked
 from .matrices import parallel_conversion_matrix, step_offsets
 
 __all__ = [
@@ -166,20 +170,99 @@ def binary_search_probes(total, theta, psi, T):
 
 
 # --------------------------------------------------------------------------- kernels
+#
+# The kernels are memory-bound: a layer reads T×N currents and writes T×N spikes. They
+# cut the neurons into blocks of BLOCK, so that a block's running sums stay in the L2
+# cache, and run time-major over contiguous neurons inside a block. Divisions use
+# error_model="numpy" (no Python zero-division check, so the loops vectorise); no
+# denominator is ever zero. Each kernel returns the total Σ (or an equivalent state):
+# a NaN or infinite current makes it non-finite, which is how the public functions check
+# their input without a separate pass (``_check_finite_after``).
+
+#: Neurons per block (64 KB of float32 running sums).
+BLOCK = 16384
+#: ``_count_block`` is exact for T < 2²² (float32); larger T falls back to binary search.
+HADAMARD_MAX_T = 2**22
+
+
+@njit(cache=True)
+def _total_block(currents, start, stop, total):  # pragma: no cover - compiled
+    """total[:] = Σ_t currents[t, start:stop], summed in the order of :func:`total_current`."""
+    T = currents.shape[0]
+    total[:] = 0
+    t = 0
+    while t + 4 <= T:  # four rows per sweep: the running sum is loaded and stored once
+        i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],
+                          currents[t + 2, start:stop], currents[t + 3, start:stop])
+        for j in range(stop - start):
+            total[j] = (((total[j] + i0[j]) + i1[j]) + i2[j]) + i3[j]
+        t += 4
+    for t in range(t, T):
+        i0 = currents[t, start:stop]
+        for j in range(stop - start):
+            total[j] += i0[j]
 
 
 @njit(cache=True)
 def _total_kernel(currents):  # pragma: no cover - compiled
-    T, N = currents.shape
-    total = np.zeros(N, dtype=currents.dtype)
-    for t in range(T):
-        for n in range(N):
-            total[n] += currents[t, n]
+    N = currents.shape[1]
+    total = np.empty(N, dtype=currents.dtype)
+    for start in range(0, N, BLOCK):
+        stop = min(start + BLOCK, N)
+        _total_block(currents, start, stop, total[start:stop])
     return total
 
 
+@njit(inline="always", error_model="numpy")
+def _firing_count(s, h, Tf, one):  # pragma: no cover - compiled
+    """#{x : s/(T − x + 1) >= θ} for s = Σ + ψ and h = θ, a float of their dtype.
+
+    Division is correctly rounded, hence monotone, so the steps that fire are exactly
+    those with denominator d = 1..D for some D: the count is D, the largest d in 1..T with
+    fl(s/d) >= θ. With q = s/θ, D lies in {⌊q⌋, ⌊q⌋+1} and the estimate k = ⌊fl(q)⌋
+    within one of D (for T < 2²²: the rounding errors of q and of s/d are below 1/2), so
+    one step up and one step down with the twin's own predicate give D exactly: three
+    divisions per neuron instead of T, and the twin's result bit for bit, ties included.
+    """
+    zero = one - one
+    k = np.floor(min(max(s / h, zero), Tf))  # clipped first: no float-to-int overflow
+    if k < Tf and s / (k + one) >= h:  # D = k + 1?
+        k = k + one
+    if k > zero and not s / max(k, one) >= h:  # D = k − 1?
+        k = k - one
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def _count_block(total, psi, theta, denominators, count):  # pragma: no cover - compiled
+    """count[j] = _firing_count(Σ_j + ψ_j, θ_j): the spike count of every neuron."""
+    Tf, one = denominators[0], denominators[-1]  # T and 1 in the currents' dtype
+    for j in range(total.size):
+        count[j] = _firing_count(total[j] + psi[j], theta[j], Tf, one)
+
+
 @njit(cache=True)
-def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes):  # pragma: no cover
+def _fill_block(count, denominators, spikes, start, stop, paper):  # pragma: no cover
+    """Write the trains of a block from its counts: in paper order step x fires iff
+    count >= T − x + 1, in code order iff count >= x."""
+    T = spikes.shape[0]
+    for x in range(T):
+        d = denominators[x] if paper else denominators[T - 1 - x]  # T − x + 1, or x
+        row = spikes[x, start:stop]
+        for j in range(stop - start):
+            row[j] = count[j] >= d
+
+
+@njit(cache=True)
+def _fill_kernel(count, denominators, spikes, paper):  # pragma: no cover - compiled
+    N = spikes.shape[1]
+    for start in range(0, N, BLOCK):
+        stop = min(start + BLOCK, N)
+        _fill_block(count[start:stop], denominators, spikes, start, stop, paper)
+
+
+@njit(cache=True, error_model="numpy")
+def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes, paper):  # pragma: no cover
     T, N = currents.shape
     H = np.empty(N, dtype=currents.dtype)
     for x in range(T):
@@ -188,23 +271,54 @@ def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes):  # pragma: n
             w = Lpc[x, t]
             for n in range(N):
                 H[n] += w * currents[t, n]
+        row = spikes[x] if paper else spikes[T - 1 - x]
         for n in range(N):
-            spikes[x, n] = H[n] + psi[n] / denominators[x] >= theta[n]
+            row[n] = H[n] + psi[n] / denominators[x] >= theta[n]
+    return _total_kernel(currents)  # only for the finiteness check
 
 
-@njit(cache=True)
-def _hadamard_kernel(currents, denominators, theta, psi, spikes):  # pragma: no cover
-    T, N = currents.shape
-    shifted = _total_kernel(currents)
-    for n in range(N):
-        shifted[n] += psi[n]
-    for x in range(T):
-        d = denominators[x]
-        for n in range(N):
-            spikes[x, n] = shifted[n] / d >= theta[n]
+@njit(cache=True, error_model="numpy")
+def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
+    """Rank-1 firing in two streaming passes per block: sum the T rows, count, write."""
+    N = currents.shape[1]
+    total = np.empty(N, dtype=currents.dtype)
+    count = np.empty(min(BLOCK, N), dtype=currents.dtype)
+    for start in range(0, N, BLOCK):
+        stop = min(start + BLOCK, N)
+        _total_block(currents, start, stop, total[start:stop])
+        c = count[:stop - start]
+        _count_block(total[start:stop], psi[start:stop], theta[start:stop], denominators, c)
+        _fill_block(c, denominators, spikes, start, stop, paper)
+    return total
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")
+def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma: no cover
+    """Counts and summed outputs of a parallel layer from summed float32 currents.
+
+    ``total`` has shape (B, C, S) (S = 1 after a Linear layer); ``theta``, ``psi`` and
+    ``theta_post`` are the layer's float64 parameters of shape (C,) or (1,), rounded to
+    float32 here as ``astype(np.float32)`` would. counts = #{x : (Σ + ψ)/(T − x + 1) >= θ}
+    by the predicate of every parallel kernel (:func:`_firing_count`), and
+    out = θ_post·counts in float32: what ``ParallelNeurons.counts_from_total`` followed
+    by ``(counts * theta_post).astype(np.float32)`` gives. Used by the collapsed mode of
+    :class:`refsnn.snn.SpikingNetwork`; it lives here, beside ``_firing_count``, because
+    Numba's cache only notices edits to the file that defines a kernel.
+    """
+    B, C, S = total.shape
+    one = np.float32(1)
+    for c in range(C):  # a parameter of shape (1,) applies to every channel
+        h = np.float32(theta[min(c, theta.size - 1)])
+        shift = np.float32(psi[min(c, psi.size - 1)])
+        a = np.float32(theta_post[min(c, theta_post.size - 1)])
+        for b in range(B):
+            for i in range(S):
+                k = _firing_count(total[b, c, i] + shift, h, Tf, one)
+                counts[b, c, i] = np.int64(k)
+                out[b, c, i] = k * a
+
+
+@njit(cache=True, error_model="numpy")
 def _first_step_from_total(total, T, denominators, theta, psi, first, comparisons):  # pragma: no cover
     for n in range(total.size):
         s = total[n] + psi[n]
@@ -222,30 +336,28 @@ def _first_step_from_total(total, T, denominators, theta, psi, first, comparison
 
 @njit(cache=True)
 def _first_step_kernel(currents, denominators, theta, psi, first, comparisons):  # pragma: no cover
-    _first_step_from_total(_total_kernel(currents), currents.shape[0], denominators, theta, psi, first, comparisons)
-
-
-@njit(cache=True)
-def _fill_from_first_step(first, spikes):  # pragma: no cover - compiled
-    T, N = spikes.shape
-    for x in range(T):
-        for n in range(N):
-            spikes[x, n] = x + 1 >= first[n]
+    total = _total_kernel(currents)
+    _first_step_from_total(total, currents.shape[0], denominators, theta, psi, first, comparisons)
+    return total
 
 
 # --------------------------------------------------------------------------- public API
 
 
 def _prepare(currents, theta, psi):
-    """Check the inputs; return (T, N) currents and (N,) θ, ψ, and the neuron shape."""
-    currents = as_currents(currents)
+    """Check the inputs; return (T, N) currents and (N,) θ, ψ, and the currents as given.
+
+    Finiteness of the currents is checked after the kernel, from the state it returns
+    (:func:`refsnn.if_neuron._check_finite_after`), to save a pass over T×N values.
+    """
+    currents = _currents_unchecked(currents)
     T, shape = currents.shape[0], currents.shape[1:]
     dtype = currents.dtype
     theta = as_param("theta", theta, shape, dtype, positive=True)
     psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
-    flat = np.ascontiguousarray(currents.reshape(T, -1))
+    flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
     denominators = (T - np.arange(T)).astype(dtype)  # T − x + 1 for x = 1..T
-    return flat, theta.ravel(), psi.ravel(), denominators, currents.shape
+    return flat, theta.ravel(), psi.ravel(), denominators, currents
 
 
 def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper"):
@@ -286,21 +398,21 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper")
     """
     check_choice("method", method, METHODS)
     check_choice("order", order, ORDERS)
-    flat, theta, psi, denominators, shape = _prepare(currents, theta, psi)
-    spikes = np.empty(flat.shape, dtype=np.bool_)
+    flat, theta, psi, denominators, currents = _prepare(currents, theta, psi)
+    T, paper = flat.shape[0], order == "paper"
+    spikes = np.empty(flat.shape, dtype=np.bool_)  # each kernel writes the rows in `order`
     if method == "dense":
-        Lpc = parallel_conversion_matrix(flat.shape[0]).astype(flat.dtype)
-        _dense_kernel(flat, Lpc, denominators, theta, psi, spikes)
-    elif method == "hadamard":
-        _hadamard_kernel(flat, denominators, theta, psi, spikes)
-    else:
+        Lpc = parallel_conversion_matrix(T).astype(flat.dtype)
+        total = _dense_kernel(flat, Lpc, denominators, theta, psi, spikes, paper)
+    elif method == "hadamard" and T < HADAMARD_MAX_T:
+        total = _hadamard_kernel(flat, denominators, theta, psi, spikes, paper)
+    else:  # binary search, or a T too large for the hadamard kernel's count estimate
         first = np.empty(flat.shape[1], dtype=np.int64)
         comparisons = np.empty_like(first)
-        _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
-        _fill_from_first_step(first, spikes)
-    if order == "code":
-        spikes = spikes[::-1]
-    return np.ascontiguousarray(spikes).reshape(shape)
+        total = _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
+        _fill_kernel((T + 1 - first).astype(flat.dtype), denominators, spikes, paper)
+    _check_finite_after(currents, total)
+    return spikes.reshape(currents.shape)
 
 
 def first_spike_step(currents, theta, psi=None, return_comparisons=False):
@@ -325,10 +437,12 @@ def first_spike_step(currents, theta, psi=None, return_comparisons=False):
         Values 1..T; T + 1 means the neuron is silent.
     comparisons : numpy.ndarray of int64, same shape, only if ``return_comparisons``
     """
-    flat, theta, psi, denominators, shape = _prepare(currents, theta, psi)
+    flat, theta, psi, denominators, currents = _prepare(currents, theta, psi)
     first = np.empty(flat.shape[1], dtype=np.int64)
     comparisons = np.empty_like(first)
-    _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
+    total = _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
+    _check_finite_after(currents, total)
+    shape = currents.shape
     if return_comparisons:
         return first.reshape(shape[1:]), comparisons.reshape(shape[1:])
     return first.reshape(shape[1:])

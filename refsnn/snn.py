@@ -29,7 +29,7 @@ Three ways to run a network (all give the same predictions, up to float ties):
 
 import numpy as np
 
-from .parallel import ORDERS, first_spike_step_from_total, parallel_neuron
+from .parallel import ORDERS, _collapsed_kernel, first_spike_step_from_total, parallel_neuron
 from ._checks import as_int, check_choice
 
 __all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork"]
@@ -99,6 +99,26 @@ class ParallelNeurons:
         """Spike counts N = clip(floor((Σ + ψ)/θ), 0, T) from summed currents (B, ...)."""
         theta, psi, _ = self._params(total)
         return self.T + 1 - first_spike_step_from_total(total, theta, self.T, psi)
+
+    def _fire_from_total(self, total):
+        """Lean :meth:`counts_from_total` for the network's collapsed mode: the counts and
+        the summed outputs θ_post·N of a finite float array (B, C, ...) or (B, C).
+
+        The network has already checked its input, so this skips the public checks;
+        anything unusual (not float32, parameters that do not match the channels, not
+        finite) takes the checked path instead, which raises the documented errors.
+        """
+        sizes = {p.size for p in (self.theta, self.psi, self.theta_post)}
+        if (total.dtype != np.float32 or total.ndim < 2 or not sizes <= {1, total.shape[1]}
+                or not np.isfinite(total).all()):
+            counts = self.counts_from_total(total)
+            _, _, theta_post = self._params(total)
+            return counts, (counts * theta_post).astype(total.dtype)
+        flat = np.ascontiguousarray(total).reshape(total.shape[0], total.shape[1], -1)
+        counts = np.empty(flat.shape, dtype=np.int64)
+        out = np.empty_like(flat)
+        _collapsed_kernel(flat, self.theta, self.psi, self.theta_post, np.float32(self.T), counts, out)
+        return counts.reshape(total.shape), out.reshape(total.shape)
 
     def train_from_counts(self, counts):
         """The spike train (T, B, ...) that a given count array produces in this order."""
@@ -256,10 +276,8 @@ class SpikingNetwork:
         records = []
         for layer in self.layers:
             if isinstance(layer, ParallelNeurons):
-                counts = layer.counts_from_total(total)
+                counts, total = layer._fire_from_total(total)
                 records.append({"counts": counts})
-                theta_post = _channelwise(layer.theta_post.astype(total.dtype), total)
-                total = (counts * theta_post).astype(total.dtype)
             else:
                 total = layer.forward(total)
                 bias = getattr(layer, "bias", None)
