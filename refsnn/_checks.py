@@ -92,3 +92,31 @@ def check_choice(name, value, choices):
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {value!r}")
     return value
+
+
+def _currents_unchecked(currents):
+    """``currents`` as a float array of shape (T, ...), checked except for finiteness.
+
+    The common case, a float32/float64 array with a time axis, passes through without a
+    copy or a pass over the data; anything else goes through the full check
+    :func:`as_currents`, which raises the documented errors. The kernels
+    return a state that is non-finite whenever an input was, and
+    :func:`_check_finite_after` finishes the check from it.
+    """
+    try:
+        arr = np.asarray(currents)
+    except Exception:  # ragged lists and the like: let the full check name the problem
+        return as_currents(currents)
+    if arr.dtype in (np.float32, np.float64) and arr.ndim >= 1 and arr.shape[0] >= 1:
+        return arr
+    return as_currents(currents)
+
+
+def _check_finite_after(currents, state):
+    """Raise the ValueError of ``as_currents`` if ``state`` reveals a NaN or infinity.
+
+    A non-finite state means either a non-finite current (then ``as_currents`` raises)
+    or a float overflow of finite currents (then the result stands, as in the twin).
+    """
+    if not np.isfinite(state).all():
+        as_currents(currents)

@@ -44,8 +44,7 @@ rounded matrix entries such as 1/3 and can miss an exact tie by one spike.
 import numpy as np
 from numba import njit
 
-from ._checks import as_float_array, as_int, as_param, check_choice
-from .if_neuron import _check_finite_after, _currents_unchecked
+from ._checks import _check_finite_after, _currents_unchecked, as_float_array, as_int, as_param, check_choice
 from .matrices import parallel_conversion_matrix, step_offsets
 
 __all__ = [
@@ -348,7 +347,7 @@ def _prepare(currents, theta, psi):
     """Check the inputs; return (T, N) currents and (N,) θ, ψ, and the currents as given.
 
     Finiteness of the currents is checked after the kernel, from the state it returns
-    (:func:`refsnn.if_neuron._check_finite_after`), to save a pass over T×N values.
+    (:func:`refsnn._checks._check_finite_after`), to save a pass over T×N values.
     """
     currents = _currents_unchecked(currents)
     T, shape = currents.shape[0], currents.shape[1:]
