@@ -1,0 +1,333 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 6. The training-free pipeline, end to end
+#
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §5; in
+# this project's spec, §5 (the three stages), §4.4 (dual thresholds) and §9.8 (per-step
+# accumulated accuracy).
+#
+# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
+# commentary. Every claim below is an `assert`.
+#
+# > **Paper (§5, spec §5).** An ordinary ReLU ANN becomes an SNN without any training, in
+# > three stages:
+# > 1. **ReLU → ClipReLU.** Record θ_c, the channel-wise maximum of each ReLU's input over
+# >    data, and clip there: min(max(z, 0), θ_c).
+# > 2. **ClipReLU → DA-QCFS** at level T, calibrated layer by layer with the ClipReLU
+# >    network as teacher (tutorial 5).
+# > 3. **DA-QCFS → parallel neurons** with channel-wise θ, ψ_DA merged into the offset and
+# >    spike amplitude θ + φ_DA.
+#
+# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.demo`). It runs in
+# about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
+
+# %%
+import os
+import warnings
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from refsnn import plotting as rp
+from refsnn.activations import DAQCFS, ClipReLU
+from refsnn.convert import activations, calibrate, record_thresholds, to_parallel_snn
+from refsnn.data import load_digits
+from refsnn.demo import trained_networks
+from refsnn.nn import Sequential
+from refsnn.train import predict
+
+try:
+    HERE = Path(__file__).resolve().parent
+except NameError:  # inside a notebook, which runs in tutorials/
+    HERE = Path.cwd()
+FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
+FIGURES.mkdir(parents=True, exist_ok=True)
+
+data = load_digits()
+X_train, y_train, X_test, y_test = data
+_, relu_net = trained_networks(data)
+relu_pred = predict(relu_net, X_test)
+relu_act = activations(relu_net, X_test)  # what each neuron layer will replace
+print(relu_net)
+print(f"ReLU ANN: test accuracy {np.mean(relu_pred == y_test):.2%} ({np.sum(relu_pred == y_test)}/{len(y_test)})")
+
+# %% [markdown]
+# ## 6.1 Stage 1: record the thresholds
+#
+# `record_thresholds` runs the training set through the network once and keeps, for every
+# ReLU, the running maximum of its *input* over batch and space, per channel. The ReLU
+# becomes ClipReLU(θ_c). On the training data nothing changes: no input exceeds θ_c.
+
+# %%
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always", RuntimeWarning)
+    clip_net = record_thresholds(relu_net, X_train)
+for w in caught:
+    print("warning:", w.message)
+for k, theta in enumerate(clip_net.thresholds_):
+    print(f"layer {k + 1}: θ_c over {theta.size} channels from {theta.min():.2f} to {theta.max():.2f}")
+for a, b in zip(activations(relu_net, X_train), activations(clip_net, X_train)):
+    np.testing.assert_array_equal(a, b)  # the clip never acts on the data it was recorded on
+
+# %% [markdown]
+# **The θ ≤ 0 guard.** One channel of layer 2 is never positive on the training set:
+# ReLU always outputs 0 there, so the recorded maximum is ≤ 0. No neuron can fire with a
+# threshold θ ≤ 0 (and QCFS divides by θ), so `record_thresholds` makes that channel
+# *silent*: it zeroes the channel's incoming weights and bias, so that its pre-activation
+# is exactly 0, where ClipReLU, DA-QCFS and every neuron all output 0, and sets θ_c = 1 as a
+# harmless placeholder. It warns, naming the channel. On the training data the network's
+# output is unchanged (checked above); on unseen data, it differs only where that
+# channel would have turned positive.
+
+# %%
+conv2 = clip_net[3]
+zero_channels = np.flatnonzero(~conv2.weight.any(axis=(1, 2, 3)) & (conv2.bias == 0))
+print(f"layer 2: channels {zero_channels.tolist()} silenced; their θ_c = "
+      f"{clip_net.thresholds_[1][zero_channels].tolist()}")
+assert len(caught) == 1 and "never receive positive input" in str(caught[0].message)
+assert zero_channels.size >= 1 and (clip_net.thresholds_[1][zero_channels] == 1.0).all()
+assert (clip_net.thresholds_[0] > 0).all() and (clip_net.thresholds_[1] > 0).all()
+assert relu_net[3].weight[zero_channels].any()  # the source network is left untouched
+
+fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.4), layout="constrained", width_ratios=[1, 2])
+for ax, theta, k in zip(axes, clip_net.thresholds_, (1, 2)):
+    colors = [rp.COLORS["guide"] if (k == 2 and c in zero_channels) else rp.COLORS["relu"]
+              for c in range(theta.size)]
+    ax.bar(np.arange(theta.size), theta, color=colors)
+    ax.set_xticks(np.arange(0, theta.size, 5 if theta.size > 16 else 3))
+    ax.set_xlabel("channel")
+    ax.set_title(f"layer {k}: θ_c per channel", fontsize=10)
+axes[0].set_ylabel("recorded threshold θ_c")
+for c in zero_channels:
+    axes[1].annotate("silenced\n(θ_c = 1)", (c, 1.0), xytext=(c, 10.5), ha="center", fontsize=8,
+                     arrowprops=dict(arrowstyle="->", color=rp.COLORS["guide"]))
+fig.savefig(FIGURES / "06_thresholds.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Recorded channel thresholds of both layers](../figures/tutorials/06_thresholds.png)
+#
+# θ_c varies by a factor of about three within a layer. One threshold per layer (as in a
+# QCFS ANN) would waste most of the T levels on the quiet channels.
+#
+# ## 6.2 Stages 2 and 3 at one T
+#
+# Calibrate at T = 8 (α = 0.01, the code's `ema_residual` rule; 3 epochs over the 1,346
+# training images instead of the code's one pass over a much larger set) and convert.
+# The SNN must equal the DA-QCFS network exactly: its rates are the DA-QCFS activations
+# and its predictions the DA-QCFS network's, in the faithful (T copies) and collapsed
+# (summed currents) modes alike.
+
+# %%
+EPOCHS = 3
+T = 8
+da_net = calibrate(clip_net, X_train, T, epochs=EPOCHS)
+snn = to_parallel_snn(da_net, T)
+print(snn)
+pred, rates = snn.predict_and_rates(X_test, mode="faithful")
+for r, a in zip(rates, activations(da_net, X_test)):
+    np.testing.assert_allclose(r, a, rtol=1e-5, atol=1e-5)  # SNN rate == DA-QCFS activation
+assert (pred == predict(da_net, X_test)).all()
+assert (pred == snn.predict(X_test, mode="collapsed")).all()
+print(f"T = {T}: SNN == DA-QCFS network (rates and predictions), faithful and collapsed modes")
+
+# %% [markdown]
+# (The rates match to float32 rounding: the SNN sums T per-step products, the ANN
+# multiplies once; see tutorial 3.)
+#
+# ## 6.3 Accuracy and rate error against T
+#
+# The whole pipeline for T ∈ {4, 8, 16, 32, 64}. For comparison we also convert without
+# stage 2: ClipReLU replaced by DA-QCFS at T with ψ_DA = φ_DA = 0, which is plain
+# QCFS at level T with channel thresholds. Rate error is the mean |SNN rate − ReLU
+# activation|, in the units of the activations (θ_c is 1.6–4 in layer 1, 5–15 in layer 2).
+
+# %%
+STEPS = (4, 8, 16, 32, 64)
+rows = [{"source": "relu", "method": "ann", "T": None, "accuracy": float(np.mean(relu_pred == y_test))}]
+results, calibrated = {}, {}
+
+
+def uncalibrated(clip_net, T):
+    """Stage 3 straight after stage 1: ClipReLU(θ_c) → DA-QCFS(θ_c, T) with ψ_DA = φ_DA = 0."""
+    return Sequential(*[DAQCFS(layer.theta, T) if isinstance(layer, ClipReLU) else layer for layer in clip_net])
+
+
+print(f"{'T':>3} {'':13} {'accuracy':>14} {'agreement':>9}   |rate error| per layer   signed error per layer")
+for T in STEPS:
+    calibrated[T] = calibrate(clip_net, X_train, T, epochs=EPOCHS)
+    for method, net in (("parallel", uncalibrated(clip_net, T)), ("training_free", calibrated[T])):
+        pred, rates = to_parallel_snn(net, T).predict_and_rates(X_test, mode="collapsed")
+        err = [float(np.mean(np.abs(r - a))) for r, a in zip(rates, relu_act)]
+        signed = [float(np.mean(r - a)) for r, a in zip(rates, relu_act)]
+        corr = [float(np.corrcoef(r.ravel(), a.ravel())[0, 1]) for r, a in zip(rates, relu_act)]
+        results[T, method] = dict(pred=pred, rates=rates, err=err, signed=signed, corr=corr)
+        rows.append({"source": "relu", "method": method, "T": T, "accuracy": float(np.mean(pred == y_test))})
+        label = "calibrated" if method == "training_free" else "uncalibrated"
+        print(f"{T:3d} {label:13} {np.mean(pred == y_test):7.2%} ({np.sum(pred == y_test)}) "
+              f"{np.mean(pred == relu_pred):9.2%}   {'  '.join(f'{e:.4f}' for e in err)}           "
+              f"{'  '.join(f'{e:+.4f}' for e in signed)}")
+
+tf = [results[T, "training_free"] for T in STEPS]
+for T in (4, 8, 16):  # what calibration changes: the mean (signed) error of layer 2
+    assert abs(results[T, "training_free"]["signed"][1]) < 0.5 * abs(results[T, "parallel"]["signed"][1])
+for k in range(2):  # the rate error halves with every doubling of T (quantization step θ/T)
+    assert all(b["err"][k] < 0.6 * a["err"][k] for a, b in zip(tf, tf[1:]))
+    assert tf[-1]["corr"][k] > 0.999
+assert np.mean(tf[-1]["pred"] == relu_pred) >= 0.99  # at T = 64 the SNN agrees with the ANN
+
+fig, axes = plt.subplots(1, 3, figsize=(15, 4.0), layout="constrained")
+rp.plot_accuracy_vs_T(rows, ax=axes[0])
+handles, labels = axes[0].get_legend_handles_labels()
+renamed = {"relu → parallel": "no calibration (stages 1, 3)", "relu → training_free": "training-free (stages 1–3)"}
+axes[0].legend(handles, [renamed.get(lab, lab) for lab in labels], fontsize=8, loc="lower right")
+axes[0].text(0.02, 0.97, f"one test image = {100 / len(y_test):.2f} pp", transform=axes[0].transAxes,
+             va="top", fontsize=8)
+for k, color in enumerate((rp.CYCLE[0], rp.CYCLE[1])):
+    axes[1].plot(STEPS, [results[T, "training_free"]["err"][k] for T in STEPS], marker="D", color=color,
+                 label=f"layer {k + 1}")
+    for method, marker, ls in (("parallel", "o", ":"), ("training_free", "D", "-")):
+        axes[2].plot(STEPS, [results[T, method]["signed"][k] for T in STEPS], marker=marker, ls=ls, color=color,
+                     label=f"layer {k + 1}, {'calibrated' if method == 'training_free' else 'no calibration'}")
+axes[1].set_yscale("log")
+axes[1].set_ylabel("mean |SNN rate − ReLU activation|")
+axes[1].set_title("|Error| halves with every doubling of T\n(calibrated or not: the same to 3 digits)", fontsize=10)
+axes[2].axhline(0, color=rp.COLORS["guide"], lw=1)
+axes[2].set_ylabel("mean signed error (SNN rate − ReLU)")
+axes[2].set_title("The mean error: what calibration removes", fontsize=10)
+for ax in axes[1:]:
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(STEPS, [str(T) for T in STEPS])
+    ax.minorticks_off()
+    ax.set_xlabel("time steps T")
+    ax.legend(fontsize=8, loc="upper right" if ax is axes[1] else "lower right")
+fig.savefig(FIGURES / "06_accuracy_vs_T.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Accuracy and rate error of the training-free SNN against T](../figures/tutorials/06_accuracy_vs_T.png)
+#
+# The rate error is the quantization error of a staircase with step θ_c/T, so it halves
+# with every doubling of T. The SNN makes the ANN's predictions on every test image at
+# T = 16 and 32; at T = 64 the calibrated SNN differs on one image (and happens to get it
+# right).
+#
+# What calibration does here, honestly: it removes most of layer 2's *mean* error (the
+# signed column: −0.025 → −0.009 at T = 4), as tutorial 5 predicts, but the mean |error|,
+# which is quantization noise, does not move, and neither does accuracy beyond an image or
+# two. The test set has 451 images, so one image is 0.22 percentage points: differences of
+# one or two images between rows are noise. A network with two spiking layers has little
+# bias to compound; the paper's training-free ImageNet numbers (spec §11: ResNet-34 68.0,
+# 72.5 and 73.0 % at T = 16, 32 and 64, against 73.3 % for the ANN) come from networks 34
+# or 101 layers deep, where it matters more.
+#
+# ## 6.4 Rate against activation, per layer
+#
+# The SNN Toolbox's diagnostic: every neuron's SNN rate against the ReLU activation it
+# replaces, with Pearson's r. Healthy conversion hugs the diagonal; at small T the points
+# sit on T + 1 horizontal levels per channel.
+
+# %%
+fig, axes = plt.subplots(2, 2, figsize=(7.6, 6.8), layout="constrained")
+for row, T in zip(axes, (4, 32)):
+    rp.plot_rate_vs_activation(relu_act, results[T, "training_free"]["rates"],
+                               layer_names=[f"T = {T}, layer 1", f"T = {T}, layer 2"], axes=row)
+fig.savefig(FIGURES / "06_rate_vs_activation.png", dpi=100)
+plt.close(fig)
+for T in (4, 32):
+    print(f"T = {T}: correlation per layer {np.round(results[T, 'training_free']['corr'], 4)}")
+
+# %% [markdown]
+# ![SNN rate against ReLU activation at T = 4 and T = 32](../figures/tutorials/06_rate_vs_activation.png)
+#
+# ## 6.5 What the spikes look like
+#
+# A dozen neurons of layer 1 with different counts, for one test image at T = 16. In the paper's order the parallel
+# neuron fires in the *last* N steps (the sorting property, tutorial 4); the authors'
+# released code fills the *first* N steps instead (`order="code"`). The counts are the same.
+
+# %%
+T = 16
+snns = {order: to_parallel_snn(calibrated[T], T, order=order) for order in ("paper", "code")}
+trains = {order: snn.spike_trains(X_test[:1], layer=0)[:, 0].reshape(T, -1) for order, snn in snns.items()}
+counts = trains["paper"].sum(axis=0)
+levels = np.unique(counts)  # one neuron for each of up to 12 different counts, quiet to busy
+levels = levels[np.linspace(0, levels.size - 1, min(12, levels.size)).astype(int)]
+neurons = np.array([np.flatnonzero(counts == c)[0] for c in levels])
+print(f"layer 1, one test image, T = {T}: counts of the neurons shown {counts[neurons].tolist()}")
+assert (trains["paper"].sum(axis=0) == trains["code"].sum(axis=0)).all()
+assert (trains["code"] == trains["paper"][::-1]).all()  # the code order is the time reverse
+
+fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), layout="constrained")
+for ax, order in zip(axes, ("paper", "code")):
+    rp.plot_raster(trains[order][:, neurons], ax=ax,
+                   title=f"{order} order: spikes {'back' if order == 'paper' else 'front'}-loaded")
+    ax.set_yticks(np.arange(neurons.size), [str(n) for n in neurons])
+    ax.set_ylabel("neuron of layer 1 (flat index)")
+fig.get_layout_engine().set(w_pad=0.4)
+fig.savefig(FIGURES / "06_raster.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Spike raster of 12 layer-1 neurons, paper and code order](../figures/tutorials/06_raster.png)
+#
+# Every train is sorted: silence, then spikes to the end (paper) or from the start (code).
+# No neuron can fire before it has seen all T input steps: parallel conversion is
+# layer-sequential, not streaming (spec §12).
+#
+# ## 6.6 Accuracy step by step
+#
+# > **Paper (spec §9.8).** The authors' evaluation sums the logits over steps and reports,
+# > for every t, the accuracy of the argmax of the sum over steps 1..t.
+#
+# The final sums, and so the final predictions, are the same in both orders. The partial
+# sums are not:
+
+# %%
+per_step = {f"{order} order": np.mean(snn.cumulative_predictions(X_test) == y_test, axis=1)
+            for order, snn in snns.items()}
+for label, acc in per_step.items():
+    print(f"{label}: accuracy after steps 1, 2, 4, 8, 16: "
+          f"{', '.join(f'{acc[t - 1]:.1%}' for t in (1, 2, 4, 8, 16))}")
+assert per_step["paper order"][-1] == per_step["code order"][-1] == np.mean(results[T, "training_free"]["pred"] == y_test)
+assert per_step["code order"][0] > per_step["paper order"][0]
+
+fig, ax = rp.plot_cumulative_accuracy(per_step)
+ax.axhline(100 * np.mean(relu_pred == y_test), color=rp.COLORS["ann"], ls="--", lw=1, label="ReLU ANN")
+ax.legend(fontsize=8, loc="lower right")
+ax.set_title(f"Training-free SNN, T = {T}: accuracy from the logits summed over 1..t", fontsize=10)
+fig.savefig(FIGURES / "06_cumulative_accuracy.png", dpi=100)
+plt.close(fig)
+
+# %% [markdown]
+# ![Cumulative accuracy per step, paper and code order](../figures/tutorials/06_cumulative_accuracy.png)
+#
+# In the paper's order step 1 carries only the neurons that fire at *every* step
+# (count T), so early partial sums say little; in the code's order step 1 carries every
+# neuron that fires at all, a coarse picture of the final answer. Neither order helps a
+# reader who must wait for the end anyway, since every layer needs all T steps of the
+# layer before it. The per-step curve is a property of the chosen order, not of the network.
+#
+# ## Exercises
+#
+# 1. Record the thresholds on 100 training images instead of all 1,346. How many
+#    channels are silenced, and what happens to accuracy at T = 16? (Test inputs now
+#    exceed θ_c more often: where does ClipReLU cut them?)
+# 2. Replace the channel-wise θ_c by one threshold per layer (the largest θ_c of the
+#    layer). At which T does the SNN reach the ANN's predictions now?
+# 3. Use the 99.9th percentile of the ReLU inputs instead of the maximum as θ_c (a common
+#    trick in conversion papers). Compare the rate error at T = 4 and T = 64, and explain
+#    why the answer differs between small and large T.
