@@ -51,6 +51,14 @@ def cache_dir():
     return Path(base) / "refsnn"
 
 
+def _shown(path):
+    """``path`` for printing, with the home directory written as ~."""
+    try:
+        return "~/" + str(Path(path).relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
 def build_cnn(activation, rng):
     """The demo CNN; ``activation`` is a zero-argument factory (ReLU or QCFS)."""
     return Sequential(
@@ -77,7 +85,7 @@ def trained_networks(data, seed=0, retrain=False, log=print):
         path = _cache_path(kind, seed)
         if path.exists() and not retrain:
             nets[kind] = io.load(path)
-            log(f"loaded the {kind.upper()} CNN from the cache: {path}")
+            log(f"loaded the {kind.upper()} CNN from the cache: {_shown(path)}")
             continue
         net = build_cnn(factory, np.random.default_rng(seed + offset))
         start = time.perf_counter()
@@ -89,7 +97,7 @@ def trained_networks(data, seed=0, retrain=False, log=print):
         log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
         fit(net, X_train, y_train, epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
             lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10 + offset), progress=progress)
-        log(f"  done in {time.perf_counter() - start:.1f} s; cached at {path}")
+        log(f"  done in {time.perf_counter() - start:.1f} s; cached at {_shown(path)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         io.save(net, path)
         nets[kind] = net

@@ -21,13 +21,20 @@ TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("[0-
 EMBEDDED = re.compile(r"!\[[^\]]*\]\(\.\./figures/tutorials/([^)]+)\)")
 
 
+@pytest.fixture(scope="session")
+def shared_cache(tmp_path_factory):
+    """One cache of trained demo networks for all tutorials, outside the user's cache."""
+    return tmp_path_factory.mktemp("refsnn-cache")
+
+
 def test_tutorials_are_found():
     assert len(TUTORIALS) >= 4
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
-def test_tutorial_runs_and_writes_its_figures(path, tmp_path, monkeypatch):
+def test_tutorial_runs_and_writes_its_figures(path, tmp_path, monkeypatch, shared_cache):
     figures = tmp_path / "figures"
+    monkeypatch.setenv("REFSNN_CACHE_DIR", str(shared_cache))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("REFSNN_TUTORIAL_FIGURES", str(figures))
     monkeypatch.chdir(tmp_path)

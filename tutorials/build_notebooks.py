@@ -2,12 +2,15 @@
 
 Usage, from the repository root::
 
-    pip install jupytext nbconvert ipykernel
-    python tutorials/build_notebooks.py            # tutorials/NN_*.ipynb, not executed
-    python tutorials/build_notebooks.py --execute  # also run them (in tutorials/)
+    pip install ".[notebooks]"
+    python tutorials/build_notebooks.py             # tutorials/NN_*.ipynb, not executed
+    python tutorials/build_notebooks.py --execute   # also run them (in tutorials/)
+    python tutorials/build_notebooks.py --markdown  # run them and render NN_*.md
 
-The ``.py`` files are the sources; the notebooks are build products and can be
-regenerated at any time.
+The ``.py`` files are the sources; notebooks are build products (not committed) and can
+be regenerated at any time. The rendered ``NN_*.md`` files, with the printed outputs and
+the figures, are committed so that GitHub shows each tutorial as a readable page;
+``tests/test_notebooks.py`` checks that their code still matches the sources.
 """
 
 import argparse
@@ -16,6 +19,13 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+
+
+def render_markdown(notebook):
+    """Render an executed notebook as ``NN_*.md`` next to it, outputs included."""
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", str(notebook)],
+                   cwd=HERE, check=True)
+    return notebook.with_suffix(".md")
 
 
 def build(execute=False):
@@ -38,5 +48,7 @@ def build(execute=False):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--execute", action="store_true", help="also execute the notebooks")
-    for path in build(parser.parse_args().execute):
-        print(path)
+    parser.add_argument("--markdown", action="store_true", help="execute and render NN_*.md")
+    args = parser.parse_args()
+    for path in build(args.execute or args.markdown):
+        print(render_markdown(path) if args.markdown else path)
