@@ -6,7 +6,7 @@ benchmark's JSON results (plain lists and dicts) or NumPy arrays.
 """
 
 import numpy as np
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ._style import COLORS, CYCLE, as_array, new_axes, new_axes_row, step_ticks
 
@@ -276,7 +276,7 @@ def plot_speedup(bench, axes=None, bandwidth=True):
         Speed-up lines have gids ``"<mode>/batch=<batch>"``.
     """
     _check_bench(bench)
-    fig, axes = new_axes_row(axes, 2 if bandwidth else 1, figsize=(11, 4.0) if bandwidth else (5.6, 4.0))
+    fig, axes = new_axes_row(axes, 2 if bandwidth else 1, figsize=(13, 4.2) if bandwidth else (5.6, 4.0))
     ax = axes[0]
     base = {(int(r["T"]), int(r["batch"])): float(r["seconds"]) for r in bench["network"]
             if r["mode"] == "sequential_if"}
@@ -295,7 +295,11 @@ def plot_speedup(bench, axes=None, bandwidth=True):
                         if mode == "faithful_parallel" else COLORS["parallel_calibrated"],
                         label=f"{mode.replace('_', ' ')}, batch {batch}", gid=f"{mode}/batch={batch}")
     ax.axhline(1.0, color=COLORS["guide"], lw=1)
+    ax.axhspan(19, 38, color=COLORS["guide"], alpha=0.15, lw=0,
+               label="paper: 19–38× (GPU, batch 1, T ≥ 32)")
     ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}×"))
     _log2_T_axis(ax, [T for T, _ in base])
     ax.set_ylabel("speed-up over sequential IF (×)")
@@ -327,11 +331,16 @@ def plot_bandwidth(bench, ax=None):
                      if str(r["kernel"]) == kernel and int(r["N"]) == N)
         Ts, g = zip(*pts)
         ax.plot(Ts, g, marker="o", color=CYCLE[i % len(CYCLE)], label=f"{kernel}, N = {N}")
-    ax.axhline(float(bench["copy_gbps"]), color=COLORS["ann"], ls="--", lw=1,
-               label=f"memory copy ({float(bench['copy_gbps']):.1f} GB/s)")
+    copies = sorted((int(r["T"]), float(r["gbps"])) for r in bench.get("copy", []) if r.get("kind") == "copy")
+    if copies:  # the copy bandwidth measured at each T, in the same rounds as the kernels
+        Ts, g = zip(*copies)
+        ax.plot(Ts, g, color=COLORS["ann"], ls="--", lw=1.5, label="memory copy (np.copyto)")
+    else:
+        ax.axhline(float(bench["copy_gbps"]), color=COLORS["ann"], ls="--", lw=1,
+                   label=f"memory copy ({float(bench['copy_gbps']):.1f} GB/s)")
     _log2_T_axis(ax, [int(r["T"]) for r in bench["neuron"]])
     ax.set_ylabel("throughput (GB/s)")
     ax.set_ylim(bottom=0)
     ax.set_title("Neuron kernels against memory bandwidth", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     return fig, ax
