@@ -149,21 +149,26 @@ def record_thresholds(relu_net, X, batch_size=256):
 # --------------------------------------------------------------------------- stage 2
 
 
-def _to_daqcfs(layer, T, x):
-    """A DA-QCFS at level T with the layer's thresholds, and the teacher function."""
+def _to_daqcfs(layer, T, x, teacher_levels=None):
+    """A DA-QCFS at level T with the layer's thresholds, and the teacher function.
+
+    The teacher is the layer itself: ClipReLU, or QCFS at its trained level T̃ unless
+    ``teacher_levels`` overrides it (the authors' code hard-codes 8).
+    """
     channels = x.shape[1]
     if isinstance(layer, ClipReLU):
         theta = layer.theta
         return DAQCFS(theta, T), lambda z: clip_relu(z, theta.reshape((-1,) + (1,) * (z.ndim - 2)).astype(z.dtype))
     if isinstance(layer, QCFS):
-        theta, levels = float(layer.theta[0]), layer.levels
+        theta = float(layer.theta[0])
+        levels = layer.levels if teacher_levels is None else teacher_levels
         return DAQCFS(np.full(channels, theta), T), lambda z: qcfs(z, theta, levels)
     if isinstance(layer, DAQCFS):
         raise ValueError(f"{layer!r} is already calibrated; calibrate the ClipReLU or QCFS network")
     raise ValueError(f"{layer!r} cannot be calibrated: record thresholds first (ReLU → ClipReLU)")
 
 
-def calibrate(net, X, T, alpha=0.01, phi_update="ema_residual", epochs=1, batch_size=32,
+def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", epochs=1, batch_size=32,
               calibrate_linear=True, progress=None):
     """Stage 2: layer-wise DA-QCFS calibration of ψ_DA and φ_DA (spec §4.2).
 
@@ -196,6 +201,11 @@ def calibrate(net, X, T, alpha=0.01, phi_update="ema_residual", epochs=1, batch_
         Calibration data (the authors use one epoch of the training set).
     T : int
         The SNN's number of time steps, the level of every DA-QCFS.
+    teacher : None or int
+        ``None``: each activation teaches its own DA-QCFS student — ClipReLU in the
+        training-free pipeline, QCFS at its trained level T̃ for a QCFS network. An int
+        L makes every QCFS teacher run at level L instead; the authors' code hard-codes
+        L = 8 ("resnet_qcfs 8, vgg16_qcfs 4 or 16", spec §4.2).
     alpha : float in (0, 1]
         Momentum of the running averages; the code's 0.01.
     phi_update : {"ema_residual", "accumulate"}
@@ -222,6 +232,7 @@ def calibrate(net, X, T, alpha=0.01, phi_update="ema_residual", epochs=1, batch_
     epochs = as_int("epochs", epochs)
     batch_size = as_int("batch_size", batch_size)
     check_choice("phi_update", phi_update, ("ema_residual", "accumulate"))
+    teacher_levels = None if teacher is None else as_int("teacher", teacher)
     if not 0 < alpha <= 1:
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
     layers = list(copy.deepcopy(net))
@@ -240,7 +251,7 @@ def calibrate(net, X, T, alpha=0.01, phi_update="ema_residual", epochs=1, batch_
                     xs, xt = layer.forward(xs), layer.forward(xt)
                     continue
                 if i not in students:
-                    students[i], teachers[i] = _to_daqcfs(layer, T, xs)
+                    students[i], teachers[i] = _to_daqcfs(layer, T, xs, teacher_levels)
                     if xs.ndim == 2 and not calibrate_linear:
                         frozen.add(i)
                 student, teacher = students[i], teachers[i]

@@ -219,3 +219,20 @@ class MaxPool2d(Layer):
 
     def backward(self, grad_out):
         return grad_out
+
+
+def test_teacher_level_can_be_overridden():
+    """teacher=L makes QCFS teachers run at level L (the authors' code hard-codes 8):
+    the calibrated shifts change; teacher=None uses each layer's trained level."""
+    net, X = dyadic_mlp(4, 4)
+    own = calibrate(net, X, 2, epochs=3)
+    same = calibrate(net, X, 2, teacher=4, epochs=3)
+    other = calibrate(net, X, 2, teacher=8, epochs=3)
+    for i in (1, 3):
+        np.testing.assert_array_equal(own[i].psi_da, same[i].psi_da)
+        np.testing.assert_array_equal(own[i].phi_da, same[i].phi_da)
+    assert any((own[i].phi_da != other[i].phi_da).any() for i in (1, 3))
+    with pytest.raises(TypeError, match="teacher"):
+        calibrate(net, X, 2, teacher="qcfs")
+    with pytest.raises(ValueError, match="teacher"):
+        calibrate(net, X, 2, teacher=0)
