@@ -59,7 +59,7 @@ FIGURES.mkdir(parents=True, exist_ok=True)
 rng = np.random.default_rng(0)
 
 
-def median_seconds(run, repeats=5):
+def median_seconds(run, repeats=3):
     """Median wall time of ``run()`` over ``repeats`` calls, after one warm-up call
     (which also triggers Numba's one-time compilation)."""
     run()
@@ -115,9 +115,9 @@ for T in (4, 64):
 #
 # ## 7.2 Timing the network
 #
-# Each mode, T ∈ {4, 8, 16, 32, 64}, median of 5 runs after a warm-up:
+# Each mode, T ∈ {4, 8, 16, 32, 64}, median of 3 runs after a warm-up:
 #
-# * **batch 1**, as in the paper: 8 test images, one call each (time per image);
+# * **batch 1**, as in the paper: 4 test images, one call each (time per image);
 # * **batch 64**: 64 test images in one call (time per image).
 #
 # Faithful and collapsed must give the same predictions (the same network, computed in two
@@ -126,7 +126,7 @@ for T in (4, 64):
 
 # %%
 STEPS = (4, 8, 16, 32, 64)
-BATCHES = {1: X_test[:8], 64: X_test[:64]}
+BATCHES = {1: X_test[:4], 64: X_test[:64]}
 network = []  # rows {"mode", "T", "batch", "seconds"}: seconds per image
 for T in STEPS:
     snns = {"faithful_parallel": (to_parallel_snn(qcfs_net, T), "faithful"),
