@@ -24,7 +24,7 @@ import numpy as np
 from ._checks import as_int, check_choice
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 from .nn import AvgPool2d, Conv2d, Flatten, Linear, Sequential
-from .qcfs import clip_relu, da_qcfs, qcfs
+from .qcfs import clip_relu, qcfs
 from .snn import IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activations"]

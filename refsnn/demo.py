@@ -247,8 +247,6 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     print("\n".join(findings(result)))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
-        path = Path(json_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        io.save_json(result, json_path)
+        print(f"wrote {json_path}")
     return result

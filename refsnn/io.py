@@ -206,6 +206,22 @@ def save(obj, path):
     """
     meta, arrays = _describe(obj)  # may raise TypeError before anything is written
     arrays["meta"] = np.array(json.dumps(meta))
+    _atomic_write(path, lambda file: _write_npz(file, arrays))
+
+
+def save_json(result, path):
+    """Write a result dict (``refsnn demo --json``, ``refsnn bench --json``) as JSON.
+
+    The parent directory is created if needed, and the write is atomic like :func:`save`.
+    """
+    text = json.dumps(result, indent=1) + "\n"
+    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
+    _atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+
+
+def _atomic_write(path, write):
+    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename it
+    onto ``path``; on any error remove the temporary file and leave ``path`` untouched."""
     path = os.fspath(path)
     directory, name = os.path.split(os.path.abspath(path))
     tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
@@ -214,7 +230,7 @@ def save(obj, path):
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     try:
         with os.fdopen(fd, "wb") as file:  # a file object: np.savez appends no suffix
-            _write_npz(file, arrays)
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)

@@ -8,7 +8,7 @@ from nets import dyadic_cnn, dyadic_mlp
 
 from refsnn import if_neuron
 from refsnn.convert import activations, to_if_snn, to_parallel_snn
-from refsnn.nn import Linear, Sequential
+from refsnn.nn import Linear
 from refsnn.snn import IFNeurons, ParallelNeurons, SpikingNetwork
 
 powers_of_two = st.sampled_from([1, 2, 4, 8, 16])

@@ -25,10 +25,9 @@ JSON (``run(json_path=...)``)::
      "network_model": str, "quick": bool, "seconds": float}
 """
 
-import json
 import time
-from pathlib import Path
 
+from ..io import save_json
 from .kernels import bench_neurons, format_neurons
 from .machine import machine_info
 from .network import bench_network, demo_network, format_network
@@ -84,8 +83,6 @@ def run(quick=False, json_path=None):
     print("\n".join(format_report(result)))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
-        path = Path(json_path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {path}")
+        save_json(result, json_path)
+        print(f"wrote {json_path}")
     return result
