@@ -30,27 +30,25 @@ BENCH = {
 }
 
 
-def test_neuron_figures_are_written_and_byte_identical(tmp_path, capsys):
-    first = make_figures(tmp_path / "a")
-    second = make_figures(tmp_path / "b")
-    assert [p.name for p in first] == list(NEURON_FIGURES)
-    for a, b in zip(first, second):
-        assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between runs"
-    assert "skipping" in capsys.readouterr().out  # the network figures need JSON
-
-
-def test_json_results_add_the_network_figures(tmp_path, capsys):
+def test_every_figure_is_written_and_neuron_figures_are_byte_identical(tmp_path, capsys):
+    """``refsnn figures`` with both JSON files writes all figures; a second run without
+    them writes the neuron figures again, byte for byte, and says what it skipped."""
     demo = tmp_path / "demo.json"
     demo.write_text(json.dumps({"rows": ROWS, "per_step_accuracy": {"parallel": [0.2, 0.5, 0.8, 0.9]}}))
     bench = tmp_path / "bench.json"
     bench.write_text(json.dumps(BENCH))
-    run(tmp_path / "out", demo_json=demo, bench_json=bench)
+    run(tmp_path / "a", demo_json=demo, bench_json=bench)
     printed = capsys.readouterr().out.split()
-    names = {p.split("/")[-1] for p in printed if p.endswith(".png")}
-    assert names == set(NEURON_FIGURES) | {
+    names = [p.split("/")[-1] for p in printed if p.endswith(".png")]
+    assert set(names) == set(NEURON_FIGURES) | {
         "accuracy_vs_T.png", "calibration.png", "cumulative_accuracy.png", "speedup.png"}
-    assert all((tmp_path / "out" / n).stat().st_size > 0 for n in names)
+    second = make_figures(tmp_path / "b")
+    assert [p.name for p in second] == list(NEURON_FIGURES)
+    assert "skipping" in capsys.readouterr().out  # the network figures need JSON
+    for b in second:
+        a = tmp_path / "a" / b.name
+        assert a.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between runs"
 
 
 def test_a_plain_list_of_rows_is_accepted(capsys):
