@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._checks import check_choice
+
 __all__ = ["load_digits", "stratified_split", "read_idx", "load_mnist", "load_cifar10"]
 
 
@@ -237,8 +239,7 @@ def load_mnist(directory, kind="mnist"):
     X_test : float32, shape (10000, 1, 28, 28)
     y_test : int64, shape (10000,)
     """
-    if kind not in ("mnist", "fashion"):
-        raise ValueError(f"kind must be 'mnist' or 'fashion', got {kind!r}")
+    check_choice("kind", kind, ("mnist", "fashion"))
     directory = Path(directory)
     if not directory.is_dir():
         raise FileNotFoundError(f"{kind} directory does not exist: {directory}")

@@ -9,7 +9,6 @@ import numbers
 
 import numpy as np
 
-from .._checks import as_int as check_int  # noqa: F401  (one integer check for the package)
 
 #: Okabe–Ito colours, plus a neutral grey for guides (thresholds, y = x, zero lines).
 OKABE_ITO = {

@@ -18,12 +18,12 @@ from ..matrices import (
 from ..parallel import parallel_neuron
 from ..qcfs import clip_relu, qcfs
 from ..theory import expected_conversion_error
+from .._checks import as_int
 from ._style import (
     CMAP,
     COLORS,
     CYCLE,
     as_array,
-    check_int,
     check_positive,
     check_real,
     new_axes,
@@ -82,7 +82,7 @@ def plot_conversion_matrices(T, psi=0.5, axes=None, annotate=None):
     """
     from matplotlib.colors import Normalize
 
-    T = check_int("T", T)
+    T = as_int("T", T)
     psi = check_real("psi", psi)
     annotate = T <= 8 if annotate is None else bool(annotate)
     mats = [prior_control_matrix(T), posterior_conversion_matrix(T), parallel_conversion_matrix(T)]
@@ -113,7 +113,7 @@ def rising_pattern(T):
     An IF neuron cannot emit current that arrives in the last steps, so with this
     pattern it fires less than the QCFS level of the mean (the unevenness error).
     """
-    T = check_int("T", T)
+    T = as_int("T", T)
     t = np.arange(1, T + 1, dtype=float)
     return t**2 / np.mean(t**2)
 
@@ -153,10 +153,10 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
         Lines with gids ``"qcfs"``, ``"parallel"``, ``"if"`` and ``"clip_relu"``; their
         x data are z/θ and their y data rates/θ.
     """
-    T = check_int("T", T)
-    T_tilde = check_int("T_tilde", T_tilde)
+    T = as_int("T", T)
+    T_tilde = as_int("T_tilde", T_tilde)
     theta = check_positive("theta", theta)
-    n_points = check_int("n_points", n_points, minimum=2)
+    n_points = as_int("n_points", n_points, minimum=2)
     p = rising_pattern(T) if pattern is None else as_array("pattern", pattern, ndim=1)
     if p.shape != (T,):
         raise ValueError(f"pattern must have shape ({T},), got {p.shape}")
@@ -204,11 +204,11 @@ def plot_expected_error(T, T_tilde_list, ax=None, n_points=201):
     fig, ax
         One line per T̃ with gid ``"T_tilde=<T̃>"``; x data ψ/θ, y data the error/θ.
     """
-    T = check_int("T", T)
+    T = as_int("T", T)
     if isinstance(T_tilde_list, (int, np.integer)) or len(T_tilde_list) == 0:
         raise ValueError("T_tilde_list must be a non-empty sequence of integers")
-    levels = [check_int("T_tilde_list entries", t) for t in T_tilde_list]
-    n_points = check_int("n_points", n_points, minimum=2)
+    levels = [as_int("T_tilde_list entries", t) for t in T_tilde_list]
+    n_points = as_int("n_points", n_points, minimum=2)
     shifts = np.linspace(0.0, 1.0, n_points)
     fig, ax = new_axes(ax, figsize=(5.6, 4.0))
     ax.axhline(0.0, color=COLORS["guide"], lw=1)

@@ -10,12 +10,12 @@ import numpy as np
 from ..if_neuron import if_neuron
 from ..parallel import ORDERS, binary_search_probes, parallel_neuron
 from ..qcfs import qcfs_level
+from .._checks import as_int
 from ._style import (
     COLORS,
     DIVERGING_CMAP,
     as_array,
     as_spikes,
-    check_int,
     check_positive,
     check_real,
     new_axes,
@@ -277,7 +277,7 @@ def plot_binary_search(total, theta, psi, T, ax=None):
     total = check_real("total", total)
     theta = check_positive("theta", theta)
     psi = check_real("psi", psi)
-    T = check_int("T", T)
+    T = as_int("T", T)
     probes, first = binary_search_probes(total, theta, psi, T)
     x = np.arange(1, T + 1)
     H = (total + psi) / (T - x + 1) / theta
