@@ -8,6 +8,7 @@ running twice gives identical bytes.
 """
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,20 @@ NEURON_FIGURES = {
 #: Input of ``membrane.png``: resets early, then a burst at the last step (mean 0.55).
 MEMBRANE_INPUT = (0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1)
 
+
+
+def tutorial_figures_dir(source=None):
+    """The folder a tutorial writes its figures to, created if missing.
+
+    ``$REFSNN_TUTORIAL_FIGURES`` if set (the tests point it at a temporary folder), else
+    ``figures/tutorials/`` of the repository that holds the tutorial: next to the folder
+    of ``source`` (the tutorial's ``__file__``), or of the working directory inside a
+    notebook, which runs in ``tutorials/``.
+    """
+    here = Path(source).resolve().parent if source else Path.cwd()
+    folder = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", here.parent / "figures" / "tutorials"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 def uneven_currents(T, N, seed=SEED):
     """Signed random currents of shape (T, N), N(0.45, 1) rounded to multiples of 1/4.

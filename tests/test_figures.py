@@ -61,3 +61,18 @@ def test_a_plain_list_of_rows_is_accepted(capsys):
 def test_missing_json_file_is_an_error(tmp_path):
     with pytest.raises(ValueError, match="demo_json"):
         make_figures(tmp_path, demo_json=tmp_path / "nope.json")
+
+
+def test_tutorial_figures_dir(tmp_path, monkeypatch):
+    """Beside tutorials/ by default (from the tutorial's file, or the working directory in
+    a notebook); $REFSNN_TUTORIAL_FIGURES overrides it. The folder is created."""
+    from refsnn.figures import tutorial_figures_dir
+
+    monkeypatch.delenv("REFSNN_TUTORIAL_FIGURES", raising=False)
+    source = tmp_path / "repo" / "tutorials" / "01_x.py"
+    assert tutorial_figures_dir(source) == (tmp_path / "repo" / "figures" / "tutorials").resolve()
+    monkeypatch.chdir(source.parent.parent)  # a notebook runs in tutorials/: here its parent
+    assert tutorial_figures_dir() == tmp_path / "figures" / "tutorials"
+    monkeypatch.setenv("REFSNN_TUTORIAL_FIGURES", str(tmp_path / "elsewhere"))
+    assert tutorial_figures_dir(source) == tmp_path / "elsewhere"
+    assert (tmp_path / "elsewhere").is_dir()

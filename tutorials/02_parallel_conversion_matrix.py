@@ -26,21 +26,15 @@
 # fire a neuron with them.
 
 # %%
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
+from refsnn.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside a notebook, which runs in tutorials/
-    HERE = Path.cwd()
-FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 np.set_printoptions(precision=3, suppress=True)
 
 T = 6

@@ -30,23 +30,17 @@
 # then break it.
 
 # %%
-import os
 from fractions import Fraction
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy import stats
 
 import refsnn
+from refsnn.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside a notebook, which runs in tutorials/
-    HERE = Path.cwd()
-FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
 theta = 1.0
 

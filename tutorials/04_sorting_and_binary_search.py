@@ -26,22 +26,16 @@
 
 # %%
 import math
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
+from refsnn.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
 
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside a notebook, which runs in tutorials/
-    HERE = Path.cwd()
-FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
 theta = 1.0
 

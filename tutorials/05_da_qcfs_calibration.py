@@ -33,13 +33,12 @@
 # It runs in about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
 
 # %%
-import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
+from refsnn.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.activations import QCFS, DAQCFS
 from refsnn.convert import activations, calibrate, to_parallel_snn
@@ -48,12 +47,7 @@ from refsnn.demo import trained_networks
 from refsnn.nn import Linear, Sequential
 from refsnn.train import predict
 
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside a notebook, which runs in tutorials/
-    HERE = Path.cwd()
-FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
 
 

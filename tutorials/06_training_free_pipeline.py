@@ -34,9 +34,7 @@
 # about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
 
 # %%
-import os
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -46,15 +44,11 @@ from refsnn.activations import DAQCFS, ClipReLU
 from refsnn.convert import activations, calibrate, record_thresholds, to_parallel_snn
 from refsnn.data import load_digits
 from refsnn.demo import trained_networks
+from refsnn.figures import tutorial_figures_dir
 from refsnn.nn import Sequential
 from refsnn.train import predict
 
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside a notebook, which runs in tutorials/
-    HERE = Path.cwd()
-FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 
 data = load_digits()
 X_train, y_train, X_test, y_test = data

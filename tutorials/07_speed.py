@@ -34,9 +34,7 @@
 # neuron alone. It runs in about 30 s.
 
 # %%
-import os
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,17 +43,13 @@ from refsnn import plotting as rp
 from refsnn.convert import to_if_snn, to_parallel_snn
 from refsnn.data import load_digits
 from refsnn.demo import trained_networks
+from refsnn.figures import tutorial_figures_dir
 from refsnn.nn import Conv2d, Linear
 from refsnn.parallel import first_spike_step_from_total, parallel_neuron
 from refsnn.qcfs import qcfs_level
 from refsnn.train import predict
 
-try:
-    HERE = Path(__file__).resolve().parent
-except NameError:  # inside a notebook, which runs in tutorials/
-    HERE = Path.cwd()
-FIGURES = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", HERE.parent / "figures" / "tutorials"))
-FIGURES.mkdir(parents=True, exist_ok=True)
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
 
 
