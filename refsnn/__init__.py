@@ -5,16 +5,16 @@ Calculation", ICML 2025 (arXiv 2412.13610). Importing refsnn compiles nothing: e
 kernel compiles on its first call and is cached on disk.
 """
 
-from .if_neuron import if_neuron
-from .matrices import (
+from .neurons.integrate_fire import if_neuron
+from .neurons.matrices import (
     parallel_conversion_matrix,
     posterior_conversion_matrix,
     prior_control_matrix,
     step_offsets,
 )
-from .parallel import first_spike_step, parallel_neuron
-from .qcfs import clip_relu, da_qcfs, qcfs, qcfs_level
-from .theory import expected_conversion_error, expected_qcfs
+from .neurons.parallel import first_spike_step, parallel_neuron
+from .neurons.quantization import clip_relu, da_qcfs, qcfs, qcfs_level
+from .neurons.theory import expected_conversion_error, expected_qcfs
 
 __version__ = "0.1.0"
 

@@ -7,7 +7,7 @@ every product and sum has few significant bits, and float32 computes them exactl
 
 import numpy as np
 
-from refsnn.nn import AvgPool2d, Conv2d, Flatten, Linear, QCFS, Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear, QCFS, Sequential
 
 
 def dyadic(rng, shape, low=-8, high=8, scale=8):

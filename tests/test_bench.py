@@ -1,4 +1,4 @@
-"""Tests for refsnn.bench and for the fast paths it measures: correctness only, at tiny
+"""Tests for refsnn.programs.bench and for the fast paths it measures: correctness only, at tiny
 sizes; no timing assertions.
 
 The blocked kernels are checked against their NumPy twins on inputs wider than one
@@ -11,15 +11,15 @@ import json
 import numpy as np
 import pytest
 
-import refsnn.bench as bench
+import refsnn.programs.bench as bench
 from refsnn import if_neuron, parallel_neuron
-from refsnn.bench import kernels, network, startup
-from refsnn.convert import to_parallel_snn
-from refsnn.demo import CONFIG, build_cnn
-from refsnn.if_neuron import BLOCK, if_neuron_reference
-from refsnn.nn import QCFS
-from refsnn.parallel import binary_reference, first_spike_step, hadamard_reference
-from refsnn.snn import ParallelNeurons
+from refsnn.programs.bench import kernels, network, startup
+from refsnn.networks.conversion import to_parallel_snn
+from refsnn.programs.demo import CONFIG, build_cnn
+from refsnn.neurons.integrate_fire import BLOCK, if_neuron_reference
+from refsnn.networks.layers import QCFS
+from refsnn.neurons.parallel import binary_reference, first_spike_step, hadamard_reference
+from refsnn.networks.spiking import ParallelNeurons
 
 TINY_KERNELS = {"steps": (3, 8), "elements": 2**12, "neurons": 2**9, "dense_neurons": 2**6, "dense_max_T": 8,
                 "repeats": 1}

@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from refsnn.cli import main
-from refsnn.tour import tour_lines
+from refsnn.programs.cli import main
+from refsnn.programs.tour import tour_lines
 
 
 def test_tour_prints_the_facts(capsys):
@@ -44,7 +44,7 @@ import importlib, pkgutil, refsnn
 from numba.core.registry import CPUDispatcher
 kernels = []
 for info in pkgutil.walk_packages(refsnn.__path__, "refsnn."):
-    if info.name.startswith(("refsnn.plotting", "refsnn.figures", "refsnn.__main__")):
+    if info.name.startswith(("refsnn.plotting", "refsnn.programs.figures", "refsnn.__main__")):
         continue
     module = importlib.import_module(info.name)
     kernels += [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]

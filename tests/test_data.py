@@ -1,4 +1,4 @@
-"""Tests for refsnn.data. All MNIST and CIFAR-10 files are generated here, in tmp_path.
+"""Tests for refsnn.networks.data. All MNIST and CIFAR-10 files are generated here, in tmp_path.
 
 * the bundled digits parse exactly as scikit-learn parses them, and the seeded split is
   stratified, disjoint, complete and reproducible;
@@ -15,7 +15,7 @@ import re
 import numpy as np
 import pytest
 
-from refsnn.data import load_cifar10, load_digits, load_mnist, read_idx, stratified_split
+from refsnn.networks.data import load_cifar10, load_digits, load_mnist, read_idx, stratified_split
 
 IDX_TYPES = {np.dtype(np.uint8): 0x08, np.dtype(np.int16): 0x0B, np.dtype(np.float32): 0x0D}
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from refsnn import demo
-from refsnn.cli import main
+from refsnn.programs import demo
+from refsnn.programs.cli import main
 
 
 @pytest.fixture

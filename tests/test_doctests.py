@@ -30,5 +30,5 @@ def test_docstring_examples(name):
 def test_examples_exist():
     """The examples that a reader copies first are really there (and so really run)."""
     attempted = {name: doctest.testmod(importlib.import_module(name)).attempted for name in
-                 ("refsnn.qcfs", "refsnn.if_neuron", "refsnn.parallel", "refsnn.theory")}
+                 ("refsnn.neurons.quantization", "refsnn.neurons.integrate_fire", "refsnn.neurons.parallel", "refsnn.neurons.theory")}
     assert all(n > 0 for n in attempted.values()), attempted

@@ -1,4 +1,4 @@
-"""refsnn.figures: every figure is written, and the bytes are the same on every run."""
+"""refsnn.programs.figures: every figure is written, and the bytes are the same on every run."""
 
 import json
 
@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
-from refsnn.figures import NEURON_FIGURES, _demo_figures, make_figures, run  # noqa: E402
+from refsnn.programs.figures import NEURON_FIGURES, _demo_figures, make_figures, run  # noqa: E402
 
 ROWS = [
     {"source": "qcfs", "method": "ann", "T": 4, "accuracy": 0.95, "agreement": 1.0, "rate_error": [], "seconds": 0.1},
@@ -66,7 +66,7 @@ def test_missing_json_file_is_an_error(tmp_path):
 def test_tutorial_figures_dir(tmp_path, monkeypatch):
     """Beside tutorials/ by default (from the tutorial's file, or the working directory in
     a notebook); $REFSNN_TUTORIAL_FIGURES overrides it. The folder is created."""
-    from refsnn.figures import tutorial_figures_dir
+    from refsnn.programs.figures import tutorial_figures_dir
 
     monkeypatch.delenv("REFSNN_TUTORIAL_FIGURES", raising=False)
     source = tmp_path / "repo" / "tutorials" / "01_x.py"

@@ -1,4 +1,4 @@
-"""Tests for refsnn.io: exact round trips, clear errors, atomic writes.
+"""Tests for refsnn.networks.io: exact round trips, clear errors, atomic writes.
 
 Invariants, one test each where possible:
 
@@ -24,10 +24,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refsnn import io as rio
-from refsnn.convert import record_thresholds, to_if_snn, to_parallel_snn
-from refsnn.nn import DAQCFS, QCFS, AvgPool2d, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
-from refsnn.snn import IFNeurons, ParallelNeurons, SpikingNetwork
+from refsnn.networks import io as rio
+from refsnn.networks.conversion import record_thresholds, to_if_snn, to_parallel_snn
+from refsnn.networks.layers import DAQCFS, QCFS, AvgPool2d, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 T = 4
 C = 4  # channels of both convolutions

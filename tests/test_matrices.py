@@ -1,4 +1,4 @@
-"""Tests for refsnn.matrices: Λ_pre, Λ_post, Λ_pc and b (spec §3.1)."""
+"""Tests for refsnn.neurons.matrices: Λ_pre, Λ_post, Λ_pc and b (spec §3.1)."""
 
 from fractions import Fraction
 
@@ -13,7 +13,7 @@ from refsnn import (
     prior_control_matrix,
     step_offsets,
 )
-from refsnn.matrices import posterior_row_factors
+from refsnn.neurons.matrices import posterior_row_factors
 
 Ts = st.integers(1, 64)
 

@@ -1,4 +1,4 @@
-"""Tests for refsnn.parallel: the three firing methods, both orders, first spike step."""
+"""Tests for refsnn.neurons.parallel: the three firing methods, both orders, first spike step."""
 
 import math
 
@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import dtypes, dyadic_currents, exact_count
 
 from refsnn import first_spike_step, parallel_neuron
-from refsnn.parallel import (
+from refsnn.neurons.parallel import (
     first_spike_step_from_total,
     binary_reference,
     binary_search_probes,

@@ -21,7 +21,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import refsnn  # noqa: E402
 from refsnn import plotting as rp  # noqa: E402
-from refsnn.parallel import binary_search_probes  # noqa: E402
+from refsnn.neurons.parallel import binary_search_probes  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import dyadic_currents, exact_level
 
 from refsnn import parallel_neuron, posterior_conversion_matrix
-from refsnn.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
+from refsnn.neurons.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
 
 SEARCH = settings(derandomize=True, max_examples=5000, database=None)
 quarters = hnp.arrays(np.int64, st.integers(1, 8), elements=st.integers(-8, 8))

@@ -38,7 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.figures import tutorial_figures_dir
+from refsnn.programs.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
@@ -151,7 +151,7 @@ plt.close(fig)
 #
 # The spec infers the assumption behind "expected": the pre-activation z is uniform on
 # [0, θ]. Then E[Q_L(z)]/θ can be computed exactly, as a finite sum
-# (`refsnn.theory.expected_qcfs`). With shift 1/2 it is 1/2 for every L, so the
+# (`refsnn.neurons.theory.expected_qcfs`). With shift 1/2 it is 1/2 for every L, so the
 # difference between any two levels is zero. Any other shift makes it depend on L:
 
 # %%

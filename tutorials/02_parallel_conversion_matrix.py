@@ -22,7 +22,7 @@
 #
 # A *parallel* spiking neuron computes the membrane potentials of all T steps at once, as
 # one matrix product H = Λ·I + b, and fires s = [H ≥ θ]. The paper builds its Λ from two
-# factors. We build all of them in plain NumPy, check them against `refsnn.matrices`, and
+# factors. We build all of them in plain NumPy, check them against `refsnn.neurons.matrices`, and
 # fire a neuron with them.
 
 # %%
@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.figures import tutorial_figures_dir
+from refsnn.programs.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/

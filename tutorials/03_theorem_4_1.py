@@ -37,7 +37,7 @@ import numpy as np
 from scipy import stats
 
 import refsnn
-from refsnn.figures import tutorial_figures_dir
+from refsnn.programs.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
@@ -97,7 +97,7 @@ print("SNN (parallel neurons, T = 4) == QCFS ANN (level 4) on all 500 inputs")
 # ## 3.3 Case T ≠ T̃: lossless in expectation, exactly
 #
 # At T ≠ T̃ the parallel rate is Q_T(z), not Q_T̃(z). The staircases differ (right panel
-# below), but for z uniform on [0, θ] their means agree. `refsnn.theory` computes the
+# below), but for z uniform on [0, θ] their means agree. `refsnn.neurons.theory` computes the
 # expectation exactly, with fractions:
 
 # %%
@@ -196,4 +196,4 @@ assert (count == refsnn.qcfs_level(currents.mean(axis=0), theta, 4, psi=0.25)).a
 # 2. For the half-normal case, find the shift ψ (a single number for T = 4, T̃ = 8) that
 #    makes the expected error zero. Is it the same for T = 2?
 # 3. Make §3.2 fail: replace the last hidden layer's parallel neurons by IF neurons
-#    (`refsnn.if_neuron`). On how many of the 500 inputs does the prediction change?
+#    (`refsnn.neurons.integrate_fire`). On how many of the 500 inputs does the prediction change?

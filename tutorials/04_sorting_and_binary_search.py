@@ -31,9 +31,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.figures import tutorial_figures_dir
+from refsnn.programs.figures import tutorial_figures_dir
 from refsnn import plotting as rp
-from refsnn.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
+from refsnn.neurons.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
@@ -102,7 +102,7 @@ plt.close(fig)
 # ## 4.3 Where it breaks: the leaky neuron
 #
 # Replace the integrator L_T inside Λ_post by a leaky one, (L^λ_T)_{x,t} = λ^{x−t}
-# (`refsnn.variants`, spec §12: the paper's summary lists LIF as a limitation). The
+# (`refsnn.neurons.variants`, spec §12: the paper's summary lists LIF as a limitation). The
 # potentials H_x are no longer monotone in x, even for constant input:
 
 # %%
@@ -157,7 +157,7 @@ assert excess.mean() > 1
 #
 # 1. For the leaky neuron, find the smallest T and the largest λ < 1 for which some
 #    constant input gives an unsorted train. (Hint: compare g_x/x at x = 1 and x = 2 in the
-#    `refsnn.variants` docstring.)
+#    `refsnn.neurons.variants` docstring.)
 # 2. Modify the bisection of §4.3 so that it *detects* a non-monotone predicate on a given
 #    input by probing one extra step. Can any O(log T) method detect it in general?
 # 3. In the authors' code order (spikes front-loaded), write the bisection that finds the

@@ -38,14 +38,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.figures import tutorial_figures_dir
+from refsnn.programs.figures import tutorial_figures_dir
 from refsnn import plotting as rp
-from refsnn.activations import QCFS, DAQCFS
-from refsnn.convert import activations, calibrate, to_parallel_snn
-from refsnn.data import load_digits
-from refsnn.demo import trained_networks
-from refsnn.nn import Linear, Sequential
-from refsnn.train import predict
+from refsnn.networks.activations import QCFS, DAQCFS
+from refsnn.networks.conversion import activations, calibrate, to_parallel_snn
+from refsnn.networks.data import load_digits
+from refsnn.programs.demo import trained_networks
+from refsnn.networks.layers import Linear, Sequential
+from refsnn.networks.training import predict
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
@@ -64,7 +64,7 @@ def pre_activations(net, X):
 # %% [markdown]
 # ## 5.1 Why T ≠ T̃ leaves a mean error
 #
-# The demo's QCFS CNN (`refsnn.demo.trained_networks`) has two QCFS layers trained at
+# The demo's QCFS CNN (`refsnn.programs.demo.trained_networks`) has two QCFS layers trained at
 # T̃ = 4. Converted at T, each layer computes Q_T(z) instead of Q_4(z). Theorem 4.1 says
 # E[Q_T(z) − Q_T̃(z)] = 0 when z is uniform on [0, θ]. Here is what z actually looks like,
 # and the mean error over the network's own z (teacher path, test set):
@@ -159,7 +159,7 @@ print("parallel neurons with offset θ/2 + T·ψ_DA and spike amplitude θ + φ_
 # * e_post = mean(y_teacher − r_DA(z_student)), with the ψ_DA just updated;
 #   φ_DA ← (1 − α)·φ_DA + α·e_post.
 #
-# `refsnn.convert.calibrate` implements exactly this. Here it is written out, for one
+# `refsnn.networks.conversion.calibrate` implements exactly this. Here it is written out, for one
 # layer whose inputs are given, with the second rule for φ_DA that refsnn offers
 # (`phi_update="accumulate"`: φ_DA ← φ_DA + α·e_post).
 
@@ -281,7 +281,7 @@ plt.close(fig)
 # accumulating rule converges to zero residual, but slowly: its rate is α·E[s] per step,
 # about 0.002 here, so it needs thousands of batches. Keep that in mind for §5.6.
 #
-# ## 5.5 Two layers, with `refsnn.convert.calibrate`
+# ## 5.5 Two layers, with `refsnn.networks.conversion.calibrate`
 #
 # Now the library's `calibrate` on a small constructed network: 16 inputs, Linear, QCFS
 # (θ = 1, T̃ = 8), Linear, QCFS, six channels each, calibrated to T = 2 over 1,024 random

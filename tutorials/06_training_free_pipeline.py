@@ -30,7 +30,7 @@
 # > 3. **DA-QCFS → parallel neurons** with channel-wise θ, ψ_DA merged into the offset and
 # >    spike amplitude θ + φ_DA.
 #
-# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.demo`). It runs in
+# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.programs.demo`). It runs in
 # about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
 
 # %%
@@ -40,13 +40,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from refsnn import plotting as rp
-from refsnn.activations import DAQCFS, ClipReLU
-from refsnn.convert import activations, calibrate, record_thresholds, to_parallel_snn
-from refsnn.data import load_digits
-from refsnn.demo import trained_networks
-from refsnn.figures import tutorial_figures_dir
-from refsnn.nn import Sequential
-from refsnn.train import predict
+from refsnn.networks.activations import DAQCFS, ClipReLU
+from refsnn.networks.conversion import activations, calibrate, record_thresholds, to_parallel_snn
+from refsnn.networks.data import load_digits
+from refsnn.programs.demo import trained_networks
+from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.networks.layers import Sequential
+from refsnn.networks.training import predict
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 

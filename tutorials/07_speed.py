@@ -40,14 +40,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from refsnn import plotting as rp
-from refsnn.convert import to_if_snn, to_parallel_snn
-from refsnn.data import load_digits
-from refsnn.demo import trained_networks
-from refsnn.figures import tutorial_figures_dir
-from refsnn.nn import Conv2d, Linear
-from refsnn.parallel import first_spike_step_from_total, parallel_neuron
-from refsnn.qcfs import qcfs_level
-from refsnn.train import predict
+from refsnn.networks.conversion import to_if_snn, to_parallel_snn
+from refsnn.networks.data import load_digits
+from refsnn.programs.demo import trained_networks
+from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.networks.layers import Conv2d, Linear
+from refsnn.neurons.parallel import first_spike_step_from_total, parallel_neuron
+from refsnn.neurons.quantization import qcfs_level
+from refsnn.networks.training import predict
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)

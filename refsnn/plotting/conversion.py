@@ -8,16 +8,16 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..if_neuron import if_neuron
-from ..matrices import (
+from ..neurons.integrate_fire import if_neuron
+from ..neurons.matrices import (
     parallel_conversion_matrix,
     posterior_conversion_matrix,
     prior_control_matrix,
     step_offsets,
 )
-from ..parallel import parallel_neuron
-from ..qcfs import clip_relu, qcfs
-from ..theory import expected_conversion_error
+from ..neurons.parallel import parallel_neuron
+from ..neurons.quantization import clip_relu, qcfs
+from ..neurons.theory import expected_conversion_error
 from .._checks import as_int
 from ._style import (
     CMAP,
@@ -186,7 +186,7 @@ def plot_expected_error(T, T_tilde_list, ax=None, n_points=201):
     """Expected conversion error against the shift ψ (Theorem 4.1, T ≠ T̃; spec §3.6).
 
     For z ~ U[0, θ] it draws E[Q_T(z) − Q_T̃(z)]/θ against ψ/θ ∈ [0, 1], computed exactly by
-    :func:`refsnn.theory.expected_conversion_error`, one curve per T̃. Every curve is zero
+    :func:`refsnn.neurons.theory.expected_conversion_error`, one curve per T̃. Every curve is zero
     at ψ = θ/2 (marked).
 
     Parameters

@@ -7,9 +7,9 @@ in the paper, and potentials are shown in units of θ.
 
 import numpy as np
 
-from ..if_neuron import if_neuron
-from ..parallel import ORDERS, binary_search_probes, parallel_neuron
-from ..qcfs import qcfs_level
+from ..neurons.integrate_fire import if_neuron
+from ..neurons.parallel import ORDERS, binary_search_probes, parallel_neuron
+from ..neurons.quantization import qcfs_level
 from .._checks import as_int
 from ._style import (
     COLORS,

@@ -24,7 +24,7 @@ Leaky parallel conversion neuron (λ < 1)
 
 import numpy as np
 
-from ._checks import as_currents, as_float_array, as_int, as_param
+from .._checks import as_currents, as_float_array, as_int, as_param
 from .matrices import posterior_row_factors, prior_control_matrix, step_offsets
 
 __all__ = ["no_reset_neuron", "leaky_posterior_matrix", "leaky_parallel_neuron"]

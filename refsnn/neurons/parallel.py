@@ -44,7 +44,7 @@ rounded matrix entries such as 1/3 and can miss an exact tie by one spike.
 import numpy as np
 from numba import njit
 
-from ._checks import _check_finite_after, _currents_unchecked, as_float_array, as_int, as_param, check_choice
+from .._checks import _check_finite_after, _currents_unchecked, as_float_array, as_int, as_param, check_choice
 from .matrices import parallel_conversion_matrix, step_offsets
 
 __all__ = [
@@ -301,7 +301,7 @@ def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma
     by the predicate of every parallel kernel (:func:`_firing_count`), and
     out = θ_post·counts in float32: what ``ParallelNeurons.counts_from_total`` followed
     by ``(counts * theta_post).astype(np.float32)`` gives. Used by the collapsed mode of
-    :class:`refsnn.snn.SpikingNetwork`; it lives here, beside ``_firing_count``, because
+    :class:`refsnn.networks.spiking.SpikingNetwork`; it lives here, beside ``_firing_count``, because
     Numba's cache only notices edits to the file that defines a kernel.
     """
     B, C, S = total.shape

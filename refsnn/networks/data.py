@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._checks import check_choice
+from .._checks import check_choice
 
 __all__ = ["load_digits", "stratified_split", "read_idx", "load_mnist", "load_cifar10"]
 

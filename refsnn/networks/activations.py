@@ -1,9 +1,9 @@
 """Activation layers: ReLU, ClipReLU, QCFS and DA-QCFS (spec §2.1, §4.1, §5).
 
-The formulas live in :mod:`refsnn.qcfs`; these classes only add what a layer needs
+The formulas live in :mod:`refsnn.neurons.quantization`; these classes only add what a layer needs
 (per-channel broadcasting, a backward pass, parameters for the optimizer). All accept
 inputs of shape (B, C, H, W) or (B, C); per-channel parameters of shape (C,) act along
-axis 1. They compute in the input's dtype (float32 in a network, see :mod:`refsnn.nn`).
+axis 1. They compute in the input's dtype (float32 in a network, see :mod:`refsnn.networks.layers`).
 
 Which activation appears where:
 
@@ -15,8 +15,8 @@ Which activation appears where:
 
 import numpy as np
 
-from ._layer import Layer, as_input, per_channel, positive_int
-from .qcfs import clip_relu, da_qcfs, qcfs
+from .base import Layer, as_input, per_channel, positive_int
+from ..neurons.quantization import clip_relu, da_qcfs, qcfs
 
 __all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS"]
 

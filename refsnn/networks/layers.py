@@ -1,13 +1,13 @@
 """Small neural networks in NumPy: the ANNs that refsnn converts into SNNs.
 
 Every layer has ``forward(x)``, ``backward(grad_out)``, ``params()`` and ``grads()``
-(see :mod:`refsnn._layer`); :class:`Sequential` chains them. Together with
-:mod:`refsnn.train` this is enough to train the small CNNs of the examples on a CPU.
+(see :mod:`refsnn.networks.base`); :class:`Sequential` chains them. Together with
+:mod:`refsnn.networks.training` this is enough to train the small CNNs of the examples on a CPU.
 
 Layers: :class:`Linear`, :class:`Conv2d` (im2col + one matrix product),
 :class:`AvgPool2d`, :class:`Flatten`, and the activations :class:`ReLU`,
 :class:`ClipReLU`, :class:`QCFS` and :class:`DAQCFS` (defined in
-:mod:`refsnn.activations`, re-exported here).
+:mod:`refsnn.networks.activations`, re-exported here).
 
 **Why there is no max pooling.** In the converted SNN, every operation between two
 spiking layers is applied to each time step separately, while the next neuron reads
@@ -30,7 +30,7 @@ biases are zero. Every constructor that creates weights takes a
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ._layer import Layer, as_input, check_ndim, kaiming_normal, positive_int
+from .base import Layer, as_input, check_ndim, kaiming_normal, positive_int
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 
 __all__ = [

@@ -18,7 +18,7 @@ confirm it could not be read.
 
 import numpy as np
 
-from ._checks import as_float_array, as_int
+from .._checks import as_float_array, as_int
 
 __all__ = [
     "prior_control_matrix",

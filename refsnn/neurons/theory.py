@@ -18,7 +18,7 @@ import functools
 import math
 from fractions import Fraction
 
-from ._checks import as_int
+from .._checks import as_int
 
 __all__ = ["expected_qcfs", "expected_conversion_error"]
 

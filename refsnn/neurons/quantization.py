@@ -24,7 +24,7 @@ input is computed and returned in float32; anything else in float64.
 import numpy as np
 from numba import njit
 
-from ._checks import as_float_array, as_int, as_param, working_dtype
+from .._checks import as_float_array, as_int, as_param, working_dtype
 
 __all__ = ["qcfs", "qcfs_level", "clip_relu", "da_qcfs", "qcfs_reference", "da_qcfs_reference"]
 

@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
-from .convert import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
-from .data import load_digits
-from .nn import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
-from .train import accuracy, fit, predict
+from ..networks import io
+from ..networks.conversion import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
+from ..networks.data import load_digits
+from ..networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from ..networks.training import accuracy, fit, predict
 
 #: Everything that determines the trained weights; part of the cache key.
 CONFIG = {

@@ -2,18 +2,18 @@
 
 Three parts, each in its own module:
 
-:mod:`~refsnn.bench.kernels`
+:mod:`~refsnn.programs.bench.kernels`
     Neuron kernels against ``np.copyto``'s bandwidth (a neuron layer is memory-bound),
     and how the cost per neuron grows with T: O(T²) dense, O(T) hadamard and IF, and
     O(log T) binary search on pre-summed currents.
-:mod:`~refsnn.bench.network`
+:mod:`~refsnn.programs.bench.network`
     The demo CNN in its three modes (sequential IF, faithful and collapsed parallel) at
     batch 1 and 256; the speed-ups are what the paper reports as 19-38x for T >= 32.
-:mod:`~refsnn.bench.startup`
+:mod:`~refsnn.programs.bench.startup`
     ``import refsnn`` time and Numba's first-call compile time, cold and cached.
 
 Timings are medians over interleaved rounds, and every ratio is taken within a round
-(:mod:`~refsnn.bench.timing`), so that load from other processes cancels out.
+(:mod:`~refsnn.programs.bench.timing`), so that load from other processes cancels out.
 
 JSON (``run(json_path=...)``)::
 
@@ -27,7 +27,7 @@ JSON (``run(json_path=...)``)::
 
 import time
 
-from ..io import save_json
+from ...networks.io import save_json
 from .kernels import bench_neurons, format_neurons
 from .machine import machine_info
 from .network import bench_network, demo_network, format_network

@@ -19,7 +19,7 @@ bit.
 import numpy as np
 from numba import njit
 
-from ._checks import _check_finite_after, _currents_unchecked, as_param
+from .._checks import _check_finite_after, _currents_unchecked, as_param
 
 __all__ = ["if_neuron", "if_neuron_reference"]
 

@@ -1,4 +1,4 @@
-"""Tests for refsnn.nn and refsnn.activations.
+"""Tests for refsnn.networks.layers and refsnn.networks.activations.
 
 Invariants, one test each where possible:
 
@@ -16,10 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from refsnn.nn import (
+from refsnn.networks.layers import (
     DAQCFS, QCFS, AvgPool2d, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential,
 )
-from refsnn.qcfs import clip_relu, da_qcfs, qcfs
+from refsnn.neurons.quantization import clip_relu, da_qcfs, qcfs
 
 F64 = np.float64
 

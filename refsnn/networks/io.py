@@ -1,7 +1,7 @@
 """Save and load trained networks and converted SNNs as one ``.npz`` file.
 
-:func:`save` writes a :class:`refsnn.nn.Sequential` or a
-:class:`refsnn.snn.SpikingNetwork`; :func:`load` rebuilds it. The round trip is exact:
+:func:`save` writes a :class:`refsnn.networks.layers.Sequential` or a
+:class:`refsnn.networks.spiking.SpikingNetwork`; :func:`load` rebuilds it. The round trip is exact:
 the loaded object holds bit-identical arrays of the same dtypes and computes identical
 outputs.
 
@@ -29,7 +29,7 @@ An uncompressed NumPy ``.npz`` archive (a zip of ``.npy`` files) with these entr
     dtype: weights and biases float32 by default, thresholds and offsets float64.
 ``thresholds_/{k}``
     The k-th array of the object's ``thresholds_`` list (from
-    :func:`refsnn.convert.record_thresholds`).
+    :func:`refsnn.networks.conversion.record_thresholds`).
 
 What each layer type stores is the table ``LAYERS`` below. Plain NumPy reads the
 file without refsnn::
@@ -39,7 +39,7 @@ file without refsnn::
         w = f[meta["layers"][0]["arrays"]["weight"]]
 
 Not stored: gradients, the inputs that layers cache for their backward pass, and the
-membrane potential ``v`` of :class:`~refsnn.snn.IFNeurons`. All are transient: a loaded
+membrane potential ``v`` of :class:`~refsnn.networks.spiking.IFNeurons`. All are transient: a loaded
 network starts as if freshly built, and :meth:`SpikingNetwork.run` resets ``v`` anyway.
 The loaded ``thresholds_`` arrays are copies, no longer the same objects as the
 ClipReLU layers' ``theta``.
@@ -58,8 +58,8 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-from .nn import AvgPool2d, Conv2d, Flatten, Linear, Sequential
-from .snn import IFNeurons, ParallelNeurons, SpikingNetwork
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
@@ -129,8 +129,8 @@ def _describe(obj):
     kind = type(obj).__name__
     if type(obj) not in KINDS.values():
         raise TypeError(
-            f"cannot save a {type(obj).__module__}.{kind}: refsnn.io saves only "
-            "refsnn.nn.Sequential and refsnn.snn.SpikingNetwork"
+            f"cannot save a {type(obj).__module__}.{kind}: refsnn.networks.io saves only "
+            "refsnn.networks.layers.Sequential and refsnn.networks.spiking.SpikingNetwork"
         )
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind}
     if isinstance(obj, SpikingNetwork):
@@ -185,7 +185,7 @@ def save(obj, path):
 
     Parameters
     ----------
-    obj : refsnn.nn.Sequential or refsnn.snn.SpikingNetwork
+    obj : refsnn.networks.layers.Sequential or refsnn.networks.spiking.SpikingNetwork
         Its layers must be of the types in ``LAYERS`` (exactly those classes, not
         subclasses). A ``thresholds_`` list of arrays is saved too.
     path : str or os.PathLike
@@ -269,7 +269,7 @@ def _read_archive(data):
 
 def _read_meta(arrays, path):
     if "meta" not in arrays:
-        raise ValueError(f"{path}: no 'meta' entry; this file was not written by refsnn.io.save")
+        raise ValueError(f"{path}: no 'meta' entry; this file was not written by refsnn.networks.io.save")
     try:
         meta = json.loads(str(arrays["meta"][()]))
     except (ValueError, IndexError) as exc:
@@ -341,7 +341,7 @@ def load(path):
 
     Returns
     -------
-    refsnn.nn.Sequential or refsnn.snn.SpikingNetwork
+    refsnn.networks.layers.Sequential or refsnn.networks.spiking.SpikingNetwork
         Equal to the saved object: the same layer types and settings, bit-identical
         arrays of the same dtypes, and ``thresholds_`` if it was saved.
 

@@ -1,4 +1,4 @@
-"""Tests for refsnn.train: loss, optimizer, training loop and batched inference.
+"""Tests for refsnn.networks.training: loss, optimizer, training loop and batched inference.
 
 * cross_entropy equals a direct float64 formula, its gradient equals finite
   differences, and it stays finite for huge logits;
@@ -12,9 +12,9 @@
 import numpy as np
 import pytest
 
-from refsnn.data import load_digits
-from refsnn.nn import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
-from refsnn.train import Adam, accuracy, cross_entropy, fit, forward_batches, predict
+from refsnn.networks.data import load_digits
+from refsnn.networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.training import Adam, accuracy, cross_entropy, fit, forward_batches, predict
 
 
 def blobs(n=120, seed=0):

@@ -17,9 +17,9 @@ its predictions are reported as an agreement rate, not asserted equal.
 import numpy as np
 
 from .. import demo
-from ..convert import to_if_snn, to_parallel_snn
-from ..data import load_digits
-from ..nn import QCFS
+from ...networks.conversion import to_if_snn, to_parallel_snn
+from ...networks.data import load_digits
+from ...networks.layers import QCFS
 from .timing import interleaved, median, median_ratio
 
 MODES = ("sequential_if", "faithful_parallel", "collapsed_parallel")
@@ -33,7 +33,7 @@ def demo_network(train=True, log=print):
 
     Returns
     -------
-    net : refsnn.nn.Sequential
+    net : refsnn.networks.layers.Sequential
     description : str
     X : numpy.ndarray
         The digits test images, float32 (451, 1, 8, 8).
@@ -42,11 +42,11 @@ def demo_network(train=True, log=print):
     cached = demo._cache_path("qcfs", 0).exists()
     if cached or train:
         net, _ = demo.trained_networks(data, log=log)
-        description = "demo QCFS CNN, trained on the digits (refsnn.demo.trained_networks)"
+        description = "demo QCFS CNN, trained on the digits (refsnn.programs.demo.trained_networks)"
     else:
         qcfs = lambda: QCFS(demo.CONFIG["qcfs_theta0"], demo.CONFIG["qcfs_levels"])  # noqa: E731
         net = demo.build_cnn(qcfs, np.random.default_rng(0))
-        description = "demo QCFS CNN, untrained (refsnn.demo.build_cnn; no cached weights)"
+        description = "demo QCFS CNN, untrained (refsnn.programs.demo.build_cnn; no cached weights)"
     return net, description, data[2].astype(np.float32)
 
 

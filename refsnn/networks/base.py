@@ -1,4 +1,4 @@
-"""The base class shared by every layer in :mod:`refsnn.nn`, and its input checks.
+"""The base class shared by every layer in :mod:`refsnn.networks.layers`, and its input checks.
 
 A layer is an object with
 
@@ -16,7 +16,7 @@ the input's dtype if it is float32 or float64, and in float32 otherwise.
 
 import numpy as np
 
-from ._checks import as_int
+from .._checks import as_int
 
 
 class Layer:

@@ -1,6 +1,6 @@
 """Converted spiking networks: parallel conversion neurons and the IF baseline (spec §6).
 
-A :class:`SpikingNetwork` is a list of time-linear layers from :mod:`refsnn.nn`
+A :class:`SpikingNetwork` is a list of time-linear layers from :mod:`refsnn.networks.layers`
 (``Conv2d``, ``Linear``, ``AvgPool2d``, ``Flatten``) and neuron layers. The input is
 direct-encoded: the analog image is repeated at every one of the T steps. The output at
 step t is the last layer's logits for that step; the prediction is the argmax of their
@@ -29,8 +29,8 @@ Three ways to run a network (all give the same predictions, up to float ties):
 
 import numpy as np
 
-from .parallel import ORDERS, _collapsed_kernel, first_spike_step_from_total, parallel_neuron
-from ._checks import as_int, check_choice
+from ..neurons.parallel import ORDERS, _collapsed_kernel, first_spike_step_from_total, parallel_neuron
+from .._checks import as_int, check_choice
 
 __all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork"]
 

@@ -60,8 +60,8 @@ def _neuron_figures():
     """Yield (file name, figure) for every neuron-level figure."""
     import matplotlib.pyplot as plt
 
-    from . import plotting as rp
-    from .if_neuron import if_neuron
+    from .. import plotting as rp
+    from ..neurons.integrate_fire import if_neuron
 
     fig, _ = rp.plot_membrane(np.array(MEMBRANE_INPUT), theta=1.0)
     yield "membrane.png", fig
@@ -107,7 +107,7 @@ def _load_rows(demo):
 
 def _demo_figures(demo):
     """Yield (file name, figure) for the figures drawn from the demo's JSON results."""
-    from . import plotting as rp
+    from .. import plotting as rp
 
     rows = _load_rows(demo)
     fig, _ = rp.plot_accuracy_vs_T(rows)
@@ -137,7 +137,7 @@ def _demo_figures(demo):
 
 
 def _bench_figures(bench):
-    from . import plotting as rp
+    from .. import plotting as rp
 
     fig, _ = rp.plot_speedup(bench)
     yield "speedup.png", fig

@@ -37,9 +37,9 @@ _COMPILE_CHILD = r"""
 import json, time
 import numpy as np
 import refsnn
-from refsnn.convert import to_parallel_snn
-from refsnn.nn import Linear, QCFS, Sequential
-from refsnn.parallel import first_spike_step_from_total
+from refsnn.networks.conversion import to_parallel_snn
+from refsnn.networks.layers import Linear, QCFS, Sequential
+from refsnn.neurons.parallel import first_spike_step_from_total
 
 c = np.full((4, 3), 0.5, dtype=np.float32)
 net = Sequential(Linear(3, 2, np.random.default_rng(0)), QCFS(1.0, 4))

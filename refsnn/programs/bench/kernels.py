@@ -28,8 +28,8 @@ the median over interleaved rounds of the ratio within a round.
 
 import numpy as np
 
-from ..if_neuron import _if_kernel, if_neuron
-from ..parallel import _hadamard_kernel, first_spike_step_from_total, parallel_neuron
+from ...neurons.integrate_fire import _if_kernel, if_neuron
+from ...neurons.parallel import _hadamard_kernel, first_spike_step_from_total, parallel_neuron
 from .timing import interleaved, median, median_ratio
 
 BYTES_CONVENTION = (

@@ -9,11 +9,11 @@ from hypothesis import strategies as st
 from nets import dyadic, dyadic_cnn, dyadic_mlp
 
 from refsnn import clip_relu, da_qcfs
-from refsnn.convert import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
-from refsnn._layer import Layer
-from refsnn.nn import DAQCFS, QCFS, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
-from refsnn.snn import ParallelNeurons
-from refsnn.train import predict
+from refsnn.networks.conversion import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
+from refsnn.networks.base import Layer
+from refsnn.networks.layers import DAQCFS, QCFS, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.spiking import ParallelNeurons
+from refsnn.networks.training import predict
 
 powers_of_two = st.sampled_from([1, 2, 4, 8, 16])
 

@@ -1,4 +1,4 @@
-"""Training and evaluation for the networks of :mod:`refsnn.nn`.
+"""Training and evaluation for the networks of :mod:`refsnn.networks.layers`.
 
 * :func:`cross_entropy`: softmax cross-entropy and its gradient;
 * :class:`Adam`: the Adam optimizer, updating parameter arrays in place;
@@ -80,7 +80,7 @@ class Adam:
     params, grads : dict name -> ndarray
         Same keys; typically ``net.params()`` and ``net.grads()``. The gradient arrays
         are read at every :meth:`step`, so layers must write gradients into them in
-        place (all layers of :mod:`refsnn.nn` do).
+        place (all layers of :mod:`refsnn.networks.layers` do).
     lr : float, default 1e-3
     betas : (float, float), default (0.9, 0.999)
     eps : float, default 1e-8

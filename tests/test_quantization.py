@@ -1,4 +1,4 @@
-"""Tests for refsnn.qcfs: QCFS, ClipReLU and DA-QCFS against their twins and exact oracles."""
+"""Tests for refsnn.neurons.quantization: QCFS, ClipReLU and DA-QCFS against their twins and exact oracles."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import GRID, exact_level, thresholds
 
 from refsnn import clip_relu, da_qcfs, qcfs, qcfs_level
-from refsnn.qcfs import da_qcfs_reference, qcfs_level_reference, qcfs_reference
+from refsnn.neurons.quantization import da_qcfs_reference, qcfs_level_reference, qcfs_reference
 
 levels = st.integers(1, 64)
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)

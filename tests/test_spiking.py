@@ -1,4 +1,4 @@
-"""Tests for refsnn.snn: running converted networks in their three modes (spec §6)."""
+"""Tests for refsnn.networks.spiking: running converted networks in their three modes (spec §6)."""
 
 import numpy as np
 import pytest
@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from nets import dyadic_cnn, dyadic_mlp
 
 from refsnn import if_neuron
-from refsnn.convert import activations, to_if_snn, to_parallel_snn
-from refsnn.nn import Linear
-from refsnn.snn import IFNeurons, ParallelNeurons, SpikingNetwork
+from refsnn.networks.conversion import activations, to_if_snn, to_parallel_snn
+from refsnn.networks.layers import Linear
+from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 powers_of_two = st.sampled_from([1, 2, 4, 8, 16])
 

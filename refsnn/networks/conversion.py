@@ -21,11 +21,11 @@ import warnings
 
 import numpy as np
 
-from ._checks import as_int, check_choice
+from .._checks import as_int, check_choice
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-from .nn import AvgPool2d, Conv2d, Flatten, Linear, Sequential
-from .qcfs import clip_relu, qcfs
-from .snn import IFNeurons, ParallelNeurons, SpikingNetwork
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from ..neurons.quantization import clip_relu, qcfs
+from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activations"]
 
@@ -35,7 +35,7 @@ ACTIVATIONS = (ReLU, ClipReLU, QCFS, DAQCFS)
 
 def _check_network(net, name="net"):
     if not isinstance(net, Sequential):
-        raise TypeError(f"{name} must be a refsnn.nn.Sequential network, got {type(net).__name__}")
+        raise TypeError(f"{name} must be a refsnn.networks.layers.Sequential network, got {type(net).__name__}")
     for i, layer in enumerate(net):
         if not isinstance(layer, LINEAR_LAYERS + ACTIVATIONS):
             raise ValueError(
@@ -94,7 +94,7 @@ def record_thresholds(relu_net, X, batch_size=256):
 
     Parameters
     ----------
-    relu_net : refsnn.nn.Sequential
+    relu_net : refsnn.networks.layers.Sequential
         A network with ReLU activations, each directly after a Conv2d or Linear.
     X : numpy.ndarray, shape (B, ...)
         Data to record on (the authors use the whole training set).
@@ -102,7 +102,7 @@ def record_thresholds(relu_net, X, batch_size=256):
 
     Returns
     -------
-    refsnn.nn.Sequential
+    refsnn.networks.layers.Sequential
         A copy with ClipReLU(θ_c) in place of every ReLU; ``thresholds_`` holds the θ_c.
     """
     _check_network(relu_net, "relu_net")
@@ -195,7 +195,7 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
 
     Parameters
     ----------
-    net : refsnn.nn.Sequential
+    net : refsnn.networks.layers.Sequential
         A ClipReLU network (from :func:`record_thresholds`) or a QCFS network.
     X : numpy.ndarray, shape (B, ...)
         Calibration data (the authors use one epoch of the training set).
@@ -223,7 +223,7 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
 
     Returns
     -------
-    refsnn.nn.Sequential
+    refsnn.networks.layers.Sequential
         A copy with DAQCFS layers at level T.
     """
     _check_network(net)
@@ -296,13 +296,13 @@ def to_parallel_snn(net, T, order="paper"):
 
     Parameters
     ----------
-    net : refsnn.nn.Sequential
+    net : refsnn.networks.layers.Sequential
     T : int
     order : {"paper", "code"}
 
     Returns
     -------
-    refsnn.snn.SpikingNetwork
+    refsnn.networks.spiking.SpikingNetwork
     """
     T = as_int("T", T)
     layers = _neuron_layers(net, "a parallel SNN")
@@ -330,12 +330,12 @@ def to_if_snn(net, T):
 
     Parameters
     ----------
-    net : refsnn.nn.Sequential
+    net : refsnn.networks.layers.Sequential
     T : int
 
     Returns
     -------
-    refsnn.snn.SpikingNetwork
+    refsnn.networks.spiking.SpikingNetwork
     """
     T = as_int("T", T)
     layers = _neuron_layers(net, "an IF SNN")

@@ -1,4 +1,4 @@
-"""Tests for refsnn.if_neuron: the sequential IF neuron with soft reset (spec §2.2)."""
+"""Tests for refsnn.neurons.integrate_fire: the sequential IF neuron with soft reset (spec §2.2)."""
 
 import numpy as np
 import pytest
@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import GRID, dtypes, dyadic_currents, exact_level, thresholds
 
 from refsnn import if_neuron, qcfs_level
-from refsnn.if_neuron import if_neuron_reference
+from refsnn.neurons.integrate_fire import if_neuron_reference
 
 
 @given(

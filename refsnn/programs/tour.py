@@ -12,15 +12,15 @@ from fractions import Fraction
 
 import numpy as np
 
-from .if_neuron import if_neuron
-from .matrices import (
+from ..neurons.integrate_fire import if_neuron
+from ..neurons.matrices import (
     parallel_conversion_matrix,
     posterior_conversion_matrix,
     prior_control_matrix,
     step_offsets,
 )
-from .parallel import first_spike_step, parallel_neuron
-from .qcfs import qcfs_level
+from ..neurons.parallel import first_spike_step, parallel_neuron
+from ..neurons.quantization import qcfs_level
 
 #: Input trains (T = 4, θ = 1) chosen to show agreement and the unevenness error.
 EXAMPLES = (
