@@ -1,5 +1,8 @@
+"""``python -m refsnn``: the same command line as ``refsnn``."""
+
 import sys
 
 from .programs.cli import main
 
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main())

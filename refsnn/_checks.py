@@ -75,7 +75,7 @@ def as_param(name, value, shape, dtype, positive=False):
         ) from None
     if positive and not (arr > 0).all():
         raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
-    return np.ascontiguousarray(arr, dtype=dtype)
+    return np.asarray(arr, dtype=dtype, order="C")  # keeps 0-d arrays 0-d
 
 
 def as_int(name, value, minimum=1):

@@ -258,7 +258,7 @@ def test_expected_error_rejects_bad_levels():
 @pytest.mark.parametrize("total, T", [(5.3, 16), (-1.0, 8), (100.0, 8), (0.7, 1)])
 def test_binary_search_probes_in_order(total, T):
     fig, ax = rp.plot_binary_search(total, 1.0, 0.5, T)
-    probes, first = binary_search_probes(total, 1.0, 0.5, T)
+    probes, first = binary_search_probes(total, 1.0, T, 0.5)
     np.testing.assert_array_equal(_line(ax, "probes").get_xdata(), [p for p, _ in probes])
     assert len(probes) <= math.ceil(math.log2(T + 1))
     numbers = [t.get_text() for t in ax.texts]

@@ -8,7 +8,7 @@ from hypothesis.extra import numpy as hnp
 from strategies import GRID, exact_level, thresholds
 
 from refsnn import clip_relu, da_qcfs, qcfs, qcfs_level
-from refsnn.neurons.quantization import da_qcfs_reference, qcfs_level_reference, qcfs_reference
+from refsnn.neurons.quantization import da_qcfs_shift
 
 levels = st.integers(1, 64)
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
@@ -37,24 +37,6 @@ def test_ties_round_up_not_to_even():
     L, theta = 8, 1.0
     z = (np.arange(L) + 0.5) / L  # L·z/θ = k + 1/2
     np.testing.assert_array_equal(qcfs_level(z, theta, L), np.arange(L) + 1)
-
-
-@given(z=hnp.arrays(np.float64, st.integers(1, 30), elements=finite), L=levels,
-       theta=st.floats(1e-3, 1e3), dtype=st.sampled_from([np.float32, np.float64]))
-def test_kernel_matches_reference(z, L, theta, dtype):
-    """The Numba kernels agree bit for bit with the NumPy twins, in float32 and float64."""
-    z = z.astype(dtype)
-    th = np.full(z.shape, theta, dtype=dtype)
-    psi = th / dtype(2)
-    out = qcfs(z, theta, L)
-    assert out.dtype == dtype
-    np.testing.assert_array_equal(out, qcfs_reference(z, th, L, psi))
-    np.testing.assert_array_equal(qcfs_level(z, theta, L), qcfs_level_reference(z, th, L, psi))
-    psi_da, phi_da = dtype(0.1), dtype(-0.05)
-    np.testing.assert_array_equal(
-        da_qcfs(z, theta, L, 0.1, -0.05),
-        da_qcfs_reference(z, th, L, np.full_like(z, psi_da), np.full_like(z, phi_da), psi),
-    )
 
 
 def test_qcfs_values_and_clipping():
@@ -134,3 +116,28 @@ def test_da_qcfs_bad_input():
         da_qcfs([0.1, 0.2], 1.0, 4, 0.0, np.zeros(3))
     with pytest.raises(ValueError, match="theta"):
         clip_relu([0.1], -1.0)
+
+
+def test_da_qcfs_shift_is_the_folded_input_shift():
+    """floor(((z + ψ_DA)·L + ψ)/θ) = floor((L·z + ψ')/θ) with ψ' = ψ + L·ψ_DA: on a dyadic
+    grid the level of da_qcfs equals the QCFS level with the folded shift, exactly."""
+    z = np.arange(-8, 48) / 32
+    for psi_da in (0.125, -0.0625, 0.0):
+        shift = da_qcfs_shift(1.0, 4, psi_da)
+        assert shift == 0.5 + 4 * psi_da
+        np.testing.assert_array_equal(da_qcfs(z, 1.0, 4, psi_da, 0.0), qcfs(z, 1.0, 4, psi=shift))
+        np.testing.assert_array_equal(da_qcfs(z, 1.0, 4, psi_da, 0.0), qcfs(z + psi_da, 1.0, 4))
+    np.testing.assert_array_equal(da_qcfs_shift([1.0, 2.0], 8, [0.0, 0.25], psi=0.0), [0.0, 2.0])
+    with pytest.raises(ValueError, match="theta"):
+        da_qcfs_shift(0.0, 4, 0.1)
+    with pytest.raises(ValueError, match="psi_da"):
+        da_qcfs_shift(1.0, 4, np.nan)
+    with pytest.raises(TypeError, match="levels"):
+        da_qcfs_shift(1.0, 2.5, 0.1)
+
+
+def test_zero_dimensional_input_keeps_its_shape():
+    """A scalar pre-activation gives a scalar-shaped result, as the docstrings promise."""
+    for out in (qcfs(0.3, 1.0, 4), qcfs_level(0.3, 1.0, 4), da_qcfs(0.3, 1.0, 4, 0.1, 0.0), clip_relu(0.3, 1.0)):
+        assert np.shape(out) == ()
+    assert qcfs_level(0.3, 1.0, 4) == 1 and qcfs(np.float32(0.3), 1.0, 4).dtype == np.float32

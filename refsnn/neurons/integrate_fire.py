@@ -19,26 +19,18 @@ bit.
 import numpy as np
 from numba import njit
 
-from .._checks import _check_finite_after, _currents_unchecked, as_param
+from .._checks import _check_finite_after, _currents_unchecked, as_currents, as_param
 
 __all__ = ["if_neuron", "if_neuron_reference"]
 
 
-def if_neuron_reference(currents, theta, v0):
-    """NumPy twin of the IF kernel: one step at a time, vectorised over neurons.
+def if_neuron_reference(currents, theta, v0=None, return_membrane=False):
+    """NumPy twin of :func:`if_neuron`: one step at a time, vectorised over neurons.
 
-    Parameters
-    ----------
-    currents : numpy.ndarray, shape (T, N)
-    theta, v0 : numpy.ndarray, shape (N,)
-        Same float dtype as ``currents``.
-
-    Returns
-    -------
-    spikes : numpy.ndarray of bool, shape (T, N)
-    membrane : numpy.ndarray, shape (T, N)
-        v_t, the potential after the soft reset of step t.
+    Same arguments, checks and results as :func:`if_neuron`, computed with the same
+    operations in the same order as its kernel.
     """
+    currents, theta, v0 = _prepare(as_currents(currents), theta, v0)
     T = currents.shape[0]
     spikes = np.zeros(currents.shape, dtype=bool)
     membrane = np.empty_like(currents)
@@ -48,7 +40,15 @@ def if_neuron_reference(currents, theta, v0):
         spikes[t] = v >= theta  # s_t = H(m_t - θ)
         v = np.where(spikes[t], v - theta, v)  # soft reset: v_t = m_t - θ s_t
         membrane[t] = v
-    return spikes, membrane
+    return (spikes, membrane) if return_membrane else spikes
+
+
+def _prepare(currents, theta, v0):
+    """θ and v0 (θ/2 by default) broadcast to the neuron shape ``currents.shape[1:]``."""
+    shape, dtype = currents.shape[1:], currents.dtype
+    theta = as_param("theta", theta, shape, dtype, positive=True)
+    v0 = theta / dtype.type(2) if v0 is None else as_param("v0", v0, shape, dtype)
+    return currents, theta, v0
 
 
 #: Neurons per block. A block's membrane (64 KB in float32) stays in the L2 cache while
@@ -130,11 +130,8 @@ def if_neuron(currents, theta, v0=None, return_membrane=False):
     >>> if_neuron([[0.0], [0.0], [3.0]], theta=1.0)[:, 0]
     array([False, False,  True])
     """
-    currents = _currents_unchecked(currents)
-    T, shape = currents.shape[0], currents.shape[1:]
-    dtype = currents.dtype
-    theta = as_param("theta", theta, shape, dtype, positive=True)
-    v0 = theta / dtype.type(2) if v0 is None else as_param("v0", v0, shape, dtype)
+    currents, theta, v0 = _prepare(_currents_unchecked(currents), theta, v0)
+    T, dtype = currents.shape[0], currents.dtype
     flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
     spikes = np.empty(flat.shape, dtype=np.bool_)
     membrane = np.empty(flat.shape if return_membrane else (0, flat.shape[1]), dtype=dtype)

@@ -42,27 +42,84 @@ rounded matrix entries such as 1/3 and can miss an exact tie by one spike.
 """
 
 import numpy as np
-from numba import njit
 
-from .._checks import _check_finite_after, _currents_unchecked, as_float_array, as_int, as_param, check_choice
+from .._checks import (
+    _check_finite_after,
+    _currents_unchecked,
+    as_currents,
+    as_float_array,
+    as_int,
+    as_param,
+    check_choice,
+)
 from .matrices import parallel_conversion_matrix, step_offsets
+from .parallel_kernels import (
+    HADAMARD_MAX_T,
+    _dense_kernel,
+    _fill_kernel,
+    _first_step_from_total,
+    _first_step_kernel,
+    _hadamard_kernel,
+)
 
 __all__ = [
     "parallel_neuron",
     "first_spike_step",
     "first_spike_step_from_total",
-    "closed_form_count",
-    "binary_search_probes",
     "dense_reference",
     "hadamard_reference",
     "binary_reference",
+    "first_spike_step_reference",
+    "first_spike_step_from_total_reference",
+    "closed_form_count",
+    "binary_search_probes",
 ]
 
 METHODS = ("dense", "hadamard", "binary")
 ORDERS = ("paper", "code")
 
 
-# --------------------------------------------------------------------------- references
+# --------------------------------------------------------------------------- input checks
+
+
+def _prepare(currents, theta, psi, checked=False):
+    """Check the inputs; return (T, N) currents, (N,) θ and ψ, the denominators
+    T − x + 1 for x = 1..T, and the currents as given.
+
+    The public functions check finiteness after the kernel, from the state it returns
+    (:func:`refsnn._checks._check_finite_after`), to save a pass over T×N values; the
+    twins (``checked=True``) check it first.
+    """
+    currents = as_currents(currents) if checked else _currents_unchecked(currents)
+    T, shape = currents.shape[0], currents.shape[1:]
+    dtype = currents.dtype
+    theta = as_param("theta", theta, shape, dtype, positive=True)
+    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
+    flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
+    denominators = (T - np.arange(T)).astype(dtype)  # T − x + 1 for x = 1..T
+    return flat, theta.ravel(), psi.ravel(), denominators, currents
+
+
+def _prepare_total(total, theta, T, psi):
+    """Check pre-summed currents Σ of shape (...) and broadcast θ and ψ to it."""
+    T = as_int("T", T)
+    total = as_float_array("total", total)
+    dtype, shape = total.dtype, total.shape
+    theta = as_param("theta", theta, shape, dtype, positive=True)
+    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
+    return total, theta, T, psi
+
+
+def _in_order(spikes, order):
+    """Paper-order spikes (T, ...) in ``order``: the code order is the time reverse."""
+    return spikes if order == "paper" else spikes[::-1].copy()
+
+
+# --------------------------------------------------------------------------- twins
+#
+# Each twin takes the public function's arguments and returns what it returns, and
+# mirrors the paper's equation in plain NumPy with the kernel's operations in the
+# kernel's order: ``tests/test_kernels.py`` proves every (kernel, twin) pair equal.
 
 
 def total_current(currents):
@@ -76,52 +133,70 @@ def total_current(currents):
     return total
 
 
-def closed_form_count(total, theta, psi, T):
-    """Spike count N = clip(floor((Σ + ψ)/θ), 0, T) (spec §3.2), as int64."""
-    return np.clip(np.floor((total + psi) / theta), 0, T).astype(np.int64)
+def closed_form_count(total, theta, T, psi=None):
+    """Spike count N = clip(floor((Σ + ψ)/θ), 0, T) from the total current Σ, as int64.
 
-
-def dense_reference(currents, theta, psi):
-    """Paper-order spikes from the explicit product H = Λ_pc·I + b, O(T²) per neuron.
+    This is the parallel firing rule summed over the T steps: in exact arithmetic every
+    method of :func:`parallel_neuron` fires this many spikes. It is O(1) per neuron.
 
     Parameters
     ----------
-    currents : numpy.ndarray, shape (T, N)
-    theta, psi : numpy.ndarray, shape (N,)
+    total : array_like, shape (...)
+        Σ, the total input current of each neuron.
+    theta : array_like
+        Threshold θ > 0, broadcast against ``total``.
+    T : int
+        Number of time steps.
+    psi : array_like, optional
+        Shift ψ; θ/2 by default.
 
     Returns
     -------
-    numpy.ndarray of bool, shape (T, N)
+    numpy.ndarray of int64, shape ``total.shape``
+
+    Examples
+    --------
+    >>> closed_form_count([2.0, 9.0, -1.0], theta=1.0, T=4)
+    array([2, 4, 0])
     """
-    T = currents.shape[0]
-    Lpc = parallel_conversion_matrix(T).astype(currents.dtype)
-    H = np.zeros_like(currents)
+    total, theta, T, psi = _prepare_total(total, theta, T, psi)
+    return np.clip(np.floor((total + psi) / theta), 0, T).astype(np.int64)
+
+
+def dense_reference(currents, theta, psi=None, order="paper"):
+    """Twin of ``parallel_neuron(method="dense")``: H = Λ_pc·I + b, O(T²) per neuron.
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (T, ...)
+    """
+    check_choice("order", order, ORDERS)
+    flat, theta, psi, _, currents = _prepare(currents, theta, psi, checked=True)
+    T = flat.shape[0]
+    Lpc = parallel_conversion_matrix(T).astype(flat.dtype)
+    H = np.zeros_like(flat)
     for t in range(T):  # the matrix product, written as a sum over t
-        H = H + Lpc[:, t, None] * currents[t]
+        H = H + Lpc[:, t, None] * flat[t]
     H = H + step_offsets(T, psi)
-    return H >= theta
+    return _in_order(H >= theta, order).reshape(currents.shape)
 
 
-def hadamard_reference(currents, theta, psi):
-    """Paper-order spikes from the rank-1 form H_x = (Σ + ψ)/(T − x + 1), O(T) per neuron."""
-    T = currents.shape[0]
-    denominators = (T - np.arange(T)).astype(currents.dtype)  # T − x + 1 for x = 1..T
-    H = (total_current(currents) + psi) / denominators[:, None]
-    return H >= theta
-
-
-def binary_reference(currents, theta, psi):
-    """First spike step by binary search, vectorised over neurons.
+def hadamard_reference(currents, theta, psi=None, order="paper"):
+    """Twin of ``parallel_neuron(method="hadamard")``: H_x = (Σ + ψ)/(T − x + 1), O(T).
 
     Returns
     -------
-    first_step : numpy.ndarray of int64, shape (N,)
-        t_fir in 1..T, or T + 1 for a silent neuron.
-    comparisons : numpy.ndarray of int64, shape (N,)
-        How many times each neuron evaluated the firing predicate.
+    numpy.ndarray of bool, shape (T, ...)
     """
-    T = currents.shape[0]
-    shifted = total_current(currents) + psi
+    check_choice("order", order, ORDERS)
+    flat, theta, psi, denominators, currents = _prepare(currents, theta, psi, checked=True)
+    H = (total_current(flat) + psi) / denominators[:, None]
+    return _in_order(H >= theta, order).reshape(currents.shape)
+
+
+def _binary_search(shifted, theta, T):
+    """Binary search for t_fir = min{x : s/(T − x + 1) >= θ} (T + 1 if none), vectorised
+    over neurons with s = Σ + ψ; returns t_fir and the comparisons of each neuron."""
     lo = np.ones(shifted.shape, dtype=np.int64)
     hi = np.full(shifted.shape, T + 1, dtype=np.int64)
     comparisons = np.zeros(shifted.shape, dtype=np.int64)
@@ -135,7 +210,39 @@ def binary_reference(currents, theta, psi):
     return lo, comparisons
 
 
-def binary_search_probes(total, theta, psi, T):
+def first_spike_step_reference(currents, theta, psi=None, return_comparisons=False):
+    """Twin of :func:`first_spike_step`: binary search, vectorised over neurons."""
+    flat, theta, psi, _, currents = _prepare(currents, theta, psi, checked=True)
+    first, comparisons = _binary_search(total_current(flat) + psi, theta, flat.shape[0])
+    shape = currents.shape[1:]
+    if return_comparisons:
+        return first.reshape(shape), comparisons.reshape(shape)
+    return first.reshape(shape)
+
+
+def first_spike_step_from_total_reference(total, theta, T, psi=None, return_comparisons=False):
+    """Twin of :func:`first_spike_step_from_total`."""
+    total, theta, T, psi = _prepare_total(total, theta, T, psi)
+    first, comparisons = _binary_search(total + psi, theta, T)
+    return (first, comparisons) if return_comparisons else first
+
+
+def binary_reference(currents, theta, psi=None, order="paper"):
+    """Twin of ``parallel_neuron(method="binary")``: the first spike step by binary
+    search, then step x fires iff x >= t_fir (paper order).
+
+    Returns
+    -------
+    numpy.ndarray of bool, shape (T, ...)
+    """
+    check_choice("order", order, ORDERS)
+    first = first_spike_step_reference(currents, theta, psi)
+    T = np.shape(currents)[0]
+    steps = np.arange(1, T + 1).reshape((T,) + (1,) * first.ndim)
+    return _in_order(steps >= first, order)
+
+
+def binary_search_probes(total, theta, T, psi=None):
     """The steps one neuron probes while binary-searching its first spike step.
 
     Parameters
@@ -144,10 +251,10 @@ def binary_search_probes(total, theta, psi, T):
         Σ, the total input current.
     theta : float
         Threshold θ > 0.
-    psi : float
-        Shift ψ.
     T : int
         Number of time steps.
+    psi : float, optional
+        Shift ψ; θ/2 by default.
 
     Returns
     -------
@@ -155,11 +262,20 @@ def binary_search_probes(total, theta, psi, T):
         Each probed step x and whether H_x >= θ there, in the order probed.
     first_step : int
         t_fir in 1..T, or T + 1 if the neuron is silent.
+
+    Examples
+    --------
+    >>> binary_search_probes(2.0, theta=1.0, T=4)
+    ([(2, False), (3, True)], 3)
     """
+    total, theta, T, psi = _prepare_total(total, theta, T, psi)
+    if total.ndim != 0:
+        raise ValueError(f"total must be one neuron's scalar total current, got shape {total.shape}")
+    s = total + psi
     lo, hi, probes = 1, T + 1, []
     while lo < hi:
         mid = (lo + hi) // 2
-        fires = bool((total + psi) / (T - mid + 1) >= theta)
+        fires = bool(s / (T - mid + 1) >= theta)
         probes.append((mid, fires))
         if fires:
             hi = mid
@@ -168,195 +284,7 @@ def binary_search_probes(total, theta, psi, T):
     return probes, lo
 
 
-# --------------------------------------------------------------------------- kernels
-#
-# The kernels are memory-bound: a layer reads T×N currents and writes T×N spikes. They
-# cut the neurons into blocks of BLOCK, so that a block's running sums stay in the L2
-# cache, and run time-major over contiguous neurons inside a block. Divisions use
-# error_model="numpy" (no Python zero-division check, so the loops vectorise); no
-# denominator is ever zero. Each kernel returns the total Σ (or an equivalent state):
-# a NaN or infinite current makes it non-finite, which is how the public functions check
-# their input without a separate pass (``_check_finite_after``).
-
-#: Neurons per block (64 KB of float32 running sums).
-BLOCK = 16384
-#: ``_count_block`` is exact for T < 2²² (float32); larger T falls back to binary search.
-HADAMARD_MAX_T = 2**22
-
-
-@njit(cache=True)
-def _total_block(currents, start, stop, total):  # pragma: no cover - compiled
-    """total[:] = Σ_t currents[t, start:stop], summed in the order of :func:`total_current`."""
-    T = currents.shape[0]
-    total[:] = 0
-    t = 0
-    while t + 4 <= T:  # four rows per sweep: the running sum is loaded and stored once
-        i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],
-                          currents[t + 2, start:stop], currents[t + 3, start:stop])
-        for j in range(stop - start):
-            total[j] = (((total[j] + i0[j]) + i1[j]) + i2[j]) + i3[j]
-        t += 4
-    for t in range(t, T):
-        i0 = currents[t, start:stop]
-        for j in range(stop - start):
-            total[j] += i0[j]
-
-
-@njit(cache=True)
-def _total_kernel(currents):  # pragma: no cover - compiled
-    N = currents.shape[1]
-    total = np.empty(N, dtype=currents.dtype)
-    for start in range(0, N, BLOCK):
-        stop = min(start + BLOCK, N)
-        _total_block(currents, start, stop, total[start:stop])
-    return total
-
-
-@njit(inline="always", error_model="numpy")
-def _firing_count(s, h, Tf, one):  # pragma: no cover - compiled
-    """#{x : s/(T − x + 1) >= θ} for s = Σ + ψ and h = θ, a float of their dtype.
-
-    Division is correctly rounded, hence monotone, so the steps that fire are exactly
-    those with denominator d = 1..D for some D: the count is D, the largest d in 1..T with
-    fl(s/d) >= θ. With q = s/θ, D lies in {⌊q⌋, ⌊q⌋+1} and the estimate k = ⌊fl(q)⌋
-    within one of D (for T < 2²²: the rounding errors of q and of s/d are below 1/2), so
-    one step up and one step down with the twin's own predicate give D exactly: three
-    divisions per neuron instead of T, and the twin's result bit for bit, ties included.
-    """
-    zero = one - one
-    k = np.floor(min(max(s / h, zero), Tf))  # clipped first: no float-to-int overflow
-    if k < Tf and s / (k + one) >= h:  # D = k + 1?
-        k = k + one
-    if k > zero and not s / max(k, one) >= h:  # D = k − 1?
-        k = k - one
-    return k
-
-
-@njit(cache=True, error_model="numpy")
-def _count_block(total, psi, theta, denominators, count):  # pragma: no cover - compiled
-    """count[j] = _firing_count(Σ_j + ψ_j, θ_j): the spike count of every neuron."""
-    Tf, one = denominators[0], denominators[-1]  # T and 1 in the currents' dtype
-    for j in range(total.size):
-        count[j] = _firing_count(total[j] + psi[j], theta[j], Tf, one)
-
-
-@njit(cache=True)
-def _fill_block(count, denominators, spikes, start, stop, paper):  # pragma: no cover
-    """Write the trains of a block from its counts: in paper order step x fires iff
-    count >= T − x + 1, in code order iff count >= x."""
-    T = spikes.shape[0]
-    for x in range(T):
-        d = denominators[x] if paper else denominators[T - 1 - x]  # T − x + 1, or x
-        row = spikes[x, start:stop]
-        for j in range(stop - start):
-            row[j] = count[j] >= d
-
-
-@njit(cache=True)
-def _fill_kernel(count, denominators, spikes, paper):  # pragma: no cover - compiled
-    N = spikes.shape[1]
-    for start in range(0, N, BLOCK):
-        stop = min(start + BLOCK, N)
-        _fill_block(count[start:stop], denominators, spikes, start, stop, paper)
-
-
-@njit(cache=True, error_model="numpy")
-def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes, paper):  # pragma: no cover
-    T, N = currents.shape
-    H = np.empty(N, dtype=currents.dtype)
-    for x in range(T):
-        H[:] = 0
-        for t in range(T):
-            w = Lpc[x, t]
-            for n in range(N):
-                H[n] += w * currents[t, n]
-        row = spikes[x] if paper else spikes[T - 1 - x]
-        for n in range(N):
-            row[n] = H[n] + psi[n] / denominators[x] >= theta[n]
-    return _total_kernel(currents)  # only for the finiteness check
-
-
-@njit(cache=True, error_model="numpy")
-def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
-    """Rank-1 firing in two streaming passes per block: sum the T rows, count, write."""
-    N = currents.shape[1]
-    total = np.empty(N, dtype=currents.dtype)
-    count = np.empty(min(BLOCK, N), dtype=currents.dtype)
-    for start in range(0, N, BLOCK):
-        stop = min(start + BLOCK, N)
-        _total_block(currents, start, stop, total[start:stop])
-        c = count[:stop - start]
-        _count_block(total[start:stop], psi[start:stop], theta[start:stop], denominators, c)
-        _fill_block(c, denominators, spikes, start, stop, paper)
-    return total
-
-
-@njit(cache=True, error_model="numpy")
-def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma: no cover
-    """Counts and summed outputs of a parallel layer from summed float32 currents.
-
-    ``total`` has shape (B, C, S) (S = 1 after a Linear layer); ``theta``, ``psi`` and
-    ``theta_post`` are the layer's float64 parameters of shape (C,) or (1,), rounded to
-    float32 here as ``astype(np.float32)`` would. counts = #{x : (Σ + ψ)/(T − x + 1) >= θ}
-    by the predicate of every parallel kernel (:func:`_firing_count`), and
-    out = θ_post·counts in float32: what ``ParallelNeurons.counts_from_total`` followed
-    by ``(counts * theta_post).astype(np.float32)`` gives. Used by the collapsed mode of
-    :class:`refsnn.networks.spiking.SpikingNetwork`; it lives here, beside ``_firing_count``, because
-    Numba's cache only notices edits to the file that defines a kernel.
-    """
-    B, C, S = total.shape
-    one = np.float32(1)
-    for c in range(C):  # a parameter of shape (1,) applies to every channel
-        h = np.float32(theta[min(c, theta.size - 1)])
-        shift = np.float32(psi[min(c, psi.size - 1)])
-        a = np.float32(theta_post[min(c, theta_post.size - 1)])
-        for b in range(B):
-            for i in range(S):
-                k = _firing_count(total[b, c, i] + shift, h, Tf, one)
-                counts[b, c, i] = np.int64(k)
-                out[b, c, i] = k * a
-
-
-@njit(cache=True, error_model="numpy")
-def _first_step_from_total(total, T, denominators, theta, psi, first, comparisons):  # pragma: no cover
-    for n in range(total.size):
-        s = total[n] + psi[n]
-        lo, hi, k = 1, T + 1, 0
-        while lo < hi:
-            mid = (lo + hi) // 2
-            k += 1
-            if s / denominators[mid - 1] >= theta[n]:
-                hi = mid
-            else:
-                lo = mid + 1
-        first[n] = lo
-        comparisons[n] = k
-
-
-@njit(cache=True)
-def _first_step_kernel(currents, denominators, theta, psi, first, comparisons):  # pragma: no cover
-    total = _total_kernel(currents)
-    _first_step_from_total(total, currents.shape[0], denominators, theta, psi, first, comparisons)
-    return total
-
-
 # --------------------------------------------------------------------------- public API
-
-
-def _prepare(currents, theta, psi):
-    """Check the inputs; return (T, N) currents and (N,) θ, ψ, and the currents as given.
-
-    Finiteness of the currents is checked after the kernel, from the state it returns
-    (:func:`refsnn._checks._check_finite_after`), to save a pass over T×N values.
-    """
-    currents = _currents_unchecked(currents)
-    T, shape = currents.shape[0], currents.shape[1:]
-    dtype = currents.dtype
-    theta = as_param("theta", theta, shape, dtype, positive=True)
-    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
-    flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
-    denominators = (T - np.arange(T)).astype(dtype)  # T − x + 1 for x = 1..T
-    return flat, theta.ravel(), psi.ravel(), denominators, currents
 
 
 def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper"):
@@ -472,11 +400,8 @@ def first_spike_step_from_total(total, theta, T, psi=None, return_comparisons=Fa
     first_step : numpy.ndarray of int64, shape ``total.shape``
         Values 1..T; T + 1 means silent. The count is T + 1 − first_step.
     """
-    T = as_int("T", T)
-    total = as_float_array("total", total)
+    total, theta, T, psi = _prepare_total(total, theta, T, psi)
     dtype, shape = total.dtype, total.shape
-    theta = as_param("theta", theta, shape, dtype, positive=True)
-    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
     denominators = (T - np.arange(T)).astype(dtype)
     flat = np.ascontiguousarray(total).ravel()
     first = np.empty(flat.size, dtype=np.int64)

@@ -26,32 +26,56 @@ from numba import njit
 
 from .._checks import as_float_array, as_int, as_param, working_dtype
 
-__all__ = ["qcfs", "qcfs_level", "clip_relu", "da_qcfs", "qcfs_reference", "da_qcfs_reference"]
+__all__ = [
+    "qcfs",
+    "qcfs_level",
+    "clip_relu",
+    "da_qcfs",
+    "da_qcfs_shift",
+    "qcfs_reference",
+    "qcfs_level_reference",
+    "da_qcfs_reference",
+]
 
 
-# --------------------------------------------------------------------------- references
+# --------------------------------------------------------------------------- twins
+#
+# Each twin takes the public function's arguments, checks them the same way, and
+# computes the equation in plain NumPy with the same operations in the same order as the
+# kernel, so the two agree bit for bit (``tests/test_kernels.py``).
 
 
-def qcfs_level_reference(z, theta, levels, psi):
-    """NumPy twin of :func:`qcfs_level`: clip(floor((L·z + ψ)/θ), 0, L) as floats."""
-    L = z.dtype.type(levels)
-    return np.clip(np.floor((L * z + psi) / theta), 0, L)
+def _folded_shift(psi, L, psi_da):
+    """ψ + L·ψ_DA, the one place where the DA-QCFS input shift is folded in
+    (:func:`da_qcfs_shift`)."""
+    return psi + L * psi_da
 
 
-def qcfs_reference(z, theta, levels, psi):
-    """NumPy twin of :func:`qcfs`: (θ/L)·clip(floor((L·z + ψ)/θ), 0, L).
+def qcfs_level_reference(z, theta, levels, psi=None):
+    """NumPy twin of :func:`qcfs_level`: clip(floor((L·z + ψ)/θ), 0, L), int64."""
+    L = as_int("levels", levels)
+    z, theta, psi, _ = _prepare(z, theta, psi)
+    Lf = z.dtype.type(L)
+    return np.clip(np.floor((Lf * z + psi) / theta), 0, Lf).astype(np.int64)
 
-    ``z``, ``theta`` and ``psi`` must already share one float dtype and shape.
-    """
-    L = z.dtype.type(levels)
-    return (theta / L) * qcfs_level_reference(z, theta, levels, psi)
+
+def qcfs_reference(z, theta, levels, psi=None):
+    """NumPy twin of :func:`qcfs`: (θ/L)·clip(floor((L·z + ψ)/θ), 0, L)."""
+    L = as_int("levels", levels)
+    z, theta, psi, _ = _prepare(z, theta, psi)
+    Lf = z.dtype.type(L)
+    return (theta / Lf) * np.clip(np.floor((Lf * z + psi) / theta), 0, Lf)
 
 
-def da_qcfs_reference(z, theta, levels, psi_da, phi_da, psi):
-    """NumPy twin of :func:`da_qcfs`: ((θ+φ_DA)/L)·clip(floor(((z+ψ_DA)·L + ψ)/θ), 0, L)."""
-    L = z.dtype.type(levels)
-    level = np.clip(np.floor(((z + psi_da) * L + psi) / theta), 0, L)
-    return ((theta + phi_da) / L) * level
+def da_qcfs_reference(z, theta, levels, psi_da, phi_da, psi=None):
+    """NumPy twin of :func:`da_qcfs`: ((θ + φ_DA)/L)·clip(floor((L·z + ψ')/θ), 0, L),
+    with the folded shift ψ' = ψ + L·ψ_DA of :func:`da_qcfs_shift`."""
+    L = as_int("levels", levels)
+    z, theta, psi, extra = _prepare(z, theta, psi, psi_da=psi_da, phi_da=phi_da)
+    Lf = z.dtype.type(L)
+    shift = _folded_shift(psi, Lf, extra["psi_da"])
+    level = np.clip(np.floor((Lf * z + shift) / theta), 0, Lf)
+    return ((theta + extra["phi_da"]) / Lf) * level
 
 
 # --------------------------------------------------------------------------- kernels
@@ -74,10 +98,10 @@ def _qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _da_qcfs_kernel(z, theta, L, psi_da, phi_da, psi, out):  # pragma: no cover - compiled
+def _da_qcfs_kernel(z, theta, L, shift, phi_da, out):  # pragma: no cover - compiled
     zero = L - L
     for i in range(z.size):
-        k = np.floor(((z[i] + psi_da[i]) * L + psi[i]) / theta[i])
+        k = np.floor((L * z[i] + shift[i]) / theta[i])
         out[i] = ((theta[i] + phi_da[i]) / L) * min(max(k, zero), L)
 
 
@@ -91,7 +115,7 @@ def _prepare(z, theta, psi, **extra):
     theta = as_param("theta", theta, z.shape, dtype, positive=True)
     psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, z.shape, dtype)
     extra = {k: as_param(k, v, z.shape, dtype) for k, v in extra.items()}
-    return np.ascontiguousarray(z), theta, psi, extra
+    return np.asarray(z, order="C"), theta, psi, extra
 
 
 def qcfs_level(z, theta, levels, psi=None):
@@ -177,6 +201,52 @@ def clip_relu(z, theta):
     return np.minimum(np.maximum(z, 0), theta)
 
 
+def da_qcfs_shift(theta, levels, psi_da, psi=None):
+    """The DA-QCFS input shift folded into the QCFS shift: ψ' = ψ + L·ψ_DA.
+
+    .. math::
+
+        \\left\\lfloor \\frac{(z + \\psi_{DA}) L + \\psi}{\\theta} \\right\\rfloor
+        = \\left\\lfloor \\frac{L z + (\\psi + L \\psi_{DA})}{\\theta} \\right\\rfloor
+
+    This one identity is where ψ_DA enters everything downstream: :func:`da_qcfs` uses it,
+    and so does the conversion to parallel neurons, whose total current is Σ = T·z at
+    L = T, so that ψ' is the neuron's offset (``refsnn.networks.conversion``).
+
+    Parameters
+    ----------
+    theta : array_like
+        Threshold θ > 0.
+    levels : int
+        Level L >= 1 (the SNN's T for a calibrated layer).
+    psi_da : array_like
+        DA-QCFS input shift ψ_DA.
+    psi : array_like, optional
+        QCFS shift ψ; θ/2 by default.
+
+    Returns
+    -------
+    numpy.ndarray of float64, the broadcast shape of ``theta``, ``psi_da`` and ``psi``.
+
+    Examples
+    --------
+    >>> da_qcfs_shift(1.0, 4, 0.125)
+    array(1.)
+    """
+    L = as_int("levels", levels)
+    theta = as_float_array("theta", theta).astype(np.float64)
+    if not (theta > 0).all():
+        raise ValueError(f"theta must be > 0 everywhere, got a minimum of {theta.min()}")
+    psi_da = as_float_array("psi_da", psi_da).astype(np.float64)
+    psi = theta / 2 if psi is None else as_float_array("psi", psi).astype(np.float64)
+    try:
+        return np.asarray(_folded_shift(psi, L, psi_da))
+    except ValueError:
+        raise ValueError(
+            f"psi of shape {psi.shape} and psi_da of shape {psi_da.shape} do not broadcast together"
+        ) from None
+
+
 def da_qcfs(z, theta, levels, psi_da, phi_da, psi=None):
     """Distribution-aware QCFS, the calibrated activation (spec §4.1).
 
@@ -208,8 +278,7 @@ def da_qcfs(z, theta, levels, psi_da, phi_da, psi=None):
     L = as_int("levels", levels)
     z, theta, psi, extra = _prepare(z, theta, psi, psi_da=psi_da, phi_da=phi_da)
     out = np.empty_like(z)
-    _da_qcfs_kernel(
-        z.ravel(), theta.ravel(), z.dtype.type(L),
-        extra["psi_da"].ravel(), extra["phi_da"].ravel(), psi.ravel(), out.ravel(),
-    )
+    Lf = z.dtype.type(L)
+    shift = _folded_shift(psi, Lf, extra["psi_da"])
+    _da_qcfs_kernel(z.ravel(), theta.ravel(), Lf, shift.ravel(), extra["phi_da"].ravel(), out.ravel())
     return out

@@ -278,7 +278,7 @@ def plot_binary_search(total, theta, psi, T, ax=None):
     theta = check_positive("theta", theta)
     psi = check_real("psi", psi)
     T = as_int("T", T)
-    probes, first = binary_search_probes(total, theta, psi, T)
+    probes, first = binary_search_probes(total, theta, T, psi)
     x = np.arange(1, T + 1)
     H = (total + psi) / (T - x + 1) / theta
     fig, ax = new_axes(ax, figsize=(6.4, 4.0))

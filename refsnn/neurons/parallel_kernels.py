@@ -1,0 +1,180 @@
+"""Numba kernels of the parallel conversion neuron (:mod:`refsnn.neurons.parallel`).
+
+Every kernel here has a readable NumPy twin in :mod:`refsnn.neurons.parallel` with the
+public function's signature, and ``tests/test_kernels.py`` proves each pair equal bit for
+bit. The kernels share one file because they share ``_firing_count`` and the blocked
+loops, and Numba's on-disk cache only notices edits to the file that defines a kernel:
+a kernel in another file would keep running a stale copy of an edited helper.
+
+The kernels are memory-bound: a layer reads T×N currents and writes T×N spikes. They cut
+the neurons into blocks of ``BLOCK``, so that a block's running sums stay in the L2
+cache, and run time-major over contiguous neurons inside a block. Divisions use
+``error_model="numpy"`` (no Python zero-division check, so the loops vectorise); no
+denominator is ever zero. Each kernel returns the total Σ (or an equivalent state): a
+NaN or infinite current makes it non-finite, which is how the public functions check
+their input without a separate pass (``refsnn._checks._check_finite_after``).
+"""
+
+import numpy as np
+from numba import njit
+
+#: Neurons per block (64 KB of float32 running sums).
+BLOCK = 16384
+#: ``_count_block`` is exact for T < 2²² (float32); larger T falls back to binary search.
+HADAMARD_MAX_T = 2**22
+
+
+@njit(cache=True)
+def _total_block(currents, start, stop, total):  # pragma: no cover - compiled
+    """total[:] = Σ_t currents[t, start:stop], summed in the order of :func:`total_current`."""
+    T = currents.shape[0]
+    total[:] = 0
+    t = 0
+    while t + 4 <= T:  # four rows per sweep: the running sum is loaded and stored once
+        i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],
+                          currents[t + 2, start:stop], currents[t + 3, start:stop])
+        for j in range(stop - start):
+            total[j] = (((total[j] + i0[j]) + i1[j]) + i2[j]) + i3[j]
+        t += 4
+    for t in range(t, T):
+        i0 = currents[t, start:stop]
+        for j in range(stop - start):
+            total[j] += i0[j]
+
+
+@njit(cache=True)
+def _total_kernel(currents):  # pragma: no cover - compiled
+    N = currents.shape[1]
+    total = np.empty(N, dtype=currents.dtype)
+    for start in range(0, N, BLOCK):
+        stop = min(start + BLOCK, N)
+        _total_block(currents, start, stop, total[start:stop])
+    return total
+
+
+@njit(inline="always", error_model="numpy")
+def _firing_count(s, h, Tf, one):  # pragma: no cover - compiled
+    """#{x : s/(T − x + 1) >= θ} for s = Σ + ψ and h = θ, a float of their dtype.
+
+    Division is correctly rounded, hence monotone, so the steps that fire are exactly
+    those with denominator d = 1..D for some D: the count is D, the largest d in 1..T with
+    fl(s/d) >= θ. With q = s/θ, D lies in {⌊q⌋, ⌊q⌋+1} and the estimate k = ⌊fl(q)⌋
+    within one of D (for T < 2²²: the rounding errors of q and of s/d are below 1/2), so
+    one step up and one step down with the twin's own predicate give D exactly: three
+    divisions per neuron instead of T, and the twin's result bit for bit, ties included.
+    """
+    zero = one - one
+    k = np.floor(min(max(s / h, zero), Tf))  # clipped first: no float-to-int overflow
+    if k < Tf and s / (k + one) >= h:  # D = k + 1?
+        k = k + one
+    if k > zero and not s / max(k, one) >= h:  # D = k − 1?
+        k = k - one
+    return k
+
+
+@njit(cache=True, error_model="numpy")
+def _count_block(total, psi, theta, denominators, count):  # pragma: no cover - compiled
+    """count[j] = _firing_count(Σ_j + ψ_j, θ_j): the spike count of every neuron."""
+    Tf, one = denominators[0], denominators[-1]  # T and 1 in the currents' dtype
+    for j in range(total.size):
+        count[j] = _firing_count(total[j] + psi[j], theta[j], Tf, one)
+
+
+@njit(cache=True)
+def _fill_block(count, denominators, spikes, start, stop, paper):  # pragma: no cover
+    """Write the trains of a block from its counts: in paper order step x fires iff
+    count >= T − x + 1, in code order iff count >= x."""
+    T = spikes.shape[0]
+    for x in range(T):
+        d = denominators[x] if paper else denominators[T - 1 - x]  # T − x + 1, or x
+        row = spikes[x, start:stop]
+        for j in range(stop - start):
+            row[j] = count[j] >= d
+
+
+@njit(cache=True)
+def _fill_kernel(count, denominators, spikes, paper):  # pragma: no cover - compiled
+    N = spikes.shape[1]
+    for start in range(0, N, BLOCK):
+        stop = min(start + BLOCK, N)
+        _fill_block(count[start:stop], denominators, spikes, start, stop, paper)
+
+
+@njit(cache=True, error_model="numpy")
+def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes, paper):  # pragma: no cover
+    T, N = currents.shape
+    H = np.empty(N, dtype=currents.dtype)
+    for x in range(T):
+        H[:] = 0
+        for t in range(T):
+            w = Lpc[x, t]
+            for n in range(N):
+                H[n] += w * currents[t, n]
+        row = spikes[x] if paper else spikes[T - 1 - x]
+        for n in range(N):
+            row[n] = H[n] + psi[n] / denominators[x] >= theta[n]
+    return _total_kernel(currents)  # only for the finiteness check
+
+
+@njit(cache=True, error_model="numpy")
+def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
+    """Rank-1 firing in two streaming passes per block: sum the T rows, count, write."""
+    N = currents.shape[1]
+    total = np.empty(N, dtype=currents.dtype)
+    count = np.empty(min(BLOCK, N), dtype=currents.dtype)
+    for start in range(0, N, BLOCK):
+        stop = min(start + BLOCK, N)
+        _total_block(currents, start, stop, total[start:stop])
+        c = count[:stop - start]
+        _count_block(total[start:stop], psi[start:stop], theta[start:stop], denominators, c)
+        _fill_block(c, denominators, spikes, start, stop, paper)
+    return total
+
+
+@njit(cache=True, error_model="numpy")
+def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma: no cover
+    """Counts and summed outputs of a parallel layer from summed float32 currents.
+
+    ``total`` has shape (B, C, S) (S = 1 after a Linear layer); ``theta``, ``psi`` and
+    ``theta_post`` are the layer's float64 parameters of shape (C,) or (1,), rounded to
+    float32 here as ``astype(np.float32)`` would. counts = #{x : (Σ + ψ)/(T − x + 1) >= θ}
+    by the predicate of every parallel kernel (:func:`_firing_count`), and
+    out = θ_post·counts in float32: what ``ParallelNeurons.counts_from_total`` followed
+    by ``(counts * theta_post).astype(np.float32)`` gives. Used by the collapsed mode of
+    :class:`refsnn.networks.spiking.SpikingNetwork`; it lives here, beside ``_firing_count``, because
+    Numba's cache only notices edits to the file that defines a kernel.
+    """
+    B, C, S = total.shape
+    one = np.float32(1)
+    for c in range(C):  # a parameter of shape (1,) applies to every channel
+        h = np.float32(theta[min(c, theta.size - 1)])
+        shift = np.float32(psi[min(c, psi.size - 1)])
+        a = np.float32(theta_post[min(c, theta_post.size - 1)])
+        for b in range(B):
+            for i in range(S):
+                k = _firing_count(total[b, c, i] + shift, h, Tf, one)
+                counts[b, c, i] = np.int64(k)
+                out[b, c, i] = k * a
+
+
+@njit(cache=True, error_model="numpy")
+def _first_step_from_total(total, T, denominators, theta, psi, first, comparisons):  # pragma: no cover
+    for n in range(total.size):
+        s = total[n] + psi[n]
+        lo, hi, k = 1, T + 1, 0
+        while lo < hi:
+            mid = (lo + hi) // 2
+            k += 1
+            if s / denominators[mid - 1] >= theta[n]:
+                hi = mid
+            else:
+                lo = mid + 1
+        first[n] = lo
+        comparisons[n] = k
+
+
+@njit(cache=True)
+def _first_step_kernel(currents, denominators, theta, psi, first, comparisons):  # pragma: no cover
+    total = _total_kernel(currents)
+    _first_step_from_total(total, currents.shape[0], denominators, theta, psi, first, comparisons)
+    return total
