@@ -1,4 +1,4 @@
-"""Tests for refsnn.neurons.integrate_fire: the sequential IF neuron with soft reset (spec §2.2)."""
+"""Tests for refsnn.neurons.integrate_fire: the sequential IF neuron with soft reset."""
 
 import numpy as np
 import pytest
@@ -14,7 +14,7 @@ from refsnn.neurons.integrate_fire import BLOCK
 @example(T=4, k=4, theta=1.0)  # z = θ/8: T·z/θ + 1/2 = 1, a tie
 @example(T=2, k=8, theta=1.0)  # z = θ/4: T·z + θ/2 = θ exactly
 def test_constant_input_count_equals_qcfs_level(T, k, theta):
-    """For constant input I_t = z, the IF count is the QCFS level at L = T (spec §2.2).
+    """For constant input I_t = z, the IF count is the QCFS level at L = T.
 
     N = clip(floor((T·z + θ/2)/θ), 0, T). On the exact grid z = k·θ/32 the membrane
     sums are exact, and ties (fire exactly at θ) are frequent: they need ``>=`` and

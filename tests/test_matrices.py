@@ -1,4 +1,4 @@
-"""Tests for refsnn.neurons.matrices: Λ_pre, Λ_post, Λ_pc and b (spec §3.1)."""
+"""Tests for refsnn.neurons.matrices: Λ_pre, Λ_post, Λ_pc and b, the paper's conversion matrices."""
 
 from fractions import Fraction
 

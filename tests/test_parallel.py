@@ -28,7 +28,7 @@ def paper_train(count, T):
 @given(data=dyadic_currents(T=st.integers(1, 64)), dtype=dtypes)
 @example(data=(np.array([[1.0], [0.875], [0.625]]), 1.0), dtype=np.float64)  # Σ + ψ = 3θ: a tie
 def test_methods_agree_with_closed_form(data, dtype):
-    """hadamard ≡ binary ≡ clip(floor((Σ+ψ)/θ), 0, T), and each train is 0…0 1…1 (spec §3.2-3.5).
+    """hadamard ≡ binary ≡ clip(floor((Σ+ψ)/θ), 0, T), and each train is 0…0 1…1 (the parallel firing rule and the sorting property).
 
     On the exact grid this holds at ties too. ``dense`` sums rounded entries such as 1/3,
     so it must agree wherever (Σ + ψ)/θ is not an exact integer.
@@ -76,7 +76,7 @@ def test_binary_search_comparisons_are_logarithmic(data):
 
 @given(data=dyadic_currents(), method=st.sampled_from(METHODS))
 def test_code_order_is_time_reverse_of_paper_order(data, method):
-    """order="code" fires at step x iff count >= x: the paper train reversed (spec §3.3)."""
+    """order="code" fires at step x iff count >= x: the paper train reversed (tutorials/00_notation.md, "Spike order")."""
     currents, theta = data
     paper = parallel_neuron(currents, theta, method=method, order="paper")
     code = parallel_neuron(currents, theta, method=method, order="code")

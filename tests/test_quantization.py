@@ -21,7 +21,7 @@ finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
 )
 @example(z=np.array([4, 12]), theta=1.0, L=4)  # z·L/θ = 0.5 and 1.5: exact ties
 def test_level_is_round_half_up_on_exact_grid(z, theta, L):
-    """QCFS level = clip(floor((L·z + θ/2)/θ), 0, L), rounding ties *up* (spec §2.1).
+    """QCFS level = clip(floor((L·z + θ/2)/θ), 0, L), rounding ties *up*.
 
     z lies on the grid k·θ/32, so L·z/θ + 1/2 hits integers (ties) often; np.round,
     which rounds half to even, would fail at those ties.

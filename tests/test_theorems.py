@@ -1,4 +1,4 @@
-"""The paper's neuron-level claims, one test per claim (Hao et al. 2025, §3-4; spec §3).
+"""The paper's neuron-level claims, one test per claim (Hao et al. 2025: Theorem 4.1, the sorting property).
 
 Exact claims run on dyadic grids with power-of-two θ (see ``strategies.py``), so that
 floating point computes them exactly. Float ties are tested on their own at the end.
@@ -99,7 +99,7 @@ def test_unevenness_error_if_differs_parallel_does_not():
 def test_arbitrary_floats_differ_from_qcfs_only_near_ties(currents, theta):
     """Float ties, documented: with arbitrary floats, the count and the QCFS level of
     ``currents.mean(0)`` may differ by at most 1, and only where (T·Ī + ψ)/θ is within a
-    few ulps of an integer (Σ and T·mean round differently; spec §10)."""
+    few ulps of an integer (Σ and T·mean round differently; tutorials/00_notation.md, "Float ties")."""
     T = currents.shape[0]
     mean = currents.mean(axis=0)
     count = parallel_neuron(currents, theta).sum(axis=0)

@@ -1,4 +1,4 @@
-"""Theorem 4.1, case T ≠ T̃: lossless in expectation at ψ = θ/2 (spec §3.6), exactly."""
+"""Theorem 4.1, case T ≠ T̃: lossless in expectation at ψ = θ/2, exactly (refsnn.neurons.theory)."""
 
 from fractions import Fraction
 
@@ -45,3 +45,11 @@ def test_bad_input():
         expected_qcfs(0)
     with pytest.raises(TypeError, match="shift"):
         expected_qcfs(4, shift="half")
+
+
+def test_closed_form_of_the_expectation():
+    """E[Q_L]/θ = 1/2 + (s − 1/2)/L for every shift s in [0, 1] (the module docstring's
+    closed form), which makes s = 1/2 the one shift that is right for every L."""
+    for L in range(1, 33):
+        for s in (Fraction(0), Fraction(1, 8), Fraction(1, 2), Fraction(5, 7), Fraction(1)):
+            assert expected_qcfs(L, s) == Fraction(1, 2) + (s - Fraction(1, 2)) / L

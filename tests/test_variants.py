@@ -1,4 +1,4 @@
-"""Where the sorting property and losslessness break (spec §2.3, §12).
+"""Where the sorting property and losslessness break (tutorials/00_notation.md, "Where the theorems break").
 
 Each break is found by Hypothesis (``find`` with a derandomized search, which shrinks to
 a minimal case) and a concrete example of it is asserted as well.

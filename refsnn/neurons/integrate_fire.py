@@ -1,4 +1,4 @@
-"""The sequential integrate-and-fire neuron with soft reset (spec §2.2).
+"""The sequential integrate-and-fire neuron with soft reset: the classic conversion neuron.
 
 This is the classic conversion neuron and the baseline the paper beats:
 
@@ -106,7 +106,7 @@ def _if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cov
 
 
 def if_neuron(currents, theta, v0=None, return_membrane=False):
-    """Run integrate-and-fire neurons with soft reset over T steps (spec §2.2).
+    """Run integrate-and-fire neurons with soft reset over T steps.
 
     Parameters
     ----------

@@ -1,7 +1,7 @@
-"""The explicit conversion matrices of the parallel conversion neuron (spec §3.1).
+"""The explicit conversion matrices of the parallel conversion neuron.
 
 These are for teaching and for the ``method="dense"`` reference. The fast methods never
-form a T×T matrix (spec §3.4). Rows and steps are 1-based in the docstrings (x = 1..T)
+form a T×T matrix (the rank-1 form of :mod:`refsnn.neurons.parallel`). Rows and steps are 1-based in the docstrings (x = 1..T)
 and 0-based in the arrays.
 
 - Prior control matrix Λ_pre = 𝟙𝟙ᵀ/T replaces every step's current by the time mean.
@@ -11,7 +11,8 @@ and 0-based in the arrays.
 - Step offsets b_x = ψ/(T − x + 1).
 
 The row factors c_x, Λ_pc and b are as the paper states them. The factor L_T inside
-Λ_post is a **reconstruction** (spec §3.1, [INFERRED]): it is the natural choice that
+Λ_post is a **reconstruction** (see ``tutorials/00_notation.md``, "Reconstructed posterior conversion
+matrix"): it is the natural choice that
 reproduces Λ_pc, because row x of L_T·Λ_pre is (x/T)·𝟙ᵀ. The paper text that would
 confirm it could not be read.
 """
@@ -30,7 +31,7 @@ __all__ = [
 
 
 def prior_control_matrix(T):
-    """Prior control matrix Λ_pre = 𝟙𝟙ᵀ / T (spec §3.1).
+    """The prior control matrix Λ_pre = 𝟙𝟙ᵀ / T.
 
     Parameters
     ----------
@@ -54,7 +55,7 @@ def posterior_row_factors(T):
 
 
 def posterior_conversion_matrix(T):
-    """Posterior conversion matrix Λ_post = diag(c)·L_T (spec §3.1).
+    """The posterior conversion matrix Λ_post = diag(c)·L_T (reconstructed, see the module).
 
     c_x = T / (x (T − x + 1)) is stated by the paper. L_T, the lower-triangular ones,
     is a reconstruction (see the module docstring).
@@ -74,7 +75,7 @@ def posterior_conversion_matrix(T):
 
 
 def parallel_conversion_matrix(T):
-    """Parallel conversion matrix Λ_pc = Λ_post·Λ_pre (spec §3.1).
+    """The parallel conversion matrix Λ_pc = Λ_post·Λ_pre.
 
     Row x equals 𝟙ᵀ/(T − x + 1), so Λ_pc = u·𝟙ᵀ has rank 1 with u_x = 1/(T − x + 1): the
     rows read 1/T, 1/(T−1), ..., 1 from top to bottom. It is computed here from that
@@ -95,7 +96,7 @@ def parallel_conversion_matrix(T):
 
 
 def step_offsets(T, psi):
-    """Step-wise offsets b_x = ψ / (T − x + 1), x = 1..T (spec §3.1).
+    """The step-wise offsets b_x = ψ / (T − x + 1), x = 1..T.
 
     Parameters
     ----------

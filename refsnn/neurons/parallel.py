@@ -1,6 +1,6 @@
 """The parallel conversion neuron: dense, rank-1 (Hadamard) and binary-search firing.
 
-Spec §3. With Σ = Σ_t I_t the total input current, the membrane potential of step x is
+The paper's parallel conversion neuron. With Σ = Σ_t I_t the total input current, the membrane potential of step x is
 
 .. math::
 
@@ -14,7 +14,7 @@ so step x fires iff the count floor((Σ + ψ)/θ) is at least T − x + 1. The c
     N = \\operatorname{clip}\\left(\\left\\lfloor \\frac{\\Sigma + \\psi}{\\theta} \\right\\rfloor, 0, T\\right),
 
 which is the QCFS level of the mean current (Theorem 4.1, case T = T̃), and the spikes
-fill the last N steps ("paper" order, back-loaded: the sorting property of §3.5).
+fill the last N steps ("paper" order, back-loaded: the sorting property).
 
 Three ways to compute the same spikes:
 
@@ -28,12 +28,14 @@ Three ways to compute the same spikes:
     each step with the count, with the same result bit for bit (``_firing_count``).
 ``"binary"``
     The firing predicate is monotone in x, so binary search finds the first spike step
-    in at most ⌈log2(T + 1)⌉ comparisons (spec §3.5).
+    in at most ⌈log2(T + 1)⌉ comparisons (the paper's binary search for the first
+    spike step).
 
 ``order="code"`` reproduces the authors' released code, where step x fires iff the
-count is >= x: the spikes fill the *first* N steps (spec §3.3). It is computed as the
+count is >= x: the spikes fill the *first* N steps (see ``tutorials/00_notation.md``, "Spike order"). It is computed as the
 exact time-reverse of the paper order, so counts are identical. (The code's own float
-formula, (T/x)·mean + ψ/x >= θ, can differ from this at ties, spec §10.)
+formula, (T/x)·mean + ψ/x >= θ, can differ from this at ties: ``tutorials/00_notation.md``,
+"Float ties".)
 
 Each method has a NumPy twin (``*_reference``) that mirrors the equation; the public
 functions run the Numba kernels, and ``tests/test_parallel.py`` proves that they agree.
@@ -288,7 +290,7 @@ def binary_search_probes(total, theta, T, psi=None):
 
 
 def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper"):
-    """Fire parallel conversion neurons for all T steps at once (spec §3).
+    """Fire parallel conversion neurons for all T steps at once.
 
     .. math::
 
@@ -302,7 +304,8 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper")
     theta : array_like
         Threshold θ > 0, broadcast against ``currents.shape[1:]``.
     psi : array_like, optional
-        Shift ψ; θ/2 by default. A DA-QCFS input shift merges in as ψ + T·ψ_DA (§4.4).
+        Shift ψ; θ/2 by default. A DA-QCFS input shift merges in as ψ + T·ψ_DA
+        (:func:`refsnn.neurons.quantization.da_qcfs_shift`).
     method : {"hadamard", "dense", "binary"}
         How to compute the spikes (see the module docstring). All give the same spikes
         except that ``"dense"`` can miss an exact float tie.
@@ -343,7 +346,8 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper")
 
 
 def first_spike_step(currents, theta, psi=None, return_comparisons=False):
-    """First spike step t_fir of parallel neurons, found by binary search (spec §3.5).
+    """First spike step t_fir of parallel neurons, found by binary search (the paper's
+    sorting property makes the firing predicate monotone in the step).
 
     In paper order the neuron fires at every step x >= t_fir, so its count is
     N = T − t_fir + 1. The closed form is t_fir = T + 1 − clip(floor((Σ+ψ)/θ), 0, T).
@@ -380,7 +384,8 @@ def first_spike_step_from_total(total, theta, T, psi=None, return_comparisons=Fa
 
     The parallel neuron only needs Σ (the prior control matrix averages over time), so a
     network that carries summed currents between layers fires each neuron with
-    ⌈log2(T+1)⌉ comparisons and never touches the T steps (spec §3.5).
+    ⌈log2(T+1)⌉ comparisons and never touches the T steps. (The count itself is O(1)
+    from Σ, :func:`closed_form_count`; binary search is how the paper finds t_fir.)
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The QCFS activation, ClipReLU and the calibrated DA-QCFS (spec §2.1, §4.1).
+"""The QCFS activation, ClipReLU and the calibrated DA-QCFS, as functions.
 
 QCFS (Bu et al., ICLR 2022) is the quantization-clip-floor-shift activation that a
 QCFS ANN is trained with:
@@ -148,7 +148,7 @@ def qcfs_level(z, theta, levels, psi=None):
 
 
 def qcfs(z, theta, levels, psi=None):
-    """QCFS activation (spec §2.1, Bu et al. 2022).
+    """QCFS activation (Bu et al., ICLR 2022), the activation of a QCFS ANN.
 
     .. math::
 
@@ -185,7 +185,8 @@ def qcfs(z, theta, levels, psi=None):
 
 
 def clip_relu(z, theta):
-    """ClipReLU: min(max(z, 0), θ), the ReLU clipped at a recorded threshold (spec §5).
+    """ClipReLU: min(max(z, 0), θ), the ReLU clipped at a recorded threshold (stage 1 of
+    the paper's three-stage pipeline).
 
     Parameters
     ----------
@@ -248,7 +249,7 @@ def da_qcfs_shift(theta, levels, psi_da, psi=None):
 
 
 def da_qcfs(z, theta, levels, psi_da, phi_da, psi=None):
-    """Distribution-aware QCFS, the calibrated activation (spec §4.1).
+    """Distribution-aware QCFS (DA-QCFS), the paper's calibrated activation.
 
     .. math::
 

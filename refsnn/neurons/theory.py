@@ -1,4 +1,4 @@
-"""Exact expected QCFS output, for Theorem 4.1's case T ≠ T̃ (spec §3.6).
+"""Exact expected QCFS output, for Theorem 4.1's case T ≠ T̃ (lossless in expectation).
 
 If z is uniform on [0, θ], write u = z/θ ~ U[0, 1] and s = ψ/θ. Then
 
@@ -9,9 +9,19 @@ If z is uniform on [0, θ], write u = z/θ ~ U[0, 1] and s = ψ/θ. Then
 
 The integrand is a step function: floor(Tu + s) = k on [(k − s)/T, (k + 1 − s)/T). So the
 integral is a finite sum of k times interval lengths, computed here exactly with
-``fractions.Fraction``. With s = 1/2 every T gives 1/2, so
-E[Q_T(z) − Q_T̃(z)] = 0 for every T and T̃ (lossless in expectation). With any other
-shift the expectation depends on T and the conversion error is not zero on average.
+``fractions.Fraction``. For 0 <= s <= 1 the sum has a closed form: level 0 covers a length
+(1 − s)/T, levels 1..T−1 a length 1/T each, and level T a length s/T, so
+
+.. math::
+
+    \frac{1}{\theta}\,\mathbb{E}[Q_T(z)] = \frac{1}{T}\left(\frac{T-1}{2} + s\right)
+        = \frac{1}{2} + \frac{s - 1/2}{T}.
+
+With s = 1/2 every T gives 1/2, so E[Q_T(z) − Q_T̃(z)] = 0 for every T and T̃ (Theorem
+4.1, lossless in expectation). With any other shift the expectation depends on T and the
+conversion error is not zero on average: s = 1/2 is the only shift that makes it vanish
+for all T ≠ T̃. That z is uniform is the assumption under which refsnn states the
+theorem (``tutorials/00_notation.md``, "Theorem 4.1").
 """
 
 import functools

@@ -1,4 +1,6 @@
-"""Parallel neurons for which the paper's guarantees break (spec §2.3, §12).
+"""Parallel neurons for which the paper's guarantees break.
+
+Why they break is explained in ``tutorials/00_notation.md``, "Where the theorems break".
 
 These are teaching counterexamples, not conversion neurons. Each is written as the
 explicit matrix form H = Λ·I + b, s = H(H − θ), in plain NumPy.
