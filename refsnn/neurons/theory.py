@@ -14,8 +14,8 @@ integral is a finite sum of k times interval lengths, computed here exactly with
 
 .. math::
 
-    \frac{1}{\theta}\,\mathbb{E}[Q_T(z)] = \frac{1}{T}\left(\frac{T-1}{2} + s\right)
-        = \frac{1}{2} + \frac{s - 1/2}{T}.
+    \\frac{1}{\\theta}\\,\\mathbb{E}[Q_T(z)] = \\frac{1}{T}\\left(\\frac{T-1}{2} + s\\right)
+        = \\frac{1}{2} + \\frac{s - 1/2}{T}.
 
 With s = 1/2 every T gives 1/2, so E[Q_T(z) − Q_T̃(z)] = 0 for every T and T̃ (Theorem
 4.1, lossless in expectation). With any other shift the expectation depends on T and the

@@ -1,0 +1,166 @@
+"""Containers: the residual block, and walking a network of nested containers.
+
+A network is a tree. Its inner nodes are containers — :class:`~refsnn.networks.layers.Sequential`
+(children in order) and :class:`Residual` (a main path, a shortcut and an activation) —
+and its leaves are layers. Everything that treats layers one by one (recording
+thresholds, calibration, conversion, saving, plotting, the three ways of running an SNN)
+walks the tree with the functions here, so a new container needs only to be taught here.
+
+:func:`run` is the one forward pass over a tree. It takes an optional ``hook(layer, x)``
+that may replace a leaf's forward: calibration uses it to run teacher and student
+through the activations, and a spiking network uses it to fire its neurons.
+"""
+
+import copy
+
+import numpy as np
+
+from .base import Layer
+
+__all__ = ["Residual", "run", "is_container", "children", "map_children", "iter_layers", "set_training"]
+
+
+class Residual(Layer):
+    """A residual block: y = activation(main(x) + shortcut(x)).
+
+    The paper's ResNets use the BasicBlock of He et al. (2016),
+
+    .. code-block:: text
+
+        main     = Conv2d(3×3, stride s) → BatchNorm → activation → Conv2d(3×3) → BatchNorm
+        shortcut = identity, or Conv2d(1×1, stride s) → BatchNorm when the shape changes
+        y        = activation(main(x) + shortcut(x))
+
+    (:func:`refsnn.networks.models.basic_block` builds one). In a converted SNN the final
+    activation becomes a neuron layer and the sum stays: Σ_t (m_t + s_t) = Σ_t m_t + Σ_t s_t,
+    so a residual sum commutes with the sum over time, like every time-linear layer.
+
+    Parameters
+    ----------
+    main : layer or container
+    shortcut : layer or container, optional
+        ``None`` is the identity.
+    activation : layer, optional
+        Applied to the sum; ``None`` for none.
+    """
+
+    def __init__(self, main, shortcut=None, activation=None):
+        for name, part in (("main", main), ("shortcut", shortcut), ("activation", activation)):
+            if part is not None and not all(hasattr(part, m) for m in ("forward", "backward", "params", "grads")):
+                raise TypeError(f"Residual {name} ({part!r}) lacks forward/backward/params/grads")
+        if main is None:
+            raise TypeError("Residual needs a main path")
+        self.main, self.shortcut, self.activation = main, shortcut, activation
+
+    def __repr__(self):
+        short = "identity" if self.shortcut is None else repr(self.shortcut)
+        inner = f"\n  main: {self.main!r}\n  shortcut: {short}\n  activation: {self.activation!r}"
+        return f"Residual({inner.replace(chr(10), chr(10) + '  ')}\n)"
+
+    def forward(self, x):
+        return run(self, np.asarray(x))
+
+    def backward(self, grad_out):
+        """The gradient flows through the activation, then into both paths, and adds up."""
+        g = grad_out if self.activation is None else self.activation.backward(grad_out)
+        g_main = self.main.backward(g)
+        g_short = g if self.shortcut is None else self.shortcut.backward(g)
+        return g_main + g_short
+
+    def params(self):
+        return {f"{name}.{k}": v for name, part in children(self) for k, v in part.params().items()}
+
+    def grads(self):
+        return {f"{name}.{k}": v for name, part in children(self) for k, v in part.grads().items()}
+
+
+def _sequential():
+    from .layers import Sequential
+
+    return Sequential
+
+
+def is_container(layer):
+    """True for :class:`~refsnn.networks.layers.Sequential` and :class:`Residual`."""
+    return isinstance(layer, (_sequential(), Residual))
+
+
+def children(layer):
+    """The named children of a container, in forward order: [(name, child), ...].
+
+    Sequential: ("0", first), ("1", second), ...; Residual: ("main", ...),
+    ("shortcut", ...) if any, ("activation", ...) if any. A leaf has none.
+    """
+    if isinstance(layer, _sequential()):
+        return [(str(i), child) for i, child in enumerate(layer.layers)]
+    if isinstance(layer, Residual):
+        return [(name, part) for name, part in (("main", layer.main), ("shortcut", layer.shortcut),
+                                                 ("activation", layer.activation)) if part is not None]
+    return []
+
+
+def map_children(layer, fn):
+    """A shallow copy of a container whose children are ``fn(child)``; a leaf comes back as is.
+
+    ``fn`` may return a different layer (a conversion) or the child itself.
+    """
+    if isinstance(layer, _sequential()):
+        return _sequential()(*[fn(child) for child in layer.layers])
+    if isinstance(layer, Residual):
+        return Residual(fn(layer.main), None if layer.shortcut is None else fn(layer.shortcut),
+                        None if layer.activation is None else fn(layer.activation))
+    return layer
+
+
+def iter_layers(net, prefix=""):
+    """Every leaf of a tree in forward order, as (path, layer); paths look like "3.main.1"."""
+    if not is_container(net):
+        yield prefix, net
+        return
+    for name, child in children(net):
+        yield from iter_layers(child, f"{prefix}.{name}" if prefix else name)
+
+
+def set_training(net, training):
+    """Put every BatchNorm of a tree in training (True) or evaluation (False) mode."""
+    if not isinstance(training, (bool, np.bool_)):
+        raise TypeError(f"training must be True or False, got {training!r}")
+    for _, layer in iter_layers(net):
+        if hasattr(layer, "training"):
+            layer.training = bool(training)
+    return net
+
+
+def run(layer, x, hook=None):
+    """Forward pass over a tree.
+
+    Parameters
+    ----------
+    layer : layer or container
+    x : numpy.ndarray
+    hook : callable, optional
+        ``hook(leaf, x)`` is tried first at every leaf; if it returns ``None`` the leaf's
+        own ``forward(x)`` runs.
+
+    Returns
+    -------
+    numpy.ndarray, the output of the tree.
+    """
+    if isinstance(layer, _sequential()):
+        for child in layer.layers:
+            x = run(child, x, hook)
+        return x
+    if isinstance(layer, Residual):
+        total = run(layer.main, x, hook)
+        total = total + (x if layer.shortcut is None else run(layer.shortcut, x, hook))
+        return total if layer.activation is None else run(layer.activation, total, hook)
+    if hook is not None:
+        out = hook(layer, x)
+        if out is not None:
+            return out
+    return layer.forward(x)
+
+
+def deep_copy(net):
+    """An independent copy of a tree (weights included)."""
+    return copy.deepcopy(net)

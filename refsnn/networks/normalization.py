@@ -1,0 +1,213 @@
+"""Batch normalisation, and folding it into the layer before it.
+
+The paper's deep networks (VGG, ResNet) normalise every convolution with BatchNorm. In
+training mode BatchNorm normalises with the statistics of the batch; in evaluation mode
+it uses running averages and is a fixed affine map per channel,
+
+.. math::
+
+    \\mathrm{BN}(x)_c = a_c x_c + c_c, \\qquad a_c = \\frac{\\gamma_c}{\\sqrt{\\sigma_c^2 + \\varepsilon}},
+    \\qquad c_c = \\beta_c - a_c \\mu_c,
+
+which commutes with the sum over time like any affine map: Σ_t BN(x_t) = a·Σ_t x_t + T·c.
+So a converted SNN may keep BatchNorm between its spiking layers; refsnn keeps it (the
+SNN then mirrors the ANN layer for layer, and the rate errors of each layer can be
+compared), and :func:`fold_batchnorm` removes it by merging it into the convolution or
+linear layer before it, which saves one pass per layer and changes results only by
+float rounding.
+"""
+
+import copy
+
+import numpy as np
+
+from .base import Layer, as_input, check_ndim, float_dtype, positive_int
+
+__all__ = ["BatchNorm", "fold_batchnorm"]
+
+
+class BatchNorm(Layer):
+    """Batch normalisation over the channel axis 1 of (B, C) or (B, C, H, W) inputs.
+
+    Training mode (``training=True``, the default after construction):
+
+    .. math::
+
+        \\hat x = \\frac{x - \\mu_B}{\\sqrt{\\sigma_B^2 + \\varepsilon}}, \\qquad
+        y = \\gamma \\hat x + \\beta,
+
+    with the mean μ_B and biased variance σ²_B of each channel over the batch (and space),
+    and running averages updated as r ← (1 − m)·r + m·(batch value), with the unbiased
+    variance, as in PyTorch. Evaluation mode (``training=False``) uses the running
+    averages: y = a·x + c (module docstring).
+
+    Parameters
+    ----------
+    channels : int
+        C.
+    eps : float, default 1e-5
+        ε > 0.
+    momentum : float in (0, 1], default 0.1
+        m, the weight of the new batch in the running averages.
+    dtype : {float32, float64}, default float32
+
+    Attributes
+    ----------
+    weight, bias : ndarray, shape (C,)
+        γ (ones) and β (zeros), trained.
+    running_mean, running_var : ndarray, shape (C,)
+        μ (zeros) and σ² (ones), updated in training mode.
+    training : bool
+        Which statistics ``forward`` uses; set it with
+        :func:`refsnn.networks.containers.set_training` for a whole network.
+    """
+
+    def __init__(self, channels, eps=1e-5, momentum=0.1, dtype=np.float32):
+        self.channels = positive_int("channels", channels)
+        dtype = float_dtype("dtype", dtype)
+        for name, value, low in (("eps", eps, 0.0), ("momentum", momentum, 0.0)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
+                raise TypeError(f"{name} must be a finite real number, got {value!r}")
+            if not value > low:
+                raise ValueError(f"{name} must be > {low}, got {value}")
+        if momentum > 1:
+            raise ValueError(f"momentum must be in (0, 1], got {momentum}")
+        self.eps, self.momentum = float(eps), float(momentum)
+        self.weight = np.ones(self.channels, dtype=dtype)
+        self.bias = np.zeros(self.channels, dtype=dtype)
+        self.running_mean = np.zeros(self.channels, dtype=dtype)
+        self.running_var = np.ones(self.channels, dtype=dtype)
+        self.weight_grad = np.zeros_like(self.weight)
+        self.bias_grad = np.zeros_like(self.bias)
+        self.training = True
+        self._x = None
+
+    def __repr__(self):
+        return f"BatchNorm({self.channels}, training={self.training})"
+
+    def _view(self, v, ndim):
+        """A (C,) vector shaped to broadcast along axis 1 of an ``ndim``-D input."""
+        return v.reshape((-1,) + (1,) * (ndim - 2))
+
+    def _check(self, x):
+        x = as_input(self, x, self.weight.dtype)
+        check_ndim(self, x, (2, 4), "(B, C, H, W) or (B, C)")
+        if x.shape[1] != self.channels:
+            raise ValueError(f"{self!r}: expected {self.channels} channels on axis 1, got input shape {x.shape}")
+        return x
+
+    def scale_and_shift(self):
+        """The evaluation-mode map y = a·x + c: a = γ/√(σ² + ε), c = β − a·μ, shape (C,)."""
+        a = self.weight / np.sqrt(self.running_var + self.weight.dtype.type(self.eps))
+        return a, self.bias - a * self.running_mean
+
+    def forward(self, x):
+        x = self._check(x)
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        if not self.training:
+            a, c = self.scale_and_shift()
+            self._x, self._x_hat, self._inv_std = x, None, None
+            return self._view(a, x.ndim) * x + self._view(c, x.ndim)
+        n = x.size // self.channels
+        if n < 2:
+            raise ValueError(f"{self!r}: training mode needs more than one value per channel, got shape {x.shape}")
+        mean = x.mean(axis=axes)
+        var = x.var(axis=axes)
+        inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))
+        x_hat = (x - self._view(mean, x.ndim)) * self._view(inv_std, x.ndim)
+        m = self.weight.dtype.type(self.momentum)
+        self.running_mean[...] = (1 - m) * self.running_mean + m * mean
+        self.running_var[...] = (1 - m) * self.running_var + m * var * (n / (n - 1))
+        self._x, self._x_hat, self._inv_std = x, x_hat, inv_std
+        return self._view(self.weight, x.ndim) * x_hat + self._view(self.bias, x.ndim)
+
+    def backward(self, grad_out):
+        """Training mode: the gradient through the batch statistics,
+
+        .. math::
+
+            \\frac{\\partial L}{\\partial x} = \\frac{\\gamma}{n\\sqrt{\\sigma_B^2+\\varepsilon}}
+            \\left(n g - \\sum g - \\hat x \\sum g \\hat x\\right),
+
+        with sums over the n values of a channel. Evaluation mode: ∂L/∂x = a·g.
+        Both: ∂L/∂β = Σ g and ∂L/∂γ = Σ g·x̂.
+        """
+        x = self._saved("_x")
+        g = self._check_grad(grad_out, x.shape).astype(x.dtype, copy=False)
+        axes = (0,) if x.ndim == 2 else (0, 2, 3)
+        self.bias_grad[...] = g.sum(axis=axes)
+        if self._x_hat is None:  # evaluation mode: a fixed affine map
+            a, _ = self.scale_and_shift()
+            std = np.sqrt(self.running_var + x.dtype.type(self.eps))
+            x_hat = (x - self._view(self.running_mean, x.ndim)) / self._view(std, x.ndim)
+            self.weight_grad[...] = (g * x_hat).sum(axis=axes)
+            return g * self._view(a, x.ndim)
+        x_hat, inv_std = self._x_hat, self._inv_std
+        n = x.size // self.channels
+        sum_g = self.bias_grad
+        sum_gx = (g * x_hat).sum(axis=axes)
+        self.weight_grad[...] = sum_gx
+        scale = self._view(self.weight * inv_std / n, x.ndim)
+        return scale * (n * g - self._view(sum_g, x.ndim) - x_hat * self._view(sum_gx, x.ndim))
+
+    def params(self):
+        return {"weight": self.weight, "bias": self.bias}
+
+    def grads(self):
+        return {"weight": self.weight_grad, "bias": self.bias_grad}
+
+
+def _fold_into(layer, bn):
+    """A copy of ``layer`` (Conv2d or Linear) with ``bn`` (evaluation mode) merged in:
+    W' = a·W (per output channel), b' = a·b + c."""
+    from .layers import Conv2d, Linear
+
+    if not isinstance(layer, (Conv2d, Linear)):
+        return None
+    if layer.weight.shape[0] != bn.channels:
+        raise ValueError(f"{bn!r} follows {layer!r}, which has {layer.weight.shape[0]} output channels")
+    a, c = (v.astype(np.float64) for v in bn.scale_and_shift())
+    folded = copy.deepcopy(layer)
+    dtype = layer.weight.dtype
+    folded.weight[...] = (layer.weight.astype(np.float64) * a.reshape((-1,) + (1,) * (layer.weight.ndim - 1))).astype(dtype)
+    folded.bias[...] = (a * layer.bias.astype(np.float64) + c).astype(dtype)
+    return folded
+
+
+def fold_batchnorm(net):
+    """A copy of ``net`` with every BatchNorm merged into the Conv2d or Linear before it.
+
+    In evaluation mode BN(W x + b) = a·(W x + b) + c = (a·W) x + (a·b + c), so the pair
+    becomes one layer with weights a·W and bias a·b + c. The result equals the original
+    network in evaluation mode up to float rounding (the folded weights are rounded once
+    to the weights' dtype). A BatchNorm that does not directly follow a Conv2d or Linear
+    in the same container is kept.
+
+    Parameters
+    ----------
+    net : Sequential, or any container of :mod:`refsnn.networks.containers`
+
+    Returns
+    -------
+    A new network with no BatchNorm directly after a Conv2d or Linear.
+    """
+    from .containers import is_container, map_children
+    from .layers import Sequential
+
+    def fold(layer):
+        if isinstance(layer, Sequential):
+            out = []
+            for child in layer:
+                child = fold(child)
+                if isinstance(child, BatchNorm) and out:
+                    folded = _fold_into(out[-1], child)
+                    if folded is not None:
+                        out[-1] = folded
+                        continue
+                out.append(child)
+            return Sequential(*out)
+        return map_children(layer, fold)
+
+    if not is_container(net):
+        raise TypeError(f"net must be a Sequential or Residual network, got {type(net).__name__}")
+    return fold(copy.deepcopy(net))

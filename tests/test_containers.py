@@ -1,0 +1,94 @@
+"""Tests for refsnn.networks.containers: the residual block and walking nested networks."""
+
+import numpy as np
+import pytest
+from test_layers import check_layer_grads
+
+from refsnn.networks.activations import ReLU
+from refsnn.networks.containers import Residual, children, iter_layers, map_children, run, set_training
+from refsnn.networks.layers import Conv2d, Linear, Sequential
+from refsnn.networks.normalization import BatchNorm
+
+F64 = np.float64
+
+
+def block(rng, shortcut=True, dtype=F64):
+    main = Sequential(Conv2d(2, 3, 3, padding=1, rng=rng, dtype=dtype), BatchNorm(3, dtype=dtype), ReLU(),
+                      Conv2d(3, 3, 3, padding=1, rng=rng, dtype=dtype))
+    short = Sequential(Conv2d(2, 3, 1, rng=rng, dtype=dtype), BatchNorm(3, dtype=dtype)) if shortcut else None
+    return Residual(main, short, ReLU())
+
+
+def test_forward_is_activation_of_main_plus_shortcut():
+    rng = np.random.default_rng(0)
+    res = block(rng)
+    set_training(res, False)
+    x = rng.normal(0, 1, (4, 2, 5, 5))
+    expected = np.maximum(res.main.forward(x) + res.shortcut.forward(x), 0)
+    np.testing.assert_array_equal(res.forward(x), expected)
+    identity = Residual(Sequential(Linear(3, 3, rng, dtype=F64)))
+    x = rng.normal(0, 1, (4, 3))
+    np.testing.assert_array_equal(identity.forward(x), identity.main.forward(x) + x)
+
+
+@pytest.mark.parametrize("shortcut", [True, False])
+def test_residual_gradients(shortcut):
+    """backward() against central differences, for the input and every parameter, with
+    a projection shortcut and with the identity (the gradient of x then adds directly)."""
+    rng = np.random.default_rng(1)
+    res = block(rng, shortcut)
+    if not shortcut:
+        res.main.layers[0] = Conv2d(2, 2, 3, padding=1, rng=rng, dtype=F64)
+        res.main.layers[1] = BatchNorm(2, dtype=F64)
+        res.main.layers[3] = Conv2d(2, 2, 3, padding=1, rng=rng, dtype=F64)
+    for _, layer in iter_layers(res):
+        if isinstance(layer, BatchNorm):
+            layer.momentum = 1e-12
+    check_layer_grads(res, rng.normal(0.2, 1, (3, 2, 4, 4)))
+
+
+def test_nested_params_have_paths_and_the_walk_is_in_forward_order():
+    rng = np.random.default_rng(2)
+    net = Sequential(Conv2d(2, 2, 3, padding=1, rng=rng), block(rng))
+    paths = [path for path, _ in iter_layers(net)]
+    assert paths == ["0", "1.main.0", "1.main.1", "1.main.2", "1.main.3", "1.shortcut.0", "1.shortcut.1",
+                     "1.activation"]
+    assert "1.main.0.weight" in net.params() and "1.shortcut.1.bias" in net.params()
+    assert set(net.params()) == set(net.grads())
+    assert [name for name, _ in children(net[1])] == ["main", "shortcut", "activation"]
+
+
+def test_map_children_copies_the_container_and_replaces_children():
+    rng = np.random.default_rng(3)
+    res = block(rng)
+    mapped = map_children(res, lambda child: ReLU() if isinstance(child, ReLU) else child)
+    assert mapped is not res and mapped.main is res.main and mapped.activation is not res.activation
+
+
+def test_set_training_reaches_every_batchnorm():
+    net = Sequential(block(np.random.default_rng(4)), BatchNorm(3))
+    set_training(net, False)
+    assert all(not layer.training for _, layer in iter_layers(net) if isinstance(layer, BatchNorm))
+    with pytest.raises(TypeError, match="training"):
+        set_training(net, "no")
+
+
+def test_run_hook_replaces_leaves_and_falls_back_to_forward():
+    """The hook sees every leaf in forward order; returning None keeps the leaf's forward."""
+    rng = np.random.default_rng(5)
+    res = block(rng)
+    set_training(res, False)
+    x = rng.normal(0, 1, (2, 2, 3, 3))
+    seen = []
+    out = run(res, x, lambda layer, z: seen.append(type(layer).__name__))
+    np.testing.assert_array_equal(out, res.forward(x))
+    assert seen == ["Conv2d", "BatchNorm", "ReLU", "Conv2d", "Conv2d", "BatchNorm", "ReLU"]
+    zeroed = run(res, x, lambda layer, z: np.zeros_like(z) if isinstance(layer, ReLU) else None)
+    assert not zeroed.any()
+
+
+def test_bad_parts():
+    with pytest.raises(TypeError, match="main"):
+        Residual(None)
+    with pytest.raises(TypeError, match="shortcut"):
+        Residual(ReLU(), shortcut=object())

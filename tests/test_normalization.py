@@ -1,0 +1,123 @@
+"""Tests for refsnn.networks.normalization: BatchNorm and folding it into the layer before."""
+
+import numpy as np
+import pytest
+from test_layers import check_layer_grads
+
+from refsnn.networks.activations import ReLU
+from refsnn.networks.containers import iter_layers, set_training
+from refsnn.networks.layers import Conv2d, Linear, Sequential
+from refsnn.networks.models import resnet_mini
+from refsnn.networks.normalization import BatchNorm, fold_batchnorm
+
+F64 = np.float64
+
+
+def randomised(bn, rng):
+    """A BatchNorm with non-trivial γ, β and running statistics."""
+    bn.weight[...] = rng.uniform(0.5, 2, bn.channels)
+    bn.bias[...] = rng.normal(0, 1, bn.channels)
+    bn.running_mean[...] = rng.normal(0, 1, bn.channels)
+    bn.running_var[...] = rng.uniform(0.5, 2, bn.channels)
+    return bn
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 2, 3)])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_gradients(shape, training):
+    """backward() against central differences, through the batch statistics in training
+    mode and through the fixed affine map in evaluation mode."""
+    rng = np.random.default_rng(len(shape))
+    bn = randomised(BatchNorm(3, dtype=F64), rng)
+    bn.training = training
+    x = rng.normal(0.5, 2, shape)
+    if training:  # forward updates the running averages; the gradient does not depend on them
+        bn.momentum = 1e-12
+    check_layer_grads(bn, x)
+
+
+def test_training_normalises_and_updates_running_averages():
+    rng = np.random.default_rng(0)
+    bn = BatchNorm(2, momentum=0.5, dtype=F64)
+    x = rng.normal([[3.0], [-1.0]], [[2.0], [0.5]], (2, 64)).T  # (B=64, C=2)
+    y = bn.forward(x)
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(y.var(axis=0), 1, rtol=1e-4)
+    np.testing.assert_allclose(bn.running_mean, 0.5 * x.mean(axis=0))
+    np.testing.assert_allclose(bn.running_var, 0.5 + 0.5 * x.var(axis=0, ddof=1))  # unbiased, as PyTorch
+
+
+def test_evaluation_mode_is_the_affine_map_of_the_running_statistics():
+    rng = np.random.default_rng(1)
+    bn = randomised(BatchNorm(3, dtype=F64), rng)
+    bn.training = False
+    x = rng.normal(0, 1, (5, 3, 2, 2))
+    a, c = bn.scale_and_shift()
+    expected = (x - bn.running_mean.reshape(3, 1, 1)) / np.sqrt(bn.running_var.reshape(3, 1, 1) + bn.eps)
+    expected = expected * bn.weight.reshape(3, 1, 1) + bn.bias.reshape(3, 1, 1)
+    np.testing.assert_allclose(bn.forward(x), expected, rtol=1e-12)
+    np.testing.assert_allclose(bn.forward(x), a.reshape(3, 1, 1) * x + c.reshape(3, 1, 1), rtol=1e-12)
+    before = bn.running_mean.copy()
+    bn.forward(x)
+    np.testing.assert_array_equal(bn.running_mean, before)  # evaluation does not update
+
+
+def test_fold_batchnorm_equals_the_network_in_evaluation_mode():
+    """A ResNet with BatchNorm everywhere, folded: the same logits up to float rounding,
+    with no BatchNorm left (every one follows a convolution)."""
+    rng = np.random.default_rng(2)
+    net = resnet_mini(ReLU, seed=3, blocks=2)
+    for _, layer in iter_layers(net):
+        if isinstance(layer, BatchNorm):
+            randomised(layer, rng)
+    set_training(net, False)
+    X = rng.random((6, 1, 8, 8), dtype=np.float32)
+    folded = fold_batchnorm(net)
+    assert not any(isinstance(layer, BatchNorm) for _, layer in iter_layers(folded))
+    np.testing.assert_allclose(folded.forward(X), net.forward(X), rtol=1e-4, atol=1e-4)
+    assert any(isinstance(layer, BatchNorm) for _, layer in iter_layers(net))  # the input is untouched
+
+
+def test_fold_batchnorm_exact_on_a_dyadic_linear_layer():
+    """With power-of-two scales the fold is exact: W' = a·W, b' = a·b + c."""
+    rng = np.random.default_rng(4)
+    lin = Linear(3, 2, rng, dtype=F64)
+    bn = BatchNorm(2, eps=0.0 + 1e-300, dtype=F64)
+    bn.weight[...] = [2.0, 0.5]
+    bn.running_var[...] = [1.0, 4.0]
+    bn.running_mean[...] = [0.25, -1.0]
+    bn.bias[...] = [1.0, 0.0]
+    set_training(Sequential(bn), False)
+    net = Sequential(lin, bn)
+    (folded,) = fold_batchnorm(net).layers
+    np.testing.assert_array_equal(folded.weight, lin.weight * np.array([[2.0], [0.25]]))
+    np.testing.assert_array_equal(folded.bias, lin.bias * [2.0, 0.25] + [1.0 - 0.5, 0.25])
+
+
+def test_a_batchnorm_without_a_layer_before_it_is_kept():
+    net = Sequential(BatchNorm(3), ReLU(), BatchNorm(3))
+    assert [type(layer) for layer in fold_batchnorm(net)] == [BatchNorm, ReLU, BatchNorm]
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(channels=0), ValueError, "channels"),
+    (dict(channels=3, eps=0.0), ValueError, "eps"),
+    (dict(channels=3, momentum=1.5), ValueError, "momentum"),
+    (dict(channels=3, momentum="x"), TypeError, "momentum"),
+    (dict(channels=3, dtype=np.int64), TypeError, "dtype"),
+])
+def test_bad_parameters(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        BatchNorm(**kwargs)
+
+
+def test_bad_input():
+    bn = BatchNorm(3)
+    with pytest.raises(ValueError, match="channels"):
+        bn.forward(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="shape"):
+        bn.forward(np.zeros((4, 3, 2)))
+    with pytest.raises(ValueError, match="more than one value"):
+        bn.forward(np.zeros((1, 3)))
+    with pytest.raises(TypeError, match="net"):
+        fold_batchnorm(Conv2d(1, 1, 1, rng=np.random.default_rng(0)))
