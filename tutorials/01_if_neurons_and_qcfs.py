@@ -15,11 +15,14 @@
 # # 1. IF neurons and QCFS: why classic conversion needs many steps
 #
 # Hao et al., *Faster and Stronger: When ANN-SNN Conversion Meets Parallel Spiking
-# Calculation*, ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §2; in
-# this project's spec, §2.1–§2.2 and §3.6.
+# Calculation*, ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): the
+# background the paper builds on (the QCFS activation and the IF neuron) and case T ≠ T̃ of
+# Theorem 4.1.
 #
-# Boxes that start with **Paper** restate what the paper says (through the spec, which
-# labels its sources). Everything else is commentary for this tutorial.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary.
 #
 # This tutorial shows three things:
 #
@@ -47,8 +50,8 @@ rng = np.random.default_rng(0)
 # %% [markdown]
 # ## 1.1 The QCFS activation
 #
-# > **Paper (§2.1, spec §2.1).** The quantization-clip-floor-shift activation with L levels,
-# > threshold θ and shift ψ is
+# > **Paper (QCFS, from Bu et al. 2022).** The quantization-clip-floor-shift activation
+# > with L levels, threshold θ and shift ψ is
 # > Q_L(z; θ, ψ) = (θ/L) · clip(floor((L·z + ψ)/θ), 0, L), with ψ = θ/2 as standard.
 #
 # With ψ = θ/2 the floor rounds *half up*. `np.round` rounds half to even, so it differs
@@ -63,7 +66,7 @@ assert refsnn.qcfs_level(z, 1.0, 4).tolist() == [1, 2, 3, 4]
 # %% [markdown]
 # ## 1.2 The IF neuron matches QCFS for constant input
 #
-# > **Paper (§2.2, spec §2.2).** The IF neuron integrates m_t = v_{t−1} + I_t, fires
+# > **Paper (the IF neuron).** The IF neuron integrates m_t = v_{t−1} + I_t, fires
 # > s_t = 1 when m_t ≥ θ, resets softly v_t = m_t − θ·s_t, and starts at v_0 = θ/2.
 #
 # With the same current z at every step, the IF neuron's count over T steps is the QCFS
@@ -146,11 +149,12 @@ plt.close(fig)
 #
 # ## 1.4 What ψ = θ/2 buys
 #
-# > **Paper (Theorem 4.1, case T ≠ T̃, spec §3.6).** With ψ = θ/2 the expected conversion
+# > **Paper (Theorem 4.1, case T ≠ T̃).** With ψ = θ/2 the expected conversion
 # > error between the SNN at T steps and the QCFS ANN trained at level T̃ is zero.
 #
-# The spec infers the assumption behind "expected": the pre-activation z is uniform on
-# [0, θ]. Then E[Q_L(z)]/θ can be computed exactly, as a finite sum
+# What "expected" is taken over is an assumption refsnn makes ([notation page,
+# "Theorem 4.1"](00_notation.md#theorem-41)): the pre-activation z is uniform on [0, θ].
+# Then E[Q_L(z)]/θ can be computed exactly, as a finite sum
 # (`refsnn.neurons.theory.expected_qcfs`). With shift 1/2 it is 1/2 for every L, so the
 # difference between any two levels is zero. Any other shift makes it depend on L:
 

@@ -14,11 +14,13 @@
 # %% [markdown]
 # # 2. The parallel conversion matrix, by hand
 #
-# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §3; in
-# this project's spec, §3.1–§3.4.
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): the prior
+# control, posterior conversion and parallel conversion matrices, and the step-wise offsets.
 #
-# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
-# commentary.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary.
 #
 # A *parallel* spiking neuron computes the membrane potentials of all T steps at once, as
 # one matrix product H = Λ·I + b, and fires s = [H ≥ θ]. The paper builds its Λ from two
@@ -45,7 +47,7 @@ x = np.arange(1, T + 1)  # steps are 1-based in the paper
 # %% [markdown]
 # ## 2.1 Prior control: make the input even
 #
-# > **Paper (§3.1).** The prior control matrix is Λ_pre = (1/T)·𝟙𝟙ᵀ.
+# > **Paper (prior control matrix).** The prior control matrix is Λ_pre = (1/T)·𝟙𝟙ᵀ.
 #
 # Λ_pre·I replaces every step's current by the time-mean Ī. Uneven input, the cause of the
 # IF neuron's error in tutorial 1, becomes even input.
@@ -60,13 +62,15 @@ assert np.allclose(L_pre, refsnn.prior_control_matrix(T))
 # %% [markdown]
 # ## 2.2 Posterior conversion: rescale the integrated even current
 #
-# > **Paper (§3.1).** The posterior conversion matrix has row factors
+# > **Paper (posterior conversion matrix).** The posterior conversion matrix has row factors
 # > c_x = T / (x (T − x + 1)).
 #
-# The paper's factors c_x multiply something in row x. The spec's reconstruction (marked
-# [INFERRED] there) is Λ_post = diag(c)·L_T, with L_T the lower-triangular ones: L_T
-# integrates without reset, so row x of L_T·Λ_pre·I is x·Ī, the charge of x steps of the
-# even current. This is the only natural choice that reproduces the paper's Λ_pc below.
+# The paper's factors c_x multiply something in row x. refsnn's reconstruction
+# ([notation page, "Reconstructed posterior conversion
+# matrix"](00_notation.md#reconstructed-posterior-conversion-matrix)) is
+# Λ_post = diag(c)·L_T, with L_T the lower-triangular ones: L_T integrates without reset,
+# so row x of L_T·Λ_pre·I is x·Ī, the charge of x steps of the even current. This is the
+# only natural choice that reproduces the paper's Λ_pc below.
 
 # %%
 c = T / (x * (T - x + 1))
@@ -78,8 +82,8 @@ assert np.allclose(L_post, refsnn.posterior_conversion_matrix(T))
 # %% [markdown]
 # ## 2.3 The parallel conversion matrix and the offsets
 #
-# > **Paper (§3.1).** Λ_pc = Λ_post·Λ_pre, whose rows read 1/T, 1/(T−1), …, 1 from top to
-# > bottom; the step-wise offsets are b_x = ψ/(T − x + 1).
+# > **Paper (parallel conversion matrix).** Λ_pc = Λ_post·Λ_pre, whose rows read 1/T,
+# > 1/(T−1), …, 1 from top to bottom; the step-wise offsets are b_x = ψ/(T − x + 1).
 #
 # Multiply and look: row x of Λ_pc is constant, c_x·x/T = 1/(T − x + 1).
 
@@ -146,12 +150,14 @@ assert refsnn.parallel_neuron(I_tie[:, None], theta, method="hadamard").sum() ==
 # %% [markdown]
 # ## 2.5 Rank 1: from O(T²) to O(T)
 #
-# > **Paper (§3.4).** Λ_pc has rank 1, so the product becomes a Hadamard product.
+# > **Paper (parallel conversion matrix).** Λ_pc has rank 1, so the product becomes a
+# > Hadamard product.
 #
 # Λ_pc = u·𝟙ᵀ with u_x = 1/(T − x + 1), so Λ_pc·I = u·(𝟙ᵀ·I) = u·Σ: sum once (O(T)), then
 # scale (O(T)). The dense product costs O(T²) per neuron. This is `method="hadamard"`, and
-# it is also what the authors' code does (spec §3.4). As a bonus it divides once, so it
-# keeps the tie above exact.
+# it is also what the authors' released code does ([notation page, "Where the released
+# code differs"](00_notation.md#where-the-released-code-differs)). As a bonus it divides
+# once, so it keeps the tie above exact.
 
 # %%
 u = 1 / (T - x + 1)
@@ -162,8 +168,9 @@ assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
 #
 # 1. Replace L_T inside Λ_post by the identity matrix. What is Λ_pc now, and what does the
 #    neuron compute? Why does it no longer reproduce the paper's Λ_pc?
-# 2. The authors' code fires step x when (T/x)·Ī + ψ/x ≥ θ (spec §3.3). Write its Λ and b
-#    as matrices and show that they are the paper's with the rows reversed. Check your
-#    answer against `refsnn.parallel_neuron(..., order="code")`.
+# 2. The authors' code fires step x when (T/x)·Ī + ψ/x ≥ θ ([notation page, "Spike
+#    order"](00_notation.md#spike-order)). Write its Λ and b as matrices and show that
+#    they are the paper's with the rows reversed. Check your answer against
+#    `refsnn.parallel_neuron(..., order="code")`.
 # 3. Count the floating-point operations of the dense and the Hadamard forms for
 #    T = 4, 16, 64. At which T is the dense form 10× more work?

@@ -14,20 +14,23 @@
 # %% [markdown]
 # # 3. Theorem 4.1, as executable checks
 #
-# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §4,
-# Theorem 4.1; in this project's spec, §3.6 and §10.
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)),
+# Theorem 4.1.
 #
-# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
-# commentary. Every claim below is an `assert`: if this file runs, the claims hold.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary. Every claim below is an `assert`: if this file
+# runs, the claims hold.
 #
 # > **Paper (Theorem 4.1).** A layer of parallel conversion neurons with threshold θ, shift
 # > ψ, Λ_pc and b, receiving the time-mean input z, has rate r = (θ/T)·N with
 # > 1. T = T̃: r = Q_T̃(z) exactly (lossless);
 # > 2. T ≠ T̃ and ψ = θ/2: E[r − Q_T̃(z)] = 0 (lossless in expectation).
 #
-# The spec notes that the paper's statement does not say what the expectation is over, and
-# infers (from QCFS, Bu et al. 2022) that z is uniform on [0, θ]. We test exactly that, and
-# then break it.
+# What the expectation is taken over is an assumption refsnn makes: z uniform on [0, θ], as
+# in the analogous QCFS result of Bu et al. (2022) ([notation page, "Theorem
+# 4.1"](00_notation.md#theorem-41)). We test exactly that, and then break it.
 
 # %%
 from fractions import Fraction
@@ -64,8 +67,11 @@ print("T = T~: parallel count == QCFS level on every neuron, for every T tried")
 # The theorem passes from layer to layer by induction: linear layers commute with the
 # time-mean, so layer l + 1 of the SNN sees the time-mean that the ANN sees. Here is a
 # three-layer MLP with random weights. The ANN uses QCFS at level T; the SNN repeats the
-# input at every step (direct encoding, spec §8), applies each weight matrix step by step
-# to the spikes of the layer before (each spike carries θ), and fires parallel neurons.
+# input at every step (direct encoding, as in the released code: [notation page,
+# "Evaluation and timing in the released
+# code"](00_notation.md#evaluation-and-timing-in-the-released-code)), applies each weight
+# matrix step by step to the spikes of the layer before (each spike carries θ), and fires
+# parallel neurons.
 
 # %%
 T = 4
@@ -92,7 +98,8 @@ print("SNN (parallel neurons, T = 4) == QCFS ANN (level 4) on all 500 inputs")
 # %% [markdown]
 # Two different paths give one answer, up to rounding: the SNN sums T rounded per-step
 # products, the ANN multiplies once. At an exact tie this rounding could flip one count
-# (spec §10); with random real weights that has probability zero, and this seed has none.
+# ([notation page, "Float ties"](00_notation.md#float-ties)); with random real weights
+# that has probability zero, and this seed has none.
 #
 # ## 3.3 Case T ≠ T̃: lossless in expectation, exactly
 #
@@ -150,7 +157,7 @@ uniform = (mid < theta) * np.diff(grid) / theta
 for T in (1, 2, 4, 8, 16):
     print(f"T = {T:2d}, T~ = 8: half-normal {expected_error(T, 8):+.4f} θ, "
           f"uniform {expected_error(T, 8, uniform):+.4f} θ")
-assert abs(expected_error(4, 8) - (-0.0053)) < 5e-4  # spec §3.6 reports −0.0054 by sampling
+assert abs(expected_error(4, 8) - (-0.0053)) < 5e-4
 assert abs(expected_error(2, 8) - (-0.0290)) < 5e-4
 assert abs(expected_error(4, 8, uniform)) < 1e-6 and expected_error(8, 8) == 0
 
@@ -174,8 +181,9 @@ plt.close(fig)
 # The error is negative for T < T̃ and largest at small T: most mass sits near zero, where
 # the coarse staircase Q_T rounds more of it down to 0 than Q_8 does. A per-layer bias of
 # −0.03θ at T = 2 compounds through a deep network. This is what the paper's DA-QCFS
-# calibration (spec §4) corrects, and what the follow-up critique of parallel conversion at
-# T ≤ 4 (spec §11) points at.
+# calibration (tutorial 5) corrects, and what a follow-up critique of parallel conversion
+# at T ≤ 4 (an ICLR 2026 submission, [OpenReview
+# PBz9CMIOtn](https://openreview.net/forum?id=PBz9CMIOtn)) points at.
 #
 # **A shift other than θ/2.** Even for uniform z, ψ ≠ θ/2 breaks case 2 (case 1 holds for
 # any ψ):

@@ -14,15 +14,17 @@
 # %% [markdown]
 # # 4. The sorting property, binary-search firing, and where they break
 #
-# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §3; in
-# this project's spec, §3.3, §3.5, §2.3 and §12.
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): the sorting
+# property and binary-search firing.
 #
-# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
-# commentary.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary.
 #
-# > **Paper (§3.5).** The parallel conversion neuron has a sorting property: once a step
-# > fires, every later step fires. So the first spike time can be found by binary search,
-# > in O(log T) comparisons instead of T.
+# > **Paper (sorting property and binary search).** The parallel conversion neuron has a
+# > sorting property: once a step fires, every later step fires. So the first spike time
+# > can be found by binary search, in O(log T) comparisons instead of T.
 
 # %%
 import math
@@ -69,8 +71,9 @@ plt.close(fig)
 # ![IF and parallel trains for the same input](../figures/tutorials/04_if_vs_parallel.png)
 #
 # In the paper's order the spikes fill the *last* steps; the authors' released code fills
-# the *first* steps instead (`order="code"`, spec §3.3). The counts, and so everything a
-# network computes from time-means, are the same.
+# the *first* steps instead (`order="code"`; [notation page, "Spike
+# order"](00_notation.md#spike-order)). The counts, and so everything a network computes
+# from time-means, are the same.
 #
 # ## 4.2 Binary search for the first spike
 #
@@ -97,13 +100,15 @@ plt.close(fig)
 #
 # The number of comparisons grows like log2 T. Writing the spikes out is still O(T), and
 # computing Σ is O(T), so binary search saves comparisons, not memory traffic. The released
-# code does not use it (spec §3.5).
+# code does not use it ([notation page, "Where the released code
+# differs"](00_notation.md#where-the-released-code-differs)).
 #
 # ## 4.3 Where it breaks: the leaky neuron
 #
 # Replace the integrator L_T inside Λ_post by a leaky one, (L^λ_T)_{x,t} = λ^{x−t}
-# (`refsnn.neurons.variants`, spec §12: the paper's summary lists LIF as a limitation). The
-# potentials H_x are no longer monotone in x, even for constant input:
+# (`refsnn.neurons.variants`; [notation page, "Where the theorems
+# break"](00_notation.md#where-the-theorems-break)). The potentials H_x are no longer
+# monotone in x, even for constant input:
 
 # %%
 constant = np.ones((7, 1))
@@ -128,8 +133,9 @@ assert 7 - lo + 1 != leaky.sum()
 # %% [markdown]
 # ## 4.4 Where it breaks: no reset
 #
-# > **Paper (§2.3, spec §2.3).** The parallel spiking neuron of Fang et al. (2023) uses
-# > Λ = L_T: an IF neuron *without reset*.
+# > **Paper (background: the parallel spiking neuron of Fang et al., 2023).** A parallel
+# > spiking neuron computes all potentials at once, H = Λ·I; with Λ = L_T it is an IF
+# > neuron *without reset*.
 #
 # Without a reset, once the running sum crosses θ every later step fires: the count is
 # biased upwards against QCFS. With a negative current, the running sum falls back and the

@@ -14,11 +14,13 @@
 # %% [markdown]
 # # 5. DA-QCFS and layer-wise calibration
 #
-# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §4
-# (distribution-aware error calibration); in this project's spec, §4.1–§4.4.
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): DA-QCFS and
+# the distribution-aware error calibration.
 #
-# Boxes that start with **Paper** restate the paper (through the spec, which labels its
-# sources). Everything else is commentary. Every claim below is an `assert`.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary. Every claim below is an `assert`.
 #
 # Tutorial 3 showed that a QCFS ANN trained at level T̃ converts without loss only at
 # T = T̃; at T ≠ T̃ it is lossless *on average* only if the activations are uniform. This
@@ -41,7 +43,7 @@ import refsnn
 from refsnn.programs.figures import tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.networks.activations import QCFS, DAQCFS
-from refsnn.networks.conversion import activations, calibrate, to_parallel_snn
+from refsnn.networks.conversion import activation_outputs, calibrate, to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
 from refsnn.networks.layers import Linear, Sequential
@@ -121,14 +123,15 @@ plt.close(fig)
 #
 # ## 5.2 DA-QCFS
 #
-# > **Paper (§4, spec §4.1).** Distribution-aware QCFS adds two channel-wise terms to QCFS,
+# > **Paper (DA-QCFS).** Distribution-aware QCFS adds two channel-wise terms to QCFS,
 # > r_DA = ((θ + φ_DA)/T̃)·clip(floor(((z + ψ_DA)·T̃ + ψ)/θ), 0, T̃), with ψ_DA, φ_DA ∈ R^C:
 # > ψ_DA shifts the input distribution, φ_DA corrects the output. They are calibrated layer
 # > by layer with a momentum α.
 #
-# In the authors' code the DA-QCFS *student* runs at the SNN's T (spec §4.1), so read T̃
-# in the box as T. With ψ_DA = φ_DA = 0 it is plain QCFS at level T. And it maps onto
-# parallel neurons exactly (spec §4.4): ψ_DA joins the offset as ψ + T·ψ_DA (it is added
+# In the authors' released code, and in refsnn, the DA-QCFS *student* runs at the SNN's T
+# ([notation page, "DA-QCFS"](00_notation.md#da-qcfs)), so read T̃ in the box as T. With
+# ψ_DA = φ_DA = 0 it is plain QCFS at level T. And it maps onto parallel neurons exactly
+# (derived on the same page): ψ_DA joins the offset as ψ + T·ψ_DA (it is added
 # at every one of the T steps), and every spike carries θ + φ_DA instead of θ ("dual
 # thresholds": fire at θ, emit θ + φ_DA).
 
@@ -147,17 +150,22 @@ print("parallel neurons with offset θ/2 + T·ψ_DA and spike amplitude θ + φ_
 # %% [markdown]
 # ## 5.3 The calibration rule, for one layer
 #
-# > **Paper (§4, spec §4.2).** The network is calibrated greedily, layer by layer, against
-# > a teacher: the source QCFS ANN at its level T̃ (or the ClipReLU ANN in the training-free
+# > **Paper (the DA-QCFS calibration).** The network is calibrated layer by layer against
+# > a teacher: the source ANN (the QCFS ANN, or the ClipReLU ANN in the training-free
 # > pipeline, tutorial 6).
 #
-# What the authors' code does (spec §4.2), at each activation layer and for each batch,
-# with means over batch and space per channel and α = 0.01:
+# > **refsnn.** A QCFS teacher runs at the level T̃ it was trained at; the released code
+# > hard-codes level 8 ([notation page, "Calibration
+# > details"](00_notation.md#calibration-details)). `calibrate(..., teacher=8)` does what
+# > the code does.
 #
-# * e_pre = mean(z_teacher − z_student), measured on the raw student input;
-#   ψ_DA ← (1 − α)·ψ_DA + α·e_pre;
-# * e_post = mean(y_teacher − r_DA(z_student)), with the ψ_DA just updated;
-#   φ_DA ← (1 − α)·φ_DA + α·e_post.
+# > **Code.** At each activation layer and for each batch, with means over batch and space
+# > per channel and α = 0.01:
+# >
+# > * e_pre = mean(z_teacher − z_student), measured on the raw student input;
+# >   ψ_DA ← (1 − α)·ψ_DA + α·e_pre;
+# > * e_post = mean(y_teacher − r_DA(z_student)), with the ψ_DA just updated;
+# >   φ_DA ← (1 − α)·φ_DA + α·e_post.
 #
 # `refsnn.networks.conversion.calibrate` implements exactly this. Here it is written out, for one
 # layer whose inputs are given, with the second rule for φ_DA that refsnn offers
@@ -181,7 +189,7 @@ def calibrate_layer(batches, theta, T, T_tilde, phi_update, alpha=0.01):
 
 
 # %% [markdown]
-# A constructed case with the spec's numbers (§4.3): θ = 1, student T = 4, teacher T̃ = 8,
+# A constructed case: θ = 1, student T = 4, teacher T̃ = 8,
 # half-normal teacher input z ~ |N(0, 0.3²)|, and a student input that is the teacher's
 # shifted down by 0.05, plus noise, as if an upstream layer had lost some of its output.
 # One fixed sample of 5,000 neurons is used as a single batch, 4,000 times over, so the
@@ -217,7 +225,8 @@ assert (runs["ema_residual"][0] == runs["accumulate"][0]).all()  # the φ rule n
 #
 # e_post is the residual *after* the current φ_DA, and the authors' rule averages
 # residuals. With s the normalised student rate (y_student = (θ + φ_DA)·s), it stops where
-# φ = E[y_t] − (θ + φ)·E[s] (spec §4.3):
+# φ = E[y_t] − (θ + φ)·E[s] ([notation page, "Calibration
+# details"](00_notation.md#calibration-details)):
 #
 # φ* = (E[y_t] − θ·E[s]) / (1 + E[s]),  and the residual left is φ* itself,
 #
@@ -301,12 +310,12 @@ toy = Sequential(lin1, QCFS(1.0, 8), lin2, QCFS(1.0, 8))
 X_toy = toy_rng.random((1024, 16)).astype(np.float32)
 T = 2
 
-toy_teacher_z, toy_teacher_y = pre_activations(toy, X_toy), activations(toy, X_toy)
+toy_teacher_z, toy_teacher_y = pre_activations(toy, X_toy), activation_outputs(toy, X_toy)
 toy_results = {}
 for rule in ("ema_residual", "accumulate"):
     cal = calibrate(toy, X_toy, T, phi_update=rule, epochs=150, batch_size=64)
     daq = [layer for layer in cal if isinstance(layer, DAQCFS)]
-    z_student, y_student = pre_activations(cal, X_toy), activations(cal, X_toy)
+    z_student, y_student = pre_activations(cal, X_toy), activation_outputs(cal, X_toy)
     true_shift = [(zt - zs).mean(axis=0) for zt, zs in zip(toy_teacher_z, z_student)]
     residual = [(yt - ys).mean(axis=0) for yt, ys in zip(toy_teacher_y, y_student)]
     phi_star = []
@@ -374,7 +383,7 @@ plt.close(fig)
 
 # %%
 ann_pred = predict(qcfs_net, X_test)
-ann_act = activations(qcfs_net, X_test)
+ann_act = activation_outputs(qcfs_net, X_test)
 print(f"QCFS ANN (T~ = 4): accuracy {np.mean(ann_pred == y_test):.2%}")
 
 
@@ -443,7 +452,7 @@ plt.close(fig)
 # * **Accuracy barely moves.** The 451 test images make one image 0.22 percentage points:
 #   differences of one or two images between the rows are noise, not evidence. The
 #   per-layer errors above are the measurement that calibration actually targets; accuracy
-#   on a test set this small cannot rank the rules. The paper's ImageNet gains (spec §11)
+#   on a test set this small cannot rank the rules. The paper's ImageNet gains
 #   come from deep networks where a per-layer bias compounds over dozens of layers.
 #
 # ## Exercises

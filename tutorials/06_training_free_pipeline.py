@@ -14,15 +14,16 @@
 # %% [markdown]
 # # 6. The training-free pipeline, end to end
 #
-# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §5; in
-# this project's spec, §5 (the three stages), §4.4 (dual thresholds) and §9.8 (per-step
-# accumulated accuracy).
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): the
+# three-stage pipeline of training-free conversion.
 #
-# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
-# commentary. Every claim below is an `assert`.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary. Every claim below is an `assert`.
 #
-# > **Paper (§5, spec §5).** An ordinary ReLU ANN becomes an SNN without any training, in
-# > three stages:
+# > **Paper (the three-stage pipeline).** An ordinary ReLU ANN becomes an SNN without any
+# > training, in three stages:
 # > 1. **ReLU → ClipReLU.** Record θ_c, the channel-wise maximum of each ReLU's input over
 # >    data, and clip there: min(max(z, 0), θ_c).
 # > 2. **ClipReLU → DA-QCFS** at level T, calibrated layer by layer with the ClipReLU
@@ -41,7 +42,7 @@ import numpy as np
 
 from refsnn import plotting as rp
 from refsnn.networks.activations import DAQCFS, ClipReLU
-from refsnn.networks.conversion import activations, calibrate, record_thresholds, to_parallel_snn
+from refsnn.networks.conversion import activation_outputs, calibrate, record_thresholds, to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
 from refsnn.programs.figures import tutorial_figures_dir
@@ -54,7 +55,7 @@ data = load_digits()
 X_train, y_train, X_test, y_test = data
 _, relu_net = trained_networks(data)
 relu_pred = predict(relu_net, X_test)
-relu_act = activations(relu_net, X_test)  # what each neuron layer will replace
+relu_act = activation_outputs(relu_net, X_test)  # what each neuron layer will replace
 print(relu_net)
 print(f"ReLU ANN: test accuracy {np.mean(relu_pred == y_test):.2%} ({np.sum(relu_pred == y_test)}/{len(y_test)})")
 
@@ -73,18 +74,19 @@ for w in caught:
     print("warning:", w.message)
 for k, theta in enumerate(clip_net.thresholds_):
     print(f"layer {k + 1}: θ_c over {theta.size} channels from {theta.min():.2f} to {theta.max():.2f}")
-for a, b in zip(activations(relu_net, X_train), activations(clip_net, X_train)):
+for a, b in zip(activation_outputs(relu_net, X_train), activation_outputs(clip_net, X_train)):
     np.testing.assert_array_equal(a, b)  # the clip never acts on the data it was recorded on
 
 # %% [markdown]
-# **The θ ≤ 0 guard.** One channel of layer 2 is never positive on the training set:
-# ReLU always outputs 0 there, so the recorded maximum is ≤ 0. No neuron can fire with a
-# threshold θ ≤ 0 (and QCFS divides by θ), so `record_thresholds` makes that channel
-# *silent*: it zeroes the channel's incoming weights and bias, so that its pre-activation
-# is exactly 0, where ClipReLU, DA-QCFS and every neuron all output 0, and sets θ_c = 1 as a
-# harmless placeholder. It warns, naming the channel. On the training data the network's
-# output is unchanged (checked above); on unseen data, it differs only where that
-# channel would have turned positive.
+# **The θ ≤ 0 guard** (refsnn's; [notation page, "Non-positive
+# thresholds"](00_notation.md#non-positive-thresholds)). One channel of layer 2 is never
+# positive on the training set: ReLU always outputs 0 there, so the recorded maximum is
+# ≤ 0. No neuron can fire with a threshold θ ≤ 0 (and QCFS divides by θ), so
+# `record_thresholds` makes that channel *silent*: it zeroes the channel's incoming
+# weights and bias, so that its pre-activation is exactly 0, where ClipReLU, DA-QCFS and
+# every neuron all output 0, and sets θ_c = 1 as a harmless placeholder. It warns, naming
+# the channel. On the training data the network's output is unchanged (checked above); on
+# unseen data, it differs only where that channel would have turned positive.
 
 # %%
 conv2 = clip_net[3]
@@ -132,7 +134,7 @@ da_net = calibrate(clip_net, X_train, T, epochs=EPOCHS)
 snn = to_parallel_snn(da_net, T)
 print(snn)
 pred, rates = snn.predict_and_rates(X_test, mode="faithful")
-for r, a in zip(rates, activations(da_net, X_test)):
+for r, a in zip(rates, activation_outputs(da_net, X_test)):
     np.testing.assert_allclose(r, a, rtol=1e-5, atol=1e-5)  # SNN rate == DA-QCFS activation
 assert (pred == predict(da_net, X_test)).all()
 assert (pred == snn.predict(X_test, mode="collapsed")).all()
@@ -224,9 +226,9 @@ plt.close(fig)
 # which is quantization noise, does not move, and neither does accuracy beyond an image or
 # two. The test set has 451 images, so one image is 0.22 percentage points: differences of
 # one or two images between rows are noise. A network with two spiking layers has little
-# bias to compound; the paper's training-free ImageNet numbers (spec §11: ResNet-34 68.0,
-# 72.5 and 73.0 % at T = 16, 32 and 64, against 73.3 % for the ANN) come from networks 34
-# or 101 layers deep, where it matters more.
+# bias to compound; the paper's training-free ImageNet numbers (ResNet-34: 68.0, 72.5 and
+# 73.0 % at T = 16, 32 and 64; the torchvision ResNet-34 itself scores 73.3 %) come from
+# networks 34 or 101 layers deep, where it matters more.
 #
 # ## 6.4 Rate against activation, per layer
 #
@@ -251,7 +253,8 @@ for T in (4, 32):
 #
 # A dozen neurons of layer 1 with different counts, for one test image at T = 16. In the paper's order the parallel
 # neuron fires in the *last* N steps (the sorting property, tutorial 4); the authors'
-# released code fills the *first* N steps instead (`order="code"`). The counts are the same.
+# released code fills the *first* N steps instead (`order="code"`; [notation page, "Spike
+# order"](00_notation.md#spike-order)). The counts are the same.
 
 # %%
 T = 16
@@ -280,12 +283,14 @@ plt.close(fig)
 #
 # Every train is sorted: silence, then spikes to the end (paper) or from the start (code).
 # No neuron can fire before it has seen all T input steps: parallel conversion is
-# layer-sequential, not streaming (spec §12).
+# layer-sequential, not streaming.
 #
 # ## 6.6 Accuracy step by step
 #
-# > **Paper (spec §9.8).** The authors' evaluation sums the logits over steps and reports,
-# > for every t, the accuracy of the argmax of the sum over steps 1..t.
+# > **Code.** The authors' evaluation sums the logits over steps and records, for every t,
+# > the accuracy of the argmax of the sum over steps 1..t; the accuracy to report is the one
+# > at t = T ([notation page, "Evaluation and timing in the released
+# > code"](00_notation.md#evaluation-and-timing-in-the-released-code)).
 #
 # The final sums, and so the final predictions, are the same in both orders. The partial
 # sums are not:

@@ -14,21 +14,27 @@
 # %% [markdown]
 # # 7. Speed: sequential IF against parallel inference
 #
-# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)), §1 and §5
-# (the speed claim); in this project's spec, §3.4–§3.5 (the neuron's cost), §6 (the
-# three ways to run a network), §9.8 (how the authors timed) and §11 (what they report).
+# Hao et al., ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): the speed
+# claim, and the neuron's cost (the rank-1 parallel conversion matrix and binary search).
+# How the authors timed is on the [notation page, "Evaluation and timing in the released
+# code"](00_notation.md#evaluation-and-timing-in-the-released-code); the collapsed mode is
+# refsnn's ([notation page, "Collapsed inference"](00_notation.md#collapsed-inference)).
 #
-# Boxes that start with **Paper** restate the paper (through the spec). Everything else is
-# commentary. Timings depend on the machine and on what else runs on it, so nothing here
-# asserts a timing; the asserts check that the fast paths compute the same thing.
+# Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
+# describe the authors' released code, and **refsnn** a choice of this project. The
+# [notation page](00_notation.md) fixes the notation and says which statement comes from
+# where. Everything else is commentary. Timings depend on the machine and on what else
+# runs on it, so nothing here asserts a timing; the asserts check that the fast paths
+# compute the same thing.
 #
-# > **Paper (§1, §5; spec §11).** Parallel inference is 19× to 38× faster than sequential
+# > **Paper (the speed claim).** Parallel inference is 19× to 38× faster than sequential
 # > IF neurons for T ≥ 32.
 #
-# > **Code (spec §9.8).** Both are timed at batch size 1 on a GPU: the IF network runs T
-# > forward passes, the parallel network one pass over a batch of T copies. The parallel
-# > model still runs every convolution on T copies: the gain comes from GPU parallelism
-# > over T, not from fewer FLOPs.
+# > **Code.** Both are timed at batch size 1 on a GPU: the IF network runs T forward
+# > passes, the parallel network one pass over a batch of T copies.
+#
+# The parallel model still runs every convolution on T copies: the gain comes from GPU
+# parallelism over T, not from fewer FLOPs.
 #
 # This tutorial times the demo's QCFS CNN on a CPU in refsnn's three modes, then the
 # neuron alone. It runs in about 30 s.
@@ -166,8 +172,9 @@ for batch in BATCHES:
 #
 # The paper's 19–38× (GPU, batch 1, T ≥ 32) is a statement about the faithful mode on
 # hardware with thousands of lanes: the T copies fill them. The collapsed mode is an
-# implementation choice of refsnn (spec §6), not something the paper timed; it is what the
-# parallel neuron *permits*, because it only needs Σ_t I_t.
+# implementation choice of refsnn ([notation page, "Collapsed
+# inference"](00_notation.md#collapsed-inference)), not something the paper timed; it is
+# what the parallel neuron *permits*, because it only needs Σ_t I_t.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.0), layout="constrained")
@@ -218,9 +225,10 @@ plt.close(fig)
 #
 # ## 7.3 The neuron alone: O(T²), O(T), O(log T)
 #
-# > **Paper (§3.4–§3.5, spec §3.4–§3.5).** The parallel conversion matrix Λ_pc has rank 1,
-# > so the T × T product becomes a Hadamard product: O(T²) → O(T) per neuron. The sorting
-# > property lets binary search find the first spike in O(log T).
+# > **Paper (parallel conversion matrix; sorting property and binary search).** The
+# > parallel conversion matrix Λ_pc has rank 1, so the T × T product becomes a Hadamard
+# > product: O(T²) → O(T) per neuron. The sorting property lets binary search find the
+# > first spike in O(log T).
 #
 # Four ways to get the same spikes (or counts) for N = 100,000 neurons:
 #
@@ -292,5 +300,6 @@ plt.close(fig)
 # 2. Time the faithful mode at batch 1 with `NUMBA_NUM_THREADS=1` and with all cores.
 #    How much of the paper's GPU argument (parallelism over T) can a CPU recover?
 # 3. The collapsed mode cannot produce per-step logits (`cumulative_predictions` needs the
-#    faithful mode). Which of the paper's reported quantities (spec §9.8, §11) therefore
-#    need the faithful mode, and which could use the collapsed one?
+#    faithful mode). Which of the paper's reported quantities ([notation page, "Evaluation
+#    and timing in the released code"](00_notation.md#evaluation-and-timing-in-the-released-code))
+#    therefore need the faithful mode, and which could use the collapsed one?
