@@ -1,11 +1,12 @@
 """Tests for the command line: ``refsnn tour`` and ``python -m refsnn``."""
 
+import json
 import subprocess
 import sys
 
 import pytest
 
-from refsnn.programs.cli import main
+from refsnn.programs.cli import build_parser, main
 from refsnn.programs.tour import tour_lines
 
 
@@ -53,3 +54,105 @@ print(sum(len(k.signatures) for k in kernels))
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "0"
+
+
+# --------------------------------------------------------------------------- issue 8: arguments checked up front
+
+
+@pytest.fixture
+def no_work(monkeypatch):
+    """Make the long-running parts fail loudly: a bad argument must stop before them."""
+    from refsnn.programs import bench, demo, figures
+
+    def started(*args, **kwargs):
+        raise AssertionError("the work started despite a bad argument")
+
+    monkeypatch.setattr(demo, "run_demo", started)
+    monkeypatch.setattr(bench, "collect", started)
+    monkeypatch.setattr(figures, "_neuron_figures", started)
+
+
+def usage_error(capsys, argv, *patterns):
+    """``main(argv)`` exits with status 2 and one error line that contains ``patterns``."""
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    err = capsys.readouterr().err
+    assert info.value.code == 2, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("refsnn") and "error:" in last, err
+    for pattern in patterns:
+        assert pattern in last, last
+    return last
+
+
+def test_version(capsys):
+    import refsnn
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"refsnn {refsnn.__version__}"
+
+
+def test_every_subcommand_has_a_description(capsys):
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    assert set(commands) == {"demo", "bench", "figures", "tour"}
+    for name, sub in commands.items():
+        assert sub.description, name
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        assert sub.description.split()[0] in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("seed", ["-1", "1.5", "x"])
+def test_demo_bad_seed(seed, capsys, no_work):
+    usage_error(capsys, ["demo", "--seed", seed], "--seed")
+
+
+@pytest.mark.parametrize("theta", ["inf", "-inf", "nan", "0", "-1"])
+def test_tour_bad_theta(theta, capsys):
+    usage_error(capsys, ["tour", "--theta", theta], "--theta")
+
+
+@pytest.mark.parametrize("theta", [float("inf"), float("nan"), 0.0, -1.0])
+def test_tour_lines_rejects_bad_theta(theta):
+    with pytest.raises(ValueError, match="theta"):
+        tour_lines(theta)
+
+
+@pytest.mark.parametrize("command", ["demo", "bench"])
+def test_json_to_a_missing_folder_is_refused_before_the_work(command, capsys, no_work, tmp_path):
+    path = tmp_path / "missing" / "x.json"
+    usage_error(capsys, [command, "--json", str(path)], "--json", str(path), "does not exist")
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("command", ["demo", "bench"])
+def test_json_to_an_unwritable_place_is_refused_before_the_work(command, capsys, no_work, tmp_path):
+    usage_error(capsys, [command, "--json", "/proc/refsnn-x.json"], "--json", "cannot write")
+    usage_error(capsys, [command, "--json", str(tmp_path)], "--json", "is a directory")
+
+
+def test_figures_out_must_be_writable(capsys, no_work, tmp_path):
+    usage_error(capsys, ["figures", "--out", "/proc/refsnn-x"], "--out", "cannot write")
+    usage_error(capsys, ["figures", "--out", str(tmp_path / "a" / "b")], "--out", "does not exist")
+    assert not (tmp_path / "a").exists()
+
+
+def test_figures_json_inputs_are_checked_before_any_figure(capsys, no_work, tmp_path):
+    out = tmp_path / "out"
+    text = tmp_path / "notes.txt"
+    text.write_text("not json\n")
+    usage_error(capsys, ["figures", "--out", str(out), "--demo-json", str(text)], "--demo-json", "not valid JSON")
+    usage_error(capsys, ["figures", "--out", str(out), "--demo-json", str(tmp_path / "nope.json")],
+                "--demo-json", "nope.json")
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"dataset": "digits", "rows": [
+        {"source": "qcfs", "method": "ann", "T": None, "accuracy": 0.9}]}))
+    usage_error(capsys, ["figures", "--out", str(out), "--bench-json", str(demo)], "--bench-json", "benchmark")
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps({"copy_gbps": 1.0, "neuron": [], "network": []}))
+    usage_error(capsys, ["figures", "--out", str(out), "--demo-json", str(bench)], "--demo-json", "demo")
+    assert not out.exists()

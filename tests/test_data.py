@@ -248,3 +248,49 @@ def test_cifar_loader_refuses_pickles_that_call_functions(tmp_path):
         pickle.dump({b"data": _Hostile(), b"labels": []}, f, protocol=2)
     with pytest.raises(ValueError, match="refusing to load posix.getcwd|refusing to load os.getcwd"):
         load_cifar10(tmp_path)
+
+
+# --------------------------------------------------------------------------- issue 8: bad input
+
+
+@pytest.mark.parametrize("shape", [(2**32 - 1, 2**32 - 1, 2**31), (2**31, 2**31, 4), (2**32 - 1,) * 4])
+def test_idx_header_with_huge_dimensions_names_the_path(tmp_path, shape):
+    """Sizes whose product overflows int64 are compared with the real file size."""
+    path = tmp_path / "huge-idx"
+    path.write_bytes(bytes([0, 0, 0x08, len(shape)]) + b"".join(n.to_bytes(4, "big") for n in shape) + b"\0" * 10)
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*truncated.*" + re.escape(str(shape))):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("y, error, pattern", [
+    ([], ValueError, "y.*at least one"),
+    (np.zeros((4, 2), np.int64), ValueError, "y.*1-D"),
+    (np.array([0.0, 1.0, 0.0, 1.0]), TypeError, "y.*integer"),
+    (np.array(["a", "b", "a", "b"]), TypeError, "y.*integer"),
+    ([0, 0, 0, 0, 1], ValueError, "y.*class 1.*1 sample"),
+])
+def test_stratified_split_rejects_bad_labels(y, error, pattern):
+    with pytest.raises(error, match=pattern):
+        stratified_split(y, 0.5, seed=0)
+
+
+@pytest.mark.parametrize("fraction, error", [(float("nan"), ValueError), ("0.5", TypeError),
+                                             (None, TypeError), (0.0, ValueError), (1.0, ValueError)])
+def test_stratified_split_rejects_bad_fraction(fraction, error):
+    with pytest.raises(error, match="test_fraction"):
+        stratified_split(np.arange(20) % 2, fraction, seed=0)
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError), ("0", TypeError)])
+def test_stratified_split_rejects_bad_seed(seed, error):
+    with pytest.raises(error, match="seed"):
+        stratified_split(np.arange(20) % 2, 0.25, seed=seed)
+
+
+def test_a_class_without_test_or_training_samples_is_an_error():
+    """round(0.1 · 4) = 0: class 1 would get no test sample."""
+    y = np.array([0] * 20 + [1] * 4)
+    with pytest.raises(ValueError, match="class 1.*4 samples.*test_fraction"):
+        stratified_split(y, 0.1, seed=0)
+    train, test = stratified_split(y, 0.25, seed=0)
+    assert sorted(np.bincount(y[test])) == [1, 5]

@@ -28,6 +28,7 @@ def tiny(monkeypatch, tmp_path):
 
 
 def test_demo_writes_the_documented_json(tiny, capsys):
+    (tiny / "out").mkdir()  # the folder must exist: refsnn creates no folders it was not asked for
     path = tiny / "out" / "demo.json"
     assert main(["demo", "--json", str(path)]) == 0
     out = capsys.readouterr().out
@@ -84,3 +85,57 @@ def test_findings_summarise_the_rows(tiny):
     assert lines[0].startswith("parallel SNN at T = T~ = 4") and "agreement 100.00%" in lines[0]
     assert any(line.startswith("IF reaches") for line in lines)
     assert sum(line.startswith("speed at T") for line in lines) == len(demo.TIMING_STEPS)
+
+
+# --------------------------------------------------------------------------- issue 8
+
+
+def test_progress_line_reports_the_epoch_it_names(tiny, monkeypatch):
+    """"epoch 10/10" is printed right after epoch 10, with epoch 10's loss (it used to
+    come after epoch 9, with epoch 9's loss)."""
+    monkeypatch.setitem(demo.CONFIG, "epochs", 10)
+    events, real_fit = [], demo.fit
+
+    def spy_fit(*args, progress, **kwargs):
+        def spy(epoch, loss, acc):
+            events.append(("epoch", epoch, f"loss {loss:.3f}"))
+            progress(epoch, loss, acc)
+        return real_fit(*args, progress=spy, **kwargs)
+
+    monkeypatch.setattr(demo, "fit", spy_fit)
+    demo.trained_networks(demo.load_digits(), log=lambda line: events.append(("log", line)))
+    shown = [(i, e[1]) for i, e in enumerate(events) if e[0] == "log" and "/10:" in e[1]]
+    assert len(shown) == 2  # QCFS and ReLU, once each at epoch 10
+    for i, line in shown:
+        assert "epoch 10/10" in line
+        assert events[i - 1][:2] == ("epoch", 10) and events[i - 1][2] in line
+
+
+def test_per_step_accuracy_is_printed_after_its_heading(tiny):
+    lines = []
+    result = demo.run_demo(log=lines.append)
+    at = next(i for i, line in enumerate(lines) if "per-step cumulative accuracy" in line)
+    following = lines[at + 1:at + 1 + len(result["per_step_accuracy"])]
+    for line, (label, curve) in zip(following, result["per_step_accuracy"].items()):
+        assert label in line and f"{curve[-1]:.3f}" in line
+
+
+@pytest.mark.parametrize("program, work", [("demo", "run_demo"), ("bench", "collect")])
+def test_bad_json_path_is_refused_before_the_work(program, work, monkeypatch, tmp_path):
+    import importlib
+
+    module = importlib.import_module(f"refsnn.programs.{program}")
+
+    def started(*args, **kwargs):
+        raise AssertionError(f"{program} started despite a bad json_path")
+
+    monkeypatch.setattr(module, work, started)
+    with pytest.raises(ValueError, match="json_path.*does not exist"):
+        module.run(json_path=tmp_path / "missing" / "x.json")
+    assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize("seed, error", [(-1, ValueError), (1.5, TypeError)])
+def test_bad_seed_is_refused(seed, error):
+    with pytest.raises(error, match="seed"):
+        demo.run_demo(seed=seed, log=lambda *a: None)

@@ -76,3 +76,42 @@ def test_tutorial_figures_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("REFSNN_TUTORIAL_FIGURES", str(tmp_path / "elsewhere"))
     assert tutorial_figures_dir(source) == tmp_path / "elsewhere"
     assert (tmp_path / "elsewhere").is_dir()
+
+
+# --------------------------------------------------------------------------- issue 8: inputs checked first
+
+
+def test_wrong_kind_of_json_is_refused_before_any_figure(tmp_path):
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"rows": ROWS}))
+    bench = tmp_path / "bench.json"
+    bench.write_text(json.dumps(BENCH))
+    with pytest.raises(ValueError, match="bench_json.*benchmark"):
+        make_figures(tmp_path / "out", bench_json=demo)
+    with pytest.raises(ValueError, match="demo_json.*demo"):
+        make_figures(tmp_path / "out", demo_json=bench)
+    assert not (tmp_path / "out").exists()
+
+
+def test_json_that_is_not_json_names_the_parameter(tmp_path):
+    text = tmp_path / "notes.txt"
+    text.write_text("accuracy: 0.9\n")
+    with pytest.raises(ValueError, match="demo_json.*notes.txt.*not valid JSON"):
+        make_figures(tmp_path / "out", demo_json=text)
+    assert not (tmp_path / "out").exists()
+
+
+def test_demo_rows_are_checked_before_any_figure(tmp_path):
+    demo = tmp_path / "demo.json"
+    demo.write_text(json.dumps({"rows": [dict(ROWS[0], method="magic")]}))
+    with pytest.raises(ValueError, match="demo_json.*method"):
+        make_figures(tmp_path / "out", demo_json=demo)
+    assert not (tmp_path / "out").exists()
+
+
+def test_out_dir_must_be_writable_and_its_parent_must_exist(tmp_path):
+    with pytest.raises(ValueError, match="out_dir.*does not exist"):
+        make_figures(tmp_path / "a" / "b")
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ValueError, match="out_dir.*cannot write"):
+        make_figures("/proc/refsnn-figures")

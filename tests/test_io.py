@@ -437,3 +437,146 @@ def test_str_and_path_are_equivalent(tmp_path):
     rio.save(net, tmp_path / "a.npz")
     rio.save(net, str(tmp_path / "b.npz"))
     assert_same(rio.load(str(tmp_path / "a.npz")), rio.load(Path(tmp_path / "b.npz")))
+
+
+# --------------------------------------------------------------------------- issue 8: bad metadata and dtypes
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.float16])
+def test_non_float_weights_are_rejected(dtype, tmp_path):
+    """With int64 weights the forward pass would cast the input to int and return zeros."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: arrays.update(
+        {key: arrays[key].astype(dtype) for key in ("layer6/weight", "layer6/bias")}))
+    with raises_naming(path, "layer 6", "weight", str(np.dtype(dtype)), "float32 or float64"):
+        rio.load(path)
+
+
+def test_non_float_thresholds_are_rejected(tmp_path):
+    net = record_thresholds(cnn("ReLU"), inputs())
+    path, _ = saved_bytes(tmp_path, net)
+    rewrite(path, lambda meta, arrays: arrays.update({"thresholds_/0": arrays["thresholds_/0"].astype(np.int64)}))
+    with raises_naming(path, "thresholds_", "int64"):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("field, value", [("settings", None), ("settings", [1, 2]), ("arrays", None),
+                                          ("type", None)])
+def test_malformed_layer_entry(field, value, tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta["layers"][0].update({field: value}))
+    with raises_naming(path, "layer 0"):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("value", [True, 4.0, "4", None])
+def test_setting_of_the_wrong_type(value, tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta["layers"][0]["settings"].update(out_channels=value))
+    with raises_naming(path, "layer 0", "out_channels"):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("value", [True, 4.0, None])
+def test_spiking_network_T_of_the_wrong_type(value, tmp_path):
+    path, _ = saved_bytes(tmp_path, to_parallel_snn(cnn(), T))
+    rewrite(path, lambda meta, arrays: meta.update(T=value))
+    with raises_naming(path, "T"):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("version", [True, 1.0, "1"])
+def test_format_version_must_be_the_integer_1(version, tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta.update(format_version=version))
+    with raises_naming(path, "format_version", "version 1"):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("layers", [None, {"0": 1}, [None], ["Linear"]])
+def test_layers_must_be_a_list_of_objects(layers, tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta.update(layers=layers))
+    with raises_naming(path):
+        rio.load(path)
+
+
+# --------------------------------------------------------------------------- issue 8: paths, modes, links
+
+
+def test_save_to_a_missing_folder_names_the_path(tmp_path):
+    path = tmp_path / "missing" / "net.npz"
+    with pytest.raises(FileNotFoundError) as info:
+        rio.save(cnn(), path)
+    assert info.value.filename == str(path)
+    assert str(path) in str(info.value) and ".tmp" not in str(info.value)
+    assert not (tmp_path / "missing").exists()
+
+
+def test_overwrite_keeps_the_permission_bits(tmp_path):
+    path = tmp_path / "net.npz"
+    rio.save(cnn(), path)
+    os.chmod(path, 0o600)
+    rio.save(cnn("ReLU"), path)
+    assert os.stat(path).st_mode & 0o7777 == 0o600
+    os.chmod(path, 0o640)
+    rio.save_json({"a": 1}, path)
+    assert os.stat(path).st_mode & 0o7777 == 0o640
+
+
+def test_new_file_gets_the_umask_mode(tmp_path):
+    old = os.umask(0o027)
+    try:
+        rio.save(cnn(), tmp_path / "net.npz")
+    finally:
+        os.umask(old)
+    assert os.stat(tmp_path / "net.npz").st_mode & 0o7777 == 0o640
+
+
+def test_overwriting_a_symlink_replaces_its_target(tmp_path):
+    (tmp_path / "store").mkdir()
+    target = tmp_path / "store" / "real.npz"
+    rio.save(cnn("ReLU"), target)
+    link = tmp_path / "link.npz"
+    link.symlink_to(target)
+    net = cnn("QCFS", seed=3)
+    rio.save(net, link)
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert_same(net, rio.load(target))
+    assert sorted(os.listdir(tmp_path / "store")) == ["real.npz"]
+    assert sorted(os.listdir(tmp_path)) == ["link.npz", "store"]
+
+
+def test_check_output_path_accepts_a_writable_place(tmp_path):
+    assert rio.check_output_path(tmp_path / "x.json", "--json") == str(tmp_path / "x.json")
+    assert os.listdir(tmp_path) == []  # the probe leaves nothing behind
+    assert rio.check_output_path(tmp_path / "new", "out_dir", directory=True) == str(tmp_path / "new")
+    assert rio.check_output_path(tmp_path, "out_dir", directory=True) == str(tmp_path)
+    assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda d: d / "missing" / "x.json", "does not exist"),
+    (lambda d: d, "is a directory"),
+    (lambda d: (d / "file").write_text("") or d / "file" / "x.json", "not a directory"),
+    (lambda d: Path("/proc/refsnn-x.json"), "cannot write"),
+])
+def test_check_output_path_rejects_bad_places(make, problem, tmp_path):
+    path = make(tmp_path)
+    with pytest.raises(ValueError, match=f"--json.*{re.escape(str(path))}.*{problem}"):
+        rio.check_output_path(path, "--json")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_check_output_path_for_a_directory(tmp_path):
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="--out.*not a directory"):
+        rio.check_output_path(tmp_path / "file", "--out", directory=True)
+    with pytest.raises(ValueError, match="--out.*does not exist"):
+        rio.check_output_path(tmp_path / "a" / "b", "--out", directory=True)
+
+
+def test_save_json_does_not_create_folders(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        rio.save_json({"a": 1}, tmp_path / "missing" / "x.json")
+    assert os.listdir(tmp_path) == []

@@ -144,3 +144,102 @@ def test_batched_inference_does_not_depend_on_batch_size():
     labels = predict(net, X, batch_size=7)
     assert labels.dtype == np.int64 and labels.shape == (50,)
     assert accuracy(net, X, y) == np.mean(full.argmax(axis=1) == y)
+
+
+# --------------------------------------------------------------------------- issue 8: bad input
+
+
+def fit_blobs(X=None, y=None, **kwargs):
+    Xb, yb = blobs(n=30)
+    args = dict(epochs=1, batch_size=8, lr=1e-2, rng=np.random.default_rng(0))
+    args.update(kwargs)
+    net = mlp(ReLU())
+    return net, fit(net, Xb if X is None else X, yb if y is None else y, **args)
+
+
+@pytest.mark.parametrize("X, y, error, pattern", [
+    (np.zeros((0, 2), np.float32), np.zeros(0, np.int64), ValueError, "X.*at least one sample"),
+    (np.full((4, 2), np.nan, np.float32), np.zeros(4, np.int64), ValueError, "X.*finite"),
+    (np.array([[np.inf, 0]] * 4, np.float32), np.zeros(4, np.int64), ValueError, "X.*finite"),
+    (np.array([["a", "b"]] * 4), np.zeros(4, np.int64), TypeError, "X"),
+    (np.zeros((4, 2), np.float32), np.zeros(4), TypeError, "y.*integer"),
+    (np.zeros((4, 2), np.float32), np.zeros(4, bool), TypeError, "y.*integer"),
+    (np.zeros((4, 2), np.float32), np.zeros((4, 1), np.int64), ValueError, "y.*1-D"),
+    (np.zeros((4, 2), np.float32), np.array([0, 1, -1, 2]), ValueError, "y.*>= 0"),
+    (np.zeros((4, 2), np.float32), np.array([0, 1, 3, 2]), ValueError, "y.*0..2.*3 outputs"),
+    (np.zeros((4, 2), np.float32), np.zeros(3, np.int64), ValueError, "samples"),
+])
+def test_fit_rejects_bad_data(X, y, error, pattern):
+    with pytest.raises(error, match=pattern):
+        fit_blobs(X, y)
+
+
+def test_fit_checks_the_label_range_before_changing_any_weight():
+    X, y = blobs(n=30)
+    y[-1] = 3  # out of range for 3 outputs, in the last batch
+    net = mlp(ReLU())
+    before = {k: v.copy() for k, v in net.params().items()}
+    with pytest.raises(ValueError, match="y"):
+        fit(net, X, y, epochs=1, batch_size=8, lr=1e-2, rng=np.random.default_rng(0))
+    for k, v in net.params().items():
+        np.testing.assert_array_equal(v, before[k])
+
+
+@pytest.mark.parametrize("kwargs, error, pattern", [
+    (dict(lr=float("nan")), ValueError, "lr"),
+    (dict(lr=float("inf")), ValueError, "lr"),
+    (dict(lr=0.0), ValueError, "lr"),
+    (dict(lr=-1e-3), ValueError, "lr"),
+    (dict(lr="0.01"), TypeError, "lr"),
+    (dict(epochs=0), ValueError, "epochs"),
+    (dict(epochs=1.5), TypeError, "epochs"),
+    (dict(batch_size=0), ValueError, "batch_size"),
+    (dict(batch_size=-1), ValueError, "batch_size"),
+    (dict(batch_size=True), TypeError, "batch_size"),
+])
+def test_fit_rejects_bad_settings(kwargs, error, pattern):
+    with pytest.raises(error, match=pattern):
+        fit_blobs(**kwargs)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that the test provokes
+def test_fit_stops_when_the_loss_diverges():
+    """A huge learning rate makes the weights overflow; fit names lr instead of training on."""
+    X, y = blobs(n=30)
+    X = X * np.float32(1e18)
+    with pytest.raises(ValueError, match="loss.*lr"):
+        fit_blobs(X, y, lr=1e30, epochs=20)
+
+
+@pytest.mark.parametrize("kwargs, pattern", [
+    (dict(lr=float("nan")), "lr"), (dict(lr=0.0), "lr"), (dict(lr=float("inf")), "lr"),
+    (dict(eps=float("nan")), "eps"), (dict(eps=0.0), "eps"),
+    (dict(betas=(0.9, float("nan"))), "betas"), (dict(betas=(1.0, 0.999)), "betas"),
+    (dict(betas=(0.9,)), "betas"), (dict(betas=(-0.1, 0.9)), "betas"),
+])
+def test_adam_rejects_bad_hyperparameters(kwargs, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        Adam({"p": np.zeros(2)}, {"p": np.zeros(2)}, **kwargs)
+
+
+@pytest.mark.parametrize("function", [forward_batches, predict, lambda net, X, batch_size:
+                                      accuracy(net, X, np.zeros(len(X), np.int64), batch_size)])
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_inference_rejects_bad_batch_size(function, batch_size, error):
+    X, _ = blobs(n=10)
+    with pytest.raises(error, match="batch_size"):
+        function(mlp(ReLU()), X, batch_size=batch_size)
+
+
+@pytest.mark.parametrize("function", [forward_batches, predict])
+def test_inference_rejects_empty_or_non_finite_input(function):
+    with pytest.raises(ValueError, match="X.*at least one sample"):
+        function(mlp(ReLU()), np.zeros((0, 2), np.float32))
+    with pytest.raises(ValueError, match="X.*finite"):
+        function(mlp(ReLU()), np.full((3, 2), np.nan, np.float32))
+
+
+def test_accuracy_rejects_float_labels():
+    X, y = blobs(n=10)
+    with pytest.raises(TypeError, match="y.*integer"):
+        accuracy(mlp(ReLU()), X, y.astype(float))

@@ -19,6 +19,8 @@ wrong format, inconsistent counts), and the message always names the offending p
 """
 
 import gzip
+import math
+import numbers
 import pickle
 import zlib
 from importlib import resources
@@ -26,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import check_choice
+from .._checks import as_int, check_choice
 
 __all__ = ["load_digits", "stratified_split", "read_idx", "load_mnist", "load_cifar10"]
 
@@ -64,15 +66,38 @@ def stratified_split(y, test_fraction, seed):
     -------
     train_idx, test_idx : numpy.ndarray of int64
         Disjoint index arrays whose union is ``0..N-1``.
+
+    Raises
+    ------
+    TypeError
+        If ``y`` is not of an integer dtype, ``test_fraction`` is not a real number or
+        ``seed`` is not an integer.
+    ValueError
+        If ``y`` is empty or not 1-D, ``test_fraction`` is not strictly between 0 and 1,
+        ``seed`` < 0, or a class is too small for ``test_fraction``: it would put none
+        or all of the class's samples into the test set.
     """
+    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
+        raise TypeError(f"test_fraction must be a real number, got {test_fraction!r}")
     if not 0.0 < test_fraction < 1.0:
         raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+    seed = as_int("seed", seed, minimum=0)
     y = np.asarray(y)
+    if y.ndim != 1 or y.size == 0:
+        raise ValueError(f"y must be a 1-D array of at least one label, got shape {y.shape}")
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     rng = np.random.default_rng(seed)
     train, test = [], []
     for c in np.unique(y):
         idx = rng.permutation(np.flatnonzero(y == c))
         n_test = int(np.floor(test_fraction * idx.size + 0.5))
+        if not 0 < n_test < idx.size:
+            raise ValueError(
+                f"y: class {c} has only {idx.size} sample{'s' * (idx.size != 1)}, too few for "
+                f"test_fraction={test_fraction}: {n_test} would go to the test set and "
+                f"{idx.size - n_test} to the training set, but each needs at least one"
+            )
         test.append(idx[:n_test])
         train.append(idx[n_test:])
     train_idx = rng.permutation(np.concatenate(train)).astype(np.int64)
@@ -152,7 +177,8 @@ def read_idx(path):
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        On a bad magic number, a truncated file or trailing bytes; the message names
+        On a bad magic number, a truncated file or trailing bytes, or header sizes that
+        do not match the file's real size (however large they are); the message names
         ``path``.
     """
     data = _read_bytes(path)
@@ -167,7 +193,8 @@ def read_idx(path):
         raise ValueError(f"{path} is truncated inside its IDX header ({len(data)} bytes)")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     dtype = np.dtype(_IDX_DTYPES[type_code])
-    expected = header + dtype.itemsize * int(np.prod(shape))
+    # Python ints: a header's sizes (up to 2**32 - 1 each) can overflow np.prod's int64.
+    expected = header + dtype.itemsize * math.prod(shape)
     if len(data) != expected:
         what = "truncated" if len(data) < expected else "longer than its header says"
         raise ValueError(
@@ -302,7 +329,10 @@ def load_cifar10(directory):
     the parent of the extracted ``cifar-10-batches-py`` folder. Each batch is a pickled
     dict with ``b"data"`` (uint8, shape (N, 3072), channel-major: 1024 red, 1024 green,
     1024 blue values in row order) and ``b"labels"`` (N ints). Only NumPy arrays are
-    unpickled (see :class:`_NumpyOnlyUnpickler`). Pixels are scaled to x/255.
+    unpickled (see :class:`_NumpyOnlyUnpickler`). Pixels are scaled to x/255 and not
+    normalised further; the authors' code also normalises each channel with mean
+    (0.4914, 0.4822, 0.4465) and std (0.2023, 0.1994, 0.2010) (see
+    ``tutorials/00_notation.md``, "Where the released code differs").
 
     Parameters
     ----------

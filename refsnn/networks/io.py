@@ -46,12 +46,29 @@ ClipReLU layers' ``theta``.
 
 The path is used exactly as given: no ``.npz`` suffix is appended (unlike
 ``np.savez``), so ``save(net, "model")`` writes a file named ``model``.
+
+Writing files
+-------------
+:func:`save` and :func:`save_json` write atomically: a temporary file beside the
+target, then a rename onto it. Three decisions follow from that, the same for both:
+
+* an error names the path the caller gave (never the hidden temporary file), and no
+  folder is ever created: the target's folder must exist;
+* overwriting an existing file keeps its permission bits (a ``0600`` file stays
+  ``0600``); a new file gets the default mode ``0666`` minus the umask;
+* a symbolic link is followed: the file it points to is replaced atomically and the
+  link stays a link. (A hard link, in contrast, is broken: the name gets a new file.)
+
+:func:`check_output_path` checks a path up front, before a long computation whose
+result is to be written there (``refsnn demo --json``, ``refsnn bench --json``,
+``refsnn figures --out``).
 """
 
 import io
 import json
 import os
 import secrets
+import stat
 import zipfile
 from typing import Callable, NamedTuple
 
@@ -61,7 +78,7 @@ from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
-__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "save_json", "check_output_path", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "refsnn"
 FORMAT_VERSION = 1
@@ -189,12 +206,16 @@ def save(obj, path):
         Its layers must be of the types in ``LAYERS`` (exactly those classes, not
         subclasses). A ``thresholds_`` list of arrays is saved too.
     path : str or os.PathLike
-        The file to write, used as given: no ``.npz`` suffix is added.
+        The file to write, used as given: no ``.npz`` suffix is added. Its folder must
+        exist; it is not created.
 
     Raises
     ------
     TypeError
         If ``obj`` or one of its layers is of an unsupported type.
+    OSError
+        If the file cannot be written, e.g. ``FileNotFoundError`` when the folder does
+        not exist or ``PermissionError``; the exception's ``filename`` is ``path``.
 
     Notes
     -----
@@ -203,6 +224,10 @@ def save(obj, path):
     ``path`` with :func:`os.replace`. A crash or error mid-save therefore never leaves a
     half-written file at ``path``: an existing file there stays intact, and the
     temporary file is removed.
+
+    Overwriting keeps the existing file's permission bits; a new file gets the default
+    mode (``0666`` minus the umask). If ``path`` is a symbolic link, the file it points
+    to is replaced and the link stays a link.
     """
     meta, arrays = _describe(obj)  # may raise TypeError before anything is written
     arrays["meta"] = np.array(json.dumps(meta))
@@ -212,28 +237,114 @@ def save(obj, path):
 def save_json(result, path):
     """Write a result dict (``refsnn demo --json``, ``refsnn bench --json``) as JSON.
 
-    The parent directory is created if needed, and the write is atomic like :func:`save`.
+    The write is atomic, and keeps the mode of an existing file and follows a symbolic
+    link, like :func:`save`. The folder of ``path`` must exist; it is not created (check
+    it up front with :func:`check_output_path`).
     """
     text = json.dumps(result, indent=1) + "\n"
-    os.makedirs(os.path.dirname(os.path.abspath(os.fspath(path))), exist_ok=True)
     _atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+
+
+def check_output_path(path, name="path", directory=False):
+    """Check, before any long work starts, that the result can be written to ``path``.
+
+    A file path must not be a directory, and its folder must exist, be a directory and
+    accept new files (tested by creating and removing an empty hidden file there, which
+    is what the atomic write will do). With ``directory=True``, ``path`` is a folder of
+    output files: it must either be a writable directory, or not exist yet while its
+    parent is a writable directory (then the caller creates only ``path`` itself). A
+    symbolic link is followed, as :func:`save` does. Nothing is left behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    name : str
+        How the caller's user knows the path, used in messages: a parameter name
+        (``"json_path"``) or a command-line flag (``"--json"``).
+    directory : bool, default False
+        ``path`` is a directory for several output files, not a file.
+
+    Returns
+    -------
+    str
+        ``path`` as given, converted with :func:`os.fspath`.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a str or path-like object.
+    ValueError
+        Naming ``name`` and ``path``, if it cannot be written as described.
+    """
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if not path:
+        raise ValueError(f"{name} must be a non-empty path")
+    where = f"{name} {path!r}"
+    target = os.path.realpath(path)
+    if directory and os.path.isdir(target):
+        _probe_write(target, where)
+        return path
+    if directory and os.path.lexists(target):
+        raise ValueError(f"{where} is not a directory")
+    if not directory and os.path.isdir(target):
+        raise ValueError(f"{where} is a directory; expected the path of a file")
+    folder = os.path.dirname(target)
+    if not os.path.exists(folder):
+        raise ValueError(f"{where}: the folder {folder!r} does not exist (it is not created)")
+    if not os.path.isdir(folder):
+        raise ValueError(f"{where}: {folder!r} is not a directory")
+    _probe_write(folder, where)
+    return path
+
+
+def _probe_write(folder, where):
+    """Create and remove an empty hidden file in ``folder``; ValueError if impossible.
+
+    ``os.access`` is not enough: it says yes to root on read-only and virtual file
+    systems such as ``/proc``.
+    """
+    probe = os.path.join(folder, f".refsnn-probe.{secrets.token_hex(4)}.tmp")
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.remove(probe)
+    except OSError as exc:
+        raise ValueError(f"{where}: cannot write in the folder {folder!r} ({exc.strerror})") from None
 
 
 def _atomic_write(path, write):
     """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename it
-    onto ``path``; on any error remove the temporary file and leave ``path`` untouched."""
+    onto ``path``; on any error remove the temporary file and leave ``path`` untouched.
+
+    A symbolic link at ``path`` is followed (its target is replaced), an existing file's
+    permission bits are kept, and an error in creating the temporary file names ``path``.
+    """
     path = os.fspath(path)
-    directory, name = os.path.split(os.path.abspath(path))
+    target = os.path.realpath(path)  # a symlink stays a symlink: replace what it points to
+    directory, name = os.path.split(target)
     tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    # os.open with mode 0o666 honours the umask, so the final file gets the usual
+    try:
+        mode = stat.S_IMODE(os.stat(target).st_mode)
+    except OSError:  # no file there yet
+        mode = None
+    # os.open with mode 0o666 honours the umask, so a new file gets the usual
     # permissions (tempfile.mkstemp would make it private, 0o600).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    except OSError as exc:  # name the user's path, not the hidden temporary file
+        raise type(exc)(exc.errno, exc.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as file:  # a file object: np.savez appends no suffix
+            if mode is not None:
+                os.chmod(file.fileno(), mode)
             write(file)
             file.flush()
             os.fsync(file.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, target)
     except BaseException:
         try:
             os.remove(tmp)
@@ -280,13 +391,43 @@ def _read_meta(arrays, path):
             f"{path}: format {found!r} is not {FORMAT!r}; this file was written by another program"
         )
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # not True, not 1.0
         raise ValueError(
             f"{path}: format_version {version!r} found, but this refsnn reads only version {FORMAT_VERSION}"
         )
     if meta.get("kind") not in KINDS:
         raise ValueError(f"{path}: unknown object kind {meta.get('kind')!r}; expected one of {sorted(KINDS)}")
+    if meta["kind"] == "SpikingNetwork" and not _is_int(meta.get("T")):
+        raise ValueError(f"{path}: T must be an integer, got {meta.get('T')!r}")
+    layers = meta.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(entry, dict) for entry in layers):
+        raise ValueError(f"{path}: 'layers' must be a list of JSON objects, got {layers!r}")
+    for i, entry in enumerate(layers):
+        for field in ("settings", "arrays"):
+            if not isinstance(entry.get(field), dict):
+                raise ValueError(
+                    f"{path}: layer {i} ({entry.get('type')!r}): {field!r} must be a JSON object, "
+                    f"got {entry.get(field)!r}"
+                )
+    thresholds = meta.get("thresholds_", [])
+    if not isinstance(thresholds, list) or not all(isinstance(key, str) for key in thresholds):
+        raise ValueError(f"{path}: 'thresholds_' must be a list of array names, got {thresholds!r}")
     return meta
+
+
+def _is_int(value):
+    """A JSON integer: an int, but not a bool (``true``) and not a float (``4.0``)."""
+    return type(value) is int
+
+
+#: The dtypes of stored arrays. Others would compute garbage (int64 weights cast the
+#: input to int) or lose precision (float16).
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _check_float(arr, what):
+    if arr.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"{what} has dtype {arr.dtype}; refsnn stores only float32 or float64 arrays")
 
 
 def _check_keys(meta, arrays, path):
@@ -306,7 +447,7 @@ def _check_keys(meta, arrays, path):
 
 def _rebuild(i, entry, arrays, path):
     """Layer ``i`` from its metadata entry, holding exactly the stored arrays."""
-    codec = LAYERS.get(entry.get("type"))
+    codec = LAYERS.get(entry.get("type")) if isinstance(entry.get("type"), str) else None
     where = f"{path}: layer {i} ({entry.get('type')!r})"
     if codec is None:
         raise ValueError(f"{where}: unknown layer type; supported: {', '.join(LAYERS)}")
@@ -315,7 +456,14 @@ def _rebuild(i, entry, arrays, path):
             f"{where}: expected settings {list(codec.settings)} and arrays {list(codec.arrays)}, "
             f"found {list(entry.get('settings', {}))} and {list(entry['arrays'])}"
         )
+    for name in codec.settings:
+        value = entry["settings"][name]
+        if not (isinstance(value, str) if name == "order" else _is_int(value)):
+            kind = "a string" if name == "order" else "an integer"
+            raise ValueError(f"{where}: setting {name!r} must be {kind}, got {value!r}")
     stored = {name: arrays[key] for name, key in entry["arrays"].items()}
+    for name, arr in stored.items():
+        _check_float(arr, f"{where}: array {name!r}")
     try:
         layer = codec.build(entry["settings"], stored)
     except (TypeError, ValueError) as exc:
@@ -352,7 +500,10 @@ def load(path):
     ValueError
         Naming ``path``, if the file is not an npz archive, is truncated or corrupted
         (each entry's CRC-32 is checked), was written by another program, has a
-        ``format_version`` other than 1, or its metadata references missing arrays.
+        ``format_version`` other than the integer 1, its metadata is malformed (e.g.
+        ``"settings": null``, a setting or ``T`` that is not an integer) or references
+        missing arrays, or an array is not float32 or float64 (int64, bool or float16
+        weights are refused).
 
     Notes
     -----
@@ -375,4 +526,6 @@ def load(path):
         raise ValueError(f"{path}: cannot rebuild the {meta['kind']}: {type(exc).__name__}: {exc}") from None
     if "thresholds_" in meta:
         obj.thresholds_ = [arrays[key] for key in meta["thresholds_"]]
+        for k, theta in enumerate(obj.thresholds_):
+            _check_float(theta, f"{path}: thresholds_[{k}]")
     return obj

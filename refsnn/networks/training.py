@@ -21,7 +21,11 @@ The matrices of these small networks are too small for multi-threaded BLAS: set
 much faster when other processes share the cores.
 """
 
+import numbers
+
 import numpy as np
+
+from .._checks import as_float_array, as_int
 
 __all__ = ["cross_entropy", "Adam", "fit", "forward_batches", "predict", "accuracy"]
 
@@ -82,8 +86,16 @@ class Adam:
         are read at every :meth:`step`, so layers must write gradients into them in
         place (all layers of :mod:`refsnn.networks.layers` do).
     lr : float, default 1e-3
+        Finite and > 0.
     betas : (float, float), default (0.9, 0.999)
+        Both in [0, 1).
     eps : float, default 1e-8
+        Finite and > 0.
+
+    Raises
+    ------
+    ValueError
+        If the dicts do not match, or a hyperparameter is out of range (naming it).
     """
 
     def __init__(self, params, grads, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -96,10 +108,11 @@ class Adam:
                 raise ValueError(
                     f"{name}: parameter shape {params[name].shape} != gradient shape {grads[name].shape}"
                 )
-        if lr <= 0 or eps <= 0 or not all(0 <= b < 1 for b in betas):
-            raise ValueError(
-                f"need lr > 0, eps > 0 and 0 <= betas < 1, got lr={lr}, betas={betas}, eps={eps}"
-            )
+        lr, eps = _positive("lr", lr), _positive("eps", eps)
+        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
+                or not all(_is_real(b) and 0 <= b < 1 for b in betas)):
+            raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+        betas = (float(betas[0]), float(betas[1]))
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps = lr, betas, eps
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
@@ -121,10 +134,43 @@ class Adam:
             p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
 
 
+def _is_real(value):
+    """A real number that is not a bool; NaN fails every comparison, so callers test ranges."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _positive(name, value):
+    """Check that ``value`` is a finite real number > 0 and return it as float."""
+    if not _is_real(value):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {value}")
+    return float(value)
+
+
+def _check_X(X):
+    """``X`` as a finite float array with at least one sample (see ``as_float_array``).
+
+    float32 stays float32 (no copy); other numeric types become float64, which the
+    layers then cast to their weights' dtype.
+    """
+    X = as_float_array("X", X)
+    if X.ndim == 0 or X.shape[0] == 0:
+        raise ValueError(f"X must hold at least one sample along its first axis, got shape {X.shape}")
+    return X
+
+
 def _check_data(X, y):
-    X, y = np.asarray(X), np.asarray(y)
-    if y.ndim != 1 or X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but y has shape {y.shape}")
+    """Check the samples ``X`` and their integer class labels ``y``."""
+    X, y = _check_X(X), np.asarray(y)
+    if y.dtype.kind not in "iu":
+        raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, one label per sample, got shape {y.shape}")
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]} labels")
+    if y.min() < 0:
+        raise ValueError(f"y must hold class indices >= 0, got a minimum of {y.min()}")
     return X, y
 
 
@@ -136,12 +182,15 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
     net : Sequential (or any layer with forward/backward/params/grads)
         Trained in place.
     X : ndarray, shape (N, ...)
+        Finite, N >= 1.
     y : ndarray of int, shape (N,)
+        Class indices 0..K-1 for a network with K outputs.
     epochs : int
+        >= 1.
     batch_size : int
-        The last batch of an epoch may be smaller.
+        >= 1. The last batch of an epoch may be smaller.
     lr : float
-        Adam learning rate.
+        Adam learning rate, finite and > 0.
     rng : numpy.random.Generator
         Shuffles the samples at every epoch.
     progress : callable, optional
@@ -153,10 +202,22 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
     -------
     list of float
         Mean training loss of every epoch.
+
+    Raises
+    ------
+    TypeError
+        If ``X`` is not numeric, ``y`` is not of an integer dtype, or ``epochs``,
+        ``batch_size`` or ``lr`` is of the wrong type.
+    ValueError
+        If ``X`` is empty or not finite; ``y`` is not 1-D, not one label per sample, or
+        holds a label < 0 or >= the number of outputs (checked on the first batch, before
+        any weight changes); ``epochs`` or ``batch_size`` < 1; ``lr`` not finite and > 0.
+        Also if the loss of a batch becomes NaN or infinite during training (usually a
+        too large ``lr``); ``net`` is then left as it was before that batch's update.
     """
     X, y = _check_data(X, y)
-    if epochs < 1 or batch_size < 1:
-        raise ValueError(f"epochs and batch_size must be >= 1, got {epochs} and {batch_size}")
+    epochs, batch_size = as_int("epochs", epochs), as_int("batch_size", batch_size)
+    lr = _positive("lr", lr)
     optimizer = Adam(net.params(), net.grads(), lr=lr)
     history = []
     for epoch in range(1, epochs + 1):
@@ -165,7 +226,17 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
         for start in range(0, len(y), batch_size):
             idx = order[start:start + batch_size]
             logits = net.forward(X[idx])
+            if epoch == 1 and start == 0 and y.max() >= logits.shape[1]:  # before any update
+                raise ValueError(
+                    f"y must hold class indices 0..{logits.shape[1] - 1} for a network with "
+                    f"{logits.shape[1]} outputs, got a maximum of {y.max()}"
+                )
             loss, grad = cross_entropy(logits, y[idx])
+            if not np.isfinite(loss):
+                raise ValueError(
+                    f"the training loss became {loss} in epoch {epoch} (samples {start}..{start + idx.size - 1}); "
+                    f"the learning rate lr={lr} is probably too large"
+                )
             net.backward(grad)
             optimizer.step()
             total_loss += loss * idx.size
@@ -177,19 +248,26 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
 
 
 def forward_batches(net, X, batch_size=256):
-    """``net.forward`` over ``X`` in batches, concatenated: outputs of shape (N, ...)."""
-    X = np.asarray(X)
-    if batch_size < 1 or len(X) == 0:
-        raise ValueError(f"need batch_size >= 1 and at least one sample, got {batch_size} and {len(X)}")
+    """``net.forward`` over ``X`` in batches, concatenated: outputs of shape (N, ...).
+
+    Raises
+    ------
+    TypeError
+        If ``batch_size`` is not an integer, or ``X`` is not numeric.
+    ValueError
+        If ``batch_size < 1``, or ``X`` is empty or holds NaN or infinity.
+    """
+    X = _check_X(X)
+    batch_size = as_int("batch_size", batch_size)
     return np.concatenate([net.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
 
 
 def predict(net, X, batch_size=256):
-    """Predicted classes argmax_k logits, shape (N,), int64."""
+    """Predicted classes argmax_k logits, shape (N,), int64 (errors as :func:`forward_batches`)."""
     return forward_batches(net, X, batch_size).argmax(axis=1).astype(np.int64)
 
 
 def accuracy(net, X, y, batch_size=256):
-    """Fraction of samples whose predicted class equals the label."""
+    """Fraction of samples whose predicted class equals the integer label ``y``."""
     X, y = _check_data(X, y)
     return float(np.mean(predict(net, X, batch_size) == y))

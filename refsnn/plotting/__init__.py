@@ -6,23 +6,33 @@ and an optional ``ax`` (or ``axes`` where it draws several panels), and returns
 ``(fig, ax)`` (or ``(fig, axes)``). All colours come from one colour-blind-safe palette,
 Okabe–Ito (:data:`COLORS`, :data:`CYCLE`). The functions work under the ``Agg`` backend.
 
-=============================  ==========================================  ===========
-function                       what it shows                               spec
-=============================  ==========================================  ===========
-``plot_raster``                spike raster, optional firing-rate bar      §2.2–§3.3
-``plot_membrane``              one IF neuron: θ, v0, soft resets, spikes   §2.2
-``plot_if_vs_parallel``        the same input into IF and parallel         §2.2, §3.2
-``plot_binary_search``         H_x, the probes, the first spike step       §3.5
-``plot_conversion_matrices``   Λ_pre, Λ_post, Λ_pc and b                   §3.1
-``plot_staircase``             QCFS, parallel and IF rates against z       §3.6
-``plot_expected_error``        E[r_T − r_T̃] against ψ                      §3.6
-``plot_accuracy_vs_T``         demo accuracy against T                     §5, §11
-``plot_cumulative_accuracy``   accuracy from logits summed over 1..t       §9.8
-``plot_calibration``           per-layer error before/after DA-QCFS        §4
-``plot_rate_vs_activation``    SNN rate against ANN activation per layer   §4, §5
-``plot_speedup``               parallel speed-up over sequential IF        §11
-``plot_bandwidth``             neuron-kernel GB/s against memory copy      §11
-=============================  ==========================================  ===========
+=============================  ==========================================  ==============================
+function                       what it shows                               paper's name (or notes section)
+=============================  ==========================================  ==============================
+``plot_raster``                spike raster, optional firing-rate bar      IF neuron, parallel neuron
+``plot_membrane``              one IF neuron: θ, v0, soft resets, spikes   IF neuron
+``plot_if_vs_parallel``        the same input into IF and parallel         parallel conversion neuron
+                                                                           ("Spike order")
+``plot_binary_search``         H_x, the probes, the first spike step       sorting property, binary
+                                                                           search for the first spike
+                                                                           step
+``plot_conversion_matrices``   Λ_pre, Λ_post, Λ_pc and b                   prior control, posterior and
+                                                                           parallel conversion
+                                                                           matrices, step-wise offsets
+``plot_staircase``             QCFS, parallel and IF rates against z       Theorem 4.1
+``plot_expected_error``        E[r_T − r_T̃] against ψ                      Theorem 4.1
+``plot_accuracy_vs_T``         demo accuracy against T                     the three-stage pipeline
+``plot_cumulative_accuracy``   accuracy from logits summed over 1..t       ("Evaluation and timing in
+                                                                           the released code")
+``plot_calibration``           per-layer error before/after DA-QCFS        DA-QCFS calibration
+``plot_rate_vs_activation``    SNN rate against ANN activation per layer   DA-QCFS calibration
+``plot_speedup``               parallel speed-up over sequential IF        ("Evaluation and timing in
+                                                                           the released code")
+``plot_bandwidth``             neuron-kernel GB/s against memory copy      (refsnn's addition)
+=============================  ==========================================  ==============================
+
+A name in parentheses is a section of ``tutorials/00_notation.md``, for what refsnn
+adds or where the authors' released code differs from the paper.
 """
 
 from ._style import CMAP, COLORS, CYCLE, OKABE_ITO

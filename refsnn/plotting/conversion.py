@@ -1,7 +1,10 @@
 """Conversion-level plots: the matrices, the QCFS staircase, the expected error against ψ.
 
-Spec §3.1 (Λ_pre, Λ_post, Λ_pc, b), §2.1 and §3.6 (Theorem 4.1: lossless at T = T̃,
-lossless in expectation at T ≠ T̃ when ψ = θ/2). Inputs and outputs are in units of θ.
+The prior control matrix Λ_pre, the posterior conversion matrix Λ_post, the parallel
+conversion matrix Λ_pc and the step-wise offsets b; the QCFS activation; and Theorem 4.1
+(lossless at T = T̃, lossless in expectation at T ≠ T̃ when ψ = θ/2). Λ_post is the
+matrix refsnn reconstructs (see ``tutorials/00_notation.md``,
+"Reconstructed posterior conversion matrix"). Inputs and outputs are in units of θ.
 """
 
 from fractions import Fraction
@@ -59,7 +62,7 @@ def _heatmap(ax, M, title, norm, annotate):
 
 
 def plot_conversion_matrices(T, psi=0.5, axes=None, annotate=None):
-    """Heatmaps of Λ_pre, Λ_post, Λ_pc and the step offsets b for one T (spec §3.1).
+    """Heatmaps of the conversion matrices Λ_pre, Λ_post, Λ_pc and the step-wise offsets b.
 
     Λ_post = diag(c)·L_T: the row factors c_x = T/(x(T−x+1)) are the paper's, the
     lower-triangular ones L_T are a reconstruction (the titles say so).
@@ -103,7 +106,7 @@ def plot_conversion_matrices(T, psi=0.5, axes=None, annotate=None):
     axes[3].set_xticks([])
     axes[3].set_ylabel("output step x")
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="entry value")
-    fig.suptitle(f"Conversion matrices for T = {T} (spec §3.1)", fontsize=11)
+    fig.suptitle(f"Conversion matrices for T = {T}", fontsize=11)
     return fig, axes
 
 
@@ -119,7 +122,7 @@ def rising_pattern(T):
 
 
 def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
-    """QCFS staircase against the parallel-neuron and IF rates, for a mean input z (spec §3.6).
+    """QCFS staircase against the parallel-neuron and IF rates, for a mean input z (Theorem 4.1).
 
     For z on a grid over [−0.1θ, 1.1θ] it draws
 
@@ -183,7 +186,7 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
 
 
 def plot_expected_error(T, T_tilde_list, ax=None, n_points=201):
-    """Expected conversion error against the shift ψ (Theorem 4.1, T ≠ T̃; spec §3.6).
+    """Expected conversion error against the shift ψ (Theorem 4.1, T ≠ T̃).
 
     For z ~ U[0, θ] it draws E[Q_T(z) − Q_T̃(z)]/θ against ψ/θ ∈ [0, 1], computed exactly by
     :func:`refsnn.neurons.theory.expected_conversion_error`, one curve per T̃. Every curve is zero

@@ -1,9 +1,13 @@
 """Network-level plots: accuracy against T, calibration diagnostics and speed-up.
 
-Spec §4 (DA-QCFS calibration), §5 (training-free conversion), §9.8 (per-step cumulative
-accuracy, timing) and §11 (the reported speed-ups). Inputs are the demo's and the
-benchmark's JSON results (plain lists and dicts) or NumPy arrays.
+DA-QCFS calibration, training-free conversion (the three-stage pipeline ReLU → ClipReLU
+→ DA-QCFS → parallel SNN), per-step cumulative accuracy and timing (see
+``tutorials/00_notation.md``, "Evaluation and timing in the released code"), and the
+speed-ups. Inputs are the demo's and the benchmark's JSON results (plain lists and
+dicts) or NumPy arrays.
 """
+
+import numbers
 
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
@@ -45,6 +49,23 @@ def _log2_T_axis(ax, Ts):
     ax.set_xlabel("time steps T")
 
 
+def _check_accuracy_rows(rows, name="rows"):
+    """The demo's rows as :func:`plot_accuracy_vs_T` needs them (also used by
+    ``refsnn figures`` to check a results file before it draws anything)."""
+    _check_rows(rows, ("source", "method", "T", "accuracy"), name)
+    for i, row in enumerate(rows):
+        if row["source"] not in SOURCES:
+            raise ValueError(f"{name}[{i}]['source'] must be one of {list(SOURCES)}, got {row['source']!r}")
+        if row["method"] not in METHODS:
+            raise ValueError(f"{name}[{i}]['method'] must be one of {list(METHODS)}, got {row['method']!r}")
+        T = row["T"]
+        if row["method"] != "ann" and (isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1):
+            raise ValueError(f"{name}[{i}]['T'] must be an integer >= 1, got {row['T']!r}")
+        acc = row["accuracy"]
+        if isinstance(acc, bool) or not isinstance(acc, numbers.Real) or not 0.0 <= acc <= 1.0:
+            raise ValueError(f"{name}[{i}]['accuracy'] must be a fraction in [0, 1], got {acc!r}")
+
+
 def plot_accuracy_vs_T(rows, ax=None):
     """Test accuracy against the number of steps T, one line per (source, method).
 
@@ -62,14 +83,7 @@ def plot_accuracy_vs_T(rows, ax=None):
     fig, ax
         One line per (source, method) with gid ``"<source>/<method>"``.
     """
-    _check_rows(rows, ("source", "method", "T", "accuracy"), "rows")
-    for i, row in enumerate(rows):
-        if row["source"] not in SOURCES:
-            raise ValueError(f"rows[{i}]['source'] must be one of {list(SOURCES)}, got {row['source']!r}")
-        if row["method"] not in METHODS:
-            raise ValueError(f"rows[{i}]['method'] must be one of {list(METHODS)}, got {row['method']!r}")
-        if not 0.0 <= float(row["accuracy"]) <= 1.0:
-            raise ValueError(f"rows[{i}]['accuracy'] must be a fraction in [0, 1], got {row['accuracy']}")
+    _check_accuracy_rows(rows)
     fig, ax = new_axes(ax, figsize=(6.4, 4.2))
     for source in SOURCES:
         ann = sorted({float(r["accuracy"]) for r in rows if r["source"] == source and r["method"] == "ann"})
@@ -91,7 +105,10 @@ def plot_accuracy_vs_T(rows, ax=None):
 
 
 def plot_cumulative_accuracy(per_step_accuracy, labels=None, ax=None):
-    """Cumulative accuracy after each step t (argmax of the logits summed over 1..t; §9.8).
+    """Cumulative accuracy after each step t: argmax of the logits summed over 1..t.
+
+    The authors' code records this as ``tot[t]`` and reports the last step (see
+    ``tutorials/00_notation.md``, "Evaluation and timing in the released code").
 
     Parameters
     ----------
@@ -137,7 +154,7 @@ def plot_cumulative_accuracy(per_step_accuracy, labels=None, ax=None):
 
 def plot_calibration(errors_before, errors_after, layer_names=None, ax=None,
                      ylabel="mean rate error / θ"):
-    """Per-layer mean error before and after DA-QCFS calibration, as grouped bars (spec §4).
+    """Per-layer mean error before and after DA-QCFS calibration, as grouped bars.
 
     Parameters
     ----------
@@ -254,11 +271,12 @@ def _check_bench(bench):
 
 
 def plot_speedup(bench, axes=None, bandwidth=True):
-    """Speed-up of the parallel network modes over the sequential IF network (spec §11).
+    """Speed-up of the parallel network modes over the sequential IF network.
 
     Speed-up = seconds of ``sequential_if`` / seconds of the mode, at the same T and batch,
-    one line per (mode, batch), on a log scale. The paper reports 19–38× on a GPU at T >= 32;
-    expect far less on a CPU (spec §9.8).
+    one line per (mode, batch), on a log scale. The paper reports 19–38× for T >= 32,
+    measured on a GPU at batch size 1; expect far less on a CPU (see ``tutorials/00_notation.md``,
+    "Evaluation and timing in the released code").
 
     Parameters
     ----------

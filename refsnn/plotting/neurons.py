@@ -1,8 +1,9 @@
 """Neuron-level plots: rasters, the IF membrane, IF against parallel, binary search.
 
-Spec §2.2 (IF neuron, soft reset, v0 = θ/2), §3.2–§3.3 (the parallel neuron and its two
-spike orders) and §3.5 (sorting property and binary search). Time steps are 1-based, as
-in the paper, and potentials are shown in units of θ.
+The IF neuron (soft reset, v0 = θ/2), the parallel conversion neuron and its two spike
+orders (see ``tutorials/00_notation.md``, "Spike order"), and the sorting property with
+binary search for the first spike step. Time steps are 1-based, as in the paper, and
+potentials are shown in units of θ.
 """
 
 import numpy as np
@@ -71,7 +72,7 @@ def _row_text(ax, values, header, colors=None):
 def plot_raster(spikes, ax=None, rate_bar=True, color=None, title="spike raster"):
     """Spike raster of ``N`` neurons over ``T`` steps, with an optional firing-rate bar.
 
-    Spec §2.2–§3.3: every neuron in refsnn returns spikes of shape ``(T, N)``, time first.
+    Every neuron in refsnn returns spikes of shape ``(T, N)``, time first.
 
     Parameters
     ----------
@@ -109,7 +110,7 @@ def plot_raster(spikes, ax=None, rate_bar=True, color=None, title="spike raster"
 
 
 def plot_membrane(currents, theta, v0=None, ax=None):
-    """Membrane potential of one IF neuron with soft reset (spec §2.2).
+    """Membrane potential of one IF neuron with soft reset.
 
     Draws v_{t−1} → m_t = v_{t−1} + I_t (integration during step t) and, where the
     neuron fires (m_t >= θ), the soft reset m_t → v_t = m_t − θ. Marks the threshold θ,
@@ -171,7 +172,7 @@ def plot_membrane(currents, theta, v0=None, ax=None):
 
 
 def plot_if_vs_parallel(currents, theta, order="paper", psi=None, axes=None, annotate=None):
-    """The same input into IF neurons and parallel neurons, side by side (spec §2.2, §3.2).
+    """The same input into IF neurons and parallel conversion neurons, side by side.
 
     Three panels: the input currents I_t/θ with the QCFS level ℓ of each neuron's mean,
     the IF raster with its counts (vermillion where the count misses ℓ: the unevenness
@@ -184,7 +185,7 @@ def plot_if_vs_parallel(currents, theta, order="paper", psi=None, axes=None, ann
     theta : float
         Threshold θ > 0.
     order : {"paper", "code"}
-        Spike order of the parallel neuron (spec §3.3).
+        Spike order of the parallel neuron (see ``tutorials/00_notation.md``, "Spike order").
     psi : float, optional
         Shift ψ, also the IF neuron's v0; θ/2 by default.
     axes : sequence of 3 Axes, optional
@@ -250,7 +251,7 @@ def plot_if_vs_parallel(currents, theta, order="paper", psi=None, axes=None, ann
 
 
 def plot_binary_search(total, theta, psi, T, ax=None):
-    """Binary search for the first spike step of one parallel neuron (spec §3.5).
+    """Binary search for the first spike step of one parallel neuron (the sorting property).
 
     Shows the potentials H_x = (Σ + ψ)/(T − x + 1) of every step x, the threshold θ,
     the steps the search probes (numbered in probe order; filled where H_x >= θ, open

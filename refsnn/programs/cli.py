@@ -4,10 +4,46 @@
 ``refsnn bench``  kernel bandwidth and parallel against sequential inference
 ``refsnn figures`` regenerate every figure in ``figures/``
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
+
+Every argument is checked before any work starts: a bad one (a negative seed, an
+infinite threshold, an output path that cannot be written, a results file of the wrong
+kind) ends the program with exit status 2 and one ``refsnn <command>: error:`` line that
+names the flag, as argparse does for its own errors.
 """
 
 import argparse
+import math
 import sys
+
+from .. import __version__
+
+DESCRIPTIONS = {
+    "demo": (
+        "Train a small QCFS CNN and a ReLU CNN on the embedded 8x8 digits (or load them from "
+        "the cache), convert them to SNNs (parallel, sequential IF, with and without DA-QCFS "
+        "calibration, training-free from ReLU) and print accuracy, agreement with the ANN, "
+        "per-layer rate errors, per-step cumulative accuracy and timing. About 2 minutes on "
+        "one CPU core the first time."
+    ),
+    "bench": (
+        "Measure the neuron kernels against memory-copy bandwidth, the demo CNN in its "
+        "three modes (sequential IF, faithful and collapsed parallel) and start-up costs "
+        "(import, Numba compilation), on this machine."
+    ),
+    "figures": (
+        "Regenerate every figure as PNG, byte for byte the same on every run. The neuron "
+        "figures are always drawn; the accuracy and calibration figures need --demo-json, "
+        "the speed-up figure --bench-json."
+    ),
+    "tour": (
+        "Print the paper's neuron-level facts for a few concrete inputs: QCFS level against "
+        "IF and parallel spike counts (Theorem 4.1), spike trains in both orders, binary "
+        "search for the first spike step, and the conversion matrices for T = 4."
+    ),
+}
+
+#: The flags of ``refsnn figures``, named in its error messages.
+FIGURES_FLAGS = {"out_dir": "--out", "demo_json": "--demo-json", "bench_json": "--bench-json"}
 
 
 def build_parser():
@@ -15,35 +51,66 @@ def build_parser():
         prog="refsnn",
         description="Reference implementation of parallel ANN-SNN conversion (Hao et al., ICML 2025).",
     )
+    parser.add_argument("--version", action="version", version=f"refsnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="train, convert and compare SNNs on the embedded digits")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the data split and training (default 0)")
+    def add(name, help):
+        command = sub.add_parser(name, help=help, description=DESCRIPTIONS[name])
+        command.set_defaults(subparser=command)  # reports bad values with this command's usage
+        return command
+
+    demo = add("demo", "train, convert and compare SNNs on the embedded digits")
+    demo.add_argument("--seed", type=int, default=0,
+                      help="seed of the data split and training, an integer >= 0 (default 0)")
     demo.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
-    demo.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    demo.add_argument("--json", metavar="PATH",
+                      help="also write the results as JSON to PATH (its folder must exist)")
     demo.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                       help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
 
-    bench = sub.add_parser("bench", help="measure kernel bandwidth and parallel vs sequential inference")
+    bench = add("bench", "measure kernel bandwidth and parallel vs sequential inference")
     bench.add_argument("--quick", action="store_true", help="a small version (under 30 s)")
-    bench.add_argument("--json", metavar="PATH", help="also write the results as JSON to PATH")
+    bench.add_argument("--json", metavar="PATH",
+                       help="also write the results as JSON to PATH (its folder must exist)")
 
-    figures = sub.add_parser("figures", help="regenerate every figure as PNG")
-    figures.add_argument("--out", default="figures", metavar="DIR", help="output directory (default: figures)")
+    figures = add("figures", "regenerate every figure as PNG")
+    figures.add_argument("--out", default="figures", metavar="DIR",
+                         help="output directory, created if missing inside an existing folder (default: figures)")
     figures.add_argument("--demo-json", metavar="PATH", help="results of 'refsnn demo --json' for the network figures")
     figures.add_argument("--bench-json", metavar="PATH", help="results of 'refsnn bench --json' for the speed-up figure")
 
-    tour = sub.add_parser("tour", help="print the neuron-level facts for a few concrete inputs")
-    tour.add_argument("--theta", type=float, default=1.0, help="threshold theta > 0 (default 1)")
+    tour = add("tour", "print the neuron-level facts for a few concrete inputs")
+    tour.add_argument("--theta", type=float, default=1.0, help="threshold theta, finite and > 0 (default 1)")
     return parser
+
+
+def _check_args(args):
+    """Check the parsed arguments before any work starts; raise ValueError naming the flag.
+
+    The program modules check again, under their parameter names, when called directly.
+    """
+    from ..networks.io import check_output_path
+
+    if args.command == "tour" and not (math.isfinite(args.theta) and args.theta > 0):
+        raise ValueError(f"--theta must be a finite number > 0, got {args.theta}")
+    if args.command == "demo" and args.seed < 0:
+        raise ValueError(f"--seed must be an integer >= 0, got {args.seed}")
+    if args.command in ("demo", "bench") and args.json is not None:
+        check_output_path(args.json, "--json")
+    if args.command == "figures":
+        from .figures import check_inputs
+
+        check_inputs(args.out, args.demo_json, args.bench_json, names=FIGURES_FLAGS)
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    try:
+        _check_args(args)
+    except (TypeError, ValueError) as exc:
+        args.subparser.error(str(exc))  # prints usage and one error line, exits with status 2
     if args.command == "tour":
-        if not args.theta > 0:
-            parser.error(f"--theta must be > 0, got {args.theta}")
         from .tour import run
 
         run(args.theta)

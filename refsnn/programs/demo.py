@@ -19,8 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._checks import as_int
 from ..networks import io
-from ..networks.conversion import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
+from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_digits
 from ..networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
 from ..networks.training import accuracy, fit, predict
@@ -90,9 +91,9 @@ def trained_networks(data, seed=0, retrain=False, log=print):
         net = build_cnn(factory, np.random.default_rng(seed + offset))
         start = time.perf_counter()
 
-        def progress(epoch, loss, acc, kind=kind):
-            if (epoch + 1) % 10 == 0:
-                log(f"  {kind.upper():4} epoch {epoch + 1:2}/{CONFIG['epochs']}: loss {loss:.3f}, train accuracy {acc:.3f}")
+        def progress(epoch, loss, acc, kind=kind):  # epoch counts from 1
+            if epoch % 10 == 0 or epoch == CONFIG["epochs"]:
+                log(f"  {kind.upper():4} epoch {epoch:2}/{CONFIG['epochs']}: loss {loss:.3f}, train accuracy {acc:.3f}")
 
         log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
         fit(net, X_train, y_train, epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
@@ -117,6 +118,11 @@ def _snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
     }
 
 
+def _shown_steps(T):
+    """The steps t at which a per-step curve is printed: 1, 2, 4, … and T."""
+    return sorted({2 ** k for k in range(T.bit_length()) if 2 ** k <= T} | {T})
+
+
 def _timing(net, X, T, repeats=3):
     """Median seconds of predict() for sequential IF, faithful and collapsed parallel."""
     runs = {
@@ -137,7 +143,11 @@ def _timing(net, X, T, repeats=3):
 
 
 def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epochs=5, log=print):
-    """Run every experiment and return the JSON-ready result dict."""
+    """Run every experiment and return the JSON-ready result dict.
+
+    ``seed`` must be an integer >= 0 (TypeError or ValueError naming it otherwise).
+    """
+    seed = as_int("seed", seed, minimum=0)
     start = time.perf_counter()
     data = load_digits(seed=seed)
     X_train, y_train, X_test, y_test = data
@@ -146,7 +156,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
 
     rows = []
     qcfs_pred, relu_pred = predict(qcfs_net, X_test), predict(relu_net, X_test)
-    qcfs_act = activations(qcfs_net, X_test)
+    qcfs_act = activation_outputs(qcfs_net, X_test)
     for source, pred, net in (("qcfs", qcfs_pred, qcfs_net), ("relu", relu_pred, relu_net)):
         rows.append({"source": source, "method": "ann", "T": None,
                      "accuracy": float(accuracy(net, X_test, y_test)), "agreement": 1.0,
@@ -172,19 +182,25 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
         clip_net = record_thresholds(relu_net, X_train)
     for w in caught:
         log(f"  note: {w.message}")
-    relu_act = activations(relu_net, X_test)
+    relu_act = activation_outputs(relu_net, X_test)
     for T in TRAINING_FREE_STEPS:
         calibrated = calibrate(clip_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
         add(_snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), X_test, y_test, relu_pred, relu_act))
 
-    log("per-step cumulative accuracy of a few SNNs")
+    # Accuracy of the logits summed over steps 1..t, for every t: what the authors' code
+    # records as tot[t] (see ``tutorials/00_notation.md``, "Evaluation and timing in the
+    # released code").
+    log("per-step cumulative accuracy of a few SNNs (logits summed over steps 1..t)")
     per_step = {
         f"QCFS parallel T={T_TILDE}, paper order": to_parallel_snn(qcfs_net, T_TILDE),
         f"QCFS parallel T={T_TILDE}, code order": to_parallel_snn(qcfs_net, T_TILDE, order="code"),
         "QCFS IF T=32": to_if_snn(qcfs_net, 32),
     }
-    per_step_accuracy = {label: (snn.cumulative_predictions(X_test) == y_test).mean(axis=1).tolist()
-                         for label, snn in per_step.items()}
+    per_step_accuracy = {}
+    for label, snn in per_step.items():
+        curve = (snn.cumulative_predictions(X_test) == y_test).mean(axis=1).tolist()
+        per_step_accuracy[label] = curve
+        log(f"  {label:32} " + "  ".join(f"t={t} {curve[t - 1]:.3f}" for t in _shown_steps(len(curve))))
 
     log("timing: predict() on the test set, median of 3 runs after a warm-up")
     timing = []
@@ -239,7 +255,13 @@ def findings(result):
 
 
 def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
-    """Entry point of ``refsnn demo``: run, print the table, optionally write JSON."""
+    """Entry point of ``refsnn demo``: run, print the table, optionally write JSON.
+
+    ``json_path`` is checked before the experiments start
+    (:func:`refsnn.networks.io.check_output_path`): its folder must exist and be writable.
+    """
+    if json_path is not None:
+        io.check_output_path(json_path, "json_path")
     result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
     print()
     print("\n".join(format_table(result)))

@@ -1,6 +1,8 @@
 """Regenerate every figure of refsnn as PNG, deterministically (``refsnn figures``).
 
-Neuron-level figures (spec §2–§3) are always drawn, from fixed inputs and fixed seeds.
+Neuron-level figures (the IF neuron, the parallel conversion neuron, the conversion
+matrices, Theorem 4.1, binary search for the first spike step) are always drawn, from
+fixed inputs and fixed seeds.
 Network-level figures need results files: the demo's JSON (accuracy against T, per-step
 cumulative accuracy, calibration) and the benchmark's JSON (speed-up); without them they
 are skipped with a printed note. The PNGs carry no timestamp or software version, so
@@ -50,7 +52,7 @@ def uneven_currents(T, N, seed=SEED):
     """Signed random currents of shape (T, N), N(0.45, 1) rounded to multiples of 1/4.
 
     A quarter grid keeps every sum exact in floating point, so the QCFS level of the mean
-    and the parallel count agree even at ties (spec §10).
+    and the parallel count agree even at ties (see ``tutorials/00_notation.md``, "Float ties").
     """
     rng = np.random.default_rng(seed)
     return np.round(rng.normal(0.45, 1.0, (T, N)) * 4) / 4 + 0.0  # + 0.0 turns -0 into 0
@@ -99,10 +101,27 @@ def _neuron_figures():
 
 def _load_rows(demo):
     """The demo's rows: the JSON is a list of rows or a dict with a ``"rows"`` list."""
-    rows = demo["rows"] if isinstance(demo, dict) else demo
+    rows = demo.get("rows") if isinstance(demo, dict) else demo
     if not isinstance(rows, list):
-        raise ValueError("demo_json must hold a list of rows or a dict with a 'rows' list")
+        raise ValueError("it must hold a list of rows or a dict with a 'rows' list")
     return rows
+
+
+def _check_demo(demo):
+    """Raise if ``demo`` is not what :func:`_demo_figures` draws from."""
+    from ..plotting.networks import _check_accuracy_rows
+
+    _check_accuracy_rows(_load_rows(demo))
+    curves = demo.get("per_step_accuracy") if isinstance(demo, dict) else None
+    if curves is not None and not isinstance(curves, dict):
+        raise ValueError("'per_step_accuracy' must map labels to lists of per-step accuracies")
+
+
+def _check_bench(bench):
+    """Raise if ``bench`` is not what :func:`_bench_figures` draws from."""
+    from ..plotting.networks import _check_bench
+
+    _check_bench(bench)
 
 
 def _demo_figures(demo):
@@ -143,21 +162,80 @@ def _bench_figures(bench):
     yield "speedup.png", fig
 
 
-def _read_json(name, path):
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{name} {str(path)!r} is not a file")
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+#: What each results file holds, for messages, and the check of its content.
+_RESULTS = {
+    "demo_json": ("the results of 'refsnn demo --json'", _check_demo),
+    "bench_json": ("the results of 'refsnn bench --json' (the benchmark)", _check_bench),
+}
+
+
+def _read_results(param, path, name):
+    """Read a results file and check that it is of the kind ``param`` expects.
+
+    ``name`` is how the caller knows the file (``demo_json`` or ``--demo-json``); every
+    error is a ValueError naming it and ``path``.
+    """
+    what, check = _RESULTS[param]
+    where = f"{name} {str(path)!r}"
+    if not Path(path).is_file():
+        raise ValueError(f"{where} is not a file; expected {what}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
+        raise ValueError(f"{where} is not valid JSON ({exc}); expected {what}") from None
+    except OSError as exc:
+        raise ValueError(f"{where} cannot be read ({exc.strerror}); expected {what}") from None
+    try:
+        check(data)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise ValueError(f"{where} does not hold {what}: {exc}") from None
+    return data
+
+
+def check_inputs(out_dir, demo_json=None, bench_json=None, names=None):
+    """Check every input of :func:`make_figures` before anything is drawn or written.
+
+    Parameters
+    ----------
+    out_dir, demo_json, bench_json
+        As for :func:`make_figures`.
+    names : dict, optional
+        How to name the inputs in messages, e.g. ``{"out_dir": "--out"}`` for the
+        command line; by default the parameter names.
+
+    Returns
+    -------
+    out : pathlib.Path
+    demo, bench : the parsed JSON results, or None where no file was given
+
+    Raises
+    ------
+    ValueError
+        Naming the input, if ``out_dir`` cannot be written (see
+        :func:`refsnn.networks.io.check_output_path`), or a results file is missing, is
+        not JSON, or is not of its kind (e.g. the demo's results given as the
+        benchmark's).
+    """
+    from ..networks.io import check_output_path
+
+    names = {"out_dir": "out_dir", "demo_json": "demo_json", "bench_json": "bench_json", **(names or {})}
+    check_output_path(out_dir, names["out_dir"], directory=True)
+    demo = None if demo_json is None else _read_results("demo_json", demo_json, names["demo_json"])
+    bench = None if bench_json is None else _read_results("bench_json", bench_json, names["bench_json"])
+    return Path(out_dir), demo, bench
 
 
 def make_figures(out_dir, demo_json=None, bench_json=None):
     """Write every figure as PNG into ``out_dir`` and return the written paths.
 
+    Every input is checked first (:func:`check_inputs`), and every figure is drawn
+    before the first file is written, so a bad input writes nothing.
+
     Parameters
     ----------
     out_dir : str or path
-        Output directory; created if missing.
+        Output directory; created if missing, but its parent folder must exist.
     demo_json : str or path, optional
         The demo's results (a list of rows, or a dict with ``"rows"`` and optionally
         ``"per_step_accuracy"``: label → list of per-step cumulative accuracies). Without
@@ -169,30 +247,42 @@ def make_figures(out_dir, demo_json=None, bench_json=None):
     -------
     list of pathlib.Path
         The PNG files written, in order.
+
+    Raises
+    ------
+    ValueError
+        As :func:`check_inputs`.
     """
+    return _write_figures(*check_inputs(out_dir, demo_json, bench_json))
+
+
+def _write_figures(out, demo, bench):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     sources = [_neuron_figures()]
-    if demo_json is None:
+    if demo is None:
         print("note: no demo JSON given; skipping accuracy_vs_T.png, calibration.png, "
               "cumulative_accuracy.png")
     else:
-        sources.append(_demo_figures(_read_json("demo_json", demo_json)))
-    if bench_json is None:
+        sources.append(_demo_figures(demo))
+    if bench is None:
         print("note: no benchmark JSON given; skipping speedup.png")
     else:
-        sources.append(_bench_figures(_read_json("bench_json", bench_json)))
-    written = []
+        sources.append(_bench_figures(bench))
+    drawn, written = [], []
     with matplotlib.rc_context({"figure.dpi": DPI, "savefig.dpi": DPI, "svg.hashsalt": "refsnn"}):
-        for source in sources:
-            for name, fig in source:
+        try:
+            for source in sources:  # draw everything before writing anything
+                drawn.extend(source)
+            out.mkdir(exist_ok=True)  # only the folder asked for; its parent was checked
+            for name, fig in drawn:
                 path = out / name
                 fig.savefig(path, dpi=DPI, metadata={"Software": None})
-                plt.close(fig)
                 written.append(path)
+        finally:
+            for _, fig in drawn:
+                plt.close(fig)
     return written
 
 

@@ -5,7 +5,9 @@ It shows, for θ = 1 and ψ = θ/2:
 1. the QCFS level of the mean current against the IF count and the parallel count
    (Theorem 4.1 at T = T̃, and the unevenness error of the IF neuron);
 2. one spike train from each neuron and in each order (the sorting property);
-3. the conversion matrices Λ_pre, Λ_post, Λ_pc and the offsets b for T = 4 (spec §3.1).
+3. the prior control matrix Λ_pre, the posterior conversion matrix Λ_post, the parallel
+   conversion matrix Λ_pc and the step-wise offsets b for T = 4 (Λ_post as refsnn
+   reconstructs it: see ``tutorials/00_notation.md``, "Reconstructed posterior conversion matrix").
 """
 
 from fractions import Fraction
@@ -50,7 +52,12 @@ def _matrix(name, M):
 
 
 def tour_lines(theta=1.0):
-    """Return the tour as a list of lines (see the module docstring)."""
+    """Return the tour as a list of lines (see the module docstring).
+
+    ``theta`` must be a finite number > 0 (ValueError naming it otherwise).
+    """
+    if not (np.isfinite(theta) and theta > 0):
+        raise ValueError(f"theta must be a finite number > 0, got {theta}")
     T = len(EXAMPLES[0])
     currents = np.array(EXAMPLES).T  # (T, neurons): one neuron per example
     level = qcfs_level(currents.mean(axis=0), theta, T)

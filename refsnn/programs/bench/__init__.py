@@ -8,7 +8,8 @@ Three parts, each in its own module:
     O(log T) binary search on pre-summed currents.
 :mod:`~refsnn.programs.bench.network`
     The demo CNN in its three modes (sequential IF, faithful and collapsed parallel) at
-    batch 1 and 256; the speed-ups are what the paper reports as 19-38x for T >= 32.
+    batch 1 and 256; the speed-ups are what the paper reports as 19-38x for T >= 32
+    (measured on a GPU at batch size 1).
 :mod:`~refsnn.programs.bench.startup`
     ``import refsnn`` time and Numba's first-call compile time, cold and cached.
 
@@ -27,7 +28,7 @@ JSON (``run(json_path=...)``)::
 
 import time
 
-from ...networks.io import save_json
+from ...networks.io import check_output_path, save_json
 from .kernels import bench_neurons, format_neurons
 from .machine import machine_info
 from .network import bench_network, demo_network, format_network
@@ -77,7 +78,13 @@ def format_report(result):
 
 
 def run(quick=False, json_path=None):
-    """Entry point of ``refsnn bench [--quick] [--json PATH]``: run, print, write JSON."""
+    """Entry point of ``refsnn bench [--quick] [--json PATH]``: run, print, write JSON.
+
+    ``json_path`` is checked before the measurements start (:func:`check_output_path`):
+    its folder must exist and be writable.
+    """
+    if json_path is not None:
+        check_output_path(json_path, "json_path")
     result = collect(quick=quick)
     print()
     print("\n".join(format_report(result)))

@@ -1,4 +1,9 @@
-"""The demo CNN converted to an SNN and run in its three modes (spec §6, §9.8).
+"""The demo CNN converted to an SNN and run in its three modes.
+
+The authors' code times SNN inference at batch size 1 (see
+``tutorials/00_notation.md``, "Evaluation and timing in the released code"); here batch
+1 and a larger batch are timed. ``collapsed_parallel`` is refsnn's addition (see
+``tutorials/00_notation.md``, "Collapsed inference").
 
 ``sequential_if``
     ``to_if_snn(net, T).predict``: T full forward passes, IF neurons with soft reset.
