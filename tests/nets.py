@@ -1,4 +1,5 @@
-"""Small networks with dyadic weights, so that SNN and ANN arithmetic is exact.
+"""Small networks with dyadic weights, so that SNN and ANN arithmetic is exact, and a
+finite-difference gradient for the layer tests.
 
 Weights and biases are multiples of 1/8 in [-1, 1], inputs multiples of 1/8 in [0, 1],
 thresholds powers of two and T a power of two: every activation is a multiple of θ/T,
@@ -7,7 +8,7 @@ every product and sum has few significant bits, and float32 computes them exactl
 
 import numpy as np
 
-from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear, QCFS, Sequential
+from refsnn.networks.layers import DAQCFS, QCFS, AvgPool2d, Conv2d, Flatten, Linear, Sequential
 
 
 def dyadic(rng, shape, low=-8, high=8, scale=8):
@@ -40,3 +41,33 @@ def dyadic_cnn(seed, T, theta=2.0):
     net = Sequential(c1, QCFS(theta, T), AvgPool2d(2), c2, QCFS(theta, T), Flatten(), fc)
     X = dyadic(rng, (8, 1, 4, 4), 0, 8)
     return net, X
+
+
+def numerical_grad(f, x, eps=1e-6):
+    """Central differences (f(x + eps e_i) - f(x - eps e_i)) / 2 eps of a scalar f, in place on x."""
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + eps
+        up = f()
+        x[i] = old - eps
+        down = f()
+        x[i] = old
+        grad[i] = (up - down) / (2 * eps)
+    return grad
+
+
+def dyadic_daqcfs_mlp(seed, T, sizes=(6, 5, 4, 3)):
+    """:func:`dyadic_mlp` with every QCFS replaced by a DA-QCFS at level T with dyadic,
+    nonzero channel-wise ψ_DA (multiples of 1/32) and φ_DA (multiples of 1/8), so that
+    the offset θ/2 + T·ψ_DA differs from θ/2 and the arithmetic stays exact."""
+    net, X = dyadic_mlp(seed, T, sizes)
+    rng = np.random.default_rng(seed + 1)
+    layers = list(net)
+    for i, layer in enumerate(layers):
+        if isinstance(layer, QCFS):
+            C = layers[i - 1].out_features
+            psi_da = rng.choice([-3, -2, -1, 1, 2, 3], size=C) / 32
+            phi_da = rng.integers(-2, 3, size=C) / 8
+            layers[i] = DAQCFS(np.full(C, float(layer.theta[0])), T, psi_da, phi_da)
+    return Sequential(*layers), X

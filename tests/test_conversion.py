@@ -1,4 +1,4 @@
-"""Network-level tests of the conversion pipeline (spec §3.6, §4, §5)."""
+"""Network-level tests of the three-stage pipeline and the IF baseline."""
 
 import warnings
 
@@ -8,11 +8,12 @@ from hypothesis import find, given, settings
 from hypothesis import strategies as st
 from nets import dyadic, dyadic_cnn, dyadic_mlp
 
-from refsnn import clip_relu, da_qcfs
-from refsnn.networks.conversion import activations, calibrate, record_thresholds, to_if_snn, to_parallel_snn
+from refsnn import clip_relu, da_qcfs, qcfs_level
+from refsnn.networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from refsnn.networks.base import Layer
 from refsnn.networks.layers import DAQCFS, QCFS, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
-from refsnn.networks.spiking import ParallelNeurons
+from refsnn.networks.spiking import IFNeurons, ParallelNeurons
+from refsnn.neurons.quantization import da_qcfs_shift
 from refsnn.networks.training import predict
 
 powers_of_two = st.sampled_from([1, 2, 4, 8, 16])
@@ -24,7 +25,7 @@ def test_lossless_at_T_equal_T_tilde(seed, T, cnn, mode):
     QCFS ANN's activation exactly, and the predictions are identical (exact networks)."""
     net, X = (dyadic_cnn if cnn else dyadic_mlp)(seed, T)
     snn = to_parallel_snn(net, T)
-    for rate, act in zip(snn.layer_rates(X, mode=mode), activations(net, X)):
+    for rate, act in zip(snn.layer_rates(X, mode=mode), activation_outputs(net, X)):
         np.testing.assert_array_equal(rate, act)
     np.testing.assert_array_equal(snn.predict(X, mode=mode), predict(net, X))
 
@@ -32,7 +33,7 @@ def test_lossless_at_T_equal_T_tilde(seed, T, cnn, mode):
 def _if_differs(seed):
     net, X = dyadic_mlp(seed, 4)
     snn = to_if_snn(net, 4)
-    return any((r != a).any() for r, a in zip(snn.layer_rates(X), activations(net, X)))
+    return any((r != a).any() for r, a in zip(snn.layer_rates(X), activation_outputs(net, X)))
 
 
 def test_if_snn_is_not_lossless():
@@ -44,10 +45,10 @@ def test_if_snn_is_not_lossless():
     assert _if_differs(0)
     net, X = dyadic_mlp(0, 4)
     first_layer_if, second_layer_if = to_if_snn(net, 4).layer_rates(X)
-    first_layer, second_layer = activations(net, X)
+    first_layer, second_layer = activation_outputs(net, X)
     np.testing.assert_array_equal(first_layer_if, first_layer)  # constant input: IF ≡ QCFS
     assert (second_layer_if != second_layer).any()  # uneven spike input: unevenness error
-    for r, a in zip(to_parallel_snn(net, 4).layer_rates(X), activations(net, X)):
+    for r, a in zip(to_parallel_snn(net, 4).layer_rates(X), activation_outputs(net, X)):
         np.testing.assert_array_equal(r, a)
 
 
@@ -68,7 +69,7 @@ def _half_normal(n=4000, scale=0.3, seed=0):
 
 def test_calibration_psi_converges_to_the_true_input_shift():
     """ψ_DA of the second layer converges to the mean shift between the teacher's and the
-    student's pre-activations, which the quantized first layer causes (spec §4.2).
+    student's pre-activations, which the quantized first layer causes (DA-QCFS calibration).
     Full-batch updates make the running averages deterministic."""
     X, T = _half_normal(), 4
     cal = calibrate(_one_layer(), X, T, alpha=0.05, epochs=600, batch_size=len(X))
@@ -83,7 +84,8 @@ def test_calibration_psi_converges_to_the_true_input_shift():
 @pytest.mark.parametrize("rule", ["ema_residual", "accumulate"])
 def test_phi_fixed_points(rule):
     """φ_DA's fixed point: the code's EMA of residuals stops at φ* = (E[y_t] − θE[s])/(1 + E[s]),
-    leaving a mean residual φ* (spec §4.3); ``accumulate`` drives the residual to zero."""
+    leaving a mean residual φ* (``tutorials/00_notation.md``, "Calibration details");
+    ``accumulate`` drives the residual to zero."""
     X, T = _half_normal(), 4
     net = Sequential(*list(_one_layer())[:2], Flatten())
     # accumulate contracts by 1 − α·E[s] per step, the EMA by 1 − α(1 + E[s]): give it a larger α
@@ -144,14 +146,14 @@ def test_pipeline_end_to_end_rates_track_activations():
     cal = calibrate(clip_net, X, 16, epochs=3, batch_size=8)
     assert all(isinstance(cal[i], DAQCFS) for i in (1, 3))
     snn = to_parallel_snn(cal, 16)
-    for rate, act in zip(snn.layer_rates(X), activations(clip_net, X)):
+    for rate, act in zip(snn.layer_rates(X), activation_outputs(clip_net, X)):
         assert np.corrcoef(rate.ravel(), act.ravel())[0, 1] > 0.95
     assert (snn.predict(X) == predict(clip_net, X)).mean() >= 0.9
 
 
 def test_dual_thresholds_and_offset_merge():
     """DA-QCFS(θ, ψ_DA, φ_DA) → ParallelNeurons(θ_pre = θ, θ_post = θ + φ_DA, ψ = θ/2 + T·ψ_DA),
-    and its rate equals the DA-QCFS activation (spec §4.4)."""
+    and its rate equals the DA-QCFS activation (DA-QCFS)."""
     net = Sequential(Linear(3, 2, np.random.default_rng(0)), DAQCFS([1.0, 2.0], 4, [0.125, -0.25], [0.5, -0.25]))
     snn = to_parallel_snn(net, 4)
     layer = snn.layers[1]
@@ -161,7 +163,7 @@ def test_dual_thresholds_and_offset_merge():
     X = dyadic(np.random.default_rng(1), (20, 3), 0, 8)
     net[0].weight[...] = dyadic(np.random.default_rng(2), (2, 3))
     snn = to_parallel_snn(net, 4)
-    np.testing.assert_array_equal(snn.layer_rates(X)[0], activations(net, X)[0])
+    np.testing.assert_array_equal(snn.layer_rates(X)[0], activation_outputs(net, X)[0])
 
 
 def test_calibrate_linear_false_leaves_2d_layers_plain():
@@ -236,3 +238,90 @@ def test_teacher_level_can_be_overridden():
         calibrate(net, X, 2, teacher="qcfs")
     with pytest.raises(ValueError, match="teacher"):
         calibrate(net, X, 2, teacher=0)
+
+
+# --------------------------------------------------------------------------- DA-QCFS in the IF baseline
+
+
+def _one_daqcfs_layer(T):
+    """Flatten → DA-QCFS(θ, ψ_DA, φ_DA) at level T, and constant inputs on the grid 1/16."""
+    theta, psi_da, phi_da = np.array([1.0, 2.0]), np.array([0.125, -0.25]), np.array([0.5, -0.25])
+    net = Sequential(Flatten(), DAQCFS(theta, T, psi_da, phi_da))
+    z = np.arange(-8, 41) / 16
+    X = np.stack([z, z], axis=1).astype(np.float32)
+    return net, X, theta, psi_da, phi_da
+
+
+def test_if_snn_adds_psi_da_to_its_input():
+    """Direct-encoded input gives the first IF layer the constant current z + ψ_DA, so its
+    count is exactly the DA-QCFS level clip(floor((T z + θ/2 + T ψ_DA)/θ), 0, T).
+    Dropping ψ_DA, or subtracting it, changes these counts."""
+    T = 4
+    net, X, theta, psi_da, _ = _one_daqcfs_layer(T)
+    snn = to_if_snn(net, T)
+    _, records = snn.run(X, record=True)
+    expected = qcfs_level(X, theta, T, psi=da_qcfs_shift(theta, T, psi_da))
+    np.testing.assert_array_equal(records[0]["counts"], expected)
+    assert (qcfs_level(X, theta, T) != expected).any()  # without ψ_DA
+    assert (qcfs_level(X, theta, T, psi=da_qcfs_shift(theta, T, -psi_da)) != expected).any()  # with −ψ_DA
+
+
+def test_if_snn_spikes_carry_theta_plus_phi_da():
+    """Each IF spike of a converted DA-QCFS carries θ + φ_DA, so the rate equals the
+    DA-QCFS output ((θ + φ_DA)/T)·level exactly."""
+    T = 4
+    net, X, theta, _, phi_da = _one_daqcfs_layer(T)
+    snn = to_if_snn(net, T)
+    out, records = snn.run(X, record=True)
+    assert set(np.unique(out[:, :, 0])) <= {0.0, 1.5} and set(np.unique(out[:, :, 1])) <= {0.0, 1.75}
+    np.testing.assert_array_equal(out.sum(axis=0), records[0]["counts"] * (theta + phi_da))
+    np.testing.assert_array_equal(snn.layer_rates(X)[0], activation_outputs(net, X)[0])
+
+
+def test_to_if_snn_refuses_daqcfs_at_another_level():
+    net, X = dyadic_mlp(0, 4)
+    with pytest.raises(ValueError, match="level 2"):
+        to_if_snn(calibrate(net, X, 2), 4)
+    assert isinstance(to_if_snn(calibrate(net, X, 4), 4).layers[1], IFNeurons)
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@pytest.mark.parametrize("rule, z, phi", [
+    ("ema_residual", 0.125, 0.09375), ("accumulate", 0.125, 0.125),  # student below teacher: φ > 0
+    ("ema_residual", 0.375, -0.078125), ("accumulate", 0.375, -0.109375),  # above: φ < 0
+])
+def test_phi_da_moves_towards_the_teacher(rule, z, phi):
+    """θ = 1, T = 2, α = ½, two full-batch epochs. z = 1/8 has level floor(2/8 + ½) = 0,
+    so the student outputs 0 < 1/8 and φ_DA grows: e = 1/8 twice, EMA ½·(½·e) + ½·e = 3/32,
+    accumulate ½e + ½e = 1/8. z = 3/8 has level 1: the student outputs (1 + φ)/2 = ½ > 3/8,
+    e = −1/8 then −3/32, EMA −5/64, accumulate −7/64. ψ_DA stays 0 (same input)."""
+    net = Sequential(Flatten(), ClipReLU([1.0]))
+    X = np.full((4, 1), z, np.float32)
+    cal = calibrate(net, X, 2, alpha=0.5, epochs=2, batch_size=4, phi_update=rule)
+    assert cal[1].psi_da[0] == 0
+    assert cal[1].phi_da[0] == phi
+
+
+@pytest.mark.parametrize("alpha, error", [("x", TypeError), (True, TypeError), (None, TypeError),
+                                          (float("nan"), ValueError), (1.5, ValueError), (-0.1, ValueError)])
+def test_calibrate_alpha_must_be_a_real_number_in_0_1(alpha, error):
+    net, X = dyadic_mlp(0, 4)
+    with pytest.raises(error, match="alpha"):
+        calibrate(net, X, 4, alpha=alpha)
+
+
+@pytest.mark.parametrize("batch_size, error", [(0, ValueError), (-1, ValueError), (2.5, TypeError)])
+def test_activation_outputs_checks_batch_size(batch_size, error):
+    net, X = dyadic_mlp(0, 4)
+    with pytest.raises(error, match="batch_size"):
+        activation_outputs(net, X, batch_size=batch_size)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN that the test provokes
+def test_activation_outputs_names_a_non_finite_layer():
+    net, X = dyadic_mlp(0, 4)
+    net[2].weight[1, 1] = np.nan
+    with pytest.raises(ValueError, match=r"layer 2 \(Linear\(5->4\)\).*weight"):
+        activation_outputs(net, X)

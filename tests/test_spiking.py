@@ -1,15 +1,20 @@
-"""Tests for refsnn.networks.spiking: running converted networks in their three modes (spec §6)."""
+"""Tests for refsnn.networks.spiking: running converted networks in their three modes."""
+
+import tracemalloc
 
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from nets import dyadic_cnn, dyadic_mlp
+from nets import dyadic_cnn, dyadic_daqcfs_mlp, dyadic_mlp
 
-from refsnn import if_neuron
-from refsnn.networks.conversion import activations, to_if_snn, to_parallel_snn
-from refsnn.networks.layers import Linear
+from refsnn import if_neuron, qcfs_level
+from refsnn.networks import spiking
+from refsnn.networks.activations import QCFS, ReLU
+from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
+from refsnn.networks.layers import Flatten, Linear
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
+from refsnn.neurons import parallel_kernels
 
 powers_of_two = st.sampled_from([1, 2, 4, 8, 16])
 
@@ -65,7 +70,7 @@ def test_layer_rates_equal_ann_activations_at_level_T():
     """The rates are amplitude·N/T; at T = T̃ they equal the QCFS activations."""
     net, X = dyadic_cnn(2, 8)
     snn = to_parallel_snn(net, 8)
-    for rate, act in zip(snn.layer_rates(X), activations(net, X)):
+    for rate, act in zip(snn.layer_rates(X), activation_outputs(net, X)):
         np.testing.assert_array_equal(rate, act)
 
 
@@ -94,3 +99,222 @@ def test_bad_input():
         ParallelNeurons(1.0, 4, order="sideways")
     with pytest.raises(ValueError, match="T"):
         ParallelNeurons(1.0, 0)
+
+
+# --------------------------------------------------------------------------- IF neurons
+
+
+def test_if_neurons_start_from_half_threshold():
+    """One IF layer with constant input z = θ/(2T)·k fires qcfs_level(z, θ, T) spikes: the
+    default v0 = θ/2 is the QCFS shift. With v0 = 0 every odd k would lose a spike."""
+    T, theta = 8, 2.0
+    z = (np.arange(-2, 2 * T + 3) * (theta / (2 * T))).astype(np.float32).reshape(-1, 1)
+    snn = SpikingNetwork([Flatten(), IFNeurons(theta)], T)
+    _, records = snn.run(z, record=True)
+    np.testing.assert_array_equal(records[0]["counts"], qcfs_level(z, theta, T))
+    assert (qcfs_level(z, theta, T) != np.floor(np.clip(T * z / theta, 0, T))).any()  # v0 = 0 differs
+
+
+def test_if_neurons_step_refuses_non_finite_currents():
+    """IFNeurons.step runs if_neuron, which refuses NaN or infinite currents."""
+    layer = IFNeurons(1.0)
+    with pytest.raises(ValueError, match="currents must be finite"):
+        layer.step(np.array([[np.nan, 0.5]], np.float32))
+
+
+# --------------------------------------------------------------------------- DA-QCFS offset
+
+
+@pytest.mark.parametrize("T", [2, 4, 8])
+def test_daqcfs_network_collapsed_faithful_and_ann_agree(T):
+    """With nonzero ψ_DA (offset θ/2 + T·ψ_DA ≠ θ/2) and φ_DA, the collapsed kernel, the
+    faithful mode and the DA-QCFS ANN agree exactly on an exact network."""
+    net, X = dyadic_daqcfs_mlp(7, T)
+    snn = to_parallel_snn(net, T)
+    assert any((layer.psi != layer.theta / 2).all() for layer in snn.neuron_layers)
+    out_f, rec_f = snn.run(X, "faithful", record=True)
+    out_c, rec_c = snn.run(X, "collapsed", record=True)
+    np.testing.assert_array_equal(out_f.sum(axis=0), out_c)
+    for f, c in zip(rec_f, rec_c):
+        np.testing.assert_array_equal(f["counts"], c["counts"])
+    acts = activation_outputs(net, X)
+    for mode in ("faithful", "collapsed"):
+        for rate, act in zip(snn.layer_rates(X, mode=mode), acts):
+            np.testing.assert_array_equal(rate, act)
+    np.testing.assert_array_equal(snn.predict(X, mode="collapsed"), net.forward(X).argmax(axis=1))
+
+
+def test_lean_collapsed_path_with_psi_not_half_theta():
+    """The lean kernel adds the layer's ψ, not θ/2: its counts equal the checked path's
+    (binary search) for per-channel ψ ≠ θ/2, on totals that hit the ties Σ + ψ = kθ."""
+    T, theta = 8, np.array([1.0, 2.0, 0.5])
+    psi = np.array([0.125, 1.75, -0.25])
+    layer = ParallelNeurons(theta, T, psi=psi, theta_post=theta + 0.25)
+    k = np.arange(-4, 4 * T + 4)
+    total = (k[:, None] * theta / 4 - psi).astype(np.float32)  # (B, C)
+    counts, out = layer._fire_from_total(total)
+    expected = layer.counts_from_total(total)
+    np.testing.assert_array_equal(counts, expected)
+    np.testing.assert_array_equal(out, (expected * (theta + 0.25)).astype(np.float32))
+    half = ParallelNeurons(theta, T).counts_from_total(total)
+    assert (half != expected).any()  # ψ matters on these totals
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("bad", [QCFS(1.0, 4), ReLU()])
+def test_network_refuses_layers_that_do_not_commute_with_the_time_sum(bad):
+    rng = np.random.default_rng(0)
+    layers = [Linear(6, 5, rng), ParallelNeurons(1.0, 4), bad, Linear(5, 3, rng)]
+    with pytest.raises(TypeError, match=rf"layer 2 .*{type(bad).__name__}.*sum over time"):
+        SpikingNetwork(layers, 4)
+
+
+def _snns(T=4):
+    net, X = dyadic_mlp(0, T)
+    return [(to_parallel_snn(net, T), "faithful"), (to_parallel_snn(net, T), "collapsed"),
+            (to_if_snn(net, T), "sequential")], X
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_every_mode_refuses_non_finite_input(value):
+    snns, X = _snns()
+    X = X.copy()
+    X[2, 1] = value
+    for snn, mode in snns:
+        with pytest.raises(ValueError, match="X must be finite"):
+            snn.predict(X, mode=mode)
+        with pytest.raises(ValueError, match="X must be finite"):
+            snn.run(X, mode)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the NaN that the test provokes
+@pytest.mark.parametrize("layer_index, pattern", [
+    (4, r"layer 4 \(Linear\(4->3\)\).*weight hold NaN or infinity"),  # the last Linear
+    (0, r"layer 0 \(Linear\(6->5\)\).*weight hold NaN or infinity"),  # before a neuron layer
+])
+def test_infinite_weights_are_named_in_every_mode(layer_index, pattern):
+    """An infinite weight used to make every mode predict class 0 (or the IF path fire
+    from NaN); now each mode names the layer."""
+    snns, X = _snns()
+    for snn, mode in snns:
+        snn.layers[layer_index].weight[0, 0] = np.inf
+        with pytest.raises(ValueError, match=pattern):
+            snn.predict(X, mode=mode)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_overflow_of_finite_weights_is_named():
+    snns, X = _snns()
+    for snn, mode in snns:
+        snn.layers[4].weight[...] = 3e38
+        with pytest.raises(ValueError, match=r"layer 4 \(Linear.*overflowed"):
+            snn.predict(X, mode=mode)
+
+
+def test_empty_and_scalar_input_and_bad_batch_size():
+    snns, X = _snns()
+    for snn, mode in snns:
+        with pytest.raises(ValueError, match="non-empty batch"):
+            snn.run(X[:0], mode)
+        with pytest.raises(ValueError, match="non-empty batch"):
+            snn.run(np.float32(1.0), mode)
+        for batch_size in (0, -1):
+            with pytest.raises(ValueError, match="batch_size"):
+                snn.predict(X, mode=mode, batch_size=batch_size)
+        with pytest.raises(TypeError, match="batch_size"):
+            snn.predict(X, mode=mode, batch_size=2.5)
+
+
+def test_parameter_sizes_are_checked():
+    with pytest.raises(ValueError, match="theta"):
+        ParallelNeurons([], 4)
+    with pytest.raises(ValueError, match="theta"):
+        IFNeurons(np.ones((2, 2)))
+    with pytest.raises(ValueError, match="theta has 2.*psi has 3"):
+        ParallelNeurons([1.0, 2.0], 4, psi=[0.5, 0.5, 0.5])
+    with pytest.raises(ValueError, match="theta has 3.*amplitude has 2"):
+        IFNeurons([1.0, 1.0, 1.0], amplitude=[1.0, 2.0])
+    rng = np.random.default_rng(0)
+    for neurons in (IFNeurons([1.0, 2.0, 3.0]), ParallelNeurons([1.0, 2.0, 3.0], 4)):
+        snn = SpikingNetwork([Linear(6, 5, rng), neurons], 4)
+        with pytest.raises(ValueError, match=r"Neurons\(C=3.*theta has 3 channels.*shape \(\d+, 5\) has 5"):
+            snn.predict(np.zeros((16, 6), np.float32))
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_faithful_mode_refuses_runs_above_the_memory_limit(monkeypatch):
+    net, X = dyadic_cnn(1, 4)
+    snn = to_parallel_snn(net, 4)
+    monkeypatch.setattr(spiking, "MAX_BYTES", 4 * 8 * 32 * 4 - 1)  # T·B·largest layer (2·4·4)·4 bytes
+    with pytest.raises(ValueError, match='mode="collapsed"'):
+        snn.predict(X)
+    with pytest.raises(ValueError, match="MAX_BYTES"):
+        snn.run(X, "faithful")
+    np.testing.assert_array_equal(snn.predict(X, mode="collapsed"), net.forward(X).argmax(axis=1))
+    np.testing.assert_array_equal(snn.predict(X, batch_size=4), net.forward(X).argmax(axis=1))  # fits
+
+
+def test_huge_T_is_refused_before_allocating():
+    """T = 2²⁶ copies of 8 small images would need 68 GB: refused, not attempted; the
+    collapsed mode refuses T >= 2²² (its float32 time sums are inexact there)."""
+    net, X = dyadic_cnn(1, 4)
+    snn = to_parallel_snn(net, 2**26)
+    with pytest.raises(ValueError, match='GiB.*mode="collapsed"'):
+        snn.predict(X)
+    with pytest.raises(ValueError, match="collapsed.*T=67108864"):
+        snn.predict(X, mode="collapsed")
+
+
+def test_collapsed_mode_refuses_T_at_the_float32_limit():
+    net, X = dyadic_mlp(0, 4)
+    snn = to_parallel_snn(net, 2**22)
+    with pytest.raises(ValueError, match="2\\*\\*22"):
+        snn.run(X, "collapsed")
+    assert to_parallel_snn(net, 2**22 - 1).run(X, "collapsed").shape == (16, 3)
+
+
+def test_lean_collapsed_kernel_is_not_used_at_or_above_the_limit(monkeypatch):
+    """At T = 2²⁴ + 1 the float32 kernel miscounts; _fire_from_total takes the checked
+    path (binary search) instead and agrees with counts_from_total."""
+    def refuse(*args):
+        raise AssertionError("the lean kernel must not run at this T")
+    T = 2**24 + 1
+    layer = ParallelNeurons([1.0, 0.5], T)
+    total = np.random.default_rng(0).uniform(-1, 1.2 * T, (64, 2)).astype(np.float32)
+    monkeypatch.setattr(parallel_kernels, "_collapsed_kernel", refuse)
+    counts, out = layer._fire_from_total(total)
+    np.testing.assert_array_equal(counts, layer.counts_from_total(total))
+    np.testing.assert_array_equal(out, (counts * np.array([1.0, 0.5])).astype(np.float32))
+
+
+def test_sequential_predict_keeps_neither_steps_nor_trains():
+    """predict on an IF network sums the logits step by step: its peak memory does not
+    grow with T (stacking 256 steps of 8×1024 outputs and trains would take 10 MB)."""
+    T = 256
+    snn = SpikingNetwork([Flatten(), IFNeurons(1.0)], T)
+    X = np.random.default_rng(0).random((8, 1024)).astype(np.float32)
+    snn.predict(X)  # compile first
+    tracemalloc.start()
+    try:
+        snn.predict(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1_000_000
+
+
+def test_summed_steps_equal_the_sum_of_stacked_steps():
+    """The step-by-step sum of predict is bit for bit the sum of run's stacked steps,
+    also on a network whose arithmetic is not exact."""
+    net, X = dyadic_mlp(2, 8)
+    rng = np.random.default_rng(3)
+    for layer in (net[0], net[2], net[4]):
+        layer.weight[...] = rng.standard_normal(layer.weight.shape).astype(np.float32) / 3
+    X = rng.random(X.shape).astype(np.float32)
+    for snn, mode in ((to_if_snn(net, 8), "sequential"), (to_parallel_snn(net, 8), "faithful")):
+        total, _ = snn._forward(X, mode, steps=False, record=None)
+        np.testing.assert_array_equal(total, snn.run(X, mode).sum(axis=0))

@@ -1,4 +1,4 @@
-"""Activation layers: ReLU, ClipReLU, QCFS and DA-QCFS (spec §2.1, §4.1, §5).
+"""Activation layers: ReLU, ClipReLU, QCFS and DA-QCFS.
 
 The formulas live in :mod:`refsnn.neurons.quantization`; these classes only add what a layer needs
 (per-channel broadcasting, a backward pass, parameters for the optimizer). All accept
@@ -7,30 +7,21 @@ axis 1. They compute in the input's dtype (float32 in a network, see :mod:`refsn
 
 Which activation appears where:
 
-* ``ReLU`` in an ordinary ANN, the start of the training-free pipeline (spec §5);
-* ``ClipReLU`` after recording channel-wise thresholds θ_c (stage 1 of §5);
-* ``QCFS`` in a QCFS ANN, with one learnable scalar threshold per layer (§2.1);
-* ``DAQCFS`` after distribution-aware calibration (§4), forward only.
+* ``ReLU`` in an ordinary ANN, the start of the three-stage pipeline;
+* ``ClipReLU`` after recording channel-wise thresholds θ_c (stage 1 of the pipeline);
+* ``QCFS`` in a QCFS ANN, with one learnable scalar threshold per layer (the QCFS
+  activation of Bu et al., which Theorem 4.1 assumes);
+* ``DAQCFS`` after DA-QCFS calibration (stage 2), forward only.
+
+The equations are in ``tutorials/00_notation.md`` ("QCFS activation", "DA-QCFS").
 """
 
 import numpy as np
 
-from .base import Layer, as_input, per_channel, positive_int
+from .base import Layer, as_input, channel_param, per_channel, positive_int
 from ..neurons.quantization import clip_relu, da_qcfs, qcfs
 
 __all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS"]
-
-
-def _channel_param(name, value, positive=False):
-    """A per-channel parameter: finite float64 array of shape (C,)."""
-    arr = np.array(value, dtype=np.float64)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array of shape (C,), got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite")
-    if positive and not (arr > 0).all():
-        raise ValueError(f"{name} must be > 0 in every channel, got a minimum of {arr.min()}")
-    return arr
 
 
 class ReLU(Layer):
@@ -53,7 +44,7 @@ class ReLU(Layer):
 
 
 class ClipReLU(Layer):
-    """ReLU clipped at channel-wise thresholds: min(max(z, 0), θ_c) (spec §5, stage 1).
+    """ReLU clipped at channel-wise thresholds: min(max(z, 0), θ_c) (stage 1 of the three-stage pipeline).
 
     Parameters
     ----------
@@ -67,7 +58,7 @@ class ClipReLU(Layer):
     """
 
     def __init__(self, theta):
-        self.theta = _channel_param("theta", theta, positive=True)
+        self.theta = channel_param("theta", theta, positive=True)
         self._z = None
 
     def __repr__(self):
@@ -86,7 +77,7 @@ class ClipReLU(Layer):
 
 
 class QCFS(Layer):
-    """QCFS activation with a learnable scalar threshold (Bu et al., ICLR 2022; spec §2.1).
+    """QCFS activation with a learnable scalar threshold (Bu et al., ICLR 2022).
 
     .. math::
 
@@ -160,7 +151,7 @@ class QCFS(Layer):
 
 
 class DAQCFS(Layer):
-    """Distribution-aware QCFS with channel-wise calibration (spec §4.1). Forward only.
+    """Distribution-aware QCFS (DA-QCFS) with channel-wise calibration. Forward only.
 
     .. math::
 
@@ -180,15 +171,15 @@ class DAQCFS(Layer):
 
     Attributes ``theta``, ``psi_da``, ``phi_da`` are float64 arrays of shape (C,); a
     calibration routine may update them in place. ``params()`` is empty because they are
-    calibrated by running averages (spec §4.2), not by gradient descent.
+    calibrated by running averages (DA-QCFS calibration), not by gradient descent.
     """
 
     def __init__(self, theta, levels, psi_da=None, phi_da=None):
-        self.theta = _channel_param("theta", theta, positive=True)
+        self.theta = channel_param("theta", theta, positive=True)
         self.levels = positive_int("levels", levels)
         zeros = np.zeros_like(self.theta)
-        self.psi_da = _channel_param("psi_da", zeros if psi_da is None else psi_da)
-        self.phi_da = _channel_param("phi_da", zeros if phi_da is None else phi_da)
+        self.psi_da = channel_param("psi_da", zeros if psi_da is None else psi_da)
+        self.phi_da = channel_param("phi_da", zeros if phi_da is None else phi_da)
         for name in ("psi_da", "phi_da"):
             if getattr(self, name).shape != self.theta.shape:
                 raise ValueError(
@@ -206,5 +197,5 @@ class DAQCFS(Layer):
     def backward(self, grad_out):
         raise NotImplementedError(
             "DAQCFS is forward only: its ψ_DA and φ_DA are calibrated by running averages "
-            "(spec §4.2), not trained; fine-tune the network with QCFS or ClipReLU instead"
+            "(DA-QCFS calibration), not trained; fine-tune the network with QCFS or ClipReLU instead"
         )

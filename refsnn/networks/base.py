@@ -3,20 +3,29 @@
 A layer is an object with
 
 * ``forward(x)`` → output, remembering whatever the backward pass needs;
-* ``backward(grad_out)`` → gradient with respect to ``x`` of the last forward call,
+* ``backward(grad_out)`` → the gradient of the loss for ``x`` of the last forward call,
   writing parameter gradients **in place** into the arrays that ``grads()`` returns;
 * ``params()`` and ``grads()`` → dicts name → ndarray with the same keys. Both return
   the layer's own arrays (not copies), so an optimizer can update ``params()`` in place
   and read fresh gradients from the same ``grads()`` arrays after every backward pass.
 
 Dtype rule: layers with weights compute in the dtype of their weights (float32 by
-default, float64 on request, for gradient checks). Layers without weights compute in
-the input's dtype if it is float32 or float64, and in float32 otherwise.
+default, float64 on request, for gradient checks); any other weight dtype is a
+TypeError. Layers without weights compute in the input's dtype if it is float32 or
+float64, and in float32 otherwise.
+
+Naming rule for learned or calibrated values: constructor arguments keep their paper
+names (``theta``, ``psi_da``, ``phi_da``) even when training or calibration updates them
+in place; an attribute that exists only after fitting and is attached to a result gets a
+trailing underscore (``thresholds_`` on the output of
+:func:`refsnn.networks.conversion.record_thresholds`), as in scikit-learn. Gradients
+(``weight_grad``, ``theta_grad``) exist from construction and carry no underscore;
+what ``forward`` saves for ``backward`` is private (``_x``, ``_z``).
 """
 
 import numpy as np
 
-from .._checks import as_int
+from .._checks import as_float_array, as_int
 
 
 class Layer:
@@ -91,3 +100,70 @@ def kaiming_normal(rng, shape, fan_in, dtype):
 def positive_int(name, value):
     """Return ``value`` as int if it is an integer >= 1 (bools are rejected)."""
     return as_int(name, value, minimum=1)
+
+
+def float_dtype(name, dtype):
+    """Return ``dtype`` as a numpy dtype if it is float32 or float64, else raise TypeError."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}")
+    return dt
+
+
+def nonfinite_error(index, layer, where="layer"):
+    """The ValueError for a layer whose output holds NaN or infinity on finite input.
+
+    It names the layer (``where`` ``index`` and its repr) and says why: parameters that
+    hold NaN or infinity, or else a float overflow of finite values.
+    """
+    params = layer.params() if hasattr(layer, "params") else {}
+    bad = [name for name, p in params.items() if not np.isfinite(p).all()]
+    if bad:
+        reason = f"its {', '.join(bad)} hold NaN or infinity"
+    else:
+        reason = "its finite weights or inputs overflowed the float range"
+    return ValueError(f"{where} {index} ({layer!r}) outputs NaN or infinity on finite input: {reason}")
+
+
+def first_nonfinite(layers, x, apply=None, start=0):
+    """The error for the first of ``layers`` whose output is non-finite, or None.
+
+    Runs ``layers`` in order on the finite input ``x`` (``apply(layer, x)``, by default
+    ``layer.forward(x)``) and stops at the first output with NaN or infinity; ``start``
+    is the index of ``layers[0]`` in its network, for the message. Called only after a
+    network has produced a non-finite result, so the happy path pays one
+    ``np.isfinite`` on its final output and nothing else.
+    """
+    apply = apply or (lambda layer, value: layer.forward(value))
+    for index, layer in enumerate(layers, start):
+        x = apply(layer, x)
+        if not np.isfinite(x).all():
+            return nonfinite_error(index, layer)
+    return None
+
+
+def check_finite_input(name, x):
+    """Raise ValueError naming ``name`` if the numeric array ``x`` holds NaN or infinity."""
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
+
+
+def channel_param(name, value, positive=False, scalar=False):
+    """A per-channel parameter as a float64 array of shape (C,), C >= 1.
+
+    With ``scalar=True`` a scalar is accepted too and becomes shape (1,), which applies
+    to every channel. Non-numeric values are a TypeError; any other shape, an empty
+    array, NaN or infinity, or (with ``positive``) a value <= 0 a ValueError.
+    """
+    arr = as_float_array(name, value).astype(np.float64)
+    if scalar and arr.ndim == 0:
+        arr = arr.reshape(1)
+    if arr.ndim != 1 or arr.size == 0:
+        what = "a scalar or " if scalar else ""
+        raise ValueError(f"{name} must be {what}a non-empty 1-D array of shape (C,), got shape {arr.shape}")
+    if positive and not (arr > 0).all():
+        raise ValueError(f"{name} must be > 0 in every channel, got a minimum of {arr.min()}")
+    return arr.copy()

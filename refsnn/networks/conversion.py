@@ -1,33 +1,40 @@
-"""The conversion pipeline: ReLU → ClipReLU → DA-QCFS → parallel SNN (spec §4–§5).
+"""The three-stage pipeline: ReLU → ClipReLU → DA-QCFS → parallel SNN.
 
 Stage 1, :func:`record_thresholds`
     Record each ReLU's channel-wise maximum input θ_c over data; ReLU → ClipReLU(θ_c).
 Stage 2, :func:`calibrate`
     Replace each ClipReLU or QCFS by DA-QCFS at the SNN's level T and calibrate its
-    channel-wise ψ_DA and φ_DA layer by layer against a teacher (spec §4.2).
+    channel-wise ψ_DA and φ_DA layer by layer against a teacher (DA-QCFS calibration).
 Stage 3, :func:`to_parallel_snn`
     Replace each QCFS or DA-QCFS by parallel conversion neurons with dual thresholds
-    θ_pre = θ and θ_post = θ + φ_DA, merging ψ_DA into the offset as θ/2 + T·ψ_DA (§4.4).
+    θ_pre = θ and θ_post = θ + φ_DA, merging ψ_DA into the offset as θ/2 + T·ψ_DA.
 
 :func:`to_if_snn` builds the sequential IF baseline from the same network. A QCFS ANN
 trained at level T̃ converts directly with :func:`to_parallel_snn` (lossless at T = T̃,
 Theorem 4.1), optionally after :func:`calibrate` when T ≠ T̃.
 
 Every function returns a new network and leaves its input untouched.
+:func:`activation_outputs` returns what every activation layer of an ANN outputs, the
+values that the neuron layers of the converted SNN replace.
+
+The equations are in ``tutorials/00_notation.md`` ("The three-stage pipeline",
+"DA-QCFS"); what refsnn adds to the calibration is in "Calibration details".
 """
 
 import copy
+import numbers
 import warnings
 
 import numpy as np
 
-from .._checks import as_int, check_choice
+from .._checks import as_float_array, as_int, check_choice
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
+from .base import first_nonfinite
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
-from ..neurons.quantization import clip_relu, qcfs
+from ..neurons.quantization import clip_relu, da_qcfs_shift, qcfs
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
-__all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activations"]
+__all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activation_outputs"]
 
 LINEAR_LAYERS = (Conv2d, Linear, AvgPool2d, Flatten)
 ACTIVATIONS = (ReLU, ClipReLU, QCFS, DAQCFS)
@@ -46,13 +53,10 @@ def _check_network(net, name="net"):
 
 
 def _check_data(X, name="X"):
-    X = np.asarray(X)
-    if X.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be numeric, got dtype {X.dtype}")
+    """``X`` as a finite float32 batch of shape (B, ...) with B >= 1."""
+    X = as_float_array(name, X)
     if X.ndim < 2 or X.shape[0] == 0:
         raise ValueError(f"{name} must be a non-empty batch of shape (B, ...), got shape {X.shape}")
-    if not np.isfinite(X).all():
-        raise ValueError(f"{name} must be finite")
     return X.astype(np.float32, copy=False)
 
 
@@ -61,21 +65,48 @@ def _reduce_axes(z):
     return (0,) + tuple(range(2, z.ndim))
 
 
-def activations(net, X, batch_size=256):
+def activation_outputs(net, X, batch_size=256):
     """Outputs of every activation layer of an ANN, a list of (B, ...) arrays.
 
     These are the values that each neuron layer of the converted SNN replaces; the demo
     compares them with the SNN's rates.
+
+    Parameters
+    ----------
+    net : refsnn.networks.layers.Sequential
+    X : numpy.ndarray, shape (B, ...)
+        Finite, B >= 1.
+    batch_size : int
+        >= 1.
+
+    Returns
+    -------
+    list of numpy.ndarray, one (B, ...) array per activation layer, in network order.
+
+    Raises
+    ------
+    ValueError
+        Also if a layer outputs NaN or infinity (the message names the first one).
     """
     _check_network(net)
     X = _check_data(X)
+    batch_size = as_int("batch_size", batch_size)
     parts = []
     for start in range(0, X.shape[0], batch_size):
-        x, outs = X[start:start + batch_size], []
-        for layer in net:
-            x = layer.forward(x)
-            if isinstance(layer, ACTIVATIONS):
-                outs.append(x)
+        xb = X[start:start + batch_size]
+        x, outs = xb, []
+        try:  # QCFS layers refuse NaN pre-activations themselves
+            for layer in net:
+                x = layer.forward(x)
+                if isinstance(layer, ACTIVATIONS):
+                    outs.append(x)
+        except ValueError:
+            error = first_nonfinite(list(net), xb)
+            if error is None:
+                raise
+            raise error from None
+        if not np.isfinite(x).all() or not all(np.isfinite(a).all() for a in outs):
+            raise first_nonfinite(list(net), xb) or ValueError("net outputs NaN or infinity")
         parts.append(outs)
     return [np.concatenate(p) for p in zip(*parts)]
 
@@ -84,11 +115,12 @@ def activations(net, X, batch_size=256):
 
 
 def record_thresholds(relu_net, X, batch_size=256):
-    """Stage 1: record channel-wise thresholds and replace each ReLU by ClipReLU (spec §5).
+    """Stage 1: record channel-wise thresholds and replace each ReLU by ClipReLU.
 
     θ_c is the running maximum of the ReLU's *input* (pre-activation) over the batch and
     spatial axes, over all batches of ``X``. A channel whose input is never positive
-    would get θ_c <= 0, which no neuron can use (spec §10.4). Such a channel is made
+    would get θ_c <= 0, which no neuron can use (``tutorials/00_notation.md``,
+    "Non-positive thresholds"). Such a channel is made
     silent: its incoming weights and bias are set to zero, so its pre-activation is 0 and
     both ClipReLU and every neuron output 0, and θ_c is set to 1. A warning names it.
 
@@ -170,7 +202,7 @@ def _to_daqcfs(layer, T, x, teacher_levels=None):
 
 def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", epochs=1, batch_size=32,
               calibrate_linear=True, progress=None):
-    """Stage 2: layer-wise DA-QCFS calibration of ψ_DA and φ_DA (spec §4.2).
+    """Stage 2: layer-wise DA-QCFS calibration of ψ_DA and φ_DA.
 
     The teacher is the network itself: ClipReLU for the training-free pipeline, or QCFS
     at its trained level T̃. Its student copy runs DA-QCFS at level T. Each batch runs both
@@ -187,7 +219,8 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
 
     ``"ema_residual"`` (the authors' code)
         φ ← (1 − α)φ + α·e_post. Its fixed point leaves a mean residual of φ* itself: it
-        removes only a fraction E[s]/(1 + E[s]) of the output bias (spec §4.3).
+        removes only a fraction E[s]/(1 + E[s]) of the output bias
+        (``tutorials/00_notation.md``, "Calibration details").
     ``"accumulate"``
         φ ← φ + α·e_post, which drives the mean residual to zero.
 
@@ -205,9 +238,11 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
         ``None``: each activation teaches its own DA-QCFS student — ClipReLU in the
         training-free pipeline, QCFS at its trained level T̃ for a QCFS network. An int
         L makes every QCFS teacher run at level L instead; the authors' code hard-codes
-        L = 8 ("resnet_qcfs 8, vgg16_qcfs 4 or 16", spec §4.2).
-    alpha : float in (0, 1]
-        Momentum of the running averages; the code's 0.01.
+        L = 8 ("resnet_qcfs 8, vgg16_qcfs 4 or 16"; ``tutorials/00_notation.md``,
+        "Where the released code differs").
+    alpha : real number in (0, 1]
+        Momentum of the running averages; the code's 0.01. A non-number (or a bool) is
+        a TypeError.
     phi_update : {"ema_residual", "accumulate"}
     epochs : int
         Passes over ``X``. With α = 0.01 a running average needs a few hundred batches
@@ -233,8 +268,11 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
     batch_size = as_int("batch_size", batch_size)
     check_choice("phi_update", phi_update, ("ema_residual", "accumulate"))
     teacher_levels = None if teacher is None else as_int("teacher", teacher)
-    if not 0 < alpha <= 1:
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
+        raise TypeError(f"alpha must be a real number in (0, 1], got {alpha!r}")
+    if not 0 < alpha <= 1:  # NaN fails too
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+    alpha = float(alpha)
     layers = list(copy.deepcopy(net))
     if not any(isinstance(layer, ACTIVATIONS) for layer in layers):
         raise ValueError("net has no activation layer: there is nothing to calibrate")
@@ -286,13 +324,24 @@ def _neuron_layers(net, what):
     return layers
 
 
+def _check_level(i, layer, T):
+    """A DA-QCFS converts exactly only at its own level L = T."""
+    if layer.levels != T:
+        raise ValueError(f"layer {i} is DA-QCFS at level {layer.levels}; calibrate at T={T} first")
+
+
 def to_parallel_snn(net, T, order="paper"):
-    """Stage 3: a parallel SNN from a QCFS or DA-QCFS network (spec §4.4, §5).
+    """Stage 3: a parallel SNN from a QCFS or DA-QCFS network (the three-stage pipeline).
 
     QCFS(θ) becomes ParallelNeurons(θ) at T steps: lossless at T = T̃ (Theorem 4.1); at
     T ≠ T̃ the SNN equals the QCFS network run at level T. DA-QCFS(θ, ψ_DA, φ_DA) becomes
-    ParallelNeurons with θ_pre = θ, θ_post = θ + φ_DA and offset θ/2 + T·ψ_DA, which equals
-    the DA-QCFS exactly when its level is T.
+    ParallelNeurons with θ_pre = θ, θ_post = θ + φ_DA and the offset
+    ψ' = ``da_qcfs_shift(θ, T, ψ_DA)`` = θ/2 + T·ψ_DA. That is exact when the DA-QCFS
+    level is T: under direct encoding every step of a neuron layer's input repeats the
+    ANN's pre-activation z, so its total current is Σ = T·z, the neuron fires
+    N = clip(floor((Σ + ψ')/θ), 0, T) = clip(floor((T·z + θ/2 + T·ψ_DA)/θ), 0, T)
+    spikes, which is the DA-QCFS level at L = T, and each spike carries θ + φ_DA. A
+    DA-QCFS at another level is refused.
 
     Parameters
     ----------
@@ -310,9 +359,8 @@ def to_parallel_snn(net, T, order="paper"):
         if isinstance(layer, QCFS):
             layers[i] = ParallelNeurons(float(layer.theta[0]), T, order=order)
         elif isinstance(layer, DAQCFS):
-            if layer.levels != T:
-                raise ValueError(f"layer {i} is DA-QCFS at level {layer.levels}; calibrate at T={T} first")
-            psi = layer.theta / 2 + T * layer.psi_da
+            _check_level(i, layer, T)
+            psi = da_qcfs_shift(layer.theta, T, layer.psi_da)
             layers[i] = ParallelNeurons(layer.theta, T, psi=psi, theta_post=layer.theta + layer.phi_da, order=order)
         elif isinstance(layer, (ReLU, ClipReLU)):
             raise ValueError(
@@ -323,10 +371,13 @@ def to_parallel_snn(net, T, order="paper"):
 
 
 def to_if_snn(net, T):
-    """The sequential IF baseline: every activation becomes IF neurons (spec §2.2).
+    """The sequential IF baseline: every activation becomes IF neurons (the IF neuron).
 
     QCFS(θ) and ClipReLU(θ) become IFNeurons(θ) with v0 = θ/2 and soft reset; DA-QCFS
-    becomes IFNeurons with a per-step input shift ψ_DA and spike amplitude θ + φ_DA.
+    becomes IFNeurons with a per-step input shift ψ_DA and spike amplitude θ + φ_DA. For
+    constant input z + ψ_DA (the first neuron layer under direct encoding) the IF count
+    is then the DA-QCFS level at L = T; a DA-QCFS at another level is refused, as in
+    :func:`to_parallel_snn`.
 
     Parameters
     ----------
@@ -343,6 +394,7 @@ def to_if_snn(net, T):
         if isinstance(layer, (QCFS, ClipReLU)):
             layers[i] = IFNeurons(layer.theta)
         elif isinstance(layer, DAQCFS):
+            _check_level(i, layer, T)
             layers[i] = IFNeurons(layer.theta, bias=layer.psi_da, amplitude=layer.theta + layer.phi_da)
         elif isinstance(layer, ReLU):
             raise ValueError(f"layer {i} is ReLU: an IF SNN needs thresholds; run record_thresholds first")

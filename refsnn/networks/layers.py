@@ -11,12 +11,13 @@ Layers: :class:`Linear`, :class:`Conv2d` (im2col + one matrix product),
 
 **Why there is no max pooling.** In the converted SNN, every operation between two
 spiking layers is applied to each time step separately, while the next neuron reads
-only the time-mean of its input (spec §3.2). That is lossless only for operations that
+only the time-mean of its input (the prior control matrix). That is lossless only for operations that
 commute with the sum over time, i.e. linear ones: (1/T)Σ_t W s_t = W ((1/T)Σ_t s_t).
 Convolutions, linear layers, average pooling and flattening are linear. Max pooling
 is not: mean_t max(s_t) ≠ max(mean_t s_t); for example the spike trains (1, 0) and
 (0, 1) have time-means ½ and ½, but the per-step maximum is 1 at both steps. So only
-time-linear operations are allowed between spiking layers (spec §7, structural rule).
+time-linear operations are allowed between spiking layers, and
+:class:`refsnn.networks.spiking.SpikingNetwork` refuses anything else.
 
 **Dtype.** Weights are float32 by default and inputs are cast to the weights' dtype,
 so a whole network runs in float32, which is twice as fast as float64 for BLAS.
@@ -30,7 +31,9 @@ biases are zero. Every constructor that creates weights takes a
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .base import Layer, as_input, check_ndim, kaiming_normal, positive_int
+from .base import (
+    Layer, as_input, check_finite_input, check_ndim, first_nonfinite, float_dtype, kaiming_normal, positive_int,
+)
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 
 __all__ = [
@@ -47,7 +50,8 @@ class Linear(Layer):
     in_features, out_features : int
     rng : numpy.random.Generator
         Source of the Kaiming-normal initial weights.
-    dtype : numpy dtype, default float32
+    dtype : {float32, float64}, default float32
+        Any other dtype is a TypeError.
 
     Attributes
     ----------
@@ -60,6 +64,7 @@ class Linear(Layer):
     def __init__(self, in_features, out_features, rng, dtype=np.float32):
         self.in_features = positive_int("in_features", in_features)
         self.out_features = positive_int("out_features", out_features)
+        dtype = float_dtype("dtype", dtype)
         self.weight = kaiming_normal(rng, (self.out_features, self.in_features), self.in_features, dtype)
         self.bias = np.zeros(self.out_features, dtype=dtype)
         self.weight_grad = np.zeros_like(self.weight)
@@ -113,7 +118,8 @@ class Conv2d(Layer):
     padding : int, default 0
         Zeros added on every side.
     rng : numpy.random.Generator
-    dtype : numpy dtype, default float32
+    dtype : {float32, float64}, default float32
+        Any other dtype is a TypeError.
 
     Attributes
     ----------
@@ -133,6 +139,7 @@ class Conv2d(Layer):
         if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
             raise ValueError(f"padding must be an integer >= 0, got {padding!r}")
         self.padding = int(padding)
+        dtype = float_dtype("dtype", dtype)
         k = self.kernel_size
         fan_in = self.in_channels * k * k
         self.weight = kaiming_normal(rng, (self.out_channels, self.in_channels, k, k), fan_in, dtype)
@@ -234,7 +241,10 @@ class AvgPool2d(Layer):
 
 
 class Flatten(Layer):
-    """Reshape (B, d1, d2, …) → (B, d1·d2·…), in C order like ``torch.flatten(x, 1)``."""
+    """Reshape (B, d1, d2, …) → (B, d1·d2·…), in C order like ``torch.flatten(x, 1)``.
+
+    An empty batch (B = 0) gives an empty (0, d1·d2·…) output.
+    """
 
     def __init__(self):
         self._x_shape = None
@@ -247,7 +257,7 @@ class Flatten(Layer):
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected input of shape (B, ...), got {x.shape}")
         self._x_shape = x.shape
-        return x.reshape(x.shape[0], -1)
+        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # -1 fails when B = 0
 
     def backward(self, grad_out):
         shape = self._saved("_x_shape")
@@ -290,9 +300,24 @@ class Sequential(Layer):
         return self.layers[index]
 
     def forward(self, x):
+        """Run the layers in order. A float input with NaN or infinity is a ValueError."""
+        x = np.asarray(x)
+        check_finite_input(f"the input of {type(self).__name__}.forward", x)
         for layer in self.layers:
             x = layer.forward(x)
         return x
+
+    def check_output(self, x, out):
+        """Raise ValueError naming the first layer with a non-finite output if ``out`` is not finite.
+
+        ``out`` is ``self.forward(x)`` for a finite ``x``. A finite ``out`` costs one
+        ``np.isfinite`` pass; otherwise the layers are re-run on ``x`` to find the first
+        one whose output holds NaN or infinity (infinite weights, or an overflow).
+        Predict functions call this so that they never return the argmax of NaNs.
+        """
+        if not np.isfinite(out).all():
+            error = first_nonfinite(self.layers, x)
+            raise error or ValueError(f"{type(self).__name__}: the output holds NaN or infinity")
 
     def backward(self, grad_out):
         for layer in reversed(self.layers):

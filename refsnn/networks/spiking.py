@@ -1,17 +1,19 @@
-"""Converted spiking networks: parallel conversion neurons and the IF baseline (spec §6).
+"""Converted spiking networks: parallel conversion neurons and the IF baseline.
 
 A :class:`SpikingNetwork` is a list of time-linear layers from :mod:`refsnn.networks.layers`
 (``Conv2d``, ``Linear``, ``AvgPool2d``, ``Flatten``) and neuron layers. The input is
 direct-encoded: the analog image is repeated at every one of the T steps. The output at
 step t is the last layer's logits for that step; the prediction is the argmax of their
-sum over the T steps, as in the authors' evaluation (spec §9.8).
+sum over the T steps, as in the authors' evaluation (see ``tutorials/00_notation.md``,
+"Evaluation and timing in the released code").
 
 Neuron layers
-    :class:`ParallelNeurons` fire all T steps at once from the total input current (spec
-    §3) with dual thresholds (spec §4.4): θ_pre decides firing, and each spike carries the
-    amplitude θ_post = θ + φ_DA. A DA-QCFS input shift ψ_DA is merged into the offset as
-    ψ = θ/2 + T·ψ_DA. :class:`IFNeurons` integrate one step at a time with soft reset
-    (spec §2.2) and are the sequential baseline.
+    :class:`ParallelNeurons` fire all T steps at once from the total input current (the
+    parallel conversion neuron, "Parallel firing rule") with dual thresholds: θ_pre
+    decides firing, and each spike carries the amplitude θ_post = θ + φ_DA. A DA-QCFS
+    input shift ψ_DA is merged into the offset as ψ = θ/2 + T·ψ_DA ("DA-QCFS").
+    :class:`IFNeurons` integrate one step at a time with soft reset ("IF neuron") and
+    are the sequential baseline.
 
 Three ways to run a network (all give the same predictions, up to float ties):
 
@@ -24,33 +26,88 @@ Three ways to run a network (all give the same predictions, up to float ties):
     The prior control matrix only needs the time sum, and the linear layers commute with
     it: Σ_t (W x_t + b) = W Σ_t x_t + T·b. So one pass over B carries the summed
     outputs θ_post·N from layer to layer, and its cost does not grow with T. Spike trains
-    are produced only when asked for, from the counts.
+    are produced only when asked for, from the counts (``tutorials/00_notation.md``,
+    "Collapsed inference").
+
+Only time-linear layers may sit between neuron layers: an activation or max pooling
+does not commute with the sum over time, so faithful and collapsed mode would disagree
+(:mod:`refsnn.networks.layers`). :class:`SpikingNetwork` refuses any other layer.
+
+Limits
+    Faithful mode holds T·B copies of every layer's output, and sequential mode's
+    :meth:`SpikingNetwork.run` returns T·B logits (and T·B spike trains if recorded).
+    A run whose estimate of these T-sized arrays exceeds :data:`MAX_BYTES` (2 GiB,
+    change it if you have the memory) is refused before anything is allocated; the
+    collapsed mode never holds T copies. Collapsed mode computes the time sums T·x in
+    float32 and is refused at T >= :data:`COLLAPSED_MAX_T` = 2²², where the count
+    estimate of the neuron kernels stops being exact (``HADAMARD_MAX_T`` in
+    :mod:`refsnn.neurons.parallel_kernels`) and, from 2²⁴ on, T itself is no longer a
+    float32.
+
+Finiteness
+    Every run refuses input X with NaN or infinity. A neuron layer that receives NaN or
+    infinity from finite input, or logits that are not finite, raise a ValueError that
+    names the first layer whose output is not finite (weights that hold NaN or infinity,
+    or an overflow), so that no mode ever predicts from NaNs.
 """
 
 import numpy as np
 
-from ..neurons.parallel import ORDERS, _collapsed_kernel, first_spike_step_from_total, parallel_neuron
-from .._checks import as_int, check_choice
+from .._checks import as_float_array, as_int, check_choice
+from ..neurons import parallel_kernels
+from ..neurons.integrate_fire import if_neuron
+from ..neurons.parallel import ORDERS, first_spike_step_from_total, parallel_neuron
+from .base import channel_param, first_nonfinite
+from .layers import AvgPool2d, Conv2d, Flatten, Linear
 
-__all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork"]
+__all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "MAX_BYTES", "COLLAPSED_MAX_T"]
+
+#: Largest estimated memory, in bytes, of the arrays that grow with T in one run (the
+#: T·B copies of faithful mode, the stacked steps and spike trains of sequential mode).
+#: A run above it is refused with a ValueError; a module-level setting, change it freely.
+MAX_BYTES = 2 * 2**30
+#: Collapsed mode and the lean collapsed kernel are exact only for T below this (2²²,
+#: the ``HADAMARD_MAX_T`` of the neuron kernels; float32 stops holding T at 2²⁴).
+COLLAPSED_MAX_T = 2**22
+
+TIME_LINEAR = (Conv2d, Linear, AvgPool2d, Flatten)
 
 
-def _channelwise(param, x):
-    """Shape a (C,) parameter for per-step input x of shape (B, C, H, W) or (B, C)."""
-    return param.reshape(-1, 1, 1) if x.ndim == 4 else param
+def _check_sizes(layer, **params):
+    """Per-channel parameters must be scalars (size 1) or all of the same size C."""
+    sizes = {name: p.size for name, p in params.items() if p.size != 1}
+    if len(set(sizes.values())) > 1:
+        listed = ", ".join(f"{name} has {size}" for name, size in sizes.items())
+        raise ValueError(
+            f"{type(layer).__name__}: parameters must be scalars or all of shape (C,) with the "
+            f"same C, but {listed} channels"
+        )
 
 
-def _as_channels(name, value, positive=False):
-    arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
-    if arr.ndim != 1 or not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be a finite scalar or 1-D array of shape (C,), got {value!r}")
-    if positive and not (arr > 0).all():
-        raise ValueError(f"{name} must be > 0 in every channel, got a minimum of {arr.min()}")
-    return arr
+def _channel_view(layer, name, param, x):
+    """``param`` (size 1 or C) in ``x``'s dtype, shaped to broadcast along axis 1 of x (B, C, ...).
+
+    A size-1 parameter applies to every neuron. A per-channel one needs x.shape[1] == C;
+    otherwise a ValueError names the layer and both sizes.
+    """
+    param = param.astype(x.dtype)
+    if param.size == 1:
+        return param.reshape(())
+    if x.ndim < 2 or x.shape[1] != param.size:
+        got = f"{x.shape[1]} channels on axis 1" if x.ndim >= 2 else "no channel axis"
+        raise ValueError(
+            f"{layer!r}: {name} has {param.size} channels, but the input of shape {x.shape} has {got}"
+        )
+    return param.reshape((-1,) + (1,) * (x.ndim - 2))
+
+
+def _forward_layer(layer, x):
+    """One time-linear layer on per-step values (sequential and faithful mode)."""
+    return layer.forward(x)
 
 
 class ParallelNeurons:
-    """A layer of parallel conversion neurons with dual thresholds (spec §3, §4.4).
+    """A layer of parallel conversion neurons with dual thresholds (the parallel conversion neuron).
 
     .. math::
 
@@ -69,21 +126,27 @@ class ParallelNeurons:
         Spike amplitude θ + φ_DA; θ by default.
     order : {"paper", "code"}
         Spike order (see :func:`refsnn.parallel_neuron`).
+
+    Every parameter is stored as a float64 array of shape (1,) or (C,); the sizes must
+    agree (a size-1 parameter applies to every channel), and at run time C must equal
+    the size of the input's channel axis 1.
     """
 
     def __init__(self, theta, T, psi=None, theta_post=None, order="paper"):
-        self.theta = _as_channels("theta", theta, positive=True)
+        self.theta = channel_param("theta", theta, positive=True, scalar=True)
         self.T = as_int("T", T)
-        self.psi = self.theta / 2 if psi is None else _as_channels("psi", psi)
-        self.theta_post = self.theta.copy() if theta_post is None else _as_channels("theta_post", theta_post)
+        self.psi = self.theta / 2 if psi is None else channel_param("psi", psi, scalar=True)
+        self.theta_post = (self.theta.copy() if theta_post is None
+                           else channel_param("theta_post", theta_post, scalar=True))
+        _check_sizes(self, theta=self.theta, psi=self.psi, theta_post=self.theta_post)
         self.order = check_choice("order", order, ORDERS)
 
     def __repr__(self):
         return f"ParallelNeurons(C={self.theta.size}, T={self.T}, order={self.order!r})"
 
     def _params(self, x):
-        dtype = x.dtype
-        return tuple(_channelwise(p.astype(dtype), x) for p in (self.theta, self.psi, self.theta_post))
+        """θ, ψ and θ_post shaped for one step's input ``x`` of shape (B, C, ...)."""
+        return tuple(_channel_view(self, name, getattr(self, name), x) for name in ("theta", "psi", "theta_post"))
 
     def spikes(self, currents):
         """Boolean spikes (T, B, ...) for per-step currents (T, B, ...)."""
@@ -105,19 +168,20 @@ class ParallelNeurons:
         the summed outputs θ_post·N of a finite float array (B, C, ...) or (B, C).
 
         The network has already checked its input, so this skips the public checks;
-        anything unusual (not float32, parameters that do not match the channels, not
-        finite) takes the checked path instead, which raises the documented errors.
+        anything unusual (not float32, not finite, or T >= :data:`COLLAPSED_MAX_T`, where
+        the kernel's float32 count estimate is no longer exact) takes the checked path
+        (binary search) instead, which raises the documented errors.
         """
-        sizes = {p.size for p in (self.theta, self.psi, self.theta_post)}
-        if (total.dtype != np.float32 or total.ndim < 2 or not sizes <= {1, total.shape[1]}
+        _, _, theta_post = self._params(total)  # a channel mismatch names the layer
+        if (total.dtype != np.float32 or total.ndim < 2 or self.T >= COLLAPSED_MAX_T
                 or not np.isfinite(total).all()):
             counts = self.counts_from_total(total)
-            _, _, theta_post = self._params(total)
             return counts, (counts * theta_post).astype(total.dtype)
         flat = np.ascontiguousarray(total).reshape(total.shape[0], total.shape[1], -1)
         counts = np.empty(flat.shape, dtype=np.int64)
         out = np.empty_like(flat)
-        _collapsed_kernel(flat, self.theta, self.psi, self.theta_post, np.float32(self.T), counts, out)
+        parallel_kernels._collapsed_kernel(flat, self.theta, self.psi, self.theta_post, np.float32(self.T),
+                                           counts, out)
         return counts.reshape(total.shape), out.reshape(total.shape)
 
     def train_from_counts(self, counts):
@@ -127,17 +191,38 @@ class ParallelNeurons:
 
 
 class IFNeurons:
-    """A layer of IF neurons with soft reset, run one step at a time (spec §2.2).
+    """A layer of IF neurons with soft reset, run one step at a time (the IF neuron).
 
-    m_t = v_{t−1} + I_t + b, s_t = H(m_t − θ), v_t = m_t − θ s_t, v_0 = θ/2, and each spike
-    carries ``amplitude`` (θ by default). ``bias`` b is a per-step input shift (a
-    DA-QCFS ψ_DA); 0 by default.
+    .. math::
+
+        m_t = v_{t-1} + I_t + b,\\qquad s_t = H(m_t - \\theta),\\qquad
+        v_t = m_t - \\theta s_t,\\qquad v_0 = \\theta/2,
+
+    and each spike carries ``amplitude`` (θ by default). ``bias`` b is a per-step input
+    shift (a DA-QCFS ψ_DA); 0 by default. Each step runs
+    :func:`refsnn.neurons.integrate_fire.if_neuron` on the one-step current I_t + b,
+    starting from the membrane ``v`` kept from the previous step, so the layer and the
+    function cannot drift apart (and NaN or infinite currents are refused).
+
+    Parameters
+    ----------
+    theta : float or array_like, shape (C,)
+        Threshold θ > 0.
+    bias : float or array_like, shape (C,)
+        Per-step input shift b.
+    amplitude : float or array_like, shape (C,), optional
+        Spike amplitude; θ by default.
+
+    Parameters are stored as float64 arrays of shape (1,) or (C,) with agreeing sizes;
+    at run time C must equal the size of the input's channel axis 1.
     """
 
     def __init__(self, theta, bias=0.0, amplitude=None):
-        self.theta = _as_channels("theta", theta, positive=True)
-        self.bias = _as_channels("bias", bias)
-        self.amplitude = self.theta.copy() if amplitude is None else _as_channels("amplitude", amplitude)
+        self.theta = channel_param("theta", theta, positive=True, scalar=True)
+        self.bias = channel_param("bias", bias, scalar=True)
+        self.amplitude = (self.theta.copy() if amplitude is None
+                          else channel_param("amplitude", amplitude, scalar=True))
+        _check_sizes(self, theta=self.theta, bias=self.bias, amplitude=self.amplitude)
         self.v = None
 
     def __repr__(self):
@@ -149,18 +234,17 @@ class IFNeurons:
 
     def step(self, current):
         """Advance one step. ``current`` (B, ...) → boolean spikes (B, ...)."""
-        theta = _channelwise(self.theta.astype(current.dtype), current)
-        bias = _channelwise(self.bias.astype(current.dtype), current)
-        if self.v is None:
-            self.v = np.broadcast_to(theta / 2, current.shape).copy()
-        self.v += current + bias
-        fired = self.v >= theta
-        self.v -= fired * theta
-        return fired
+        current = np.asarray(current)
+        theta = _channel_view(self, "theta", self.theta, current)
+        bias = _channel_view(self, "bias", self.bias, current)
+        spikes, membrane = if_neuron((current + bias)[None], theta, v0=self.v, return_membrane=True)
+        self.v = membrane[0]  # v0 = None on the first step: if_neuron starts from θ/2
+        return spikes[0]
 
     def forward_step(self, current):
         """Weighted spikes amplitude·s_t for one step."""
-        return self.step(current) * _channelwise(self.amplitude.astype(current.dtype), current)
+        current = np.asarray(current)
+        return self.step(current) * _channel_view(self, "amplitude", self.amplitude, current)
 
 
 class SpikingNetwork:
@@ -170,7 +254,8 @@ class SpikingNetwork:
     ----------
     layers : list
         ``Conv2d``, ``Linear``, ``AvgPool2d``, ``Flatten`` and :class:`ParallelNeurons`
-        or :class:`IFNeurons` (not both).
+        or :class:`IFNeurons` (not both). Any other layer (an activation, max pooling) is
+        a TypeError: it does not commute with the sum over time.
     T : int
         Number of time steps.
 
@@ -182,6 +267,14 @@ class SpikingNetwork:
     def __init__(self, layers, T):
         self.layers = list(layers)
         self.T = as_int("T", T)
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, TIME_LINEAR + (ParallelNeurons, IFNeurons)):
+                raise TypeError(
+                    f"layer {i} ({layer!r}, of type {type(layer).__name__}) cannot be part of a "
+                    "SpikingNetwork: only the time-linear layers Conv2d, Linear, AvgPool2d and Flatten "
+                    "and neuron layers (ParallelNeurons or IFNeurons) are allowed, because activations "
+                    "and max pooling do not commute with the sum over time"
+                )
         kinds = {type(layer) for layer in self.layers} & {ParallelNeurons, IFNeurons}
         if len(kinds) != 1:
             raise ValueError("a SpikingNetwork needs neuron layers of exactly one kind (parallel or IF)")
@@ -202,12 +295,72 @@ class SpikingNetwork:
     def default_mode(self):
         return "sequential" if self.kind == "if" else "faithful"
 
-    # ----------------------------------------------------------------- running
+    # ----------------------------------------------------------------- checks
 
     def _check_mode(self, mode):
         mode = self.default_mode if mode is None else mode
         allowed = ("sequential",) if self.kind == "if" else ("faithful", "collapsed")
-        return check_choice("mode", mode, allowed)
+        check_choice("mode", mode, allowed)
+        if mode == "collapsed" and self.T >= COLLAPSED_MAX_T:
+            raise ValueError(
+                f'mode="collapsed" computes the time sums T·x in float32, exact only for '
+                f"T < {COLLAPSED_MAX_T} (2**22); this network has T={self.T}"
+            )
+        return mode
+
+    @staticmethod
+    def _check_X(X):
+        """X as a finite float32 batch of shape (B, ...) with B >= 1."""
+        X = as_float_array("X", X)
+        if X.ndim < 2 or X.shape[0] == 0:
+            raise ValueError(f"X must be a non-empty batch of shape (B, ...), got shape {X.shape}")
+        return X.astype(np.float32, copy=False)
+
+    def _sample_sizes(self, X):
+        """Per-sample sizes of the input and of every layer's output, from one sample.
+
+        A dry run on one zero sample also raises every shape or channel error up front.
+        """
+        x, sizes = np.zeros((1,) + X.shape[1:], dtype=X.dtype), [int(np.prod(X.shape[1:]))]
+        for layer in self.layers:
+            if isinstance(layer, ParallelNeurons):
+                layer._params(x)
+            elif isinstance(layer, IFNeurons):
+                _channel_view(layer, "theta", layer.theta, x)
+            else:
+                x = layer.forward(x)
+            sizes.append(int(np.prod(x.shape[1:])))
+        return sizes
+
+    def _check_memory(self, X, mode, steps, record):
+        """Refuse a run whose T-sized arrays would exceed :data:`MAX_BYTES` (estimate)."""
+        if mode == "collapsed" or (mode == "sequential" and not steps and record != "spikes"):
+            return
+        B, T, sizes = X.shape[0], self.T, self._sample_sizes(X)
+        if mode == "faithful":
+            need = T * B * max(sizes) * 4
+            what = f"T={T} copies of a batch of {B} through a layer of {max(sizes)} values, float32"
+            advice = 'use mode="collapsed" (same predictions, memory independent of T) or a smaller batch'
+        else:
+            trains = sum(s for layer, s in zip(self.layers, sizes[1:]) if isinstance(layer, IFNeurons))
+            need = T * B * (sizes[-1] * 4 * steps + trains * (record == "spikes"))
+            what = f"T={T} steps of a batch of {B}: logits per step and, if recorded, spike trains"
+            advice = "use predict(), which sums the steps as it goes, or a smaller batch"
+        if need > MAX_BYTES:
+            raise ValueError(
+                f"mode={mode!r} would hold about {need / 2**30:.2f} GiB ({what}), more than "
+                f"refsnn.networks.spiking.MAX_BYTES = {MAX_BYTES / 2**30:.2f} GiB; {advice}, "
+                "or raise MAX_BYTES"
+            )
+
+    def _nonfinite_error(self, start, stop, x, apply):
+        """The error for NaN or infinity produced by layers start..stop-1 from their input x."""
+        if not np.isfinite(x).all():  # only T·X in collapsed mode: X itself was checked
+            return ValueError(f"the summed input T·X overflows float32 at T={self.T}")
+        error = first_nonfinite(self.layers[start:stop], x, apply, start)
+        return error or ValueError(f"layers {start}..{stop - 1} produce NaN or infinity")
+
+    # ----------------------------------------------------------------- running
 
     def run(self, X, mode=None, record=False):
         """Run the network on a batch.
@@ -215,12 +368,12 @@ class SpikingNetwork:
         Parameters
         ----------
         X : numpy.ndarray, shape (B, ...)
-            Analog input, repeated at every step (direct encoding).
+            Analog input, repeated at every step (direct encoding); finite, B >= 1.
         mode : {"sequential", "faithful", "collapsed"}, optional
             How to run it (module docstring); the network's default if omitted.
         record : bool
             Also return, per neuron layer, its spike counts (B, ...) and, except in
-            collapsed mode, its spike trains (T, B, ...).
+            collapsed mode, its spike trains (T, B, ...). Without it no train is built.
 
         Returns
         -------
@@ -229,78 +382,143 @@ class SpikingNetwork:
             time, shape (B, K).
         records : list of dict, only if ``record``
             ``{"counts": ..., "spikes": ...}`` per neuron layer.
+
+        Raises
+        ------
+        ValueError
+            For an empty, 0-d or non-finite X; a run above :data:`MAX_BYTES`; collapsed
+            mode at T >= :data:`COLLAPSED_MAX_T`; or NaN or infinity produced inside the
+            network (the message names the first such layer).
         """
         mode = self._check_mode(mode)
-        X = np.asarray(X, dtype=np.float32)
-        runner = {"sequential": self._run_sequential, "faithful": self._run_faithful,
-                  "collapsed": self._run_collapsed}[mode]
-        outputs, records = runner(X)
+        X = self._check_X(X)
+        outputs, records = self._forward(X, mode, steps=True, record="spikes" if record else None)
         return (outputs, records) if record else outputs
 
-    def _run_sequential(self, X):
-        for layer in self.neuron_layers:
-            layer.reset()
-        steps, trains = [], [[] for _ in self.neuron_layers]
-        for _ in range(self.T):
-            x, k = X, 0
-            for layer in self.layers:
-                if isinstance(layer, IFNeurons):
-                    fired = layer.step(x)
-                    trains[k].append(fired)
-                    x = fired * _channelwise(layer.amplitude.astype(x.dtype), x)
-                    k += 1
-                else:
-                    x = layer.forward(x)
-            steps.append(x)
-        records = [{"spikes": np.stack(s), "counts": np.sum(s, axis=0)} for s in trains]
-        return np.stack(steps), records
+    def _forward(self, X, mode, steps, record):
+        """Run a checked batch. ``steps``: per-step outputs (T, B, K), else their sum
+        (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts)."""
+        self._check_memory(X, mode, steps, record)
+        if mode == "sequential":
+            return self._run_sequential(X, steps, record)
+        if mode == "faithful":
+            return self._run_faithful(X, steps, record)
+        return self._run_collapsed(X, record)
 
-    def _run_faithful(self, X):
+    def _run_sequential(self, X, steps, record):
+        neurons = self.neuron_layers
+        for layer in neurons:
+            layer.reset()
+        outputs, total = [], None
+        trains = [[] for _ in neurons]
+        counts = [None] * len(neurons)
+        for _ in range(self.T):
+            x, k, start = X, 0, 0  # layers start..i-1 turned the last spikes into x
+            segment_input = X
+            for i, layer in enumerate(self.layers):
+                if not isinstance(layer, IFNeurons):
+                    x = layer.forward(x)
+                    continue
+                try:
+                    fired = layer.step(x)
+                except ValueError:
+                    if np.isfinite(x).all():
+                        raise
+                    raise self._nonfinite_error(start, i, segment_input, _forward_layer) from None
+                if record == "spikes":
+                    trains[k].append(fired)
+                if record:
+                    counts[k] = fired.astype(np.int64) if counts[k] is None else counts[k] + fired
+                x = fired * _channel_view(layer, "amplitude", layer.amplitude, x)
+                k, start, segment_input = k + 1, i + 1, x
+            if not np.isfinite(x).all():
+                raise self._nonfinite_error(start, len(self.layers), segment_input, _forward_layer)
+            if steps:
+                outputs.append(x)
+            elif total is None:
+                total = np.array(x, copy=True)
+            else:
+                total += x  # the order of np.sum over the stacked steps
+        records = []
+        if record:
+            for k in range(len(neurons)):
+                rec = {"counts": counts[k]}
+                if record == "spikes":
+                    rec["spikes"] = np.stack(trains[k])
+                records.append(rec)
+        return (np.stack(outputs) if steps else total), records
+
+    def _run_faithful(self, X, steps, record):
         B, T = X.shape[0], self.T
         x = np.broadcast_to(X, (T,) + X.shape).reshape((T * B,) + X.shape[1:])
-        records = []
-        for layer in self.layers:
-            if isinstance(layer, ParallelNeurons):
-                currents = x.reshape((T, B) + x.shape[1:])
-                spikes = layer.spikes(currents)
-                records.append({"spikes": spikes, "counts": spikes.sum(axis=0)})
-                theta_post = _channelwise(layer.theta_post.astype(x.dtype), currents[0])
-                x = (spikes * theta_post).reshape(x.shape)
-            else:
+        records, start, segment_input = [], 0, x
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, ParallelNeurons):
                 x = layer.forward(x)
-        return x.reshape((T, B) + x.shape[1:]), records
+                continue
+            currents = x.reshape((T, B) + x.shape[1:])
+            try:
+                spikes = layer.spikes(currents)
+            except ValueError:
+                if np.isfinite(currents).all():
+                    raise
+                raise self._nonfinite_error(start, i, segment_input, _forward_layer) from None
+            if record:
+                rec = {"counts": spikes.sum(axis=0)}
+                if record == "spikes":
+                    rec["spikes"] = spikes
+                records.append(rec)
+            _, _, theta_post = layer._params(currents[0])
+            x = (spikes * theta_post).reshape(x.shape)
+            start, segment_input = i + 1, x
+        out = x.reshape((T, B) + x.shape[1:])
+        if not np.isfinite(out).all():
+            raise self._nonfinite_error(start, len(self.layers), segment_input, _forward_layer)
+        return (out if steps else out.sum(axis=0)), records
 
-    def _run_collapsed(self, X):
-        T = self.T
-        total = X * np.float32(T)  # Σ_t x_t of the direct-encoded input
-        records = []
-        for layer in self.layers:
-            if isinstance(layer, ParallelNeurons):
-                counts, total = layer._fire_from_total(total)
+    def _collapsed_linear(self, layer, total):
+        """A time-linear layer on time sums: Σ_t (W x_t + b) = W Σ_t x_t + T·b."""
+        total = layer.forward(total)
+        bias = getattr(layer, "bias", None)
+        if bias is not None:  # forward added b once; add the other T − 1
+            total = total + np.float32(self.T - 1) * _channel_view(layer, "bias", bias, total)
+        return total
+
+    def _run_collapsed(self, X, record):
+        total = X * np.float32(self.T)  # Σ_t x_t of the direct-encoded input
+        records, start, segment_input = [], 0, total
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, ParallelNeurons):
+                total = self._collapsed_linear(layer, total)
+                continue
+            if not np.isfinite(total).all():
+                raise self._nonfinite_error(start, i, segment_input, self._collapsed_linear)
+            counts, total = layer._fire_from_total(total)
+            if record:
                 records.append({"counts": counts})
-            else:
-                total = layer.forward(total)
-                bias = getattr(layer, "bias", None)
-                if bias is not None:  # Σ_t (W x_t + b) = W Σ_t x_t + T·b
-                    total = total + np.float32(T - 1) * _channelwise(bias.astype(total.dtype), total)
+            start, segment_input = i + 1, total
+        if not np.isfinite(total).all():
+            raise self._nonfinite_error(start, len(self.layers), segment_input, self._collapsed_linear)
         return total, records
 
     # ----------------------------------------------------------------- results
 
     def _batches(self, X, batch_size):
-        X = np.asarray(X)
-        if X.ndim < 2 or X.shape[0] == 0:
-            raise ValueError(f"X must be a non-empty batch of shape (B, ...), got shape {X.shape}")
+        """Checked batches of X; X is checked once, as a whole."""
+        batch_size = as_int("batch_size", batch_size)
+        X = self._check_X(X)
         for start in range(0, X.shape[0], batch_size):
             yield X[start:start + batch_size]
 
     def predict(self, X, mode=None, batch_size=256):
-        """Predicted class per sample: argmax of the logits summed over T, shape (B,)."""
+        """Predicted class per sample: argmax of the logits summed over T, shape (B,).
+
+        Records nothing and, in sequential mode, sums the logits step by step instead of
+        stacking the T steps.
+        """
         mode = self._check_mode(mode)
-        preds = []
-        for xb in self._batches(X, batch_size):
-            out = self.run(xb, mode)
-            preds.append((out if mode == "collapsed" else out.sum(axis=0)).argmax(axis=-1))
+        preds = [self._forward(xb, mode, steps=False, record=None)[0].argmax(axis=-1)
+                 for xb in self._batches(X, batch_size)]
         return np.concatenate(preds)
 
     def cumulative_predictions(self, X, batch_size=256):
@@ -311,7 +529,8 @@ class SpikingNetwork:
         """
         mode = "sequential" if self.kind == "if" else "faithful"
         return np.concatenate(
-            [np.cumsum(self.run(xb, mode), axis=0).argmax(axis=-1) for xb in self._batches(X, batch_size)],
+            [np.cumsum(self._forward(xb, mode, steps=True, record=None)[0], axis=0).argmax(axis=-1)
+             for xb in self._batches(X, batch_size)],
             axis=1,
         )
 
@@ -324,12 +543,13 @@ class SpikingNetwork:
         mode = self._check_mode(mode)
         preds, parts = [], [[] for _ in self.neuron_layers]
         for xb in self._batches(X, batch_size):
-            out, records = self.run(xb, mode, record=True)
-            preds.append((out if mode == "collapsed" else out.sum(axis=0)).argmax(axis=-1))
+            out, records = self._forward(xb, mode, steps=False, record="counts")
+            preds.append(out.argmax(axis=-1))
             for k, (layer, rec) in enumerate(zip(self.neuron_layers, records)):
-                amp = layer.theta_post if isinstance(layer, ParallelNeurons) else layer.amplitude
+                name = "theta_post" if isinstance(layer, ParallelNeurons) else "amplitude"
                 counts = rec["counts"]
-                step = _channelwise(amp.astype(np.float32), counts) / np.float32(self.T)
+                amp = _channel_view(layer, name, getattr(layer, name), counts.astype(np.float32))
+                step = amp / np.float32(self.T)
                 parts[k].append(step * counts.astype(np.float32))  # (θ/T)·N, QCFS's op order
         return np.concatenate(preds), [np.concatenate(p) for p in parts]
 
@@ -342,7 +562,7 @@ class SpikingNetwork:
         mode = self._check_mode(mode)
         totals = np.zeros(len(self.neuron_layers), dtype=np.int64)
         for xb in self._batches(X, batch_size):
-            _, records = self.run(xb, mode, record=True)
+            _, records = self._forward(xb, mode, steps=False, record="counts")
             totals += [int(rec["counts"].sum()) for rec in records]
         return totals.tolist()
 
@@ -351,6 +571,5 @@ class SpikingNetwork:
         index = as_int("layer", layer, minimum=0)
         if index >= len(self.neuron_layers):
             raise ValueError(f"layer must be < {len(self.neuron_layers)} (the number of neuron layers), got {index}")
-        X = np.asarray(X)
         _, records = self.run(X, record=True)
         return records[index]["spikes"]
