@@ -268,7 +268,7 @@ def binary_search_probes(total, theta, T, psi=None):
     Examples
     --------
     >>> binary_search_probes(2.0, theta=1.0, T=4)
-    ([(2, False), (3, True)], 3)
+    ([(3, True), (2, False)], 3)
     """
     total, theta, T, psi = _prepare_total(total, theta, T, psi)
     if total.ndim != 0:
