@@ -188,8 +188,8 @@ def test_if_snn_round_trip(activation, tmp_path):
 
 def test_if_snn_with_bias_and_amplitude(tmp_path):
     snn = SpikingNetwork([Flatten(), Linear(64, 5, np.random.default_rng(5)),
-                          IFNeurons(np.full(5, 1.2), bias=np.linspace(-0.1, 0.1, 5),
-                                    amplitude=np.full(5, 1.3)),
+                          IFNeurons(np.full(5, 1.2), psi_da=np.linspace(-0.1, 0.1, 5),
+                                    theta_post=np.full(5, 1.3)),
                           Linear(5, 3, np.random.default_rng(6))], T)
     loaded = round_trip(snn, tmp_path)
     assert_same(snn, loaded)
@@ -224,7 +224,7 @@ def test_plain_numpy_reads_the_file_as_documented(tmp_path):
     rio.save(net, path)
     with np.load(path, allow_pickle=False) as f:
         meta = json.loads(str(f["meta"]))
-        assert (meta["format"], meta["format_version"], meta["kind"]) == ("refsnn", 1, "Sequential")
+        assert (meta["format"], meta["format_version"], meta["kind"]) == ("refsnn", 2, "Sequential")
         assert [entry["type"] for entry in meta["layers"]] == [type(layer).__name__ for layer in net]
         assert meta["layers"][0]["settings"] == {"in_channels": 1, "out_channels": C, "kernel_size": 3,
                                                  "stride": 1, "padding": 1}
@@ -332,12 +332,59 @@ def rewrite(path, edit):
         np.savez(file, meta=np.array(json.dumps(meta)), **arrays)
 
 
-@pytest.mark.parametrize("version", [0, 2, 99])
+@pytest.mark.parametrize("version", [0, 3, 99])
 def test_other_format_version(version, tmp_path):
     path, _ = saved_bytes(tmp_path)
     rewrite(path, lambda meta, arrays: meta.update(format_version=version))
-    with raises_naming(path, f"format_version {version} found", "version 1"):
+    with raises_naming(path, f"format_version {version} found", "version 1 or 2"):
         rio.load(path)
+
+
+def test_version_1_files_still_load(tmp_path):
+    """A flat network written as version 1 (before containers) loads unchanged."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta.update(format_version=1))
+    net = rio.load(path)
+    assert isinstance(net, Sequential) and len(net) > 0
+
+
+def resnet(source):
+    """A small ResNet with BatchNorm statistics that are not the defaults."""
+    from refsnn.networks.containers import iter_layers, set_training
+    from refsnn.networks.models import resnet_mini
+    from refsnn.networks.normalization import BatchNorm
+
+    factory = {"ReLU": ReLU, "QCFS": lambda: QCFS(2.0, 4)}[source]
+    net = resnet_mini(factory, seed=1, blocks=1)
+    rng = np.random.default_rng(2)
+    for _, layer in iter_layers(net):
+        if isinstance(layer, BatchNorm):
+            layer.running_mean[...] = rng.normal(0, 0.1, layer.channels)
+            layer.running_var[...] = rng.uniform(0.5, 2, layer.channels)
+            layer.weight[...] = rng.uniform(0.5, 1.5, layer.channels)
+    return set_training(net, False)
+
+
+@pytest.mark.parametrize("kind", ["ann", "parallel", "if"])
+def test_resnet_round_trip(kind, tmp_path):
+    """A ResNet (nested Residual blocks, BatchNorm) and the SNNs converted from it come
+    back with identical structure, arrays and outputs."""
+    from refsnn.networks.containers import iter_layers
+
+    net = resnet("QCFS")
+    obj = {"ann": net, "parallel": to_parallel_snn(net, 4), "if": to_if_snn(net, 4)}[kind]
+    path = tmp_path / "resnet.npz"
+    rio.save(obj, path)
+    loaded = rio.load(path)
+    tree = (lambda o: o) if kind == "ann" else (lambda o: o.net)
+    saved_leaves, loaded_leaves = list(iter_layers(tree(obj))), list(iter_layers(tree(loaded)))
+    assert [(p, type(layer)) for p, layer in saved_leaves] == [(p, type(layer)) for p, layer in loaded_leaves]
+    X = np.random.default_rng(3).random((5, 1, 8, 8), dtype=np.float32)
+    if kind == "ann":
+        assert all(not getattr(layer, "training", False) for _, layer in loaded_leaves)
+        np.testing.assert_array_equal(loaded.forward(X), obj.forward(X))
+    else:
+        np.testing.assert_array_equal(loaded.run(X), obj.run(X))
 
 
 def test_other_format_name(tmp_path):

@@ -128,23 +128,6 @@ def nonfinite_error(index, layer, where="layer"):
     return ValueError(f"{where} {index} ({layer!r}) outputs NaN or infinity on finite input: {reason}")
 
 
-def first_nonfinite(layers, x, apply=None, start=0):
-    """The error for the first of ``layers`` whose output is non-finite, or None.
-
-    Runs ``layers`` in order on the finite input ``x`` (``apply(layer, x)``, by default
-    ``layer.forward(x)``) and stops at the first output with NaN or infinity; ``start``
-    is the index of ``layers[0]`` in its network, for the message. Called only after a
-    network has produced a non-finite result, so the happy path pays one
-    ``np.isfinite`` on its final output and nothing else.
-    """
-    apply = apply or (lambda layer, value: layer.forward(value))
-    for index, layer in enumerate(layers, start):
-        x = apply(layer, x)
-        if not np.isfinite(x).all():
-            return nonfinite_error(index, layer)
-    return None
-
-
 def check_finite_input(name, x):
     """Raise ValueError naming ``name`` if the numeric array ``x`` holds NaN or infinity."""
     if x.dtype.kind == "f" and not np.isfinite(x).all():

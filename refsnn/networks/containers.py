@@ -11,13 +11,14 @@ that may replace a leaf's forward: calibration uses it to run teacher and studen
 through the activations, and a spiking network uses it to fire its neurons.
 """
 
-import copy
+import contextlib
 
 import numpy as np
 
 from .base import Layer
 
-__all__ = ["Residual", "run", "is_container", "children", "map_children", "iter_layers", "set_training"]
+__all__ = ["Residual", "run", "is_container", "children", "map_children", "iter_layers", "set_training",
+           "find_nonfinite", "evaluation_mode"]
 
 
 class Residual(Layer):
@@ -131,6 +132,21 @@ def set_training(net, training):
     return net
 
 
+@contextlib.contextmanager
+def evaluation_mode(net):
+    """Run a block of code with every BatchNorm of ``net`` in evaluation mode, then put
+    each back in the mode it had."""
+    norms = [layer for _, layer in iter_layers(net) if hasattr(layer, "training")]
+    modes = [layer.training for layer in norms]
+    try:
+        for layer in norms:
+            layer.training = False
+        yield net
+    finally:
+        for layer, mode in zip(norms, modes):
+            layer.training = mode
+
+
 def run(layer, x, hook=None):
     """Forward pass over a tree.
 
@@ -161,6 +177,28 @@ def run(layer, x, hook=None):
     return layer.forward(x)
 
 
-def deep_copy(net):
-    """An independent copy of a tree (weights included)."""
-    return copy.deepcopy(net)
+def find_nonfinite(net, x):
+    """The ValueError naming the first leaf of ``net`` whose output is NaN or infinite
+    on the finite input ``x``, or None if every output is finite.
+
+    Called after a network produced a non-finite result, so a normal run pays one
+    ``np.isfinite`` on its output and nothing else.
+    """
+    from .base import nonfinite_error
+
+    paths = {id(layer): path for path, layer in iter_layers(net)}
+
+    class Found(Exception):
+        pass
+
+    def check(layer, z):
+        out = layer.forward(z)
+        if not np.isfinite(out).all():
+            raise Found(nonfinite_error(paths[id(layer)], layer))
+        return out
+
+    try:
+        run(net, x, check)
+    except Found as found:
+        return found.args[0]
+    return None

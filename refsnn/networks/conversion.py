@@ -28,28 +28,61 @@ import warnings
 import numpy as np
 
 from .._checks import as_float_array, as_int, check_choice
-from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-from .base import first_nonfinite
-from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
 from ..neurons.quantization import clip_relu, da_qcfs_shift, qcfs
+from .activations import DAQCFS, QCFS, ClipReLU, ReLU
+from .containers import find_nonfinite, is_container, iter_layers, map_children, run, set_training
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .normalization import BatchNorm
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activation_outputs"]
 
-LINEAR_LAYERS = (Conv2d, Linear, AvgPool2d, Flatten)
+LINEAR_LAYERS = (Conv2d, Linear, AvgPool2d, Flatten, BatchNorm)
 ACTIVATIONS = (ReLU, ClipReLU, QCFS, DAQCFS)
 
 
 def _check_network(net, name="net"):
+    """``net`` must be a Sequential whose leaves are time-linear layers or activations
+    (residual blocks and other containers may be nested)."""
     if not isinstance(net, Sequential):
         raise TypeError(f"{name} must be a refsnn.networks.layers.Sequential network, got {type(net).__name__}")
-    for i, layer in enumerate(net):
+    for path, layer in iter_layers(net):
         if not isinstance(layer, LINEAR_LAYERS + ACTIVATIONS):
             raise ValueError(
-                f"{name} layer {i} ({layer!r}) cannot be converted: between spiking layers only "
-                "Conv2d, Linear, AvgPool2d and Flatten are allowed"
+                f"{name} layer {path} ({layer!r}) cannot be converted: between spiking layers only "
+                "Conv2d, Linear, AvgPool2d, Flatten and BatchNorm are allowed"
             )
     return net
+
+
+def _evaluation_copy(net):
+    """A deep copy of ``net`` with every BatchNorm in evaluation mode: conversion is
+    defined for the trained network as it predicts, not as it trains."""
+    return set_training(copy.deepcopy(net), False)
+
+
+def _replace(net, fn):
+    """``net`` (already a copy) with every leaf replaced by ``fn(path, leaf)``."""
+    def walk(layer, path):
+        if not is_container(layer):
+            return fn(path, layer)
+        names = iter(name for name, _ in _named(layer))
+        return map_children(layer, lambda child: walk(child, _join(path, next(names))))
+    return walk(net, "")
+
+
+def _named(layer):
+    from .containers import children
+
+    return children(layer)
+
+
+def _join(prefix, name):
+    return f"{prefix}.{name}" if prefix else name
+
+
+def _activation_paths(net):
+    return {id(layer): path for path, layer in iter_layers(net) if isinstance(layer, ACTIVATIONS)}
 
 
 def _check_data(X, name="X"):
@@ -69,11 +102,13 @@ def activation_outputs(net, X, batch_size=256):
     """Outputs of every activation layer of an ANN, a list of (B, ...) arrays.
 
     These are the values that each neuron layer of the converted SNN replaces; the demo
-    compares them with the SNN's rates.
+    compares them with the SNN's rates. The network runs in evaluation mode (BatchNorm
+    with its running statistics), like the converted SNN.
 
     Parameters
     ----------
     net : refsnn.networks.layers.Sequential
+        Residual blocks may be nested inside.
     X : numpy.ndarray, shape (B, ...)
         Finite, B >= 1.
     batch_size : int
@@ -81,7 +116,8 @@ def activation_outputs(net, X, batch_size=256):
 
     Returns
     -------
-    list of numpy.ndarray, one (B, ...) array per activation layer, in network order.
+    list of numpy.ndarray, one (B, ...) array per activation layer, in forward order
+    (the order of the SNN's neuron layers).
 
     Raises
     ------
@@ -91,27 +127,49 @@ def activation_outputs(net, X, batch_size=256):
     _check_network(net)
     X = _check_data(X)
     batch_size = as_int("batch_size", batch_size)
+    net = _evaluation_copy(net)
     parts = []
     for start in range(0, X.shape[0], batch_size):
-        xb = X[start:start + batch_size]
-        x, outs = xb, []
+        xb, outs = X[start:start + batch_size], []
+
+        def hook(layer, x):
+            if isinstance(layer, ACTIVATIONS):
+                outs.append(layer.forward(x))
+                return outs[-1]
+            return None
+
         try:  # QCFS layers refuse NaN pre-activations themselves
-            for layer in net:
-                x = layer.forward(x)
-                if isinstance(layer, ACTIVATIONS):
-                    outs.append(x)
+            out = run(net, xb, hook)
         except ValueError:
-            error = first_nonfinite(list(net), xb)
+            error = find_nonfinite(net, xb)
             if error is None:
                 raise
             raise error from None
-        if not np.isfinite(x).all() or not all(np.isfinite(a).all() for a in outs):
-            raise first_nonfinite(list(net), xb) or ValueError("net outputs NaN or infinity")
+        if not np.isfinite(out).all() or not all(np.isfinite(a).all() for a in outs):
+            raise find_nonfinite(net, xb) or ValueError("net outputs NaN or infinity")
         parts.append(outs)
     return [np.concatenate(p) for p in zip(*parts)]
 
 
 # --------------------------------------------------------------------------- stage 1
+
+
+def _silence(net, path, silent):
+    """Make the channels ``silent`` of the activation at ``path`` output exactly 0 by
+    zeroing the layer just before it in the same Sequential: the weights and bias of a
+    Conv2d or Linear, or γ and β of a BatchNorm (then a·x + c = 0). Returns whether it could."""
+    *parent_path, index = path.split(".")
+    parent = net
+    for name in parent_path:
+        parent = dict(_named(parent))[name]
+    if not isinstance(parent, Sequential) or int(index) == 0:
+        return False
+    source = parent.layers[int(index) - 1]
+    if isinstance(source, (Conv2d, Linear, BatchNorm)):
+        source.weight[silent] = 0
+        source.bias[silent] = 0
+        return True
+    return False
 
 
 def record_thresholds(relu_net, X, batch_size=256):
@@ -120,14 +178,17 @@ def record_thresholds(relu_net, X, batch_size=256):
     θ_c is the running maximum of the ReLU's *input* (pre-activation) over the batch and
     spatial axes, over all batches of ``X``. A channel whose input is never positive
     would get θ_c <= 0, which no neuron can use (``tutorials/00_notation.md``,
-    "Non-positive thresholds"). Such a channel is made
-    silent: its incoming weights and bias are set to zero, so its pre-activation is 0 and
-    both ClipReLU and every neuron output 0, and θ_c is set to 1. A warning names it.
+    "Non-positive thresholds"). Such a channel is made silent when the layer just
+    before the ReLU is a Conv2d, Linear or BatchNorm: its weights and bias for that
+    channel are set to zero, so its pre-activation is 0 and both ClipReLU and every
+    neuron output 0. Its θ_c is set to 1. A warning names it. (Where nothing can silence
+    it, after a residual sum, the channel keeps θ_c = 1 and the warning says so.)
 
     Parameters
     ----------
     relu_net : refsnn.networks.layers.Sequential
-        A network with ReLU activations, each directly after a Conv2d or Linear.
+        A network with ReLU activations; residual blocks may be nested inside. It runs in
+        evaluation mode.
     X : numpy.ndarray, shape (B, ...)
         Data to record on (the authors use the whole training set).
     batch_size : int
@@ -135,46 +196,46 @@ def record_thresholds(relu_net, X, batch_size=256):
     Returns
     -------
     refsnn.networks.layers.Sequential
-        A copy with ClipReLU(θ_c) in place of every ReLU; ``thresholds_`` holds the θ_c.
+        A copy with ClipReLU(θ_c) in place of every ReLU; ``thresholds_`` holds the θ_c
+        in forward order.
     """
     _check_network(relu_net, "relu_net")
     X = _check_data(X)
     batch_size = as_int("batch_size", batch_size)
-    relu_index = [i for i, layer in enumerate(relu_net) if isinstance(layer, ReLU)]
-    if not relu_index:
+    net = _evaluation_copy(relu_net)
+    paths = {id(layer): path for path, layer in iter_layers(net) if isinstance(layer, ReLU)}
+    if not paths:
         raise ValueError("relu_net has no ReLU layer: there is nothing to record")
-    maxima = {i: None for i in relu_index}
+    maxima = {}
+
+    def hook(layer, x):
+        if isinstance(layer, ReLU):
+            m = x.max(axis=_reduce_axes(x)).astype(np.float64)
+            maxima[id(layer)] = np.maximum(maxima[id(layer)], m) if id(layer) in maxima else m
+        return None
+
     for start in range(0, X.shape[0], batch_size):
-        x = X[start:start + batch_size]
-        for i, layer in enumerate(relu_net):
-            if i in maxima:
-                m = x.max(axis=_reduce_axes(x)).astype(np.float64)
-                maxima[i] = m if maxima[i] is None else np.maximum(maxima[i], m)
-            x = layer.forward(x)
-    net = copy.deepcopy(relu_net)
-    layers = list(net)
-    for i in relu_index:
-        theta = maxima[i]
+        run(net, X[start:start + batch_size], hook)
+    thresholds, notes = [], []
+
+    def replace(path, layer):
+        if not isinstance(layer, ReLU):
+            return layer
+        theta = maxima[id(layer)]
         silent = np.flatnonzero(theta <= 0)
         if silent.size:
-            source = layers[i - 1] if i > 0 else None
-            if not isinstance(source, (Conv2d, Linear)):
-                raise ValueError(
-                    f"ReLU layer {i} has channels {silent.tolist()} that never become positive, and "
-                    "it does not follow a Conv2d or Linear layer whose weights could silence them"
-                )
-            warnings.warn(
-                f"ReLU layer {i}: channels {silent.tolist()} never receive positive input; "
-                "they are made silent (zero weights and bias, θ = 1)",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            source.weight[silent] = 0
-            source.bias[silent] = 0
+            how = ("they are made silent (zero weights and bias, θ = 1)" if _silence(net, path, silent)
+                   else "nothing before the ReLU can silence them, so they keep θ = 1")
+            notes.append(f"ReLU layer {path}: channels {silent.tolist()} never receive positive input; {how}")
             theta = np.where(theta <= 0, 1.0, theta)
-        layers[i] = ClipReLU(theta)
-    out = Sequential(*layers)
-    out.thresholds_ = [layers[i].theta for i in relu_index]
+        clip = ClipReLU(theta)
+        thresholds.append(clip.theta)
+        return clip
+
+    out = _replace(net, replace)
+    for note in notes:
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+    out.thresholds_ = thresholds
     return out
 
 
@@ -229,7 +290,8 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
     Parameters
     ----------
     net : refsnn.networks.layers.Sequential
-        A ClipReLU network (from :func:`record_thresholds`) or a QCFS network.
+        A ClipReLU network (from :func:`record_thresholds`) or a QCFS network; residual
+        blocks may be nested inside. It runs in evaluation mode.
     X : numpy.ndarray, shape (B, ...)
         Calibration data (the authors use one epoch of the training set).
     T : int
@@ -246,7 +308,10 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
     phi_update : {"ema_residual", "accumulate"}
     epochs : int
         Passes over ``X``. With α = 0.01 a running average needs a few hundred batches
-        to converge; small data sets need several epochs.
+        to converge; small data sets need several epochs. ``epochs=0`` skips the
+        calibration: every activation becomes DA-QCFS at level T with ψ_DA = φ_DA = 0
+        (QCFS at level T with the layer's thresholds), the "without calibration"
+        baseline.
     batch_size : int
     calibrate_linear : bool
         Also calibrate activations on 2-D (B, F) inputs. The paper's DA-QCFS is defined
@@ -264,7 +329,7 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
     _check_network(net)
     X = _check_data(X)
     T = as_int("T", T)
-    epochs = as_int("epochs", epochs)
+    epochs = as_int("epochs", epochs, minimum=0)
     batch_size = as_int("batch_size", batch_size)
     check_choice("phi_update", phi_update, ("ema_residual", "accumulate"))
     teacher_levels = None if teacher is None else as_int("teacher", teacher)
@@ -273,61 +338,75 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
     if not 0 < alpha <= 1:  # NaN fails too
         raise ValueError(f"alpha must be in (0, 1], got {alpha}")
     alpha = float(alpha)
-    layers = list(copy.deepcopy(net))
-    if not any(isinstance(layer, ACTIVATIONS) for layer in layers):
+    net = _evaluation_copy(net)
+    paths = _activation_paths(net)
+    if not paths:
         raise ValueError("net has no activation layer: there is nothing to calibrate")
-    if any(isinstance(layer, ReLU) for layer in layers):
+    if any(isinstance(layer, ReLU) for _, layer in iter_layers(net)):
         raise ValueError("net still has ReLU layers: run record_thresholds first")
 
     students, teachers, frozen = {}, {}, set()
+    errors = {}
+
+    def hook(layer, x):
+        """Teacher and student run as the two halves of one batch (as in the released
+        code), through the same weights; at an activation both are updated here."""
+        if not isinstance(layer, ACTIVATIONS):
+            return None
+        half = x.shape[0] // 2
+        xs, xt = x[:half], x[half:]
+        key = id(layer)
+        if key not in students:
+            students[key], teachers[key] = _to_daqcfs(layer, T, xs, teacher_levels)
+            if xs.ndim == 2 and not calibrate_linear:
+                frozen.add(key)
+        student, teach = students[key], teachers[key]
+        axes = _reduce_axes(xs)
+        update = updating and key not in frozen
+        if update:  # ψ_DA first, from the raw student input
+            e_pre = (xt - xs).mean(axis=axes, dtype=np.float64)
+            student.psi_da[:] = (1 - alpha) * student.psi_da + alpha * e_pre
+        ys, yt = student.forward(xs), teach(xt)
+        if update:  # then φ_DA, from the residual of this batch
+            e_post = (yt - ys).mean(axis=axes, dtype=np.float64)
+            if phi_update == "ema_residual":
+                student.phi_da[:] = (1 - alpha) * student.phi_da + alpha * e_post
+            else:
+                student.phi_da[:] = student.phi_da + alpha * e_post
+            errors.setdefault(key, []).append(np.abs(e_post).mean())
+        return np.concatenate([ys, yt])
+
+    updating = False  # epochs = 0: one pass only builds the DA-QCFS layers (ψ_DA = φ_DA = 0)
+    if epochs == 0:
+        xb = X[:batch_size]
+        run(net, np.concatenate([xb, xb]), hook)
+    updating = True
+    order = list(paths)
     for epoch in range(epochs):
-        errors = {}
+        errors.clear()
         for start in range(0, X.shape[0], batch_size):
-            xs = xt = X[start:start + batch_size]
-            for i, layer in enumerate(layers):
-                if not isinstance(layer, ACTIVATIONS):
-                    xs, xt = layer.forward(xs), layer.forward(xt)
-                    continue
-                if i not in students:
-                    students[i], teachers[i] = _to_daqcfs(layer, T, xs, teacher_levels)
-                    if xs.ndim == 2 and not calibrate_linear:
-                        frozen.add(i)
-                student, teacher = students[i], teachers[i]
-                axes = _reduce_axes(xs)
-                if i not in frozen:  # ψ_DA first, from the raw student input
-                    e_pre = (xt - xs).mean(axis=axes, dtype=np.float64)
-                    student.psi_da[:] = (1 - alpha) * student.psi_da + alpha * e_pre
-                ys, yt = student.forward(xs), teacher(xt)
-                if i not in frozen:  # then φ_DA, from the residual of this batch
-                    e_post = (yt - ys).mean(axis=axes, dtype=np.float64)
-                    if phi_update == "ema_residual":
-                        student.phi_da[:] = (1 - alpha) * student.phi_da + alpha * e_post
-                    else:
-                        student.phi_da[:] = student.phi_da + alpha * e_post
-                    errors.setdefault(i, []).append(np.abs(e_post).mean())
-                xs, xt = ys, yt
+            xb = X[start:start + batch_size]
+            run(net, np.concatenate([xb, xb]), hook)
         if progress is not None:
-            progress(epoch, [float(np.mean(errors[i])) for i in sorted(errors)])
-    for i, student in students.items():
-        layers[i] = student
-    return Sequential(*layers)
+            progress(epoch, [float(np.mean(errors[k])) for k in order if k in errors])
+    return _replace(net, lambda path, layer: students.get(id(layer), layer))
 
 
 # --------------------------------------------------------------------------- stage 3
 
 
-def _neuron_layers(net, what):
+def _neuron_copy(net, what):
     _check_network(net)
-    layers = list(copy.deepcopy(net))
-    if not any(isinstance(layer, ACTIVATIONS) for layer in layers):
+    net = _evaluation_copy(net)
+    if not _activation_paths(net):
         raise ValueError(f"net has no activation layer: there is nothing to convert to {what}")
-    return layers
+    return net
 
 
-def _check_level(i, layer, T):
+def _check_level(path, layer, T):
     """A DA-QCFS converts exactly only at its own level L = T."""
     if layer.levels != T:
-        raise ValueError(f"layer {i} is DA-QCFS at level {layer.levels}; calibrate at T={T} first")
+        raise ValueError(f"layer {path} is DA-QCFS at level {layer.levels}; calibrate at T={T} first")
 
 
 def to_parallel_snn(net, T, order="paper"):
@@ -354,20 +433,22 @@ def to_parallel_snn(net, T, order="paper"):
     refsnn.networks.spiking.SpikingNetwork
     """
     T = as_int("T", T)
-    layers = _neuron_layers(net, "a parallel SNN")
-    for i, layer in enumerate(layers):
+
+    def neuron(path, layer):
         if isinstance(layer, QCFS):
-            layers[i] = ParallelNeurons(float(layer.theta[0]), T, order=order)
-        elif isinstance(layer, DAQCFS):
-            _check_level(i, layer, T)
+            return ParallelNeurons(float(layer.theta[0]), T, order=order)
+        if isinstance(layer, DAQCFS):
+            _check_level(path, layer, T)
             psi = da_qcfs_shift(layer.theta, T, layer.psi_da)
-            layers[i] = ParallelNeurons(layer.theta, T, psi=psi, theta_post=layer.theta + layer.phi_da, order=order)
-        elif isinstance(layer, (ReLU, ClipReLU)):
+            return ParallelNeurons(layer.theta, T, psi=psi, theta_post=layer.theta + layer.phi_da, order=order)
+        if isinstance(layer, (ReLU, ClipReLU)):
             raise ValueError(
-                f"layer {i} is {layer!r}: a parallel SNN needs QCFS or DA-QCFS layers; "
+                f"layer {path} is {layer!r}: a parallel SNN needs QCFS or DA-QCFS layers; "
                 "run record_thresholds and calibrate first"
             )
-    return SpikingNetwork(layers, T)
+        return layer
+
+    return SpikingNetwork(_replace(_neuron_copy(net, "a parallel SNN"), neuron), T)
 
 
 def to_if_snn(net, T):
@@ -389,13 +470,15 @@ def to_if_snn(net, T):
     refsnn.networks.spiking.SpikingNetwork
     """
     T = as_int("T", T)
-    layers = _neuron_layers(net, "an IF SNN")
-    for i, layer in enumerate(layers):
+
+    def neuron(path, layer):
         if isinstance(layer, (QCFS, ClipReLU)):
-            layers[i] = IFNeurons(layer.theta)
-        elif isinstance(layer, DAQCFS):
-            _check_level(i, layer, T)
-            layers[i] = IFNeurons(layer.theta, bias=layer.psi_da, amplitude=layer.theta + layer.phi_da)
-        elif isinstance(layer, ReLU):
-            raise ValueError(f"layer {i} is ReLU: an IF SNN needs thresholds; run record_thresholds first")
-    return SpikingNetwork(layers, T)
+            return IFNeurons(layer.theta)
+        if isinstance(layer, DAQCFS):
+            _check_level(path, layer, T)
+            return IFNeurons(layer.theta, psi_da=layer.psi_da, theta_post=layer.theta + layer.phi_da)
+        if isinstance(layer, ReLU):
+            raise ValueError(f"layer {path} is ReLU: an IF SNN needs thresholds; run record_thresholds first")
+        return layer
+
+    return SpikingNetwork(_replace(_neuron_copy(net, "an IF SNN"), neuron), T)

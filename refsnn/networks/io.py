@@ -5,14 +5,14 @@
 the loaded object holds bit-identical arrays of the same dtypes and computes identical
 outputs.
 
-File format (``format_version`` 1)
-----------------------------------
+File format (``format_version`` 2; version 1 files still load)
+-------------------------------------------------------------
 An uncompressed NumPy ``.npz`` archive (a zip of ``.npy`` files) with these entries:
 
 ``meta``
     A 0-d unicode array holding a JSON object::
 
-        {"format": "refsnn", "format_version": 1,
+        {"format": "refsnn", "format_version": 2,
          "kind": "Sequential" | "SpikingNetwork",
          "T": 4,                                  # SpikingNetwork only
          "layers": [{"type": "Conv2d",
@@ -22,11 +22,16 @@ An uncompressed NumPy ``.npz`` archive (a zip of ``.npy`` files) with these entr
                     ...],
          "thresholds_": ["thresholds_/0", ...]}   # only if the object has thresholds_
 
-    ``settings`` are the layer's integer and string settings (constructor arguments);
-    ``arrays`` maps each array attribute of the layer to its entry in the archive.
-``layer{i}/{name}``
-    Array attribute ``name`` of layer ``i`` (e.g. ``layer3/weight``), stored with its
-    dtype: weights and biases float32 by default, thresholds and offsets float64.
+    ``settings`` are the layer's integer, number, true/false and string settings
+    (constructor arguments, and a BatchNorm's ``training`` flag); ``arrays`` maps each
+    array attribute of the layer to its entry in the archive. A container is an entry
+    without settings or arrays: ``{"type": "Sequential", "layers": [...]}`` or
+    ``{"type": "Residual", "main": {...}, "shortcut": {...} | null, "activation": {...} | null}``.
+    Version 1 (refsnn 0.1) had no containers; its files are read as they are.
+``layer{path}/{name}``
+    Array attribute ``name`` of the layer at ``path`` (e.g. ``layer3/weight``, or
+    ``layer4.main.0/weight`` inside a residual block), stored with its dtype: weights
+    and biases float32 by default, thresholds and offsets float64.
 ``thresholds_/{k}``
     The k-th array of the object's ``thresholds_`` list (from
     :func:`refsnn.networks.conversion.record_thresholds`).
@@ -75,13 +80,18 @@ from typing import Callable, NamedTuple
 import numpy as np
 
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
+from .containers import Residual
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .normalization import BatchNorm
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["save", "load", "save_json", "check_output_path", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "refsnn"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: Versions this refsnn reads. Version 1 files are flat lists of layers, which version 2
+#: reads the same way; version 2 adds containers (Sequential, Residual) and BatchNorm.
+READABLE_VERSIONS = (1, 2)
 
 
 class Codec(NamedTuple):
@@ -103,6 +113,17 @@ def _throwaway_rng():
     return np.random.default_rng(0)
 
 
+def _build_batchnorm(s, a):
+    layer = BatchNorm(s["channels"], s["eps"], s["momentum"], dtype=a["weight"].dtype)
+    layer.training = s["training"]
+    return layer
+
+
+_KIND_NAMES = {int: "an integer", float: "a number", bool: "true or false", str: "a string"}
+#: The JSON type of each non-integer setting; every other setting is an integer.
+SETTING_TYPES = {"order": str, "eps": float, "momentum": float, "training": bool}
+CONTAINERS = ("Sequential", "Residual")
+
 LAYERS = {codec.cls.__name__: codec for codec in [
     Codec(Linear, ("in_features", "out_features"), ("weight", "bias"),
           lambda s, a: Linear(s["in_features"], s["out_features"], _throwaway_rng(),
@@ -112,6 +133,8 @@ LAYERS = {codec.cls.__name__: codec for codec in [
                               s["padding"], rng=_throwaway_rng(), dtype=a["weight"].dtype)),
     Codec(AvgPool2d, ("kernel_size",), (), lambda s, a: AvgPool2d(s["kernel_size"])),
     Codec(Flatten, (), (), lambda s, a: Flatten()),
+    Codec(BatchNorm, ("channels", "eps", "momentum", "training"),
+          ("weight", "bias", "running_mean", "running_var"), _build_batchnorm),
     Codec(ReLU, (), (), lambda s, a: ReLU()),
     Codec(ClipReLU, (), ("theta",), lambda s, a: ClipReLU(a["theta"])),
     Codec(QCFS, ("levels",), ("theta",), lambda s, a: QCFS(a["theta"].item(), s["levels"])),
@@ -119,8 +142,8 @@ LAYERS = {codec.cls.__name__: codec for codec in [
           lambda s, a: DAQCFS(a["theta"], s["levels"], a["psi_da"], a["phi_da"])),
     Codec(ParallelNeurons, ("T", "order"), ("theta", "psi", "theta_post"),
           lambda s, a: ParallelNeurons(a["theta"], s["T"], a["psi"], a["theta_post"], s["order"])),
-    Codec(IFNeurons, (), ("theta", "bias", "amplitude"),
-          lambda s, a: IFNeurons(a["theta"], a["bias"], a["amplitude"])),
+    Codec(IFNeurons, (), ("theta", "psi_da", "theta_post"),
+          lambda s, a: IFNeurons(a["theta"], a["psi_da"], a["theta_post"])),
 ]}
 
 KINDS = {"Sequential": Sequential, "SpikingNetwork": SpikingNetwork}
@@ -130,8 +153,8 @@ KINDS = {"Sequential": Sequential, "SpikingNetwork": SpikingNetwork}
 
 
 def _json_setting(value):
-    """Settings are ints and strings; NumPy integers become Python ints for JSON."""
-    return int(value) if isinstance(value, np.integer) else value
+    """Settings are ints, floats, bools and strings; NumPy scalars become Python ones."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _as_stored_array(what, value):
@@ -152,22 +175,8 @@ def _describe(obj):
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind}
     if isinstance(obj, SpikingNetwork):
         meta["T"] = int(obj.T)
-    arrays, layers = {}, []
-    for i, layer in enumerate(obj.layers):
-        codec = LAYERS.get(type(layer).__name__)
-        if codec is None or type(layer) is not codec.cls:
-            raise TypeError(
-                f"cannot save layer {i} of type {type(layer).__module__}.{type(layer).__name__}; "
-                f"supported layers: {', '.join(LAYERS)}"
-            )
-        entry = {"type": codec.cls.__name__,
-                 "settings": {name: _json_setting(getattr(layer, name)) for name in codec.settings},
-                 "arrays": {}}
-        for name in codec.arrays:
-            key = f"layer{i}/{name}"
-            arrays[key] = _as_stored_array(f"layer {i} ({layer!r}) attribute {name}", getattr(layer, name))
-            entry["arrays"][name] = key
-        layers.append(entry)
+    arrays = {}
+    layers = [_describe_layer(str(i), layer, arrays) for i, layer in enumerate(obj.layers)]
     meta["layers"] = layers
     if hasattr(obj, "thresholds_"):
         meta["thresholds_"] = []
@@ -176,6 +185,31 @@ def _describe(obj):
             arrays[key] = _as_stored_array(f"thresholds_[{k}]", theta)
             meta["thresholds_"].append(key)
     return meta, arrays
+
+
+def _describe_layer(path, layer, arrays):
+    """The metadata entry of one layer or container at ``path``; adds its arrays."""
+    if isinstance(layer, Sequential):
+        return {"type": "Sequential", "layers": [_describe_layer(f"{path}.{i}", child, arrays)
+                                                 for i, child in enumerate(layer.layers)]}
+    if isinstance(layer, Residual):
+        return {"type": "Residual", **{name: None if part is None else _describe_layer(f"{path}.{name}", part, arrays)
+                                       for name, part in (("main", layer.main), ("shortcut", layer.shortcut),
+                                                          ("activation", layer.activation))}}
+    codec = LAYERS.get(type(layer).__name__)
+    if codec is None or type(layer) is not codec.cls:
+        raise TypeError(
+            f"cannot save layer {path} of type {type(layer).__module__}.{type(layer).__name__}; "
+            f"supported layers: {', '.join(LAYERS)} and the containers {', '.join(CONTAINERS)}"
+        )
+    entry = {"type": codec.cls.__name__,
+             "settings": {name: _json_setting(getattr(layer, name)) for name in codec.settings},
+             "arrays": {}}
+    for name in codec.arrays:
+        key = f"layer{path}/{name}"
+        arrays[key] = _as_stored_array(f"layer {path} ({layer!r}) attribute {name}", getattr(layer, name))
+        entry["arrays"][name] = key
+    return entry
 
 
 def _write_npz(file, arrays):
@@ -391,9 +425,9 @@ def _read_meta(arrays, path):
             f"{path}: format {found!r} is not {FORMAT!r}; this file was written by another program"
         )
     version = meta.get("format_version")
-    if type(version) is not int or version != FORMAT_VERSION:  # not True, not 1.0
+    if type(version) is not int or version not in READABLE_VERSIONS:  # not True, not 1.0
         raise ValueError(
-            f"{path}: format_version {version!r} found, but this refsnn reads only version {FORMAT_VERSION}"
+            f"{path}: format_version {version!r} found, but this refsnn reads only version 1 or 2"
         )
     if meta.get("kind") not in KINDS:
         raise ValueError(f"{path}: unknown object kind {meta.get('kind')!r}; expected one of {sorted(KINDS)}")
@@ -402,17 +436,46 @@ def _read_meta(arrays, path):
     layers = meta.get("layers")
     if not isinstance(layers, list) or not all(isinstance(entry, dict) for entry in layers):
         raise ValueError(f"{path}: 'layers' must be a list of JSON objects, got {layers!r}")
-    for i, entry in enumerate(layers):
+    for where, entry in _leaf_entries(layers, path):
         for field in ("settings", "arrays"):
             if not isinstance(entry.get(field), dict):
                 raise ValueError(
-                    f"{path}: layer {i} ({entry.get('type')!r}): {field!r} must be a JSON object, "
-                    f"got {entry.get(field)!r}"
+                    f"{where} ({entry.get('type')!r}): {field!r} must be a JSON object, got {entry.get(field)!r}"
                 )
     thresholds = meta.get("thresholds_", [])
     if not isinstance(thresholds, list) or not all(isinstance(key, str) for key in thresholds):
         raise ValueError(f"{path}: 'thresholds_' must be a list of array names, got {thresholds!r}")
     return meta
+
+
+def _leaf_entries(layers, path, prefix=""):
+    """(where, entry) for every layer entry of a metadata layer list, containers opened.
+
+    Checks the containers' own structure: a Sequential entry has a list ``layers``, a
+    Residual entry the objects (or null) ``main``, ``shortcut`` and ``activation``.
+    """
+    for i, entry in enumerate(layers):
+        where = f"{prefix}.{i}" if prefix else str(i)
+        yield from _entry_leaves(entry, where, path)
+
+
+def _entry_leaves(entry, where, path):
+    if not isinstance(entry, dict):
+        raise ValueError(f"{path}: layer {where} must be a JSON object, got {entry!r}")
+    kind = entry.get("type")
+    if kind == "Sequential":
+        children = entry.get("layers")
+        if not isinstance(children, list):
+            raise ValueError(f"{path}: layer {where} (Sequential): 'layers' must be a list, got {children!r}")
+        yield from _leaf_entries(children, path, where)
+    elif kind == "Residual":
+        if entry.get("main") is None:
+            raise ValueError(f"{path}: layer {where} (Residual) has no 'main' path")
+        for name in ("main", "shortcut", "activation"):
+            if entry.get(name) is not None:
+                yield from _entry_leaves(entry[name], f"{where}.{name}", path)
+    else:
+        yield f"{path}: layer {where}", entry
 
 
 def _is_int(value):
@@ -433,7 +496,7 @@ def _check_float(arr, what):
 def _check_keys(meta, arrays, path):
     """Every array the metadata names exists, and every stored array is named."""
     try:
-        named = [key for entry in meta["layers"] for key in entry["arrays"].values()]
+        named = [key for _, entry in _leaf_entries(meta["layers"], path) for key in entry["arrays"].values()]
         named += list(meta.get("thresholds_", []))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"{path}: malformed metadata ({type(exc).__name__}: {exc})") from None
@@ -445,7 +508,19 @@ def _check_keys(meta, arrays, path):
         raise ValueError(f"{path}: the archive holds arrays the metadata does not mention: {unnamed}")
 
 
-def _rebuild(i, entry, arrays, path):
+def _rebuild(where, entry, arrays, path):
+    """The layer or container at ``where`` from its metadata entry, holding exactly the
+    stored arrays."""
+    if entry.get("type") == "Sequential":
+        return Sequential(*[_rebuild(f"{where}.{i}", child, arrays, path) for i, child in enumerate(entry["layers"])])
+    if entry.get("type") == "Residual":
+        parts = {name: None if entry.get(name) is None else _rebuild(f"{where}.{name}", entry[name], arrays, path)
+                 for name in ("main", "shortcut", "activation")}
+        return Residual(**parts)
+    return _rebuild_leaf(where, entry, arrays, path)
+
+
+def _rebuild_leaf(i, entry, arrays, path):
     """Layer ``i`` from its metadata entry, holding exactly the stored arrays."""
     codec = LAYERS.get(entry.get("type")) if isinstance(entry.get("type"), str) else None
     where = f"{path}: layer {i} ({entry.get('type')!r})"
@@ -458,9 +533,9 @@ def _rebuild(i, entry, arrays, path):
         )
     for name in codec.settings:
         value = entry["settings"][name]
-        if not (isinstance(value, str) if name == "order" else _is_int(value)):
-            kind = "a string" if name == "order" else "an integer"
-            raise ValueError(f"{where}: setting {name!r} must be {kind}, got {value!r}")
+        kind = SETTING_TYPES.get(name, int)
+        if type(value) is not kind:  # exactly: a bool is not an int, 4.0 is not an int
+            raise ValueError(f"{where}: setting {name!r} must be {_KIND_NAMES[kind]}, got {value!r}")
     stored = {name: arrays[key] for name, key in entry["arrays"].items()}
     for name, arr in stored.items():
         _check_float(arr, f"{where}: array {name!r}")
@@ -500,7 +575,7 @@ def load(path):
     ValueError
         Naming ``path``, if the file is not an npz archive, is truncated or corrupted
         (each entry's CRC-32 is checked), was written by another program, has a
-        ``format_version`` other than the integer 1, its metadata is malformed (e.g.
+        ``format_version`` other than the integer 1 or 2, its metadata is malformed (e.g.
         ``"settings": null``, a setting or ``T`` that is not an integer) or references
         missing arrays, or an array is not float32 or float64 (int64, bool or float16
         weights are refused).
@@ -519,7 +594,7 @@ def load(path):
         raise ValueError(f"{path}: not a readable refsnn file: {type(exc).__name__}: {exc}") from None
     meta = _read_meta(arrays, path)
     _check_keys(meta, arrays, path)
-    layers = [_rebuild(i, entry, arrays, path) for i, entry in enumerate(meta["layers"])]
+    layers = [_rebuild(str(i), entry, arrays, path) for i, entry in enumerate(meta["layers"])]
     try:
         obj = Sequential(*layers) if meta["kind"] == "Sequential" else SpikingNetwork(layers, meta["T"])
     except (KeyError, TypeError, ValueError) as exc:

@@ -32,7 +32,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .base import (
-    Layer, as_input, check_finite_input, check_ndim, first_nonfinite, float_dtype, kaiming_normal, positive_int,
+    Layer, as_input, check_finite_input, check_ndim, float_dtype, kaiming_normal, positive_int,
 )
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 
@@ -316,7 +316,9 @@ class Sequential(Layer):
         Predict functions call this so that they never return the argmax of NaNs.
         """
         if not np.isfinite(out).all():
-            error = first_nonfinite(self.layers, x)
+            from .containers import find_nonfinite
+
+            error = find_nonfinite(self, x)
             raise error or ValueError(f"{type(self).__name__}: the output holds NaN or infinity")
 
     def backward(self, grad_out):

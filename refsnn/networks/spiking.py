@@ -57,8 +57,10 @@ from .._checks import as_float_array, as_int, check_choice
 from ..neurons import parallel_kernels
 from ..neurons.integrate_fire import if_neuron
 from ..neurons.parallel import ORDERS, first_spike_step_from_total, parallel_neuron
-from .base import channel_param, first_nonfinite
+from .base import Layer, channel_param, nonfinite_error
+from .containers import iter_layers, run
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
+from .normalization import BatchNorm
 
 __all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "MAX_BYTES", "COLLAPSED_MAX_T"]
 
@@ -70,7 +72,7 @@ MAX_BYTES = 2 * 2**30
 #: the ``HADAMARD_MAX_T`` of the neuron kernels; float32 stops holding T at 2²⁴).
 COLLAPSED_MAX_T = 2**22
 
-TIME_LINEAR = (Conv2d, Linear, AvgPool2d, Flatten)
+TIME_LINEAR = (Conv2d, Linear, AvgPool2d, Flatten, BatchNorm)
 
 
 def _check_sizes(layer, **params):
@@ -101,12 +103,28 @@ def _channel_view(layer, name, param, x):
     return param.reshape((-1,) + (1,) * (x.ndim - 2))
 
 
-def _forward_layer(layer, x):
-    """One time-linear layer on per-step values (sequential and faithful mode)."""
-    return layer.forward(x)
+def _offset(layer):
+    """The constant c of a time-linear layer f(x) = A x + c, per output channel, or None.
+
+    Conv2d and Linear: their bias. BatchNorm (evaluation mode): β − a·μ. Average
+    pooling and flattening: none.
+    """
+    if isinstance(layer, BatchNorm):
+        return layer.scale_and_shift()[1]
+    return getattr(layer, "bias", None) if isinstance(layer, (Conv2d, Linear)) else None
 
 
-class ParallelNeurons:
+class _NeuronLayer(Layer):
+    """A neuron layer: it has no trainable parameters and no backward pass (an SNN here
+    is converted, not trained), and it runs inside a :class:`SpikingNetwork`, whose
+    modes decide how it is fed (the class Notes there)."""
+
+    def backward(self, grad_out):
+        raise NotImplementedError(f"{type(self).__name__} has no backward pass: refsnn converts SNNs, "
+                                  "it does not train them; train the ANN instead")
+
+
+class ParallelNeurons(_NeuronLayer):
     """A layer of parallel conversion neurons with dual thresholds (the parallel conversion neuron).
 
     .. math::
@@ -190,17 +208,17 @@ class ParallelNeurons:
         return steps > self.T - counts if self.order == "paper" else steps <= counts
 
 
-class IFNeurons:
+class IFNeurons(_NeuronLayer):
     """A layer of IF neurons with soft reset, run one step at a time (the IF neuron).
 
     .. math::
 
-        m_t = v_{t-1} + I_t + b,\\qquad s_t = H(m_t - \\theta),\\qquad
+        m_t = v_{t-1} + I_t + \\psi_{DA},\\qquad s_t = H(m_t - \\theta),\\qquad
         v_t = m_t - \\theta s_t,\\qquad v_0 = \\theta/2,
 
-    and each spike carries ``amplitude`` (θ by default). ``bias`` b is a per-step input
-    shift (a DA-QCFS ψ_DA); 0 by default. Each step runs
-    :func:`refsnn.neurons.integrate_fire.if_neuron` on the one-step current I_t + b,
+    and each spike carries the amplitude θ_post (θ by default). ψ_DA, a DA-QCFS input
+    shift, is added to the current of every step; 0 by default. Each step runs
+    :func:`refsnn.neurons.integrate_fire.if_neuron` on the one-step current I_t + ψ_DA,
     starting from the membrane ``v`` kept from the previous step, so the layer and the
     function cannot drift apart (and NaN or infinite currents are refused).
 
@@ -208,21 +226,21 @@ class IFNeurons:
     ----------
     theta : float or array_like, shape (C,)
         Threshold θ > 0.
-    bias : float or array_like, shape (C,)
-        Per-step input shift b.
-    amplitude : float or array_like, shape (C,), optional
-        Spike amplitude; θ by default.
+    psi_da : float or array_like, shape (C,)
+        Per-step input shift ψ_DA.
+    theta_post : float or array_like, shape (C,), optional
+        Spike amplitude θ + φ_DA; θ by default.
 
     Parameters are stored as float64 arrays of shape (1,) or (C,) with agreeing sizes;
     at run time C must equal the size of the input's channel axis 1.
     """
 
-    def __init__(self, theta, bias=0.0, amplitude=None):
+    def __init__(self, theta, psi_da=0.0, theta_post=None):
         self.theta = channel_param("theta", theta, positive=True, scalar=True)
-        self.bias = channel_param("bias", bias, scalar=True)
-        self.amplitude = (self.theta.copy() if amplitude is None
-                          else channel_param("amplitude", amplitude, scalar=True))
-        _check_sizes(self, theta=self.theta, bias=self.bias, amplitude=self.amplitude)
+        self.psi_da = channel_param("psi_da", psi_da, scalar=True)
+        self.theta_post = (self.theta.copy() if theta_post is None
+                           else channel_param("theta_post", theta_post, scalar=True))
+        _check_sizes(self, theta=self.theta, psi_da=self.psi_da, theta_post=self.theta_post)
         self.v = None
 
     def __repr__(self):
@@ -236,50 +254,90 @@ class IFNeurons:
         """Advance one step. ``current`` (B, ...) → boolean spikes (B, ...)."""
         current = np.asarray(current)
         theta = _channel_view(self, "theta", self.theta, current)
-        bias = _channel_view(self, "bias", self.bias, current)
-        spikes, membrane = if_neuron((current + bias)[None], theta, v0=self.v, return_membrane=True)
+        psi_da = _channel_view(self, "psi_da", self.psi_da, current)
+        spikes, membrane = if_neuron((current + psi_da)[None], theta, v0=self.v, return_membrane=True)
         self.v = membrane[0]  # v0 = None on the first step: if_neuron starts from θ/2
         return spikes[0]
 
+    def forward(self, current):
+        """Weighted spikes θ_post·s_t for one step (the same as :meth:`forward_step`)."""
+        return self.forward_step(current)
+
     def forward_step(self, current):
-        """Weighted spikes amplitude·s_t for one step."""
+        """Weighted spikes θ_post·s_t for one step."""
         current = np.asarray(current)
-        return self.step(current) * _channel_view(self, "amplitude", self.amplitude, current)
+        return self.step(current) * _channel_view(self, "theta_post", self.theta_post, current)
 
 
 class SpikingNetwork:
-    """A converted SNN: time-linear layers interleaved with neuron layers.
+    """A converted SNN: a network of time-linear layers and neuron layers.
 
     Parameters
     ----------
-    layers : list
-        ``Conv2d``, ``Linear``, ``AvgPool2d``, ``Flatten`` and :class:`ParallelNeurons`
-        or :class:`IFNeurons` (not both). Any other layer (an activation, max pooling) is
-        a TypeError: it does not commute with the sum over time.
+    net : Sequential or list
+        The network: a :class:`~refsnn.networks.layers.Sequential` (containers such as
+        :class:`~refsnn.networks.containers.Residual` may be nested inside it) or a list
+        of layers. Its leaves are time-linear layers (``Conv2d``, ``Linear``,
+        ``AvgPool2d``, ``Flatten``, ``BatchNorm`` in evaluation mode) and neuron layers,
+        :class:`ParallelNeurons` or :class:`IFNeurons` (not both). Any other layer (an
+        activation, max pooling) is a TypeError: it does not commute with the sum over time.
     T : int
         Number of time steps.
 
     Attributes
     ----------
+    net : Sequential
+        The network.
+    layers : list
+        Its top-level layers (``net.layers``).
     kind : {"parallel", "if"}
+
+    Notes
+    -----
+    **Why every mode runs residual networks.** Between neuron layers every operation f
+    is affine, f(x) = A x + c: a convolution or linear layer (c = its bias), BatchNorm
+    in evaluation mode (A = diag(a), c = β − a·μ), average pooling and flattening (c = 0).
+    Summed over the T steps of direct-encoded or spiking input,
+
+    .. math::
+
+        \\sum_{t=1}^T f(x_t) = A \\sum_t x_t + T c = f\\Big(\\sum_t x_t\\Big) + (T - 1)\\,c,
+
+    so the collapsed mode applies f to the time sum once and adds the offset c another
+    T − 1 times. A residual block adds two such paths, and a sum commutes with the sum
+    over time: Σ_t (m_t + s_t) = Σ_t m_t + Σ_t s_t, so its time sum is the sum of its
+    paths' time sums, and the neuron layer after it receives exactly the total current
+    Σ_t I_t that the faithful mode feeds it step by step.
     """
 
-    def __init__(self, layers, T):
-        self.layers = list(layers)
+    def __init__(self, net, T):
+        from .layers import Sequential
+
+        if isinstance(net, (list, tuple)):
+            net = Sequential(*net)
+        if not isinstance(net, Sequential):
+            raise TypeError(f"net must be a Sequential or a list of layers, got {type(net).__name__}")
+        self.net = net
         self.T = as_int("T", T)
-        for i, layer in enumerate(self.layers):
+        for path, layer in iter_layers(net):
             if not isinstance(layer, TIME_LINEAR + (ParallelNeurons, IFNeurons)):
                 raise TypeError(
-                    f"layer {i} ({layer!r}, of type {type(layer).__name__}) cannot be part of a "
-                    "SpikingNetwork: only the time-linear layers Conv2d, Linear, AvgPool2d and Flatten "
-                    "and neuron layers (ParallelNeurons or IFNeurons) are allowed, because activations "
-                    "and max pooling do not commute with the sum over time"
+                    f"layer {path} ({layer!r}, of type {type(layer).__name__}) cannot be part of a "
+                    "SpikingNetwork: only the time-linear layers Conv2d, Linear, AvgPool2d, Flatten and "
+                    "BatchNorm and neuron layers (ParallelNeurons or IFNeurons) are allowed, because "
+                    "activations and max pooling do not commute with the sum over time"
                 )
-        kinds = {type(layer) for layer in self.layers} & {ParallelNeurons, IFNeurons}
+            if isinstance(layer, BatchNorm) and layer.training:
+                raise ValueError(
+                    f"layer {path} ({layer!r}) is in training mode, where it normalises with batch "
+                    "statistics, which do not commute with the sum over time; call "
+                    "refsnn.networks.containers.set_training(net, False) first"
+                )
+        kinds = {type(layer) for layer in self.neuron_layers}
         if len(kinds) != 1:
             raise ValueError("a SpikingNetwork needs neuron layers of exactly one kind (parallel or IF)")
         self.kind = "parallel" if kinds == {ParallelNeurons} else "if"
-        for layer in self.layers:
+        for layer in self.neuron_layers:
             if isinstance(layer, ParallelNeurons) and layer.T != self.T:
                 raise ValueError(f"{layer!r} has T={layer.T}, but the network has T={self.T}")
 
@@ -288,8 +346,13 @@ class SpikingNetwork:
         return f"SpikingNetwork(T={self.T}, kind={self.kind!r}, [{inner}])"
 
     @property
+    def layers(self):
+        return self.net.layers
+
+    @property
     def neuron_layers(self):
-        return [layer for layer in self.layers if isinstance(layer, (ParallelNeurons, IFNeurons))]
+        """The neuron layers in forward order (the order of every per-layer result)."""
+        return [layer for _, layer in iter_layers(self.net) if isinstance(layer, (ParallelNeurons, IFNeurons))]
 
     @property
     def default_mode(self):
@@ -317,33 +380,41 @@ class SpikingNetwork:
         return X.astype(np.float32, copy=False)
 
     def _sample_sizes(self, X):
-        """Per-sample sizes of the input and of every layer's output, from one sample.
+        """Per-sample sizes of the input and of every leaf's output, from one sample.
 
         A dry run on one zero sample also raises every shape or channel error up front.
+        Returns the list of sizes and the sizes of the IF layers' outputs.
         """
-        x, sizes = np.zeros((1,) + X.shape[1:], dtype=X.dtype), [int(np.prod(X.shape[1:]))]
-        for layer in self.layers:
+        sizes, if_sizes = [int(np.prod(X.shape[1:]))], []
+
+        def dry(layer, x):
             if isinstance(layer, ParallelNeurons):
                 layer._params(x)
+                out = x
             elif isinstance(layer, IFNeurons):
                 _channel_view(layer, "theta", layer.theta, x)
+                out = x
+                if_sizes.append(int(np.prod(x.shape[1:])))
             else:
-                x = layer.forward(x)
-            sizes.append(int(np.prod(x.shape[1:])))
-        return sizes
+                out = layer.forward(x)
+            sizes.append(int(np.prod(out.shape[1:])))
+            return out
+
+        run(self.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
+        return sizes, if_sizes
 
     def _check_memory(self, X, mode, steps, record):
         """Refuse a run whose T-sized arrays would exceed :data:`MAX_BYTES` (estimate)."""
         if mode == "collapsed" or (mode == "sequential" and not steps and record != "spikes"):
             return
-        B, T, sizes = X.shape[0], self.T, self._sample_sizes(X)
+        B, T = X.shape[0], self.T
+        sizes, if_sizes = self._sample_sizes(X)
         if mode == "faithful":
             need = T * B * max(sizes) * 4
             what = f"T={T} copies of a batch of {B} through a layer of {max(sizes)} values, float32"
             advice = 'use mode="collapsed" (same predictions, memory independent of T) or a smaller batch'
         else:
-            trains = sum(s for layer, s in zip(self.layers, sizes[1:]) if isinstance(layer, IFNeurons))
-            need = T * B * (sizes[-1] * 4 * steps + trains * (record == "spikes"))
+            need = T * B * (sizes[-1] * 4 * steps + sum(if_sizes) * (record == "spikes"))
             what = f"T={T} steps of a batch of {B}: logits per step and, if recorded, spike trains"
             advice = "use predict(), which sums the steps as it goes, or a smaller batch"
         if need > MAX_BYTES:
@@ -353,12 +424,45 @@ class SpikingNetwork:
                 "or raise MAX_BYTES"
             )
 
-    def _nonfinite_error(self, start, stop, x, apply):
-        """The error for NaN or infinity produced by layers start..stop-1 from their input x."""
-        if not np.isfinite(x).all():  # only T·X in collapsed mode: X itself was checked
-            return ValueError(f"the summed input T·X overflows float32 at T={self.T}")
-        error = first_nonfinite(self.layers[start:stop], x, apply, start)
-        return error or ValueError(f"layers {start}..{stop - 1} produce NaN or infinity")
+    def _diagnose(self, X, mode):
+        """The error for NaN or infinity produced inside the network from the finite X.
+
+        Runs the same mode again, checking the output of every layer, and names the first
+        whose output is not finite (weights that hold NaN or infinity, or an overflow).
+        Called only after a run went wrong: a normal run checks its logits once.
+        """
+        paths = {id(layer): path for path, layer in iter_layers(self.net)}
+
+        class Found(Exception):
+            pass
+
+        def checked(hook):
+            def check(layer, x):
+                out = hook(layer, x)
+                out = layer.forward(x) if out is None else out
+                if not np.isfinite(out).all():
+                    raise Found(nonfinite_error(paths[id(layer)], layer))
+                return out
+            return check
+
+        try:
+            if mode == "collapsed":
+                total = X * np.float32(self.T)
+                if not np.isfinite(total).all():
+                    return ValueError(f"the summed input T·X overflows float32 at T={self.T}")
+                run(self.net, total, checked(self._collapsed_hook([], None)))
+            elif mode == "faithful":
+                x = np.broadcast_to(X, (self.T,) + X.shape).reshape((self.T * X.shape[0],) + X.shape[1:])
+                run(self.net, x, checked(self._faithful_hook(X.shape[0], [], None)))
+            else:
+                for layer in self.neuron_layers:
+                    layer.reset()
+                hook = checked(self._sequential_hook([], None))
+                for _ in range(self.T):
+                    run(self.net, X, hook)
+        except Found as found:
+            return found.args[0]
+        return ValueError("the network produces NaN or infinity")
 
     # ----------------------------------------------------------------- running
 
@@ -381,7 +485,7 @@ class SpikingNetwork:
             Logits per step, shape (T, B, K); in collapsed mode the logits summed over
             time, shape (B, K).
         records : list of dict, only if ``record``
-            ``{"counts": ..., "spikes": ...}`` per neuron layer.
+            ``{"counts": ..., "spikes": ...}`` per neuron layer, in forward order.
 
         Raises
         ------
@@ -399,107 +503,107 @@ class SpikingNetwork:
         """Run a checked batch. ``steps``: per-step outputs (T, B, K), else their sum
         (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts)."""
         self._check_memory(X, mode, steps, record)
-        if mode == "sequential":
-            return self._run_sequential(X, steps, record)
-        if mode == "faithful":
-            return self._run_faithful(X, steps, record)
-        return self._run_collapsed(X, record)
+        try:
+            if mode == "sequential":
+                out, records = self._run_sequential(X, steps, record)
+            elif mode == "faithful":
+                out, records = self._run_faithful(X, steps, record)
+            else:
+                out, records = self._run_collapsed(X, record)
+        except ValueError as error:
+            if "finite" not in str(error):
+                raise
+            raise self._diagnose(X, mode) from None
+        if not np.isfinite(out).all():
+            raise self._diagnose(X, mode)
+        return out, records
+
+    def _sequential_hook(self, records, record):
+        """Hook for one step of sequential mode: IF layers step and emit θ_post·s_t."""
+        index = {id(layer): k for k, layer in enumerate(self.neuron_layers)}
+
+        def hook(layer, x):
+            if not isinstance(layer, IFNeurons):
+                return None
+            fired = layer.step(x)
+            if record:
+                rec = records[index[id(layer)]]
+                rec["counts"] = fired.astype(np.int64) if rec["counts"] is None else rec["counts"] + fired
+                if record == "spikes":
+                    rec["spikes"].append(fired)
+            return fired * _channel_view(layer, "theta_post", layer.theta_post, x)
+        return hook
 
     def _run_sequential(self, X, steps, record):
-        neurons = self.neuron_layers
-        for layer in neurons:
+        for layer in self.neuron_layers:
             layer.reset()
+        records = [{"counts": None, "spikes": []} for _ in self.neuron_layers]
+        hook = self._sequential_hook(records, record)
         outputs, total = [], None
-        trains = [[] for _ in neurons]
-        counts = [None] * len(neurons)
         for _ in range(self.T):
-            x, k, start = X, 0, 0  # layers start..i-1 turned the last spikes into x
-            segment_input = X
-            for i, layer in enumerate(self.layers):
-                if not isinstance(layer, IFNeurons):
-                    x = layer.forward(x)
-                    continue
-                try:
-                    fired = layer.step(x)
-                except ValueError:
-                    if np.isfinite(x).all():
-                        raise
-                    raise self._nonfinite_error(start, i, segment_input, _forward_layer) from None
-                if record == "spikes":
-                    trains[k].append(fired)
-                if record:
-                    counts[k] = fired.astype(np.int64) if counts[k] is None else counts[k] + fired
-                x = fired * _channel_view(layer, "amplitude", layer.amplitude, x)
-                k, start, segment_input = k + 1, i + 1, x
-            if not np.isfinite(x).all():
-                raise self._nonfinite_error(start, len(self.layers), segment_input, _forward_layer)
+            x = run(self.net, X, hook)
             if steps:
                 outputs.append(x)
             elif total is None:
                 total = np.array(x, copy=True)
             else:
                 total += x  # the order of np.sum over the stacked steps
-        records = []
-        if record:
-            for k in range(len(neurons)):
-                rec = {"counts": counts[k]}
-                if record == "spikes":
-                    rec["spikes"] = np.stack(trains[k])
-                records.append(rec)
-        return (np.stack(outputs) if steps else total), records
+        if record == "spikes":
+            for rec in records:
+                rec["spikes"] = np.stack(rec["spikes"])
+        elif record:
+            for rec in records:
+                del rec["spikes"]
+        return (np.stack(outputs) if steps else total), (records if record else [])
 
-    def _run_faithful(self, X, steps, record):
-        B, T = X.shape[0], self.T
-        x = np.broadcast_to(X, (T,) + X.shape).reshape((T * B,) + X.shape[1:])
-        records, start, segment_input = [], 0, x
-        for i, layer in enumerate(self.layers):
+    def _faithful_hook(self, B, records, record):
+        """Hook for faithful mode: parallel layers fire the T steps of a (T·B, ...) batch."""
+        T = self.T
+
+        def hook(layer, x):
             if not isinstance(layer, ParallelNeurons):
-                x = layer.forward(x)
-                continue
+                return None
             currents = x.reshape((T, B) + x.shape[1:])
-            try:
-                spikes = layer.spikes(currents)
-            except ValueError:
-                if np.isfinite(currents).all():
-                    raise
-                raise self._nonfinite_error(start, i, segment_input, _forward_layer) from None
+            spikes = layer.spikes(currents)
             if record:
                 rec = {"counts": spikes.sum(axis=0)}
                 if record == "spikes":
                     rec["spikes"] = spikes
                 records.append(rec)
             _, _, theta_post = layer._params(currents[0])
-            x = (spikes * theta_post).reshape(x.shape)
-            start, segment_input = i + 1, x
-        out = x.reshape((T, B) + x.shape[1:])
-        if not np.isfinite(out).all():
-            raise self._nonfinite_error(start, len(self.layers), segment_input, _forward_layer)
+            return (spikes * theta_post).reshape(x.shape)
+        return hook
+
+    def _run_faithful(self, X, steps, record):
+        B, T = X.shape[0], self.T
+        x = np.broadcast_to(X, (T,) + X.shape).reshape((T * B,) + X.shape[1:])
+        records = []
+        out = run(self.net, x, self._faithful_hook(B, records, record))
+        out = out.reshape((T, B) + out.shape[1:])
         return (out if steps else out.sum(axis=0)), records
 
-    def _collapsed_linear(self, layer, total):
-        """A time-linear layer on time sums: Σ_t (W x_t + b) = W Σ_t x_t + T·b."""
-        total = layer.forward(total)
-        bias = getattr(layer, "bias", None)
-        if bias is not None:  # forward added b once; add the other T − 1
-            total = total + np.float32(self.T - 1) * _channel_view(layer, "bias", bias, total)
-        return total
+    def _collapsed_hook(self, records, record):
+        """Hook for collapsed mode: affine layers add their offset T − 1 more times,
+        parallel layers fire from the time sums (class Notes)."""
+        def hook(layer, total):
+            if isinstance(layer, ParallelNeurons):
+                counts, out = layer._fire_from_total(total)
+                if record:
+                    records.append({"counts": counts})
+                return out
+            offset = _offset(layer)
+            if offset is None:
+                return None
+            out = layer.forward(total)
+            return out + np.float32(self.T - 1) * _channel_view(layer, "offset", offset, out)
+        return hook
 
     def _run_collapsed(self, X, record):
         total = X * np.float32(self.T)  # Σ_t x_t of the direct-encoded input
-        records, start, segment_input = [], 0, total
-        for i, layer in enumerate(self.layers):
-            if not isinstance(layer, ParallelNeurons):
-                total = self._collapsed_linear(layer, total)
-                continue
-            if not np.isfinite(total).all():
-                raise self._nonfinite_error(start, i, segment_input, self._collapsed_linear)
-            counts, total = layer._fire_from_total(total)
-            if record:
-                records.append({"counts": counts})
-            start, segment_input = i + 1, total
         if not np.isfinite(total).all():
-            raise self._nonfinite_error(start, len(self.layers), segment_input, self._collapsed_linear)
-        return total, records
+            raise ValueError(f"the summed input T·X overflows float32 at T={self.T}: not finite")
+        records = []
+        return run(self.net, total, self._collapsed_hook(records, record)), records
 
     # ----------------------------------------------------------------- results
 
@@ -537,7 +641,7 @@ class SpikingNetwork:
     def predict_and_rates(self, X, mode=None, batch_size=256):
         """Predictions (B,) and every neuron layer's rate (B, ...) from one run.
 
-        The rate of a layer is its time-mean output amplitude·N/T, the value that the
+        The rate of a layer is its time-mean output θ_post·N/T, the value that the
         ANN activation it replaces is compared with.
         """
         mode = self._check_mode(mode)
@@ -546,15 +650,14 @@ class SpikingNetwork:
             out, records = self._forward(xb, mode, steps=False, record="counts")
             preds.append(out.argmax(axis=-1))
             for k, (layer, rec) in enumerate(zip(self.neuron_layers, records)):
-                name = "theta_post" if isinstance(layer, ParallelNeurons) else "amplitude"
                 counts = rec["counts"]
-                amp = _channel_view(layer, name, getattr(layer, name), counts.astype(np.float32))
+                amp = _channel_view(layer, "theta_post", layer.theta_post, counts.astype(np.float32))
                 step = amp / np.float32(self.T)
                 parts[k].append(step * counts.astype(np.float32))  # (θ/T)·N, QCFS's op order
         return np.concatenate(preds), [np.concatenate(p) for p in parts]
 
     def layer_rates(self, X, mode=None, batch_size=256):
-        """Time-mean output (amplitude·N/T) of every neuron layer, a list of (B, ...) arrays."""
+        """Time-mean output (θ_post·N/T) of every neuron layer, a list of (B, ...) arrays."""
         return self.predict_and_rates(X, mode, batch_size)[1]
 
     def spike_counts(self, X, mode=None, batch_size=256):

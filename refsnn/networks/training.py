@@ -26,6 +26,8 @@ import numbers
 import numpy as np
 
 from .._checks import as_float_array, as_int
+from .containers import evaluation_mode, iter_layers, set_training
+from .normalization import BatchNorm
 
 __all__ = ["cross_entropy", "Adam", "fit", "forward_batches", "predict", "accuracy"]
 
@@ -203,6 +205,14 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
     list of float
         Mean training loss of every epoch.
 
+    Notes
+    -----
+    BatchNorm layers train in training mode (batch statistics, running averages
+    updated); ``fit`` puts every BatchNorm of ``net`` in training mode when it starts and
+    in evaluation mode when it returns or fails, so a trained network predicts with its
+    running statistics. A last batch of a single sample is skipped in a network with
+    BatchNorm, whose batch statistics need at least two.
+
     Raises
     ------
     TypeError
@@ -219,12 +229,24 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
     epochs, batch_size = as_int("epochs", epochs), as_int("batch_size", batch_size)
     lr = _positive("lr", lr)
     optimizer = Adam(net.params(), net.grads(), lr=lr)
+    normalised = any(isinstance(layer, BatchNorm) for _, layer in iter_layers(net))
+    set_training(net, True)
+    try:
+        return _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, normalised)
+    finally:
+        set_training(net, False)
+
+
+def _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, normalised):
+    """The training loop of :func:`fit`."""
     history = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(y))
         total_loss, correct = 0.0, 0
         for start in range(0, len(y), batch_size):
             idx = order[start:start + batch_size]
+            if normalised and idx.size < 2 and len(y) > 1:
+                continue  # batch statistics need two samples: a last batch of one is skipped
             logits = net.forward(X[idx])
             if epoch == 1 and start == 0 and y.max() >= logits.shape[1]:  # before any update
                 raise ValueError(
@@ -250,6 +272,10 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
 def forward_batches(net, X, batch_size=256):
     """``net.forward`` over ``X`` in batches, concatenated: outputs of shape (N, ...).
 
+    Runs in evaluation mode (every BatchNorm with its running statistics, restored to
+    its previous mode afterwards); non-finite outputs raise a ValueError naming the first
+    layer that produced NaN or infinity.
+
     Raises
     ------
     TypeError
@@ -259,7 +285,14 @@ def forward_batches(net, X, batch_size=256):
     """
     X = _check_X(X)
     batch_size = as_int("batch_size", batch_size)
-    return np.concatenate([net.forward(X[i:i + batch_size]) for i in range(0, len(X), batch_size)])
+    with evaluation_mode(net):
+        parts = []
+        for i in range(0, len(X), batch_size):
+            out = net.forward(X[i:i + batch_size])
+            if hasattr(net, "check_output"):  # never the argmax of NaNs: name the layer
+                net.check_output(X[i:i + batch_size], out)
+            parts.append(out)
+    return np.concatenate(parts)
 
 
 def predict(net, X, batch_size=256):
