@@ -71,3 +71,34 @@ def dyadic_daqcfs_mlp(seed, T, sizes=(6, 5, 4, 3)):
             phi_da = rng.integers(-2, 3, size=C) / 8
             layers[i] = DAQCFS(np.full(C, float(layer.theta[0])), T, psi_da, phi_da)
     return Sequential(*layers), X
+
+
+def dyadic_resnet(seed, T, theta=2.0, source="QCFS"):
+    """A ResNet-20-shaped net on 4×4 images (identity and projection shortcuts,
+    BatchNorm after every convolution) whose arithmetic is exact in float32.
+
+    Weights and biases are multiples of 1/8; every BatchNorm has running variance
+    1 − ε with ε = 2⁻²⁰, so √(σ² + ε) = 1 and its map a·x + c has a = γ ∈ {½, 1} and a
+    dyadic c. Activations are QCFS(θ, T) (or ReLU for ``source="ReLU"``).
+    """
+    from refsnn.networks.activations import ReLU
+    from refsnn.networks.containers import iter_layers, set_training
+    from refsnn.networks.models import resnet_mini
+    from refsnn.networks.normalization import BatchNorm
+
+    rng = np.random.default_rng(seed)
+    factory = (lambda: QCFS(theta, T)) if source == "QCFS" else ReLU
+    net = resnet_mini(factory, seed=rng, in_shape=(1, 4, 4), width=2, blocks=2)
+    eps = 2.0 ** -20
+    for _, layer in iter_layers(net):
+        if isinstance(layer, (Conv2d, Linear)):
+            layer.weight[...] = dyadic(rng, layer.weight.shape, -4, 4)
+            layer.bias[...] = dyadic(rng, layer.bias.shape, -2, 4)
+        elif isinstance(layer, BatchNorm):
+            layer.eps = eps
+            layer.running_var[...] = 1 - eps
+            layer.weight[...] = rng.choice([0.5, 1.0], layer.channels)
+            layer.running_mean[...] = dyadic(rng, layer.channels, -2, 2)
+            layer.bias[...] = dyadic(rng, layer.channels, -2, 4)
+    X = dyadic(rng, (8, 1, 4, 4), 0, 8)
+    return set_training(net, False), X

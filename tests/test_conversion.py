@@ -325,3 +325,73 @@ def test_activation_outputs_names_a_non_finite_layer():
     net[2].weight[1, 1] = np.nan
     with pytest.raises(ValueError, match=r"layer 2 \(Linear\(5->4\)\).*weight"):
         activation_outputs(net, X)
+
+
+# --------------------------------------------------------------------------- residual networks
+
+
+def test_record_thresholds_walks_into_residual_blocks():
+    """Every ReLU of a ResNet, inside blocks and after residual sums, becomes a ClipReLU
+    at the channel maximum of its input; on the recording data the clipped network
+    computes exactly what the ReLU network computes."""
+    from nets import dyadic_resnet
+
+    from refsnn.networks.containers import iter_layers
+
+    net, X = dyadic_resnet(5, 4, source="ReLU")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # silent channels are tested elsewhere
+        clip = record_thresholds(net, X)
+    relu_paths = [p for p, layer in iter_layers(net) if isinstance(layer, ReLU)]
+    clip_paths = [p for p, layer in iter_layers(clip) if isinstance(layer, ClipReLU)]
+    assert relu_paths == clip_paths and len(clip.thresholds_) == len(relu_paths) == 13
+    assert "3.activation" in clip_paths and "4.main.2" in clip_paths
+    np.testing.assert_array_equal(predict(clip, X), predict(net, X))
+    for theta, act in zip(clip.thresholds_, activation_outputs(net, X)):
+        axes = (0,) + tuple(range(2, act.ndim))
+        seen = act.max(axis=axes)
+        np.testing.assert_array_equal(theta[seen > 0], seen[seen > 0])  # the maximum of ReLU(z) is max z
+
+
+def test_calibration_and_conversion_through_residual_blocks():
+    """calibrate(epochs=0) gives DA-QCFS at level T with ψ_DA = φ_DA = 0 at every
+    activation; on an exact ResNet the parallel SNN then equals that DA-QCFS network
+    exactly. One calibration epoch changes ψ_DA and φ_DA and keeps faithful ≡ collapsed
+    predictions."""
+    from nets import dyadic_resnet
+
+    from refsnn.networks.containers import iter_layers
+
+    net, X = dyadic_resnet(6, 4, source="ReLU")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        clip = record_thresholds(net, X)
+    plain = calibrate(clip, X, 8, epochs=0)
+    students = [layer for _, layer in iter_layers(plain) if isinstance(layer, DAQCFS)]
+    assert len(students) == 13 and all(s.levels == 8 and not s.psi_da.any() and not s.phi_da.any()
+                                       for s in students)
+    snn = to_parallel_snn(plain, 8)
+    pred, rates = snn.predict_and_rates(X, mode="collapsed")
+    np.testing.assert_array_equal(pred, predict(plain, X))
+    for rate, act in zip(rates, activation_outputs(plain, X)):
+        np.testing.assert_allclose(rate, act, rtol=0, atol=1e-6)
+    calibrated = calibrate(clip, X, 8, epochs=1, batch_size=4)
+    moved = [layer for _, layer in iter_layers(calibrated) if isinstance(layer, DAQCFS)]
+    assert any(layer.psi_da.any() for layer in moved) and any(layer.phi_da.any() for layer in moved)
+    snn = to_parallel_snn(calibrated, 8)
+    np.testing.assert_array_equal(snn.predict(X, mode="faithful"), snn.predict(X, mode="collapsed"))
+
+
+def test_conversion_uses_evaluation_mode_and_leaves_the_input_alone():
+    """A network left in training mode converts with its running statistics, and the
+    caller's network keeps its mode."""
+    from nets import dyadic_resnet
+
+    from refsnn.networks.containers import iter_layers, set_training
+    from refsnn.networks.normalization import BatchNorm
+
+    net, X = dyadic_resnet(7, 4)
+    expected = to_parallel_snn(net, 4).predict(X)
+    set_training(net, True)
+    np.testing.assert_array_equal(to_parallel_snn(net, 4).predict(X), expected)
+    assert all(layer.training for _, layer in iter_layers(net) if isinstance(layer, BatchNorm))

@@ -12,7 +12,7 @@ from refsnn import if_neuron, qcfs_level
 from refsnn.networks import spiking
 from refsnn.networks.activations import QCFS, ReLU
 from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
-from refsnn.networks.layers import Flatten, Linear
+from refsnn.networks.layers import Flatten, Linear, Sequential
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 from refsnn.neurons import parallel_kernels
 
@@ -234,8 +234,8 @@ def test_parameter_sizes_are_checked():
         IFNeurons(np.ones((2, 2)))
     with pytest.raises(ValueError, match="theta has 2.*psi has 3"):
         ParallelNeurons([1.0, 2.0], 4, psi=[0.5, 0.5, 0.5])
-    with pytest.raises(ValueError, match="theta has 3.*amplitude has 2"):
-        IFNeurons([1.0, 1.0, 1.0], amplitude=[1.0, 2.0])
+    with pytest.raises(ValueError, match="theta has 3.*theta_post has 2"):
+        IFNeurons([1.0, 1.0, 1.0], theta_post=[1.0, 2.0])
     rng = np.random.default_rng(0)
     for neurons in (IFNeurons([1.0, 2.0, 3.0]), ParallelNeurons([1.0, 2.0, 3.0], 4)):
         snn = SpikingNetwork([Linear(6, 5, rng), neurons], 4)
@@ -318,3 +318,79 @@ def test_summed_steps_equal_the_sum_of_stacked_steps():
     for snn, mode in ((to_if_snn(net, 8), "sequential"), (to_parallel_snn(net, 8), "faithful")):
         total, _ = snn._forward(X, mode, steps=False, record=None)
         np.testing.assert_array_equal(total, snn.run(X, mode).sum(axis=0))
+
+
+# --------------------------------------------------------------------------- residual blocks and BatchNorm
+
+
+@given(seed=st.integers(0, 10_000), T=st.sampled_from([2, 4, 8]))
+def test_resnet_with_batchnorm_is_lossless_at_T_equal_T_tilde(seed, T):
+    """Theorem 4.1 through residual blocks and BatchNorm: on an exact (dyadic) ResNet the
+    parallel SNN at T = T̃ predicts what the QCFS ANN predicts and every layer's rate is
+    the ANN activation exactly, in faithful and collapsed mode; the collapsed logits are
+    the faithful ones summed over time, bit for bit."""
+    from nets import dyadic_resnet
+
+    from refsnn.networks.conversion import activation_outputs
+    from refsnn.networks.training import predict
+
+    net, X = dyadic_resnet(seed, T)
+    snn = to_parallel_snn(net, T)
+    assert len(snn.neuron_layers) == 13  # stem + 3 stages × 2 blocks × 2
+    ann_pred, ann_act = predict(net, X), activation_outputs(net, X)
+    for mode in ("faithful", "collapsed"):
+        pred, rates = snn.predict_and_rates(X, mode=mode)
+        np.testing.assert_array_equal(pred, ann_pred)
+        for rate, act in zip(rates, ann_act):
+            np.testing.assert_array_equal(rate, act)
+    np.testing.assert_array_equal(snn.run(X, mode="faithful").sum(axis=0), snn.run(X, mode="collapsed"))
+
+
+def test_sequential_if_through_blocks_equals_if_neuron_layer_by_layer(monkeypatch):
+    """Each IF layer of a ResNet, inside or after a residual block, fires exactly the
+    spikes that ``if_neuron`` fires on that layer's input currents over the T steps."""
+    from nets import dyadic_resnet
+
+    net, X = dyadic_resnet(3, 4)
+    snn = to_if_snn(net, 8)
+    inputs = {id(layer): [] for layer in snn.neuron_layers}
+    step = IFNeurons.step
+
+    def recording_step(self, current):
+        inputs[id(self)].append(np.array(current))
+        return step(self, current)
+
+    monkeypatch.setattr(IFNeurons, "step", recording_step)
+    _, records = snn.run(X, record=True)
+    assert len(records) == len(snn.neuron_layers) == 13
+    for layer, rec in zip(snn.neuron_layers, records):
+        currents = np.stack(inputs[id(layer)])
+        assert currents.shape[0] == 8
+        np.testing.assert_array_equal(rec["spikes"], if_neuron(currents, theta=float(layer.theta[0])))
+        np.testing.assert_array_equal(rec["counts"], rec["spikes"].sum(axis=0))
+
+
+def test_collapsed_mode_adds_the_batchnorm_offset_T_times():
+    """Σ_t BN(x_t) = a·Σ_t x_t + T·c: one BatchNorm between two neuron layers with a
+    large shift c; collapsed ≡ faithful only if the offset is counted T times."""
+    from refsnn.networks.containers import set_training
+    from refsnn.networks.normalization import BatchNorm
+
+    bn = BatchNorm(3)
+    bn.bias[...] = [0.5, -0.25, 1.0]
+    bn.running_mean[...] = [0.25, 0.0, -0.5]
+    bn.eps = 2.0 ** -20
+    bn.running_var[...] = 1 - bn.eps
+    set_training(Sequential(bn), False)
+    lin = Linear(3, 2, np.random.default_rng(0))
+    lin.weight[...] = [[1.0, -0.5, 0.25], [0.5, 0.5, -1.0]]
+    snn = SpikingNetwork([Flatten(), bn, ParallelNeurons(1.0, 8), lin], 8)
+    X = (np.arange(12).reshape(4, 3) / 16).astype(np.float32)
+    np.testing.assert_array_equal(snn.run(X, mode="faithful").sum(axis=0), snn.run(X, mode="collapsed"))
+
+
+def test_batchnorm_in_training_mode_is_refused():
+    from refsnn.networks.normalization import BatchNorm
+
+    with pytest.raises(ValueError, match="training mode"):
+        SpikingNetwork([Linear(3, 3, np.random.default_rng(0)), BatchNorm(3), ParallelNeurons(1.0, 4)], 4)
