@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from refsnn.programs import demo
+from refsnn.programs import demo, results
 from refsnn.programs.cli import main
 
 
@@ -17,6 +17,7 @@ def tiny(monkeypatch, tmp_path):
     monkeypatch.setattr(demo, "OTHER_STEPS", (2,))
     monkeypatch.setattr(demo, "TRAINING_FREE_STEPS", (4, 8))
     monkeypatch.setattr(demo, "TIMING_STEPS", (4,))
+    monkeypatch.setattr(demo, "STRONGER", {"depths": (3,), "if_multiples": (1, 2), "epochs": 2, "width": 8})
     full = demo.load_digits
 
     def small(seed=0):
@@ -35,7 +36,7 @@ def test_demo_writes_the_documented_json(tiny, capsys):
     assert "training the QCFS CNN" in out and "accuracy" in out and f"wrote {path}" in out
     result = json.loads(path.read_text())
     assert result["dataset"] == "digits" and result["seed"] == 0
-    keys = {"source", "method", "T", "accuracy", "agreement", "rate_error", "seconds"}
+    keys = {"source", "method", "T", "accuracy", "agreement", "rate_error", "rate_bias", "seconds"}
     methods = set()
     for row in result["rows"]:
         assert set(row) == keys
@@ -51,6 +52,23 @@ def test_demo_writes_the_documented_json(tiny, capsys):
     qcfs_ann = next(r for r in result["rows"] if r["method"] == "ann" and r["source"] == "qcfs")
     assert lossless["accuracy"] == qcfs_ann["accuracy"]
     assert set(result["timing"][0]) == {"T", "sequential_if", "faithful_parallel", "collapsed_parallel"}
+    stronger = result["stronger"]
+    assert {(r["method"], r["T"]) for r in stronger} == {("ann", None), ("parallel", 4), ("if", 4), ("if", 8)}
+    assert all(r["depth"] == 3 and r["experiment"] == "depth" for r in stronger)
+    assert next(r for r in stronger if r["method"] == "parallel")["agreement"] == 1.0
+    assert "stronger, 3 spiking layers" in out and "IF " in out.split("stronger, 3 spiking layers")[1]
+
+
+def test_stronger_findings_name_the_T_at_which_IF_catches_up():
+    rows = [{"method": "ann", "T": None, "accuracy": 0.95, "depth": 12},
+            {"method": "parallel", "T": 4, "accuracy": 0.95, "agreement": 1.0, "depth": 12},
+            {"method": "if", "T": 4, "accuracy": 0.80, "depth": 12},
+            {"method": "if", "T": 16, "accuracy": 0.951, "depth": 12},
+            {"method": "if", "T": 8, "accuracy": 0.90, "depth": 12}]
+    lines = demo.stronger_findings(rows)
+    assert lines[-1] == "IF needs T = 16 to reach the parallel SNN's accuracy at T~ = 4"
+    rows[3]["accuracy"] = 0.9
+    assert "does not reach" in demo.stronger_findings(rows)[-1]
 
 
 def test_second_run_loads_the_cache(tiny, capsys):
@@ -67,9 +85,9 @@ def test_second_run_loads_the_cache(tiny, capsys):
 def test_cache_dir_respects_environment(monkeypatch, tmp_path):
     monkeypatch.delenv("REFSNN_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert demo.cache_dir() == tmp_path / "refsnn"
+    assert results.cache_dir() == tmp_path / "refsnn"
     monkeypatch.setenv("REFSNN_CACHE_DIR", str(tmp_path / "x"))
-    assert demo.cache_dir() == tmp_path / "x"
+    assert results.cache_dir() == tmp_path / "x"
 
 
 def test_bad_arguments():

@@ -12,15 +12,14 @@
 
 import hashlib
 import json
-import os
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 from .._checks import as_int
 from ..networks import io
+from .results import cache_dir, shown, snn_row
 from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_digits
 from ..networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
@@ -41,23 +40,8 @@ IF_STEPS = (T_TILDE, 8, 16, 32)
 OTHER_STEPS = (2, 8)
 TRAINING_FREE_STEPS = (4, 8, 16, 32, 64)
 TIMING_STEPS = (4, 32)
-
-
-def cache_dir():
-    """Where trained weights are cached: $REFSNN_CACHE_DIR, else $XDG_CACHE_HOME/refsnn,
-    else ~/.cache/refsnn."""
-    if os.environ.get("REFSNN_CACHE_DIR"):
-        return Path(os.environ["REFSNN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "refsnn"
-
-
-def _shown(path):
-    """``path`` for printing, with the home directory written as ~."""
-    try:
-        return "~/" + str(Path(path).relative_to(Path.home()))
-    except ValueError:
-        return str(path)
+#: The "stronger" block: the ``depth`` experiment's deepest MLP on the demo's seed.
+STRONGER = {"depths": (12,), "if_multiples": (1, 2, 4, 8)}
 
 
 def build_cnn(activation, rng):
@@ -86,7 +70,7 @@ def trained_networks(data, seed=0, retrain=False, log=print):
         path = _cache_path(kind, seed)
         if path.exists() and not retrain:
             nets[kind] = io.load(path)
-            log(f"loaded the {kind.upper()} CNN from the cache: {_shown(path)}")
+            log(f"loaded the {kind.upper()} CNN from the cache: {shown(path)}")
             continue
         net = build_cnn(factory, np.random.default_rng(seed + offset))
         start = time.perf_counter()
@@ -98,24 +82,11 @@ def trained_networks(data, seed=0, retrain=False, log=print):
         log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
         fit(net, X_train, y_train, epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
             lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10 + offset), progress=progress)
-        log(f"  done in {time.perf_counter() - start:.1f} s; cached at {_shown(path)}")
+        log(f"  done in {time.perf_counter() - start:.1f} s; cached at {shown(path)}")
         path.parent.mkdir(parents=True, exist_ok=True)
         io.save(net, path)
         nets[kind] = net
     return nets["qcfs"], nets["relu"]
-
-
-def _snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
-    start = time.perf_counter()
-    predictions, rates = snn.predict_and_rates(X)
-    seconds = time.perf_counter() - start
-    return {
-        "source": source, "method": method, "T": T,
-        "accuracy": float((predictions == y).mean()),
-        "agreement": float((predictions == ann_predictions).mean()),
-        "rate_error": [float(np.abs(r - a).mean()) for r, a in zip(rates, ann_activations)],
-        "seconds": seconds,
-    }
 
 
 def _shown_steps(T):
@@ -160,7 +131,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     for source, pred, net in (("qcfs", qcfs_pred, qcfs_net), ("relu", relu_pred, relu_net)):
         rows.append({"source": source, "method": "ann", "T": None,
                      "accuracy": float(accuracy(net, X_test, y_test)), "agreement": 1.0,
-                     "rate_error": [], "seconds": None})
+                     "rate_error": [], "rate_bias": [], "seconds": None})
 
     def add(row):
         rows.append(row)
@@ -168,13 +139,13 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
             f"agreement {row['agreement']:.4f}  rate error {' '.join(f'{e:.4f}' for e in row['rate_error'])}")
 
     log("QCFS ANN -> SNNs")
-    add(_snn_row("qcfs", "parallel", T_TILDE, to_parallel_snn(qcfs_net, T_TILDE), X_test, y_test, qcfs_pred, qcfs_act))
+    add(snn_row("qcfs", "parallel", T_TILDE, to_parallel_snn(qcfs_net, T_TILDE), X_test, y_test, qcfs_pred, qcfs_act))
     for T in IF_STEPS:
-        add(_snn_row("qcfs", "if", T, to_if_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
+        add(snn_row("qcfs", "if", T, to_if_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
     for T in OTHER_STEPS:
-        add(_snn_row("qcfs", "parallel", T, to_parallel_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
+        add(snn_row("qcfs", "parallel", T, to_parallel_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
         calibrated = calibrate(qcfs_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
-        add(_snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test, qcfs_pred, qcfs_act))
+        add(snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test, qcfs_pred, qcfs_act))
 
     log("ReLU ANN -> training-free parallel SNNs (record thresholds, calibrate DA-QCFS, convert)")
     with warnings.catch_warnings(record=True) as caught:
@@ -185,7 +156,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     relu_act = activation_outputs(relu_net, X_test)
     for T in TRAINING_FREE_STEPS:
         calibrated = calibrate(clip_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
-        add(_snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), X_test, y_test, relu_pred, relu_act))
+        add(snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), X_test, y_test, relu_pred, relu_act))
 
     # Accuracy of the logits summed over steps 1..t, for every t: what the authors' code
     # records as tot[t] (see ``tutorials/00_notation.md``, "Evaluation and timing in the
@@ -210,8 +181,13 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
         log(f"  T={T:<3} sequential IF {t['sequential_if']:.3f} s, faithful parallel {t['faithful_parallel']:.3f} s "
             f"({t['sequential_if'] / t['faithful_parallel']:.1f}x), collapsed parallel {t['collapsed_parallel']:.4f} s "
             f"({t['sequential_if'] / t['collapsed_parallel']:.0f}x)")
+    log(f"stronger: a deep QCFS MLP ({STRONGER['depths'][0]} spiking layers, T~ = {T_TILDE}), "
+        "where the IF neuron's unevenness error compounds layer by layer")
+    from .experiments import run_depth  # the ``depth`` experiment, one depth and one seed
+
+    stronger = run_depth("digits", data, [seed], config=STRONGER, retrain=retrain, log=log)
     return {"dataset": "digits", "seed": seed, "phi_update": phi_update, "rows": rows, "timing": timing,
-            "per_step_accuracy": per_step_accuracy,
+            "per_step_accuracy": per_step_accuracy, "stronger": stronger,
             "seconds": time.perf_counter() - start}
 
 
@@ -248,9 +224,28 @@ def findings(result):
     first, last = rows["relu", "training_free", TRAINING_FREE_STEPS[0]], rows["relu", "training_free", TRAINING_FREE_STEPS[-1]]
     lines.append(f"training-free: accuracy {pct(first['accuracy'])} at T = {TRAINING_FREE_STEPS[0]} -> {pct(last['accuracy'])} "
                  f"at T = {TRAINING_FREE_STEPS[-1]} (ReLU ANN {pct(relu_ann['accuracy'])})")
+    lines += stronger_findings(result.get("stronger", []))
     for t in result["timing"]:
         lines.append(f"speed at T = {t['T']}: collapsed parallel {t['sequential_if'] / t['collapsed_parallel']:.1f}x and faithful "
                      f"parallel {t['sequential_if'] / t['faithful_parallel']:.1f}x faster than sequential IF")
+    return lines
+
+
+def stronger_findings(rows):
+    """The lines of the "stronger" block: the deep MLP's ANN, parallel SNN at T = T̃ and IF
+    SNNs, and the first T at which IF reaches the parallel SNN's accuracy."""
+    if not rows:
+        return []
+    pct = lambda x: f"{100 * x:.2f}%"  # noqa: E731
+    ann = next(r for r in rows if r["method"] == "ann")
+    parallel = next(r for r in rows if r["method"] == "parallel")
+    ifs = sorted((r for r in rows if r["method"] == "if"), key=lambda r: r["T"])
+    lines = [f"stronger, {ann['depth']} spiking layers: QCFS ANN {pct(ann['accuracy'])}, parallel SNN at T = T~ = "
+             f"{parallel['T']} {pct(parallel['accuracy'])} (agreement {pct(parallel['agreement'])}), "
+             + ", ".join(f"IF at T = {r['T']} {pct(r['accuracy'])}" for r in ifs)]
+    caught = [r["T"] for r in ifs if r["accuracy"] >= parallel["accuracy"]]
+    lines.append(f"IF needs T = {caught[0]} to reach the parallel SNN's accuracy at T~ = {parallel['T']}" if caught else
+                 f"IF does not reach the parallel SNN's accuracy at T~ = {parallel['T']} by T = {ifs[-1]['T']}")
     return lines
 
 

@@ -1,0 +1,250 @@
+"""``refsnn experiment NAME``: the paper's accuracy claims where they really appear.
+
+The demo's shallow CNN has two spiking layers, too few for the IF neuron's unevenness
+error to matter: its IF SNN lands within a test image or two of the parallel SNN. The
+paper's comparisons are on deep networks (VGG-16, ResNet-20/34 with BatchNorm). These
+experiments build such networks in miniature (:mod:`refsnn.networks.models`) and report
+every claim as a mean and range over seeds.
+
+``depth``
+    QCFS MLPs of growing depth at T̃ = 4: the parallel SNN at T = T̃ against IF SNNs at
+    T = T̃, 2T̃, 4T̃, 8T̃, with accuracy, agreement with the ANN and the rate error of
+    every layer. Claim: the parallel SNN equals the ANN at any depth (Theorem 4.1), while
+    the IF SNN's error compounds with depth.
+``resnet``
+    The ResNet-20-shaped network with BatchNorm: QCFS at T̃ = 4 converted to parallel and
+    IF SNNs; parallel SNNs at T = 2 and 8 with and without DA-QCFS calibration; and the
+    training-free pipeline from a ReLU ResNet at T = 2 … 64 with and without calibration.
+
+Every row extends the demo's (``source``, ``method``, ``T``, ``accuracy``,
+``agreement``, ``rate_error`` per layer) with ``experiment``, ``data``, ``model``,
+``depth`` (spiking layers) and ``seed``. Trained weights are cached as in the demo.
+Training is deterministic for a seed on one machine; another machine's BLAS can round
+differently and move a result by a test image or two.
+"""
+
+import hashlib
+import json
+import time
+import warnings
+
+import numpy as np
+
+from .._checks import as_int, check_choice
+from ..networks import io
+from ..networks.activations import QCFS, ReLU
+from ..networks.containers import set_training
+from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
+from ..networks.data import load_cifar10, load_digits, load_mnist
+from ..networks.models import count_activations, deep_mlp, resnet_mini
+from ..networks.training import fit, predict
+from .results import cache_dir, shown, snn_row
+
+__all__ = ["EXPERIMENTS", "DATASETS", "run_experiment", "run_depth", "run_resnet", "summarize", "format_summary", "load_data"]
+
+EXPERIMENTS = ("depth", "resnet")
+DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
+
+#: Settings of each experiment; everything that determines trained weights is part of
+#: the cache key. Tests pass smaller ones.
+DEPTH = {
+    "depths": (2, 4, 8, 12),
+    "width": 32,
+    "T_tilde": 4,
+    "theta0": 2.0,
+    "epochs": 60,
+    "batch_size": 32,
+    "lr": 1e-3,
+    "if_multiples": (1, 2, 4, 8),
+}
+RESNET = {
+    "width": 8,
+    "blocks": 3,
+    "T_tilde": 4,
+    "theta0": 2.0,
+    "epochs": 30,
+    "batch_size": 32,
+    "lr": 3e-3,
+    "if_multiples": (1, 2, 4, 8),
+    "other_steps": (2, 8),
+    "training_free_steps": (2, 4, 8, 16, 32, 64),
+    "calibration_epochs": 5,
+}
+#: On MNIST and CIFAR-10 the training sets are 40× larger than the digits'.
+LARGE_DATA_EPOCHS = 5
+
+
+def load_data(data="digits", data_dir=None, seed=0):
+    """(X_train, y_train, X_test, y_test) of a data set, images shaped (B, C, H, W).
+
+    ``digits`` is embedded (split by ``seed``); the others are read from ``data_dir``:
+    the four IDX files of MNIST or Fashion-MNIST, or CIFAR-10's python batches.
+    """
+    check_choice("data", data, DATASETS)
+    if data == "digits":
+        return load_digits(seed=seed)
+    if data_dir is None:
+        raise ValueError(f"--data {data} reads local files: pass --data-dir DIR")
+    if data == "cifar10":
+        return load_cifar10(data_dir)
+    return load_mnist(data_dir, kind="mnist" if data == "mnist" else "fashion")
+
+
+def _ann_row(source, net, X, y):
+    predictions = predict(net, X)
+    return {"source": source, "method": "ann", "T": None, "accuracy": float((predictions == y).mean()),
+            "agreement": 1.0, "rate_error": [], "rate_bias": [], "seconds": None}, predictions
+
+
+def _trained(name, build, data, train_config, seed, retrain, log):
+    """Build and train a network, or load it from the cache."""
+    X_train, y_train = data[0], data[1]
+    key = json.dumps({"model": name, "seed": seed, "n": int(len(X_train)), "shape": list(X_train.shape[1:]),
+                      **{k: train_config[k] for k in ("epochs", "batch_size", "lr")}}, sort_keys=True)
+    path = cache_dir() / f"experiment-{name}-seed{seed}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
+    if path.exists() and not retrain:
+        log(f"  loaded {name} (seed {seed}) from the cache: {shown(path)}")
+        return io.load(path)
+    net = build()
+    start = time.perf_counter()
+    fit(net, X_train, y_train, epochs=train_config["epochs"], batch_size=train_config["batch_size"],
+        lr=train_config["lr"], rng=np.random.default_rng(1000 + seed))
+    set_training(net, False)
+    log(f"  trained {name} (seed {seed}, {count_activations(net)} spiking layers) in "
+        f"{time.perf_counter() - start:.1f} s")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    io.save(net, path)
+    return net
+
+
+def _epochs(config, data):
+    return dict(config, epochs=config["epochs"] if data == "digits" else min(config["epochs"], LARGE_DATA_EPOCHS))
+
+
+def run_depth(data_name, data, seeds, config=None, retrain=False, log=print):
+    """The ``depth`` experiment: rows for every depth and seed."""
+    config = _epochs(dict(DEPTH, **(config or {})), data_name)
+    X_test, y_test = data[2], data[3]
+    in_features = int(np.prod(data[0].shape[1:]))
+    T_tilde, rows = config["T_tilde"], []
+    for seed in seeds:
+        for depth in config["depths"]:
+            name = f"mlp{depth}x{config['width']}-qcfs{T_tilde}-{data_name}"
+            net = _trained(name, lambda: deep_mlp(depth, config["width"], lambda: QCFS(config["theta0"], T_tilde),
+                                                 seed=seed, in_features=in_features),
+                           data, config, seed, retrain, log)
+            ann, ann_pred = _ann_row("qcfs", net, X_test, y_test)
+            act = activation_outputs(net, X_test)
+            found = [ann, snn_row("qcfs", "parallel", T_tilde, to_parallel_snn(net, T_tilde), X_test, y_test,
+                                  ann_pred, act)]
+            for m in config["if_multiples"]:
+                found.append(snn_row("qcfs", "if", m * T_tilde, to_if_snn(net, m * T_tilde), X_test, y_test,
+                                     ann_pred, act))
+            for row in found:
+                rows.append({"experiment": "depth", "data": data_name, "model": f"mlp{depth}x{config['width']}",
+                             "depth": depth, "seed": seed, **row})
+            log(f"  depth {depth:2} seed {seed}: ANN {ann['accuracy']:.4f}, parallel@T~ {found[1]['accuracy']:.4f}, "
+                + ", ".join(f"IF@{r['T']} {r['accuracy']:.4f}" for r in found[2:]))
+    return rows
+
+
+def run_resnet(data_name, data, seeds, config=None, retrain=False, phi_update="ema_residual", log=print):
+    """The ``resnet`` experiment: rows for every seed (QCFS and ReLU ResNets with BatchNorm)."""
+    config = _epochs(dict(RESNET, **(config or {})), data_name)
+    X_train, X_test, y_test = data[0], data[2], data[3]
+    in_shape = tuple(int(s) for s in X_train.shape[1:])
+    T_tilde, rows = config["T_tilde"], []
+    cal = dict(phi_update=phi_update, epochs=config["calibration_epochs"])
+    for seed in seeds:
+        model = f"resnet{config['blocks']}x{config['width']}"
+        build = {"qcfs": lambda: QCFS(config["theta0"], T_tilde), "relu": ReLU}
+        nets = {source: _trained(f"{model}-{source}-{data_name}",
+                                 lambda f=factory: resnet_mini(f, seed=seed, in_shape=in_shape, width=config["width"],
+                                                               blocks=config["blocks"]),
+                                 data, config, seed, retrain, log)
+                for source, factory in build.items()}
+        found = []
+        qcfs_net, relu_net = nets["qcfs"], nets["relu"]
+        ann, pred = _ann_row("qcfs", qcfs_net, X_test, y_test)
+        act = activation_outputs(qcfs_net, X_test)
+        found += [ann, snn_row("qcfs", "parallel", T_tilde, to_parallel_snn(qcfs_net, T_tilde), X_test, y_test,
+                               pred, act)]
+        for m in config["if_multiples"]:
+            found.append(snn_row("qcfs", "if", m * T_tilde, to_if_snn(qcfs_net, m * T_tilde), X_test, y_test, pred, act))
+        for T in config["other_steps"]:
+            found.append(snn_row("qcfs", "parallel", T, to_parallel_snn(qcfs_net, T), X_test, y_test, pred, act))
+            calibrated = calibrate(qcfs_net, X_train, T, **cal)
+            found.append(snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test,
+                                 pred, act))
+        relu_ann, relu_pred = _ann_row("relu", relu_net, X_test, y_test)
+        found.append(relu_ann)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # silent channels: counted in the log below
+            clip_net = record_thresholds(relu_net, X_train)
+        relu_act = activation_outputs(relu_net, X_test)
+        for T in config["training_free_steps"]:
+            uncalibrated = calibrate(clip_net, X_train, T, epochs=0)  # DA-QCFS with ψ_DA = φ_DA = 0
+            found.append(snn_row("relu", "training_free", T, to_parallel_snn(uncalibrated, T), X_test, y_test,
+                                 relu_pred, relu_act))
+            calibrated = calibrate(clip_net, X_train, T, **cal)
+            found.append(snn_row("relu", "training_free_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test,
+                                 relu_pred, relu_act))
+        depth = count_activations(qcfs_net)
+        for row in found:
+            rows.append({"experiment": "resnet", "data": data_name, "model": model, "depth": depth, "seed": seed,
+                         **row})
+        log(f"  seed {seed}: QCFS ANN {ann['accuracy']:.4f}, parallel@T~ {found[1]['accuracy']:.4f}, "
+            + ", ".join(f"IF@{r['T']} {r['accuracy']:.4f}" for r in found[2:2 + len(config["if_multiples"])]))
+    return rows
+
+
+def summarize(rows):
+    """Mean, minimum and maximum of accuracy and agreement over seeds, per
+    (experiment, model, source, method, T): a list of dicts in first-seen order."""
+    groups = {}
+    for row in rows:
+        key = (row["experiment"], row["model"], row["source"], row["method"], row["T"])
+        groups.setdefault(key, []).append(row)
+    out = []
+    for (experiment, model, source, method, T), group in groups.items():
+        acc = np.array([r["accuracy"] for r in group])
+        agree = np.array([r["agreement"] for r in group])
+        out.append({"experiment": experiment, "model": model, "depth": group[0]["depth"], "source": source,
+                    "method": method, "T": T, "seeds": [r["seed"] for r in group],
+                    "accuracy_mean": float(acc.mean()), "accuracy_min": float(acc.min()),
+                    "accuracy_max": float(acc.max()), "agreement_mean": float(agree.mean()),
+                    "agreement_min": float(agree.min()), "agreement_max": float(agree.max())})
+    return out
+
+
+def format_summary(summary):
+    """The summary as a fixed-width text table (percentages)."""
+    lines = [f"{'model':14} {'source':6} {'method':24} {'T':>3}  {'accuracy mean [min, max]':>26}  "
+             f"{'agreement mean [min, max]':>26}  seeds"]
+    for s in summary:
+        T = "-" if s["T"] is None else str(s["T"])
+        acc = f"{100 * s['accuracy_mean']:6.2f} [{100 * s['accuracy_min']:6.2f}, {100 * s['accuracy_max']:6.2f}]"
+        agr = f"{100 * s['agreement_mean']:6.2f} [{100 * s['agreement_min']:6.2f}, {100 * s['agreement_max']:6.2f}]"
+        lines.append(f"{s['model']:14} {s['source']:6} {s['method']:24} {T:>3}  {acc:>26}  {agr:>26}  {len(s['seeds'])}")
+    return lines
+
+
+def run_experiment(name, data="digits", data_dir=None, seeds=None, config=None, retrain=False,
+                   phi_update="ema_residual", log=print):
+    """Run one experiment and return ``{"experiment", "data", "seeds", "rows", "summary", "seconds"}``."""
+    check_choice("name", name, EXPERIMENTS)
+    seeds = [as_int("seeds", s, minimum=0) for s in (seeds if seeds is not None else (range(5) if name == "depth"
+                                                                                      else range(3)))]
+    if not seeds:
+        raise ValueError("seeds must name at least one seed")
+    start = time.perf_counter()
+    rows = []
+    for seed in seeds:
+        split = load_data(data, data_dir, seed)
+        log(f"{name} on {data}: {len(split[0])} training and {len(split[2])} test images, seed {seed}")
+        if name == "depth":
+            rows += run_depth(data, split, [seed], config, retrain, log)
+        else:
+            rows += run_resnet(data, split, [seed], config, retrain, phi_update, log)
+    return {"experiment": name, "data": data, "seeds": seeds, "rows": rows, "summary": summarize(rows),
+            "seconds": time.perf_counter() - start}

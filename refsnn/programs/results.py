@@ -1,0 +1,75 @@
+"""What the demo and the experiments share: where trained weights are cached, and how
+one SNN becomes one result row.
+
+A row compares an SNN with the ANN it was converted from, on a test set:
+``accuracy``, ``agreement`` (the fraction of test images on which the SNN predicts what
+the ANN predicts), and per neuron layer ``rate_error`` (mean |SNN rate − ANN activation|)
+and ``rate_bias`` (mean over channels of |the per-channel mean of SNN rate − ANN
+activation|: the part of the error that DA-QCFS calibration targets, a per-channel
+shift, as opposed to per-sample noise).
+"""
+
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["cache_dir", "shown", "snn_row"]
+
+
+def cache_dir():
+    """Where trained weights are cached: $REFSNN_CACHE_DIR, else $XDG_CACHE_HOME/refsnn,
+    else ~/.cache/refsnn."""
+    if os.environ.get("REFSNN_CACHE_DIR"):
+        return Path(os.environ["REFSNN_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "refsnn"
+
+
+def shown(path):
+    """``path`` for printing, with the home directory written as ~."""
+    try:
+        return "~/" + str(Path(path).relative_to(Path.home()))
+    except ValueError:
+        return str(path)
+
+
+def _channel_bias(rate, activation):
+    """Mean over channels (axis 1) of |the mean of (rate − activation) over the other axes|."""
+    axes = tuple(i for i in range(rate.ndim) if i != 1)
+    return float(np.abs((rate - activation).mean(axis=axes, dtype=np.float64)).mean())
+
+
+def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
+    """One result row for ``snn`` on the test set (X, y) (module docstring).
+
+    Parameters
+    ----------
+    source : {"qcfs", "relu"}
+    method : str
+        "parallel", "if", "parallel_calibrated", "training_free", ...
+    T : int
+    snn : refsnn.networks.spiking.SpikingNetwork
+    X, y : numpy.ndarray
+        Test images (B, ...) and labels (B,).
+    ann_predictions : numpy.ndarray, shape (B,)
+    ann_activations : list of numpy.ndarray
+        The ANN's activation outputs (``activation_outputs``), one per neuron layer.
+
+    Returns
+    -------
+    dict with ``source``, ``method``, ``T``, ``accuracy``, ``agreement``,
+    ``rate_error``, ``rate_bias`` (lists, one value per neuron layer) and ``seconds``.
+    """
+    start = time.perf_counter()
+    predictions, rates = snn.predict_and_rates(X)
+    seconds = time.perf_counter() - start
+    return {
+        "source": source, "method": method, "T": T,
+        "accuracy": float((predictions == y).mean()),
+        "agreement": float((predictions == ann_predictions).mean()),
+        "rate_error": [float(np.abs(r - a).mean()) for r, a in zip(rates, ann_activations)],
+        "rate_bias": [_channel_bias(r, a) for r, a in zip(rates, ann_activations)],
+        "seconds": seconds,
+    }
