@@ -386,3 +386,53 @@ def test_speedup_rejects_bad_bench():
         rp.plot_speedup({"neuron": [], "network": []})
     with pytest.raises(ValueError, match="mode"):
         rp.plot_speedup(dict(BENCH, network=[dict(BENCH["network"][0], mode="gpu")]))
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def _experiment_rows():
+    """Rows of a 'depth' experiment over two seeds and two depths, with known numbers."""
+    rows = []
+    for seed, shift in ((0, 0.0), (1, 0.02)):
+        for depth in (2, 12):
+            base = {"experiment": "depth", "data": "digits", "model": f"mlp{depth}x32", "depth": depth,
+                    "seed": seed, "source": "qcfs"}
+            rows.append({**base, "method": "ann", "T": None, "accuracy": 0.95 + shift, "agreement": 1.0,
+                         "rate_error": []})
+            rows.append({**base, "method": "parallel", "T": 4, "accuracy": 0.95 + shift, "agreement": 1.0,
+                         "rate_error": [0.0] * depth})
+            drop = 0.15 if depth == 12 else 0.0
+            rows.append({**base, "method": "if", "T": 4, "accuracy": 0.95 - drop + shift, "agreement": 1 - drop,
+                         "rate_error": list(np.linspace(0, 0.1 * depth / 12, depth))})
+    return rows
+
+
+def test_depth_plot_draws_means_and_seed_ranges():
+    fig, axes = rp.plot_depth(_experiment_rows())
+    assert isinstance(fig, Figure) and len(axes) == 2
+    acc = {line.get_label(): line for line in axes[0].get_lines()}
+    if4 = acc["IF SNN, T = 4"]
+    np.testing.assert_allclose(if4.get_xdata(), [2, 12])
+    np.testing.assert_allclose(if4.get_ydata(), [96.0, 81.0])  # means over the two seeds, in percent
+    np.testing.assert_allclose(acc["parallel SNN, T = T̃ = 4"].get_ydata(), acc["QCFS ANN"].get_ydata())
+    assert len(axes[0].collections) == 3  # one seed-range band per curve
+
+
+def test_layer_rate_error_plot_and_seed_accuracy_vs_T():
+    rows = _experiment_rows()
+    fig, ax = rp.plot_layer_rate_error(rows)
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert len(lines["IF SNN, T = 4"].get_xdata()) == 12 and not lines["parallel SNN, T = T̃ = 4"].get_ydata().any()
+    fig, ax = plt.subplots()
+    out_fig, out_ax = rp.plot_seed_accuracy_vs_T(rows, model="mlp12x32", ax=ax)
+    assert out_ax is ax and "2 seeds" in ax.get_title()
+
+
+def test_experiment_plots_reject_bad_rows():
+    with pytest.raises(ValueError, match="rows"):
+        rp.plot_depth([])
+    with pytest.raises(ValueError, match="keys"):
+        rp.plot_depth([{"accuracy": 1.0}])
+    with pytest.raises(ValueError, match="depth"):
+        rp.plot_depth([dict(r, experiment="resnet") for r in _experiment_rows()])

@@ -29,6 +29,11 @@ function                       what it shows                               paper
 ``plot_speedup``               parallel speed-up over sequential IF        ("Evaluation and timing in
                                                                            the released code")
 ``plot_bandwidth``             neuron-kernel GB/s against memory copy      (refsnn's addition)
+``plot_depth``                 accuracy and agreement against depth,       Theorem 4.1 against the IF
+                               mean and range over seeds                   neuron's unevenness error
+``plot_layer_rate_error``      per-layer rate error of one depth           Theorem 4.1, layer by layer
+``plot_seed_accuracy_vs_T``    an experiment's accuracy against T over     the paper's comparisons at
+                               seeds                                       the same T
 =============================  ==========================================  ==============================
 
 A name in parentheses is a section of ``tutorials/00_notation.md``, for what refsnn
@@ -45,6 +50,7 @@ from .networks import (
     plot_rate_vs_activation,
     plot_speedup,
 )
+from .experiments import plot_depth, plot_layer_rate_error, plot_seed_accuracy_vs_T
 from .neurons import plot_binary_search, plot_if_vs_parallel, plot_membrane, plot_raster
 
 __all__ = [
@@ -66,4 +72,7 @@ __all__ = [
     "plot_rate_vs_activation",
     "plot_speedup",
     "plot_bandwidth",
+    "plot_depth",
+    "plot_layer_rate_error",
+    "plot_seed_accuracy_vs_T",
 ]

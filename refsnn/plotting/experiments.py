@@ -84,7 +84,8 @@ def plot_depth(rows, axes=None):
     seeds = sorted({r["seed"] for r in rows})
     axes[0].set_title(f"Accuracy against depth (mean and range over {len(seeds)} seeds)", fontsize=10)
     axes[1].set_title("Agreement with the QCFS ANN's predictions", fontsize=10)
-    axes[1].legend(fontsize=7, loc="lower left")
+    for ax in axes:
+        ax.legend(fontsize=7, loc="lower left")
     return fig, axes
 
 

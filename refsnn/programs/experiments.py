@@ -248,3 +248,62 @@ def run_experiment(name, data="digits", data_dir=None, seeds=None, config=None, 
             rows += run_resnet(data, split, [seed], config, retrain, phi_update, log)
     return {"experiment": name, "data": data, "seeds": seeds, "rows": rows, "summary": summarize(rows),
             "seconds": time.perf_counter() - start}
+
+
+def draw_figures(result, out_dir):
+    """Draw an experiment's figures into ``out_dir`` (which must exist); returns the paths.
+
+    ``depth``: ``depth.png`` (accuracy and agreement against depth), ``depth_layers.png``
+    (per-layer rate error of the deepest net) and ``depth_accuracy_vs_T.png``.
+    ``resnet``: ``resnet_accuracy_vs_T.png`` and ``resnet_layers.png``.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ..plotting.experiments import plot_depth, plot_layer_rate_error, plot_seed_accuracy_vs_T
+
+    rows, name = result["rows"], result["experiment"]
+    figures = {"depth": {"depth.png": lambda: plot_depth(rows),
+                         "depth_layers.png": lambda: plot_layer_rate_error(rows),
+                         "depth_accuracy_vs_T.png": lambda: plot_seed_accuracy_vs_T(rows)},
+               "resnet": {"resnet_accuracy_vs_T.png": lambda: plot_seed_accuracy_vs_T(rows),
+                          "resnet_layers.png": lambda: plot_layer_rate_error(rows)}}[name]
+    paths = []
+    for filename, draw in figures.items():
+        fig, _ = draw()
+        path = f"{out_dir}/{filename}"
+        fig.savefig(path, dpi=120, metadata={"Software": None})
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def run(name, data="digits", data_dir=None, seeds=None, json_path=None, out_dir=None, retrain=False,
+        phi_update="ema_residual"):
+    """Entry point of ``refsnn experiment NAME``: run, print the per-seed rows and the
+    summary over seeds, and optionally write JSON and figures.
+
+    ``json_path`` and ``out_dir`` are checked before the work starts.
+    """
+    check_choice("name", name, EXPERIMENTS)
+    if json_path is not None:
+        io.check_output_path(json_path, "--json")
+    if out_dir is not None:
+        io.check_output_path(out_dir, "--out", directory=True)
+    result = run_experiment(name, data, data_dir, seeds, retrain=retrain, phi_update=phi_update)
+    print()
+    print(f"{name} on {data}: mean [min, max] over seeds {', '.join(map(str, result['seeds']))} (percent)")
+    print("\n".join(format_summary(result["summary"])))
+    print(f"\ntotal {result['seconds']:.1f} s")
+    if json_path is not None:
+        io.save_json(result, json_path)
+        print(f"wrote {json_path}")
+    if out_dir is not None:
+        from pathlib import Path
+
+        Path(out_dir).mkdir(exist_ok=True)
+        for path in draw_figures(result, out_dir):
+            print(f"wrote {path}")
+    return result

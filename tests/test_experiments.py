@@ -1,0 +1,110 @@
+"""Tests for ``refsnn experiment`` at tiny sizes: rows, summaries, JSON, figures, MNIST files."""
+
+import json
+
+import numpy as np
+import pytest
+from test_data import make_mnist
+
+from refsnn.programs import experiments
+
+TINY_DEPTH = {"depths": (2, 3), "width": 8, "epochs": 2, "if_multiples": (1, 2)}
+TINY_RESNET = {"width": 2, "blocks": 1, "epochs": 1, "if_multiples": (1,), "other_steps": (2,),
+               "training_free_steps": (4,), "calibration_epochs": 1}
+ROW_KEYS = {"experiment", "data", "model", "depth", "seed", "source", "method", "T", "accuracy", "agreement",
+            "rate_error", "rate_bias", "seconds"}
+
+
+@pytest.fixture
+def small(monkeypatch, tmp_path):
+    """Small experiments on a slice of the digits, with the cache in a temporary folder."""
+    monkeypatch.setenv("REFSNN_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(experiments, "DEPTH", {**experiments.DEPTH, **TINY_DEPTH})
+    monkeypatch.setattr(experiments, "RESNET", {**experiments.RESNET, **TINY_RESNET})
+    full = experiments.load_digits
+
+    def sliced(seed=0):
+        X_train, y_train, X_test, y_test = full(seed=seed)
+        return X_train[:200], y_train[:200], X_test[:60], y_test[:60]
+
+    monkeypatch.setattr(experiments, "load_digits", sliced)
+    return tmp_path
+
+
+def test_depth_rows_and_the_lossless_claim(small):
+    """Every (depth, seed) has the ANN, the parallel SNN at T̃ (equal to the ANN: Theorem
+    4.1) and the IF SNNs; rows carry the documented keys; the summary spans the seeds."""
+    result = experiments.run_experiment("depth", seeds=[0, 1], log=lambda *a: None)
+    rows = result["rows"]
+    assert all(set(row) == ROW_KEYS and row["experiment"] == "depth" for row in rows)
+    assert {(r["depth"], r["seed"], r["method"], r["T"]) for r in rows} == {
+        (d, s, m, T) for d in (2, 3) for s in (0, 1) for m, T in (("ann", None), ("parallel", 4), ("if", 4), ("if", 8))}
+    for row in rows:
+        if row["method"] == "parallel":
+            ann = next(r for r in rows if (r["depth"], r["seed"], r["method"]) == (row["depth"], row["seed"], "ann"))
+            assert row["accuracy"] == ann["accuracy"] and row["agreement"] == 1.0
+            assert row["rate_error"] == [0.0] * row["depth"]
+        if row["method"] == "if":
+            assert len(row["rate_error"]) == len(row["rate_bias"]) == row["depth"]
+    summary = {(s["model"], s["method"], s["T"]): s for s in result["summary"]}
+    s = summary["mlp3x8", "if", 8]
+    accs = [r["accuracy"] for r in rows if (r["depth"], r["method"], r["T"]) == (3, "if", 8)]
+    assert s["seeds"] == [0, 1] and s["accuracy_min"] == min(accs) and s["accuracy_max"] == max(accs)
+    assert s["accuracy_mean"] == pytest.approx(np.mean(accs))
+
+
+def test_training_is_cached_and_deterministic(small):
+    log = []
+    first = experiments.run_experiment("depth", seeds=[0], log=log.append)
+    assert any("trained" in line for line in log)
+    log.clear()
+    second = experiments.run_experiment("depth", seeds=[0], log=log.append)
+    assert not any("trained" in line for line in log) and any("loaded" in line for line in log)
+    assert [r["accuracy"] for r in first["rows"]] == [r["accuracy"] for r in second["rows"]]
+    log.clear()
+    third = experiments.run_experiment("depth", seeds=[0], retrain=True, log=log.append)
+    assert any("trained" in line for line in log)
+    assert [r["accuracy"] for r in third["rows"]] == [r["accuracy"] for r in first["rows"]]
+
+
+def test_resnet_rows(small):
+    result = experiments.run_experiment("resnet", seeds=[0], log=lambda *a: None)
+    methods = {(r["source"], r["method"], r["T"]) for r in result["rows"]}
+    assert methods == {("qcfs", "ann", None), ("qcfs", "parallel", 4), ("qcfs", "if", 4), ("qcfs", "parallel", 2),
+                       ("qcfs", "parallel_calibrated", 2), ("relu", "ann", None), ("relu", "training_free", 4),
+                       ("relu", "training_free_calibrated", 4)}
+    lossless = next(r for r in result["rows"] if r["method"] == "parallel" and r["T"] == 4)
+    assert lossless["agreement"] == 1.0 and max(lossless["rate_error"]) == 0.0
+    assert all(r["depth"] == 7 for r in result["rows"])  # stem + 3 blocks × 2
+
+
+def test_run_writes_json_and_figures(small, capsys):
+    out = small / "figs"
+    path = small / "depth.json"
+    experiments.run("depth", seeds=[0], json_path=path, out_dir=out)
+    printed = capsys.readouterr().out
+    assert "mean [min, max] over seeds 0" in printed and f"wrote {path}" in printed
+    data = json.loads(path.read_text())
+    assert set(data) == {"experiment", "data", "seeds", "rows", "summary", "seconds"}
+    assert sorted(p.name for p in out.iterdir()) == ["depth.png", "depth_accuracy_vs_T.png", "depth_layers.png"]
+
+
+def test_mnist_from_idx_files(small, monkeypatch):
+    """--data mnist reads the four standard IDX files (here tiny ones) and trains the MLP
+    on 784 inputs."""
+    make_mnist(small, n_train=40, n_test=12)
+    monkeypatch.setattr(experiments, "DEPTH", {**experiments.DEPTH, "depths": (2,)})
+    result = experiments.run_experiment("depth", data="mnist", data_dir=small, seeds=[0], log=lambda *a: None)
+    assert {r["data"] for r in result["rows"]} == {"mnist"} and result["rows"][0]["model"] == "mlp2x8"
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(name="width"), ValueError, "name"),
+    (dict(name="depth", data="imagenet"), ValueError, "data"),
+    (dict(name="depth", data="mnist"), ValueError, "--data-dir"),
+    (dict(name="depth", seeds=[]), ValueError, "seeds"),
+    (dict(name="depth", seeds=[-1]), ValueError, "seeds"),
+])
+def test_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        experiments.run_experiment(**kwargs, log=lambda *a: None)
