@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from refsnn.programs.cli import build_parser, main
+from refsnn.programs.cli import DESCRIPTIONS, build_parser, main
 from refsnn.programs.tour import tour_lines
 
 
@@ -98,7 +98,7 @@ def test_version(capsys):
 def test_every_subcommand_has_a_description(capsys):
     parser = build_parser()
     commands = next(a for a in parser._actions if a.dest == "command").choices
-    assert set(commands) == {"demo", "bench", "figures", "tour"}
+    assert set(commands) == set(DESCRIPTIONS) >= {"demo", "bench", "figures", "tour", "experiment"}
     for name, sub in commands.items():
         assert sub.description, name
         with pytest.raises(SystemExit):

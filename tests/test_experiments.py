@@ -108,3 +108,25 @@ def test_mnist_from_idx_files(small, monkeypatch):
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         experiments.run_experiment(**kwargs, log=lambda *a: None)
+
+
+def test_command_line(small, capsys):
+    from refsnn.programs.cli import main
+
+    assert main(["experiment", "depth", "--seeds", "0", "--json", str(small / "d.json")]) == 0
+    assert "mlp3x8" in capsys.readouterr().out and (small / "d.json").exists()
+
+
+@pytest.mark.parametrize("argv, flag", [
+    (["experiment", "depth", "--seeds", "-1"], "--seeds"),
+    (["experiment", "depth", "--data", "mnist"], "--data-dir"),
+    (["experiment", "depth", "--data", "mnist", "--data-dir", "/nonexistent-folder"], "--data-dir"),
+    (["experiment", "depth", "--json", "/nonexistent-folder/x.json"], "--json"),
+    (["experiment", "width"], "name"),
+])
+def test_command_line_refuses_bad_arguments(argv, flag, capsys):
+    from refsnn.programs.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2 and flag in capsys.readouterr().err

@@ -4,6 +4,7 @@
 ``refsnn bench``  kernel bandwidth and parallel against sequential inference
 ``refsnn figures`` regenerate every figure in ``figures/``
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
+``refsnn experiment NAME`` the paper's accuracy claims on deep networks, over seeds
 
 Every argument is checked before any work starts: a bad one (a negative seed, an
 infinite threshold, an output path that cannot be written, a results file of the wrong
@@ -34,6 +35,13 @@ DESCRIPTIONS = {
         "Regenerate every figure as PNG, byte for byte the same on every run. The neuron "
         "figures are always drawn; the accuracy and calibration figures need --demo-json, "
         "the speed-up figure --bench-json."
+    ),
+    "experiment": (
+        "Run one of the paper's accuracy comparisons in miniature, over several seeds: "
+        "'depth' (QCFS MLPs of 2 to 12 spiking layers: parallel SNN at T = T~ against IF SNNs) "
+        "or 'resnet' (a ResNet-20-shaped network with BatchNorm: parallel against IF, DA-QCFS "
+        "calibration at T != T~, and the training-free pipeline). Prints the rows and the mean "
+        "and range over seeds; trained weights are cached as in the demo."
     ),
     "tour": (
         "Print the paper's neuron-level facts for a few concrete inputs: QCFS level against "
@@ -79,6 +87,22 @@ def build_parser():
     figures.add_argument("--demo-json", metavar="PATH", help="results of 'refsnn demo --json' for the network figures")
     figures.add_argument("--bench-json", metavar="PATH", help="results of 'refsnn bench --json' for the speed-up figure")
 
+    experiment = add("experiment", "the paper's accuracy comparisons on deep networks, over seeds")
+    experiment.add_argument("name", choices=("depth", "resnet"), help="which experiment")
+    experiment.add_argument("--data", choices=("digits", "mnist", "fashion-mnist", "cifar10"), default="digits",
+                            help="data set (default: the embedded digits; the others are read from --data-dir)")
+    experiment.add_argument("--data-dir", metavar="DIR",
+                            help="folder with the MNIST / Fashion-MNIST IDX files or CIFAR-10 python batches")
+    experiment.add_argument("--seeds", type=int, nargs="+", metavar="S",
+                            help="seeds, integers >= 0 (default 0 1 2 3 4 for depth, 0 1 2 for resnet)")
+    experiment.add_argument("--json", metavar="PATH",
+                            help="also write the rows and the summary as JSON to PATH (its folder must exist)")
+    experiment.add_argument("--out", metavar="DIR",
+                            help="also draw the experiment's figures into DIR (created inside an existing folder)")
+    experiment.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
+    experiment.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
+                            help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
+
     tour = add("tour", "print the neuron-level facts for a few concrete inputs")
     tour.add_argument("--theta", type=float, default=1.0, help="threshold theta, finite and > 0 (default 1)")
     return parser
@@ -95,8 +119,20 @@ def _check_args(args):
         raise ValueError(f"--theta must be a finite number > 0, got {args.theta}")
     if args.command == "demo" and args.seed < 0:
         raise ValueError(f"--seed must be an integer >= 0, got {args.seed}")
-    if args.command in ("demo", "bench") and args.json is not None:
+    if args.command in ("demo", "bench", "experiment") and args.json is not None:
         check_output_path(args.json, "--json")
+    if args.command == "experiment":
+        if args.seeds is not None and any(seed < 0 for seed in args.seeds):
+            raise ValueError(f"--seeds must be integers >= 0, got {' '.join(map(str, args.seeds))}")
+        if args.data != "digits" and args.data_dir is None:
+            raise ValueError(f"--data {args.data} reads local files: pass --data-dir DIR")
+        if args.data_dir is not None:
+            from pathlib import Path
+
+            if not Path(args.data_dir).is_dir():
+                raise ValueError(f"--data-dir {args.data_dir} is not a folder")
+        if args.out is not None:
+            check_output_path(args.out, "--out", directory=True)
     if args.command == "figures":
         from .figures import check_inputs
 
@@ -126,6 +162,11 @@ def main(argv=None):
         from .figures import run
 
         run(args.out, args.demo_json, args.bench_json)
+    elif args.command == "experiment":
+        from .experiments import run
+
+        run(args.name, args.data, args.data_dir, args.seeds, json_path=args.json, out_dir=args.out,
+            retrain=args.retrain, phi_update=args.phi_update)
     return 0
 
 
