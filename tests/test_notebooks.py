@@ -1,7 +1,8 @@
-"""The rendered tutorials (``tutorials/NN_*.md``) have not drifted from their sources.
+"""The rendered tutorials and solutions (``NN_*.md``) have not drifted from their sources.
 
-Each ``tutorials/NN_*.py`` (jupytext percent format) is rendered, with its outputs, to
-``NN_*.md`` by ``python tutorials/build_notebooks.py --markdown``. This test needs no
+Each ``tutorials/NN_*.py`` and ``tutorials/solutions/NN_*.py`` (jupytext percent format)
+is rendered, with its outputs, to ``NN_*.md`` next to it by
+``python tutorials/build_notebooks.py --markdown``. This test needs no
 jupytext: it reads the code cells of the source and the ```python blocks of the page
 and requires them to be the same, in the same order.
 """
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-TUTORIALS = sorted((Path(__file__).resolve().parents[1] / "tutorials").glob("[0-9]*.py"))
+HERE = Path(__file__).resolve().parents[1] / "tutorials"
+TUTORIALS = sorted(HERE.glob("[0-9]*.py"))
+SOLUTIONS = sorted((HERE / "solutions").glob("[0-9]*.py"))
+SOURCES = TUTORIALS + SOLUTIONS
 HEADER = re.compile(r"\A# ---\n.*?^# ---\n", re.S | re.M)
 
 
@@ -26,12 +30,13 @@ def page_blocks(page):
     return [block.strip("\n") for block in re.findall(r"^```python\n(.*?)^```$", page, flags=re.S | re.M)]
 
 
-@pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
+@pytest.mark.parametrize("path", SOURCES, ids=[f"{p.parent.name}/{p.stem}" for p in SOURCES])
 def test_rendered_page_matches_source(path):
     page = path.with_suffix(".md")
-    assert page.is_file(), f"run: python tutorials/build_notebooks.py --markdown (missing {page.name})"
+    render = f"python tutorials/build_notebooks.py --markdown {path.relative_to(HERE.parent)}"
+    assert page.is_file(), f"run: {render} (missing {page.name})"
     source_cells = [c for c in code_cells(path.read_text(encoding="utf-8")) if c.strip()]
     assert source_cells, path.name
     assert page_blocks(page.read_text(encoding="utf-8")) == source_cells, (
-        f"{page.name} is out of date: python tutorials/build_notebooks.py --markdown"
+        f"{page.name} is out of date: {render}"
     )

@@ -91,7 +91,13 @@ print("constant input: IF count == QCFS level for all", z.size, "neurons")
 # neuron fires only 3 times and ends with 1.9θ it never emits.
 
 # %%
-fig, ax = rp.plot_membrane(np.array([0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1]), theta=1.0)
+burst = np.array([0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1])
+count = refsnn.if_neuron(burst[:, None], 1.0).sum()
+left = 0.5 + burst.sum() - 1.0 * count  # v_T = ψ + Σ_t I_t − θ·N
+print(f"mean {burst.mean():.2f}θ: QCFS level {refsnn.qcfs_level([burst.mean()], 1.0, 8)[0]}, "
+      f"IF count {count}, left in the membrane {left:.1f}θ")
+assert refsnn.qcfs_level([burst.mean()], 1.0, 8)[0] == 4 and count == 3 and abs(left - 1.9) < 1e-9
+fig, ax = rp.plot_membrane(burst, theta=1.0)
 fig.savefig(FIGURES / "01_membrane.png", dpi=100)
 plt.close(fig)
 
@@ -119,6 +125,9 @@ for T in Ts:
 
 for T, m, e in zip(Ts, mismatch, rate_error):
     print(f"T = {T:4d}: IF count != QCFS level for {100 * m:5.1f}% of neurons, mean rate error {e:.4f} θ")
+assert mismatch[0] < 0.1 and 0.3 < mismatch[-1] < 0.37 and (np.diff(mismatch) > 0).all()  # the share grows
+assert abs(rate_error[1] - 0.04) < 0.005 and abs(rate_error[-1] - 0.004) < 0.001  # T = 4 and T = 128
+assert (np.diff(rate_error[1:]) < 0).all()  # the rate error falls from T = 4 on, slowly
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
@@ -178,11 +187,19 @@ plt.close(fig)
 #
 # ## Exercises
 #
-# 1. Replace the noise in §1.3 by a *sorted* input (all current in the first half of the
-#    window, none in the second). Does the IF neuron still miss the QCFS level? Explain
-#    with the membrane plot.
+# Worked solutions: [solutions/01_if_neurons_and_qcfs.md](solutions/01_if_neurons_and_qcfs.md).
+#
+# 1. Replace the noise in §1.3 by a front-loaded input with the same time-mean z:
+#    I_t = 2z for t ≤ T/2 and 0 after. What fraction of neurons now miss the QCFS level,
+#    for T = 2 … 128? And with the time reverse (all current in the second half)? Explain
+#    with the membrane plot. (Hint: an IF neuron emits at most θ per step; how much charge
+#    can be left in the membrane at the end in each case?)
+#    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-1))
 # 2. Prove that for nonnegative currents the IF count never exceeds the QCFS level.
 #    (Hint: the final potential v_T is ≥ 0 and θ·N = ψ + Σ_t I_t − v_T.) Find an input with
-#    a negative current where it does exceed it.
+#    a negative current where it does exceed it. (Hint: two steps are enough.)
+#    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-2))
 # 3. Compute E[Q_4(z) − Q_8(z)] for z uniform on [0, θ] and ψ = θ/4, first by hand from
-#    the staircase, then with `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`.
+#    the staircase (hint: how long is each level's interval of z?), then with
+#    `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`.
+#    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-3))

@@ -120,6 +120,7 @@ level = refsnn.qcfs_level([I.mean()], theta, T)[0]
 assert spikes.sum() == level == 3
 assert (spikes == refsnn.parallel_neuron(I[:, None], theta, method="dense")[:, 0]).all()
 print("IF neuron on the same input:", refsnn.if_neuron(I[:, None], theta)[:, 0].astype(int))
+assert refsnn.if_neuron(I[:, None], theta).sum() == 2
 
 # %% [markdown]
 # The IF neuron receives its charge too late and fires only twice. Now many neurons at
@@ -166,11 +167,19 @@ assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
 # %% [markdown]
 # ## Exercises
 #
-# 1. Replace L_T inside Λ_post by the identity matrix. What is Λ_pc now, and what does the
-#    neuron compute? Why does it no longer reproduce the paper's Λ_pc?
+# Worked solutions: [solutions/02_parallel_conversion_matrix.md](solutions/02_parallel_conversion_matrix.md).
+#
+# 1. Replace L_T inside Λ_post by the identity matrix. What is Λ_pc now (row x)? Does the
+#    neuron's count still equal the QCFS level, and are its trains still sorted? Why not?
+#    (Hint: what did the factor x of row x of L_T·Λ_pre·I cancel in c_x?)
+#    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-1))
 # 2. The authors' code fires step x when (T/x)·Ī + ψ/x ≥ θ ([notation page, "Spike
 #    order"](00_notation.md#spike-order)). Write its Λ and b as matrices and show that
 #    they are the paper's with the rows reversed. Check your answer against
 #    `refsnn.parallel_neuron(..., order="code")`.
-# 3. Count the floating-point operations of the dense and the Hadamard forms for
-#    T = 4, 16, 64. At which T is the dense form 10× more work?
+#    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-2))
+# 3. Count the additions and multiplications needed to compute H = Λ·I + b for one
+#    neuron: the dense form as a matrix–vector product plus b, the Hadamard form as Σ
+#    once and then u_x·Σ + b_x for every x. Give both for T = 4, 16, 64. What is the
+#    smallest T at which the dense form is 10× more work?
+#    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-3))

@@ -122,6 +122,38 @@ plt.close(fig)
 # %% [markdown]
 # ![Rates against the mean input at T = T̃ and T ≠ T̃](../figures/tutorials/03_staircase.png)
 #
+# **Why, in one line.** For a shift 0 ≤ ψ ≤ θ the expectation has a closed form
+# (derived in `refsnn.neurons.theory`). Write u = z/θ ~ U[0, 1] and s = ψ/θ: level 0
+# covers u < (1 − s)/L, each of the levels 1, …, L − 1 an interval of length 1/L, and
+# level L the last s/L. So
+#
+#   E[Q_L(z)]/θ = (1/L)·[(1 + 2 + … + (L − 1))/L + L·s/L] = 1/2 + (s − 1/2)/L,
+#
+# and E[Q_T(z) − Q_T̃(z)]/θ = (s − 1/2)·(1/T − 1/T̃). Case 2 of Theorem 4.1 is immediate:
+# with s = 1/2 the error is zero for every pair. The formula says more than the zero
+# crossings of tutorial 1's figure: for T ≠ T̃ the factor 1/T − 1/T̃ is not zero, so the
+# expected error vanishes **if and only if ψ = θ/2**. It is the unique shift in [0, θ] with
+# zero expected error, and a single pair T ≠ T̃ already pins it down. (Outside [0, θ] the
+# closed form does not apply; an exact scan of shifts from −2θ to 3θ in steps of θ/16
+# finds no other shift with zero error for every T ≤ 8 against T̃ = 16. A shift as large as
+# θ·max(T, T̃) would trivially give zero for that one pair, by saturating both staircases
+# at θ, and fails for larger T.)
+
+# %%
+for L in (1, 2, 3, 4, 8, 16):
+    for k in range(0, 9):  # s = 0, 1/8, …, 1
+        shift = Fraction(k, 8)
+        assert refsnn.expected_qcfs(L, shift) == Fraction(1, 2) + (shift - Fraction(1, 2)) / L
+        for T_tilde in (1, 2, 4, 8, 16):
+            error = refsnn.expected_conversion_error(L, T_tilde, shift)
+            assert error == (shift - Fraction(1, 2)) * (Fraction(1, L) - Fraction(1, T_tilde))
+            assert (error == 0) == (shift == Fraction(1, 2) or L == T_tilde)  # ψ = θ/2 is the only zero
+zeros = [Fraction(k, 16) for k in range(-32, 49)
+         if all(refsnn.expected_conversion_error(T, 16, Fraction(k, 16)) == 0 for T in range(1, 9))]
+print("shifts s in [-2, 3] (steps of 1/16) with zero expected error for every T <= 8 against T~ = 16:", zeros)
+assert zeros == [Fraction(1, 2)]
+
+# %% [markdown]
 # And by sampling, through the parallel neuron itself with uneven input whose time-mean
 # is z. Sampling error is about 0.1/√n·θ, so we allow five times that:
 
@@ -160,6 +192,8 @@ for T in (1, 2, 4, 8, 16):
 assert abs(expected_error(4, 8) - (-0.0053)) < 5e-4
 assert abs(expected_error(2, 8) - (-0.0290)) < 5e-4
 assert abs(expected_error(4, 8, uniform)) < 1e-6 and expected_error(8, 8) == 0
+below = [expected_error(T, 8) for T in range(1, 8)]
+assert all(e < 0 for e in below) and (np.diff(below) > 0).all()  # negative for T < T~, largest at small T
 
 Ts = np.arange(1, 17)
 fig, ax = plt.subplots(figsize=(5.6, 3.8), layout="constrained")
@@ -199,9 +233,18 @@ assert (count == refsnn.qcfs_level(currents.mean(axis=0), theta, 4, psi=0.25)).a
 # %% [markdown]
 # ## Exercises
 #
+# Worked solutions: [solutions/03_theorem_4_1.md](solutions/03_theorem_4_1.md).
+#
 # 1. Repeat §3.4 with z ~ U[0, 1.5θ], so that a third of the mass is clipped. Is the
-#    expected error still zero? Which part of the staircase is responsible?
-# 2. For the half-normal case, find the shift ψ (a single number for T = 4, T̃ = 8) that
-#    makes the expected error zero. Is it the same for T = 2?
+#    expected error still zero? Which part of the staircase is responsible? (Hint: what
+#    is Q_L(z) for z ≥ θ, at any level L?)
+#    ([solution](solutions/03_theorem_4_1.md#exercise-1))
+# 2. For the half-normal case, find the shift ψ of the SNN (the teacher Q_8 keeps
+#    ψ = θ/2) that makes the expected error zero at T = 4. Is it the same for T = 2?
+#    (Hint: the level is Σ_k [T·z + ψ ≥ kθ], so E[Q_T] is a sum of T survival functions
+#    of z, increasing in ψ; `scipy.optimize.brentq` finds the zero.)
+#    ([solution](solutions/03_theorem_4_1.md#exercise-2))
 # 3. Make §3.2 fail: replace the last hidden layer's parallel neurons by IF neurons
-#    (`refsnn.neurons.integrate_fire`). On how many of the 500 inputs does the prediction change?
+#    (`refsnn.neurons.integrate_fire`). On how many of the 500 inputs does the prediction
+#    change? Does it help to emit the upstream spikes in the authors' code order?
+#    ([solution](solutions/03_theorem_4_1.md#exercise-3))

@@ -131,6 +131,25 @@ print(f"binary search says t_fir = {lo} (count {7 - lo + 1}); the leaky neuron f
 assert 7 - lo + 1 != leaky.sum()
 
 # %% [markdown]
+# **Where this counterexample comes from.** The paper defines no leaky parallel neuron.
+# refsnn builds one by changing only the integrator and keeping everything else, in
+# particular the posterior row factors c_x = T/(x(T − x + 1)). Those factors belong to the
+# IF neuron's integrator L_T: row x of L_T·Λ_pre·I is x·Ī, and c_x·x/T = 1/(T − x + 1). The
+# leaky integrator's row x sums to g_x = 1 + λ + … + λ^{x−1} < x instead, so the same c_x
+# leave a factor g_x/x that falls with x (the `refsnn.neurons.variants` docstring). Give
+# the leaky integrator its own factors, c^λ_x = T/(g_x·(T − x + 1)), and the product is the
+# paper's Λ_pc again, sorted. What breaks sorting is reusing the IF neuron's c_x with a
+# different integrator, not leakage as such:
+
+# %%
+T, leak = 7, 0.5
+x = np.arange(1, T + 1)
+g = (1 - leak ** x) / (1 - leak)  # g_x = 1 + λ + … + λ^(x−1)
+leaky_pc = leaky_posterior_matrix(T, leak) @ refsnn.prior_control_matrix(T)
+assert np.allclose(leaky_pc, (g / (x * (T - x + 1)))[:, None] * np.ones((1, T)))  # c_x·g_x/T per row
+assert np.allclose((x / g)[:, None] * leaky_pc, refsnn.parallel_conversion_matrix(T))  # c^λ_x: the paper's Λ_pc
+
+# %% [markdown]
 # ## 4.4 Where it breaks: no reset
 #
 # > **Paper (background: the parallel spiking neuron of Fang et al., 2023).** A parallel
@@ -161,10 +180,18 @@ assert excess.mean() > 1
 # %% [markdown]
 # ## Exercises
 #
-# 1. For the leaky neuron, find the smallest T and the largest λ < 1 for which some
-#    constant input gives an unsorted train. (Hint: compare g_x/x at x = 1 and x = 2 in the
-#    `refsnn.neurons.variants` docstring.)
-# 2. Modify the bisection of §4.3 so that it *detects* a non-monotone predicate on a given
-#    input by probing one extra step. Can any O(log T) method detect it in general?
+# Worked solutions: [solutions/04_sorting_and_binary_search.md](solutions/04_sorting_and_binary_search.md).
+#
+# 1. For the leaky neuron with ψ = θ/2, find the smallest T for which some constant input
+#    gives an unsorted train, and for that T the set of λ that do. Is there a largest such
+#    λ? (Hint: compare g_x/x at x = 1 and x = 2 in the `refsnn.neurons.variants`
+#    docstring: write "step 1 fires" and "step 2 is silent" as two inequalities on Σ.)
+#    ([solution](solutions/04_sorting_and_binary_search.md#exercise-1))
+# 2. Modify the bisection of §4.3 so that it *detects* the failure on the §4.3 input by
+#    probing one extra step. Which step, and why that one for the leaky neuron? Can any
+#    method that probes O(log T) steps detect a non-monotone predicate in general?
+#    (Hint: think of an adversary who may change the predicate at any step you did not
+#    probe.) ([solution](solutions/04_sorting_and_binary_search.md#exercise-2))
 # 3. In the authors' code order (spikes front-loaded), write the bisection that finds the
 #    *last* spike step. Check it against `refsnn.parallel_neuron(..., order="code")`.
+#    ([solution](solutions/04_sorting_and_binary_search.md#exercise-3))

@@ -191,7 +191,8 @@ def calibrate_layer(batches, theta, T, T_tilde, phi_update, alpha=0.01):
 # %% [markdown]
 # A constructed case: θ = 1, student T = 4, teacher T̃ = 8,
 # half-normal teacher input z ~ |N(0, 0.3²)|, and a student input that is the teacher's
-# shifted down by 0.05, plus noise, as if an upstream layer had lost some of its output.
+# shifted down by 0.05, plus N(0, 0.05²) noise, as if an upstream layer had lost some of
+# its output.
 # One fixed sample of 5,000 neurons is used as a single batch, 4,000 times over, so the
 # fixed points show without sampling noise.
 
@@ -247,7 +248,18 @@ phi_acc, residual_acc = runs["accumulate"][1][-1, 0], runs["accumulate"][2]
 assert abs(phi_ema - phi_star) < 1e-6 and abs(residual_ema - phi_star) < 1e-6  # stops at φ*, residual φ*
 assert abs(phi_acc - phi_zero) < 1e-4 and abs(residual_acc) < 1e-5  # drives the residual to zero
 assert abs(residual_ema) > 100 * abs(residual_acc)
+assert abs(phi_star - 0.00283) < 5e-5 and abs(phi_zero - 0.01512) < 5e-5 and abs(Es - 0.2298) < 5e-4
+for rule in runs:  # φ_DA overshoots its final value first, under both rules (figure below)
+    assert runs[rule][1][:, 0].max() > runs[rule][1][-1, 0] + 1e-3
 
+# the same sample without the noise: the student input after ψ_DA is exactly the teacher's
+s_clean = refsnn.qcfs_level(z_teacher, theta, T) / T  # z_student + ψ_DA = z_teacher when ψ_DA = 0.05
+Es_clean = np.mean(s_clean)
+phi_star_clean, phi_zero_clean = (Eyt - theta * Es_clean) / (1 + Es_clean), (Eyt - theta * Es_clean) / Es_clean
+print(f"without the noise: E[s] = {Es_clean:.4f}, φ* = {phi_star_clean:+.5f}, φ₀ = {phi_zero_clean:+.5f}")
+assert abs(phi_star_clean - 0.00372) < 5e-5 and abs(phi_zero_clean - 0.0200) < 5e-5
+
+assert abs(0.01 * Es - 0.0023) < 1e-4  # the accumulating rule's rate α·E[s]
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
 step = np.arange(1, steps + 1)
 styles = {"ema_residual": dict(color=rp.COLORS["after"], label="ema_residual (authors' code)"),
@@ -284,11 +296,17 @@ plt.close(fig)
 # %% [markdown]
 # ![ψ_DA, φ_DA and the residual during calibration, both rules](../figures/tutorials/05_one_layer.png)
 #
+# These are the numbers of this noisy sample. Without the noise, ψ_DA = 0.05 would make
+# the student's input exactly the teacher's, and the same sample would give φ* = 0.0037
+# and φ₀ = 0.0200 (printed above): the noise moves student inputs across the edges of the
+# staircase, which changes both E[s] and the bias. The algebra holds for either; the
+# numbers depend on the setup.
+#
 # φ_DA first overshoots under both rules: while ψ_DA is still small, φ_DA is the only
 # thing compensating the input shift. Once ψ_DA has taken over, φ_DA comes back down.
 # The EMA rule converges fast (rate α·(1 + E[s]) per step) to the wrong place; the
 # accumulating rule converges to zero residual, but slowly: its rate is α·E[s] per step,
-# about 0.002 here, so it needs thousands of batches. Keep that in mind for §5.6.
+# 0.0023 here (asserted below), so it needs thousands of batches. Keep that in mind for §5.6.
 #
 # ## 5.5 Two layers, with `refsnn.networks.conversion.calibrate`
 #
@@ -338,7 +356,7 @@ print("ema_residual: per-channel residual == φ*; accumulate: residual ≈ 0, in
 # %% [markdown]
 # The library agrees with the fixed-point algebra channel by channel, now with sampling
 # noise from batches of 64 (hence tolerances of 10⁻³ and 5 %). φ_DA itself wanders around φ*
-# by about ±0.002 from batch to batch; the residual moves only E[s] times as much. Note what the accumulating rule
+# from batch to batch; the residual moves only E[s] times as much. Note what the accumulating rule
 # does to layer 2: layer 1's residual is zero, so layer 2's input shift vanishes too, and
 # ψ_DA has nothing left to do. Under the authors' rule, layer 1's leftover residual shows up
 # as layer 2's input shift, and layer 2's ψ_DA removes it there. The last layer has no
@@ -376,7 +394,7 @@ plt.close(fig)
 #
 # Finally the real thing: the demo's QCFS CNN (T̃ = 4) converted to parallel SNNs at T = 2
 # and T = 8, without calibration and with each rule, using the settings of `refsnn demo`
-# (α = 0.01, batches of 32, 5 epochs over the 1,346 training images: 210 updates). The
+# (α = 0.01, batches of 32, 5 epochs of 43 batches over the 1,346 training images: 215 updates). The
 # SNN's rates are compared with the QCFS ANN's activations (the teacher) on the 451 test
 # images. The parallel SNN equals the DA-QCFS network exactly (§5.2), so the collapsed mode
 # (tutorial 7) gives the same numbers quickly.
@@ -406,8 +424,8 @@ for T in (2, 8):
             Es = [float(np.mean(refsnn.qcfs_level(z + layer.psi_da.reshape(-1, 1, 1), layer.theta.reshape(-1, 1, 1), T)) / T)
                   for z, layer in zip(pre_activations(cal, X_train), [l for l in cal if isinstance(l, DAQCFS)])]
             print(f"T = {T}: E[s] per layer {np.round(Es, 3)}: the code's rule removes "
-                  f"{', '.join(f'{e / (1 + e):.0%}' for e in Es)} of each layer's output bias; after 210 updates "
-                  f"the accumulating rule has removed {', '.join(f'{1 - (1 - 0.01 * e) ** 210:.0%}' for e in Es)}")
+                  f"{', '.join(f'{e / (1 + e):.0%}' for e in Es)} of each layer's output bias; after 215 updates "
+                  f"the accumulating rule has removed {', '.join(f'{1 - (1 - 0.01 * e) ** 215:.0%}' for e in Es)}")
 
 n = len(y_test)
 print(f"\n{'T':>2} {'calibration':13} {'accuracy':>15} {'agreement':>9}   signed error / θ     |channel bias| / θ")
@@ -447,7 +465,7 @@ plt.close(fig)
 #   the φ rule.
 # * **Layer 1 is barely touched by the code's rule.** Its input is exact (ψ_DA = 0), so only
 #   φ_DA can act, and with E[s] small the code's rule removes only E[s]/(1 + E[s]) of its
-#   bias. The accumulating rule removes more, but after 210 updates it has not converged
+#   bias. The accumulating rule removes more, but after 215 updates it has not converged
 #   either (its rate is α·E[s]; exercise 1).
 # * **Accuracy barely moves.** The 451 test images make one image 0.22 percentage points:
 #   differences of one or two images between the rows are noise, not evidence. The
@@ -457,12 +475,22 @@ plt.close(fig)
 #
 # ## Exercises
 #
-# 1. Calibrate the digits CNN at T = 2 with `phi_update="accumulate"` and `batch_size=8`
-#    (840 updates). How much of layer 1's signed error is left? Predict it first from
-#    (1 − α·E[s])^n.
-# 2. In §5.5 make one channel of layer 2 silent for the student (for instance, lower its
-#    bias until the student never fires at T = 2). What happens to φ_DA under each rule,
-#    and why can no φ_DA fix this channel?
+# Worked solutions: [solutions/05_da_qcfs_calibration.md](solutions/05_da_qcfs_calibration.md).
+#
+# 1. Calibrate the digits CNN at T = 2 with `phi_update="accumulate"`, `batch_size=8` and
+#    5 epochs (169 batches each: 845 updates). How much of layer 1's signed error (on the
+#    training images) is left? Predict it first from (1 − α·E[s])^n, with the layer's
+#    mean E[s] and then channel by channel. (Hint: `calibrate(..., epochs=0)` gives the
+#    uncalibrated DA-QCFS network to compare with; layer 1's ψ_DA stays 0, so only φ_DA
+#    acts.) ([solution](solutions/05_da_qcfs_calibration.md#exercise-1))
+# 2. In §5.5 make one channel of layer 2 silent for the student but not for the teacher
+#    (shrink its incoming weights and lower its bias until the student never fires at
+#    T = 2, while the teacher at T̃ = 8 still does). What happens to φ_DA under each
+#    rule, and why can no φ_DA fix this channel? (Hint: what is E[s] for that channel,
+#    and what does that make φ* and the accumulating update?)
+#    ([solution](solutions/05_da_qcfs_calibration.md#exercise-2))
 # 3. The authors' code calibrates only convolutional layers (`calibrate_linear=False`).
-#    Build a network whose last activation is on a Linear layer and compare the residual
-#    that reaches the logits with `calibrate_linear=True` and `False`.
+#    Build a network whose last activation is on a Linear layer and compare the mean
+#    bias that reaches the logits (W_out times the last activation's mean residual) with
+#    `calibrate_linear=True` and `False`.
+#    ([solution](solutions/05_da_qcfs_calibration.md#exercise-3))

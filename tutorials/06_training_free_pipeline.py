@@ -40,6 +40,7 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 
+import refsnn
 from refsnn import plotting as rp
 from refsnn.networks.activations import DAQCFS, ClipReLU
 from refsnn.networks.conversion import activation_outputs, calibrate, record_thresholds, to_parallel_snn
@@ -81,12 +82,34 @@ for a, b in zip(activation_outputs(relu_net, X_train), activation_outputs(clip_n
 # **The θ ≤ 0 guard** (refsnn's; [notation page, "Non-positive
 # thresholds"](00_notation.md#non-positive-thresholds)). One channel of layer 2 is never
 # positive on the training set: ReLU always outputs 0 there, so the recorded maximum is
-# ≤ 0. No neuron can fire with a threshold θ ≤ 0 (and QCFS divides by θ), so
-# `record_thresholds` makes that channel *silent*: it zeroes the channel's incoming
+# ≤ 0. No neuron can use a threshold θ ≤ 0 (see below), so `record_thresholds` makes
+# that channel *silent*: it zeroes the channel's incoming
 # weights and bias, so that its pre-activation is exactly 0, where ClipReLU, DA-QCFS and
 # every neuron all output 0, and sets θ_c = 1 as a harmless placeholder. It warns, naming
 # the channel. On the training data the network's output is unchanged (checked above); on
 # unseen data, it differs only where that channel would have turned positive.
+#
+# Why not keep the negative θ_c? A threshold θ ≤ 0 does not silence a neuron, it breaks
+# it: QCFS divides by θ, and with θ < 0 a neuron fires whenever its potential exceeds a
+# negative number, so at almost every step whatever its input (each soft reset even
+# *adds* |θ| to the potential), and its "spikes" θ·s are negative. The sorting argument
+# needs θ > 0 as well. The IF rule run by hand with θ = −1 on small random currents, and
+# refsnn's refusal:
+
+# %%
+rng = np.random.default_rng(0)
+v, fired = np.full(1000, -0.5), []  # v_0 = θ/2 with θ = −1
+for current in rng.uniform(-0.5, 0.5, size=(16, 1000)):  # the IF update of tutorial 1, by hand
+    m = v + current
+    fired.append(m >= -1.0)
+    v = m - (-1.0) * fired[-1]
+print(f"θ = −1: an IF neuron fires at {np.mean(fired):.1%} of its steps")
+assert np.mean(fired) > 0.95
+try:
+    refsnn.if_neuron(np.zeros((4, 1)), -1.0)
+    raise AssertionError("if_neuron accepted θ = −1")
+except ValueError as exc:
+    print("refsnn.if_neuron(..., theta=-1):", exc)
 
 # %%
 conv2 = clip_net[3]
@@ -97,6 +120,11 @@ assert len(caught) == 1 and "never receive positive input" in str(caught[0].mess
 assert zero_channels.size >= 1 and (clip_net.thresholds_[1][zero_channels] == 1.0).all()
 assert (clip_net.thresholds_[0] > 0).all() and (clip_net.thresholds_[1] > 0).all()
 assert relu_net[3].weight[zero_channels].any()  # the source network is left untouched
+active = [clip_net.thresholds_[0], np.delete(clip_net.thresholds_[1], zero_channels)]
+print("θ_c of the active channels: " + "; ".join(f"layer {k + 1} from {t.min():.2f} to {t.max():.2f}, "
+                                               f"ratio {t.max() / t.min():.1f}" for k, t in enumerate(active)))
+assert 1.5 < active[0].min() and active[0].max() < 4.0 and 4.5 < active[1].min() and active[1].max() < 15.0
+assert all(2 < t.max() / t.min() < 4 for t in active)  # a factor of about three within a layer
 
 fig, axes = plt.subplots(1, 2, figsize=(10.5, 3.4), layout="constrained", width_ratios=[1, 2])
 for ax, theta, k in zip(axes, clip_net.thresholds_, (1, 2)):
@@ -184,6 +212,14 @@ for k in range(2):  # the rate error halves with every doubling of T (quantizati
     assert all(b["err"][k] < 0.6 * a["err"][k] for a, b in zip(tf, tf[1:]))
     assert tf[-1]["corr"][k] > 0.999
 assert np.mean(tf[-1]["pred"] == relu_pred) >= 0.99  # at T = 64 the SNN agrees with the ANN
+assert all((results[T, "training_free"]["pred"] == relu_pred).all() for T in (16, 32))
+differ = np.flatnonzero(tf[-1]["pred"] != relu_pred)
+assert differ.size == 1 and tf[-1]["pred"][differ[0]] == y_test[differ[0]]  # T = 64: one image, now right
+assert abs(results[4, "parallel"]["signed"][1] + 0.025) < 1e-3 and abs(tf[0]["signed"][1] + 0.009) < 1e-3
+for T in STEPS:  # the mean |error| is the same with and without calibration, to 3 digits
+    for k in range(2):
+        a, b = results[T, "parallel"]["err"][k], results[T, "training_free"]["err"][k]
+        assert abs(a - b) < 0.005 * a
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.0), layout="constrained")
 rp.plot_accuracy_vs_T(rows, ax=axes[0])
@@ -322,11 +358,23 @@ plt.close(fig)
 #
 # ## Exercises
 #
+# Worked solutions: [solutions/06_training_free_pipeline.md](solutions/06_training_free_pipeline.md).
+# All three use the pipeline without calibration (stages 1 and 3, the `uncalibrated`
+# network of §6.3), so that only the thresholds change.
+#
 # 1. Record the thresholds on 100 training images instead of all 1,346. How many
-#    channels are silenced, and what happens to accuracy at T = 16? (Test inputs now
-#    exceed θ_c more often: where does ClipReLU cut them?)
+#    channels are silenced, and what happens to accuracy at T = 16? How often does
+#    ClipReLU now cut the test inputs (the share of positive pre-activations above θ_c)?
+#    ([solution](solutions/06_training_free_pipeline.md#exercise-1))
 # 2. Replace the channel-wise θ_c by one threshold per layer (the largest θ_c of the
-#    layer). At which T does the SNN reach the ANN's predictions now?
+#    layer). What is the smallest T in {4, 8, …, 256} at which the SNN makes the ReLU
+#    ANN's prediction on at least 99 % of the test images, with channel-wise and with
+#    layer-wise θ? One image is 0.22 percentage points, so also compare the rate error:
+#    how much larger is it with one threshold per layer? (Hint: build the layer-wise
+#    network as a `Sequential` of the same layers with new `ClipReLU` thresholds.)
+#    ([solution](solutions/06_training_free_pipeline.md#exercise-2))
 # 3. Use the 99.9th percentile of the ReLU inputs instead of the maximum as θ_c (a common
-#    trick in conversion papers). Compare the rate error at T = 4 and T = 64, and explain
-#    why the answer differs between small and large T.
+#    trick in conversion papers). Compare the rate error at T = 4, 64 and 1024, and
+#    explain why the answer differs between small and large T. (Hint: split the rate
+#    error into a quantization part, which shrinks with T, and a clipping part, which
+#    does not.) ([solution](solutions/06_training_free_pipeline.md#exercise-3))

@@ -51,7 +51,7 @@ from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
 from refsnn.programs.figures import tutorial_figures_dir
 from refsnn.networks.layers import Conv2d, Linear
-from refsnn.neurons.parallel import first_spike_step_from_total, parallel_neuron
+from refsnn.neurons.parallel import closed_form_count, first_spike_step_from_total, parallel_neuron
 from refsnn.neurons.quantization import qcfs_level
 from refsnn.networks.training import predict
 
@@ -82,9 +82,25 @@ def median_seconds(run, repeats=3):
 # * **collapsed** (`mode="collapsed"`): a parallel neuron only needs the *sum* of its
 #   input over time, and linear layers commute with that sum:
 #   Σ_t (W x_t + b) = W Σ_t x_t + T·b. So one pass over B images carries the summed
-#   outputs θ·N from layer to layer, and the binary search of tutorial 4 turns each sum
-#   into a count in O(log T).
-#
+#   outputs θ·N from layer to layer. A sum becomes a count in O(1), with no search at
+#   all: step x fires iff (Σ + ψ)/(T − x + 1) ≥ θ, i.e. iff ⌊(Σ + ψ)/θ⌋ ≥ T − x + 1, so
+#   the count is N = clip(⌊(Σ + ψ)/θ⌋, 0, T), the QCFS level itself
+#   (`refsnn.neurons.parallel.closed_form_count`). Binary search (tutorial 4) finds the
+#   first spike step in O(log T) comparisons, but once the sum is known the floor gives
+#   the answer directly. refsnn's collapsed kernel computes that floor and then checks it
+#   against the firing predicate of the other methods, one step up and one down, so
+#   that float ties come out exactly as in the faithful mode.
+
+# %%
+check_rng = np.random.default_rng(1)
+for T in (1, 4, 16, 64):
+    currents = np.round(check_rng.normal(0.4, 1.0, size=(T, 5000)) * 4) / 4  # quarter grid: exact sums
+    count = parallel_neuron(currents, 1.0).sum(axis=0)
+    assert (closed_form_count(currents.sum(axis=0), 1.0, T) == count).all()  # O(1) per neuron
+    assert (T + 1 - first_spike_step_from_total(currents.sum(axis=0), 1.0, T) == count).all()  # O(log T)
+print("closed form clip(floor((Σ + ψ)/θ), 0, T) == binary search on Σ == parallel_neuron's count")
+
+# %% [markdown]
 # Multiply-accumulates (MACs) per image make the difference plain:
 
 # %%
@@ -167,8 +183,8 @@ for batch in BATCHES:
 #   At batch 1 that overhead (a Python call per layer and per step) is most of the IF
 #   time, so the faithful mode gains something there; at batch 64 the arithmetic dominates
 #   and the two meet.
-# * **collapsed**: its cost does not depend on T at all (one pass, log T comparisons per
-#   neuron, a few nanoseconds), so its speed-up over IF grows in proportion to T.
+# * **collapsed**: its cost does not depend on T at all (one pass, and a count in O(1) per
+#   neuron), so its speed-up over IF grows in proportion to T.
 #
 # The paper's 19–38× (GPU, batch 1, T ≥ 32) is a statement about the faithful mode on
 # hardware with thousands of lanes: the T copies fill them. The collapsed mode is an
@@ -235,8 +251,9 @@ plt.close(fig)
 # * `method="dense"`: the explicit Λ_pc·I, O(T²) per neuron;
 # * `method="hadamard"`: sum once and scale, O(T);
 # * `method="binary"`: sum (O(T)), then binary search (O(log T));
-# * `first_spike_step_from_total`: binary search on a sum that is already there, O(log T):
-#   what the collapsed network does in every layer.
+# * `first_spike_step_from_total`: binary search on a sum that is already there, O(log T);
+# * `closed_form_count`: the count clip(⌊(Σ + ψ)/θ⌋, 0, T) from that sum, O(1): what the
+#   collapsed network does in every layer (§7.1).
 
 # %%
 N, theta = 100_000, 1.0
@@ -253,9 +270,12 @@ for T in STEPS:
     assert ((T + 1 - first) == parallel_neuron(currents, theta, method="binary").sum(axis=0)).all()
     sec = median_seconds(lambda: first_spike_step_from_total(total, theta, T))
     neuron.append({"kernel": "from_total", "T": T, "N": N, "seconds": sec})
+    assert (closed_form_count(total, theta, T) == T + 1 - first).mean() > 0.999  # float32 ties aside
+    sec = median_seconds(lambda: closed_form_count(total, theta, T))
+    neuron.append({"kernel": "closed_form", "T": T, "N": N, "seconds": sec})
 
 ns = {(r["kernel"], r["T"]): 1e9 * r["seconds"] / N for r in neuron}
-kernels = ("dense", "hadamard", "binary", "from_total")
+kernels = ("dense", "hadamard", "binary", "from_total", "closed_form")
 print(f"nanoseconds per neuron (N = {N:,})")
 print(f"{'T':>3} " + " ".join(f"{k:>11}" for k in kernels))
 for T in STEPS:
@@ -263,9 +283,9 @@ for T in STEPS:
 
 fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
 labels = {"dense": "dense Λ_pc·I: O(T²)", "hadamard": "hadamard: O(T)", "binary": "sum + binary search: O(T)",
-          "from_total": "binary search on Σ: O(log T)"}
+          "from_total": "binary search on Σ: O(log T)", "closed_form": "closed form on Σ: O(1)"}
 for i, k in enumerate(kernels):
-    ax.plot(STEPS, [ns[k, T] for T in STEPS], marker="os^D"[i], color=rp.CYCLE[i], label=labels[k])
+    ax.plot(STEPS, [ns[k, T] for T in STEPS], marker="os^Dv"[i], color=rp.CYCLE[i], label=labels[k])
 Ts = np.array(STEPS, dtype=float)
 for shape, name in ((Ts ** 2, "∝ T²"), (Ts, "∝ T")):  # reference slopes through the dense and hadamard T = 64 points
     ref = shape / shape[-1] * ns["dense" if name == "∝ T²" else "hadamard", STEPS[-1]]
@@ -283,23 +303,39 @@ fig.savefig(FIGURES / "07_neuron_cost.png", dpi=100)
 plt.close(fig)
 
 # %% [markdown]
-# ![Cost per neuron of the dense, Hadamard and binary-search firing](../figures/tutorials/07_neuron_cost.png)
+# ![Cost per neuron of the dense, Hadamard, binary-search and closed-form firing](../figures/tutorials/07_neuron_cost.png)
 #
 # The dense product grows like T², as it must. The Hadamard kernel grows like T, but its
 # constant is tiny: it streams T floats per neuron, a memory-bound loop. Binary search on a
 # ready sum grows only like log T, yet at these T it is *not* faster than the Hadamard
 # kernel: each of its few comparisons is a division and an unpredictable branch, which cost
 # more than streaming a handful of floats. An O(log T) bound wins only once T is large
-# enough, and in a network the point of the collapsed mode is elsewhere: it never builds
+# enough. The closed form on the sum does not grow with T at all. In a network, though,
+# the point of the collapsed mode is elsewhere: it never builds
 # the T copies of the convolutions, which is where almost all of the time goes (§7.2).
 #
 # ## Exercises
 #
-# 1. Add a row for T = 256 to §7.3. Where does binary search on Σ overtake the Hadamard
-#    kernel on your machine? Explain the crossover with a cost model a·T against b·log2 T.
-# 2. Time the faithful mode at batch 1 with `NUMBA_NUM_THREADS=1` and with all cores.
-#    How much of the paper's GPU argument (parallelism over T) can a CPU recover?
-# 3. The collapsed mode cannot produce per-step logits (`cumulative_predictions` needs the
-#    faithful mode). Which of the paper's reported quantities ([notation page, "Evaluation
-#    and timing in the released code"](00_notation.md#evaluation-and-timing-in-the-released-code))
-#    therefore need the faithful mode, and which could use the collapsed one?
+# Worked solutions: [solutions/07_speed.md](solutions/07_speed.md). Exercises 1 and 2
+# are open-ended: their answers are timings, which depend on your machine.
+#
+# 1. *Open-ended.* Add T = 256 and T = 1024 to §7.3 (with N = 10,000 neurons, to keep
+#    the arrays small). Where does binary search on Σ overtake the Hadamard kernel on your
+#    machine? Fit a·T to the Hadamard times and b·log2 T to the binary-search times: where
+#    should they cross? ([solution](solutions/07_speed.md#exercise-1))
+# 2. *Open-ended.* Time the faithful mode at batch 1 with one BLAS thread and with all
+#    cores. No Numba kernel of refsnn is parallel; the multithreaded work is NumPy's
+#    matrix products (the convolutions are im2col and one product, the linear layers one
+#    product), run by OpenBLAS, so the knob is `OPENBLAS_NUM_THREADS=1` (or
+#    `OMP_NUM_THREADS=1`), set before NumPy is imported: time each setting in a fresh
+#    process. How much of the paper's GPU argument (parallelism over T) can a CPU recover?
+#    ([solution](solutions/07_speed.md#exercise-2))
+# 3. The collapsed mode returns only the logits summed over time, and
+#    `cumulative_predictions` runs the faithful mode. Which of the paper's reported
+#    quantities ([notation page, "Evaluation and timing in the released
+#    code"](00_notation.md#evaluation-and-timing-in-the-released-code)) need per-step
+#    outputs? Show that in the paper's order they can still be computed from one
+#    collapsed run, and say which quantity truly needs the faithful mode. (Hint: a
+#    parallel neuron's train is a function of its count, `ParallelNeurons.train_from_counts`,
+#    and every layer after the last neuron layer is time-linear.)
+#    ([solution](solutions/07_speed.md#exercise-3))
