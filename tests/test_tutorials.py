@@ -30,7 +30,7 @@ SOLUTIONS = sorted((HERE / "solutions").glob("[0-9]*.py"))
 EMBEDDED = re.compile(r"!\[[^\]]*\]\(\.\./figures/tutorials/([^)]+)\)")
 #: Tutorials whose worked solutions are still being written: the exercise check skips
 #: them until their ``tutorials/solutions/NN_*.py`` exists (then it applies in full).
-SOLUTIONS_PENDING = {"08"}
+SOLUTIONS_PENDING = set()
 
 
 @pytest.fixture(scope="session")
