@@ -5,4 +5,7 @@
 ``tour``     ``refsnn tour``: neuron-level facts for a few concrete inputs
 ``figures``  ``refsnn figures``: every figure in ``figures/``
 ``bench``    ``refsnn bench``: kernel bandwidth, network modes, start-up
+``experiments`` ``refsnn experiment NAME``: the accuracy claims on deep networks, over seeds
+``verify``   ``refsnn verify``: the paper's claims as a report (the properties are in ``refsnn.claims``)
+``results``  what the demo and the experiments share: the weight cache and one SNN as one result row
 """
