@@ -75,7 +75,11 @@ def test_digits_shapes_dtypes_and_range():
 
 
 def test_digits_parse_like_scikit_learn():
-    sklearn_datasets = pytest.importorskip("sklearn.datasets")
+    """The embedded digits are the file scikit-learn ships; where scikit-learn happens to be
+    installed, they must parse to the same images and labels. scikit-learn is not a
+    dependency of refsnn, so this test is skipped without it (the other tests of this
+    file check the parser on its own)."""
+    sklearn_datasets = pytest.importorskip("sklearn.datasets", reason="optional check against scikit-learn, which refsnn does not depend on")
     ref = sklearn_datasets.load_digits()
     X_train, y_train, X_test, y_test = load_digits(seed=3)
     train, test = stratified_split(ref.target, 0.25, seed=3)
