@@ -271,6 +271,20 @@ def test_flipped_byte_in_the_weights(tmp_path):
         rio.load(path)
 
 
+@pytest.mark.parametrize("what", ["bias", "theta"])
+def test_flipped_byte_in_a_small_array_is_caught_by_its_checksum(tmp_path, what):
+    """A flipped bit in a bias or a threshold, a few bytes that nothing but the CRC
+    guards: loading must refuse the file, never return a network with a changed value."""
+    net = cnn("DAQCFS")
+    layer = next(layer for layer in net if hasattr(layer, what))
+    path, data = saved_bytes(tmp_path, net)
+    at = data.find(getattr(layer, what).tobytes()) + 2
+    assert at > 2
+    path.write_bytes(data[:at] + bytes([data[at] ^ 0x10]) + data[at + 1:])
+    with raises_naming(path, "checksum"):
+        rio.load(path)
+
+
 def test_any_flipped_byte_raises_or_changes_nothing(tmp_path):
     """Flip the bytes of a small file in turn: never a silently different network.
 
