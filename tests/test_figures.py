@@ -64,15 +64,20 @@ def test_missing_json_file_is_an_error(tmp_path):
 
 
 def test_tutorial_figures_dir(tmp_path, monkeypatch):
-    """Beside tutorials/ by default (from the tutorial's file, or the working directory in
-    a notebook); $REFSNN_TUTORIAL_FIGURES overrides it. The folder is created."""
+    """tutorials/output/ by default (from the tutorial's or solution's file, or the working
+    directory in a notebook), never the committed figures/tutorials/;
+    $REFSNN_TUTORIAL_FIGURES overrides it. The folder is created."""
     from refsnn.programs.figures import tutorial_figures_dir
 
     monkeypatch.delenv("REFSNN_TUTORIAL_FIGURES", raising=False)
-    source = tmp_path / "repo" / "tutorials" / "01_x.py"
-    assert tutorial_figures_dir(source) == (tmp_path / "repo" / "figures" / "tutorials").resolve()
-    monkeypatch.chdir(source.parent.parent)  # a notebook runs in tutorials/: here its parent
-    assert tutorial_figures_dir() == tmp_path / "figures" / "tutorials"
+    tutorials = (tmp_path / "repo" / "tutorials").resolve()
+    source = tutorials / "01_x.py"
+    assert tutorial_figures_dir(source) == tutorials / "output"
+    assert tutorial_figures_dir(tutorials / "solutions" / "01_x.py") == tutorials / "output"
+    (tutorials / "solutions").mkdir()
+    monkeypatch.chdir(tutorials / "solutions")  # a solution notebook runs in tutorials/solutions/
+    assert tutorial_figures_dir() == tutorials / "output"
+    assert not (tmp_path / "repo" / "figures").exists()
     monkeypatch.setenv("REFSNN_TUTORIAL_FIGURES", str(tmp_path / "elsewhere"))
     assert tutorial_figures_dir(source) == tmp_path / "elsewhere"
     assert (tmp_path / "elsewhere").is_dir()

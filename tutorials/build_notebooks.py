@@ -7,6 +7,9 @@ Usage, from the repository root::
     python tutorials/build_notebooks.py --execute   # also run them
     python tutorials/build_notebooks.py --markdown  # run them and render the .md pages
 
+Executed notebooks write their figures into ``figures/tutorials/`` (the committed set the
+pages show); a tutorial run any other way writes them to ``tutorials/output/``.
+
 The sources are ``tutorials/NN_*.py`` and their worked solutions
 ``tutorials/solutions/NN_*.py``; by default all of them are built. Name source files to
 build only those, e.g. ``python tutorials/build_notebooks.py --markdown
@@ -21,12 +24,16 @@ sources.
 """
 
 import argparse
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SOLUTIONS = HERE / "solutions"
+#: Where executed notebooks write their figures: the committed set that the rendered
+#: pages show. A tutorial run by hand writes to ``tutorials/output/`` instead.
+COMMITTED_FIGURES = HERE.parent / "figures" / "tutorials"
 
 
 def sources():
@@ -56,7 +63,8 @@ def build(execute=False, paths=None):
         jupytext.write(jupytext.read(source), target)
         if execute:
             subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-                            "--inplace", target.name], cwd=target.parent, check=True)
+                            "--inplace", target.name], cwd=target.parent, check=True,
+                           env={**os.environ, "REFSNN_TUTORIAL_FIGURES": str(COMMITTED_FIGURES)})
         written.append(target)
     return written
 

@@ -38,15 +38,23 @@ MEMBRANE_INPUT = (0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1)
 def tutorial_figures_dir(source=None):
     """The folder a tutorial writes its figures to, created if missing.
 
-    ``$REFSNN_TUTORIAL_FIGURES`` if set (the tests point it at a temporary folder), else
-    ``figures/tutorials/`` of the repository that holds the tutorial: next to the folder
-    of ``source`` (the tutorial's ``__file__``), or of the working directory inside a
-    notebook, which runs in ``tutorials/``.
+    ``$REFSNN_TUTORIAL_FIGURES`` if set, else ``tutorials/output/`` of the repository that
+    holds the tutorial (found from ``source``, the tutorial's ``__file__``, or from the
+    working directory inside a notebook, which runs in ``tutorials/`` or
+    ``tutorials/solutions/``). ``tutorials/output/`` is not under version control, so
+    running a tutorial never changes the committed figures in ``figures/tutorials/``,
+    which the rendered pages show; regenerating those is an explicit step,
+    ``python tutorials/build_notebooks.py --markdown``, which sets
+    ``$REFSNN_TUTORIAL_FIGURES`` to ``figures/tutorials/``. The tests point it at a
+    temporary folder.
     """
     here = Path(source).resolve().parent if source else Path.cwd()
-    folder = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", here.parent / "figures" / "tutorials"))
+    if here.name == "solutions":
+        here = here.parent
+    folder = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", here / "output"))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
 
 def uneven_currents(T, N, seed=SEED):
     """Signed random currents of shape (T, N), N(0.45, 1) rounded to multiples of 1/4.
