@@ -436,3 +436,12 @@ def test_experiment_plots_reject_bad_rows():
         rp.plot_depth([{"accuracy": 1.0}])
     with pytest.raises(ValueError, match="depth"):
         rp.plot_depth([dict(r, experiment="resnet") for r in _experiment_rows()])
+
+
+def test_labels_say_what_is_plotted():
+    """The staircase names the IF neuron's input pattern; the rate axis names θ_post, the
+    amplitude a calibrated spike carries (θ + φ_DA), not θ."""
+    fig, ax = rp.plot_staircase(4, 4)
+    assert "I_t ∝ t²" in _line(ax, "if").get_label()
+    fig, axes = rp.plot_rate_vs_activation([np.linspace(0, 1, 20)], [np.linspace(0, 1, 20)])
+    assert "θ_post" in np.atleast_1d(axes)[0].get_ylabel()

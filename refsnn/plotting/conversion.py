@@ -176,7 +176,8 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
     ax.plot(z / theta, parallel_neuron(currents, theta).sum(axis=0) / T, color=COLORS["parallel"],
             lw=1.6, ls="--", label=f"parallel neuron, T = {T}", gid="parallel")
     ax.plot(z / theta, if_neuron(currents, theta).sum(axis=0) / T, color=COLORS["if"], lw=1.2,
-            label=f"IF neuron, T = {T} (uneven input)", gid="if")
+            label=f"IF neuron, T = {T} (uneven input: {'rising, I_t ∝ t²' if pattern is None else 'the given pattern'})",
+            gid="if")
     ax.set_xlabel("mean input z / θ")
     ax.set_ylabel("output rate r / θ")
     case = "lossless" if T == T_tilde else "lossless only in expectation"

@@ -253,7 +253,7 @@ def plot_rate_vs_activation(activations, rates, layer_names=None, axes=None, max
         ax.scatter(a[keep], r[keep], s=6, alpha=0.4, color=COLORS["parallel"], linewidths=0)
         ax.set_title(f"{name}: r = {_pearson(a, r):.3f}", fontsize=10)
         ax.set_xlabel("ANN activation")
-        ax.set_ylabel("SNN rate (θ/T)·N")
+        ax.set_ylabel("SNN rate θ_post·N/T (θ_post = θ + φ_DA)")
     return fig, axes
 
 
