@@ -36,7 +36,7 @@ def test_demo_writes_the_documented_json(tiny, capsys):
     assert "training the QCFS CNN" in out and "accuracy" in out and f"wrote {path}" in out
     result = json.loads(path.read_text())
     assert result["dataset"] == "digits" and result["seed"] == 0
-    keys = {"source", "method", "T", "accuracy", "agreement", "rate_error", "rate_bias", "seconds"}
+    keys = {"source", "method", "T", "accuracy", "agreement", "rate_error", "rate_bias", "channel_bias", "seconds"}
     methods = set()
     for row in result["rows"]:
         assert set(row) == keys

@@ -12,7 +12,7 @@ TINY_DEPTH = {"depths": (2, 3), "width": 8, "epochs": 2, "if_multiples": (1, 2)}
 TINY_RESNET = {"width": 2, "blocks": 1, "epochs": 1, "if_multiples": (1,), "other_steps": (2,),
                "training_free_steps": (4,), "calibration_epochs": 1}
 ROW_KEYS = {"experiment", "data", "model", "depth", "seed", "source", "method", "T", "accuracy", "agreement",
-            "rate_error", "rate_bias", "seconds"}
+            "rate_error", "rate_bias", "channel_bias", "seconds"}
 
 
 @pytest.fixture

@@ -14,9 +14,9 @@ from refsnn.programs.figures import NEURON_FIGURES, _demo_figures, make_figures,
 ROWS = [
     {"source": "qcfs", "method": "ann", "T": 4, "accuracy": 0.95, "agreement": 1.0, "rate_error": [], "seconds": 0.1},
     {"source": "qcfs", "method": "parallel", "T": 4, "accuracy": 0.90, "agreement": 0.9,
-     "rate_error": [0.05, 0.08], "seconds": 1.0},
+     "rate_error": [0.05, 0.08], "channel_bias": [[0.02, -0.01], [0.03, 0.01, -0.02]], "seconds": 1.0},
     {"source": "qcfs", "method": "parallel_calibrated", "T": 4, "accuracy": 0.93, "agreement": 0.95,
-     "rate_error": [0.01, 0.02], "seconds": 1.0},
+     "rate_error": [0.01, 0.02], "channel_bias": [[0.005, -0.002], [0.01, 0.0, -0.004]], "seconds": 1.0},
     {"source": "qcfs", "method": "if", "T": 4, "accuracy": 0.5, "agreement": 0.5, "rate_error": [0.2, 0.3],
      "seconds": 2.0},
 ]

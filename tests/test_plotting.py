@@ -296,6 +296,25 @@ def test_accuracy_vs_T_one_line_per_source_and_method():
     assert gids == {"qcfs/ann", "qcfs/parallel", "qcfs/if", "relu/ann", "relu/training_free"}
 
 
+def test_accuracy_vs_T_keeps_the_lossless_point_apart_and_nothing_hidden():
+    """A parallel row at T = T̃ (agreement 1, zero rate error) is a separate star, not a
+    point of the T ≠ T̃ line; IF and training-free points at the same T are dodged apart;
+    n_test puts the worth of one image in the title."""
+    rows = ROWS + [
+        {"source": "qcfs", "method": "parallel", "T": 4, "accuracy": 0.95, "agreement": 1.0, "rate_error": [0.0, 0.0]},
+        {"source": "qcfs", "method": "if", "T": 8, "accuracy": 0.9},
+        {"source": "relu", "method": "training_free", "T": 8, "accuracy": 0.9},
+    ]
+    fig, ax = rp.plot_accuracy_vs_T(rows, n_test=451)
+    np.testing.assert_array_equal(_line(ax, "qcfs/parallel_lossless").get_xdata(), [4])
+    assert 4 not in _line(ax, "qcfs/parallel").get_xdata()
+    if_x = set(_line(ax, "qcfs/if").get_xdata())
+    assert not if_x & set(_line(ax, "relu/training_free").get_xdata())
+    assert "0.22 points" in ax.get_title()
+    with pytest.raises(ValueError, match="n_test"):
+        rp.plot_accuracy_vs_T(ROWS, n_test=0)
+
+
 def test_accuracy_vs_T_rejects_bad_rows():
     with pytest.raises(ValueError, match="method"):
         rp.plot_accuracy_vs_T([dict(ROWS[1], method="magic")])
@@ -317,6 +336,19 @@ def test_cumulative_accuracy_curves():
         rp.plot_cumulative_accuracy([[0.1, 0.2], [0.3, 0.4]], labels=["one"])
     with pytest.raises(ValueError, match="per_step_accuracy"):
         rp.plot_cumulative_accuracy([1.5, 0.2])
+
+
+def test_channel_bias_shows_each_channel_before_and_after():
+    before, after = [[0.1, -0.2], [0.3, 0.0, -0.1]], [[0.01, -0.02], [0.0, 0.0, 0.02]]
+    fig, axes = rp.plot_channel_bias(before, after)
+    assert len(axes) == 2
+    np.testing.assert_array_equal(_line(axes[1], "before").get_xdata(), [1, 2, 3])  # channels from 1
+    np.testing.assert_allclose(_line(axes[1], "after").get_ydata(), [0.0, 0.0, 0.02])
+    assert "0.1333 → 0.0067" in axes[1].get_title()  # mean |bias|, signed values plotted
+    with pytest.raises(ValueError, match="layer 0"):
+        rp.plot_channel_bias([[0.1]], [[0.1, 0.2]])
+    with pytest.raises(ValueError, match="before and after"):
+        rp.plot_channel_bias([], [])
 
 
 def test_calibration_bars():
@@ -445,3 +477,11 @@ def test_labels_say_what_is_plotted():
     assert "I_t ∝ t²" in _line(ax, "if").get_label()
     fig, axes = rp.plot_rate_vs_activation([np.linspace(0, 1, 20)], [np.linspace(0, 1, 20)])
     assert "θ_post" in np.atleast_1d(axes)[0].get_ylabel()
+
+
+def test_raster_numbers_steps_and_neurons_from_one():
+    spikes = np.zeros((4, 3), dtype=bool)
+    spikes[0, 0] = True
+    fig, ax = rp.plot_raster(spikes)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2", "3"]
+    assert list(ax.get_xticks()) == [1, 2, 3, 4] and "1..T" in ax.get_xlabel() and "1..N" in ax.get_ylabel()

@@ -25,6 +25,7 @@ function                       what it shows                               paper
 ``plot_cumulative_accuracy``   accuracy from logits summed over 1..t       ("Evaluation and timing in
                                                                            the released code")
 ``plot_calibration``           per-layer error before/after DA-QCFS        DA-QCFS calibration
+``plot_channel_bias``          signed per-channel bias before/after        DA-QCFS calibration
 ``plot_rate_vs_activation``    SNN rate against ANN activation per layer   DA-QCFS calibration
 ``plot_speedup``               parallel speed-up over sequential IF        ("Evaluation and timing in
                                                                            the released code")
@@ -46,6 +47,7 @@ from .networks import (
     plot_accuracy_vs_T,
     plot_bandwidth,
     plot_calibration,
+    plot_channel_bias,
     plot_cumulative_accuracy,
     plot_rate_vs_activation,
     plot_speedup,
@@ -69,6 +71,7 @@ __all__ = [
     "plot_accuracy_vs_T",
     "plot_cumulative_accuracy",
     "plot_calibration",
+    "plot_channel_bias",
     "plot_rate_vs_activation",
     "plot_speedup",
     "plot_bandwidth",

@@ -66,40 +66,75 @@ def _check_accuracy_rows(rows, name="rows"):
             raise ValueError(f"{name}[{i}]['accuracy'] must be a fraction in [0, 1], got {acc!r}")
 
 
-def plot_accuracy_vs_T(rows, ax=None):
-    """Test accuracy against the number of steps T, one line per (source, method).
+#: Horizontal dodge (a factor on the log-2 T axis) per method, so that series measured at
+#: the same T (IF and training-free at T = 8 … 32) do not hide each other.
+_DODGE = {"parallel": 1.0, "parallel_calibrated": 1.05, "if": 0.93, "training_free": 1.08}
+
+
+def _lossless(row):
+    """A parallel row at T = T̃: the SNN agrees with its ANN and every rate error is 0."""
+    return (row["method"] == "parallel" and row.get("agreement") == 1.0
+            and bool(row.get("rate_error")) and max(row["rate_error"]) == 0.0)
+
+
+def plot_accuracy_vs_T(rows, ax=None, n_test=None):
+    """Test accuracy against the number of steps T, one series per (source, method).
 
     Parameters
     ----------
     rows : list of dict
         The demo's JSON rows, each with ``"source"`` ("qcfs" or "relu"), ``"method"``
         ("ann", "parallel", "parallel_calibrated", "if" or "training_free"), ``"T"`` and
-        ``"accuracy"`` (a fraction in [0, 1]). Other keys are ignored. ANN rows are drawn
-        as horizontal lines (one per distinct accuracy of a source).
+        ``"accuracy"`` (a fraction in [0, 1]); ``"agreement"`` and ``"rate_error"`` are
+        used when present. ANN rows are drawn as horizontal lines.
     ax : matplotlib.axes.Axes, optional
+    n_test : int, optional
+        The number of test images; the title then says what one image is worth, so that
+        a reader can tell a difference of one image from a real one.
 
     Returns
     -------
     fig, ax
-        One line per (source, method) with gid ``"<source>/<method>"``.
+        One line per (source, method) with gid ``"<source>/<method>"``. A parallel SNN at
+        T = T̃ (agreement 1 and zero rate error: lossless, Theorem 4.1) is drawn apart, as
+        a star with gid ``"<source>/parallel_lossless"``, and not joined to the parallel
+        SNNs at T ≠ T̃, which are not lossless. Series measured at the same T are dodged
+        sideways a little (:data:`_DODGE`), IF with hollow markers on top, so none hides
+        another.
     """
     _check_accuracy_rows(rows)
-    fig, ax = new_axes(ax, figsize=(6.4, 4.2))
+    if n_test is not None and (isinstance(n_test, bool) or not isinstance(n_test, numbers.Integral) or n_test < 1):
+        raise ValueError(f"n_test must be an integer >= 1, got {n_test!r}")
+    fig, ax = new_axes(ax, figsize=(6.8, 4.4))
     for source in SOURCES:
         ann = sorted({float(r["accuracy"]) for r in rows if r["source"] == source and r["method"] == "ann"})
         for acc in ann:
             ax.axhline(100 * acc, color=COLORS["ann"], ls=_LINESTYLES[source], lw=1, alpha=0.6,
                        label=f"{source} ANN ({100 * acc:.1f}%)", gid=f"{source}/ann")
+        lossless = sorted((int(r["T"]), float(r["accuracy"])) for r in rows
+                          if r["source"] == source and _lossless(r))
+        if lossless:
+            Ts, acc = zip(*lossless)
+            ax.plot(Ts, 100 * np.array(acc), ls="none", marker="*", ms=13, color=COLORS["parallel"],
+                    markeredgecolor="black", zorder=5, label=f"{source} → parallel, T = T̃ (lossless)",
+                    gid=f"{source}/parallel_lossless")
         for method in METHODS[1:]:
             sel = sorted((int(r["T"]), float(r["accuracy"])) for r in rows
-                         if r["source"] == source and r["method"] == method)
+                         if r["source"] == source and r["method"] == method and not _lossless(r))
             if sel:
                 Ts, acc = zip(*sel)
-                ax.plot(Ts, 100 * np.array(acc), ls=_LINESTYLES[source], marker=_MARKERS[method],
-                        color=COLORS[method], label=f"{source} → {method}", gid=f"{source}/{method}")
+                hollow = method == "if"
+                ax.plot(np.array(Ts) * _DODGE[method], 100 * np.array(acc), ls=_LINESTYLES[source],
+                        marker=_MARKERS[method], color=COLORS[method], ms=7 if hollow else 5,
+                        markerfacecolor="white" if hollow else COLORS[method], zorder=4 if hollow else 3,
+                        label=f"{source} → {method}" + (", T ≠ T̃" if method == "parallel" else ""),
+                        gid=f"{source}/{method}")
     _log2_T_axis(ax, [int(r["T"]) for r in rows if r["method"] != "ann"] or [int(rows[0]["T"])])
     ax.set_ylabel("test accuracy (%)")
-    ax.set_title("Accuracy of the converted SNN against T", fontsize=10)
+    title = "Accuracy of the converted SNN against T"
+    if n_test is not None:
+        title += f"\n({n_test} test images: one image = {100 / n_test:.2f} points)"
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=7, loc="lower right")
     return fig, ax
 
@@ -189,6 +224,54 @@ def plot_calibration(errors_before, errors_after, layer_names=None, ax=None,
     ax.set_title("Calibration: per-layer mean error before and after DA-QCFS", fontsize=10)
     ax.legend(fontsize=8)
     return fig, ax
+
+
+def plot_channel_bias(before, after, layer_names=None, axes=None):
+    """The signed bias of every channel, before and after DA-QCFS calibration, per layer.
+
+    The bias of a channel is the mean over batch and space of (SNN rate − ANN
+    activation): the per-channel shift that ψ_DA and φ_DA are calibrated to remove
+    (DA-QCFS calibration). The per-sample noise around it, which calibration cannot
+    remove, is not shown (it is in the rows' ``rate_error``).
+
+    Parameters
+    ----------
+    before, after : list of array_like
+        One (C_l,) array of signed biases per layer (the rows' ``channel_bias``).
+    layer_names : list of str, optional
+    axes : sequence of matplotlib Axes, optional
+        One per layer.
+
+    Returns
+    -------
+    fig, axes
+        Per panel two line series with gids ``"before"`` and ``"after"``, x = channel 1..C.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    if not isinstance(before, (list, tuple)) or not isinstance(after, (list, tuple)) or not before \
+            or len(before) != len(after):
+        raise ValueError("before and after must be non-empty lists with one array per layer, of equal length")
+    before = [as_array(f"before[{i}]", b, ndim=1) for i, b in enumerate(before)]
+    after = [as_array(f"after[{i}]", a, ndim=1) for i, a in enumerate(after)]
+    for i, (b, a) in enumerate(zip(before, after)):
+        if b.shape != a.shape or b.size == 0:
+            raise ValueError(f"layer {i}: before and after must have the same non-empty number of channels")
+    names = [f"layer {i}" for i in range(1, len(before) + 1)] if layer_names is None else list(layer_names)
+    if len(names) != len(before):
+        raise ValueError(f"layer_names must have {len(before)} entries, got {len(names)}")
+    fig, axes = new_axes_row(axes, len(before), figsize=(4.2 * len(before), 3.6))
+    for ax, b, a, name in zip(axes, before, after, names):
+        channels = np.arange(1, b.size + 1)
+        ax.axhline(0.0, color=COLORS["guide"], lw=1)
+        ax.plot(channels, b, "o", color=COLORS["before"], ms=5, label="before (no calibration)", gid="before")
+        ax.plot(channels, a, "s", color=COLORS["after"], ms=4, label="after DA-QCFS calibration", gid="after")
+        ax.set_xlabel("channel")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(f"{name}: mean |bias| {np.abs(b).mean():.4f} → {np.abs(a).mean():.4f}", fontsize=9)
+    axes[0].set_ylabel("per-channel bias of SNN rate − ANN activation")
+    axes[0].legend(fontsize=7)
+    return fig, axes
 
 
 def _pearson(a, b):

@@ -6,6 +6,7 @@ binary search for the first spike step. Time steps are 1-based, as in the paper,
 potentials are shown in units of θ.
 """
 
+import matplotlib.ticker
 import numpy as np
 
 from ..neurons.integrate_fire import if_neuron
@@ -28,7 +29,8 @@ __all__ = ["plot_raster", "plot_membrane", "plot_if_vs_parallel", "plot_binary_s
 
 
 def _draw_raster(ax, spikes, color):
-    """Draw one tick per spike at (t, neuron); neuron 0 on top; limits never collapse."""
+    """Draw one tick per spike at (t, neuron): steps are numbered 1..T and neurons 1..N (row
+    0 of the array is neuron 1, on top); limits never collapse."""
     T, N = spikes.shape
     positions = [np.flatnonzero(spikes[:, n]) + 1.0 for n in range(N)]
     width = float(np.clip(60.0 / T, 1.0, 4.0))
@@ -37,15 +39,16 @@ def _draw_raster(ax, spikes, color):
         events.set_gid("spikes")
     ax.set_xlim(0.5, T + 0.5)
     ax.set_ylim(N - 0.5, -0.5)  # a single neuron still gets a unit-high row (snntorch#294)
-    ax.set_xlabel("time step t")
-    ax.set_ylabel("neuron")
+    ax.set_xlabel("time step t (1..T)")
+    ax.set_ylabel("neuron (1..N)")
     if T <= 16:
         ax.set_xticks(np.arange(1, T + 1))
     else:
         step_ticks(ax, "x")
-    if N <= 20:
-        ax.set_yticks(np.arange(N))
+    if N <= 20:  # neurons are numbered from 1, like the steps (1..T) and the paper's x
+        ax.set_yticks(np.arange(N), [str(n) for n in range(1, N + 1)])
     else:
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{int(v) + 1}"))
         step_ticks(ax, "y")
 
 

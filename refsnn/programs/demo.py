@@ -131,7 +131,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     for source, pred, net in (("qcfs", qcfs_pred, qcfs_net), ("relu", relu_pred, relu_net)):
         rows.append({"source": source, "method": "ann", "T": None,
                      "accuracy": float(accuracy(net, X_test, y_test)), "agreement": 1.0,
-                     "rate_error": [], "rate_bias": [], "seconds": None})
+                     "rate_error": [], "rate_bias": [], "channel_bias": [], "seconds": None})
 
     def add(row):
         rows.append(row)
@@ -186,7 +186,8 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     from .experiments import run_depth  # the ``depth`` experiment, one depth and one seed
 
     stronger = run_depth("digits", data, [seed], config=STRONGER, retrain=retrain, log=log)
-    return {"dataset": "digits", "seed": seed, "phi_update": phi_update, "rows": rows, "timing": timing,
+    return {"dataset": "digits", "seed": seed, "n_test": int(len(X_test)), "phi_update": phi_update,
+            "rows": rows, "timing": timing,
             "per_step_accuracy": per_step_accuracy, "stronger": stronger,
             "seconds": time.perf_counter() - start}
 

@@ -93,7 +93,7 @@ def load_data(data="digits", data_dir=None, seed=0):
 def _ann_row(source, net, X, y):
     predictions = predict(net, X)
     return {"source": source, "method": "ann", "T": None, "accuracy": float((predictions == y).mean()),
-            "agreement": 1.0, "rate_error": [], "rate_bias": [], "seconds": None}, predictions
+            "agreement": 1.0, "rate_error": [], "rate_bias": [], "channel_bias": [], "seconds": None}, predictions
 
 
 def _trained(name, build, data, train_config, seed, retrain, log):

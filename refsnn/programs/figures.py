@@ -137,22 +137,23 @@ def _demo_figures(demo):
     from .. import plotting as rp
 
     rows = _load_rows(demo)
-    fig, _ = rp.plot_accuracy_vs_T(rows)
+    n_test = demo.get("n_test") if isinstance(demo, dict) else None
+    fig, _ = rp.plot_accuracy_vs_T(rows, n_test=n_test if isinstance(n_test, int) and n_test > 0 else None)
     yield "accuracy_vs_T.png", fig
 
     pairs = {}
     for row in rows:
-        if row.get("method") in ("parallel", "parallel_calibrated") and row.get("rate_error"):
-            pairs.setdefault((row["source"], int(row["T"])), {})[row["method"]] = row["rate_error"]
+        if row.get("method") in ("parallel", "parallel_calibrated") and row.get("channel_bias"):
+            pairs.setdefault((row["source"], int(row["T"])), {})[row["method"]] = row["channel_bias"]
     pairs = {k: v for k, v in pairs.items() if len(v) == 2}
     if pairs:
         (source, T), pair = min(pairs.items(), key=lambda kv: (kv[0][0] != "qcfs", kv[0][1]))
-        fig, ax = rp.plot_calibration(pair["parallel"], pair["parallel_calibrated"],
-                                      ylabel="mean |SNN rate − ANN activation|")
-        ax.set_title(f"DA-QCFS calibration, {source.upper()} ANN at T = {T}", fontsize=10)
+        fig, axes = rp.plot_channel_bias(pair["parallel"], pair["parallel_calibrated"])
+        fig.suptitle(f"DA-QCFS calibration, {source.upper()} ANN converted at T = {T}: what it targets, "
+                     "the bias of each channel", fontsize=10)
         yield "calibration.png", fig
     else:
-        print("note: the demo JSON has no parallel/parallel_calibrated pair with rate_error; "
+        print("note: the demo JSON has no parallel/parallel_calibrated pair with channel_bias; "
               "skipping calibration.png")
 
     curves = demo.get("per_step_accuracy") if isinstance(demo, dict) else None

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "shown", "snn_row"]
+__all__ = ["cache_dir", "shown", "snn_row", "channel_bias"]
 
 
 def cache_dir():
@@ -35,10 +35,16 @@ def shown(path):
         return str(path)
 
 
-def _channel_bias(rate, activation):
-    """Mean over channels (axis 1) of |the mean of (rate − activation) over the other axes|."""
+def channel_bias(rate, activation):
+    """The signed bias of every channel (axis 1): the mean of (rate − activation) over the
+    batch and space, shape (C,), float64."""
     axes = tuple(i for i in range(rate.ndim) if i != 1)
-    return float(np.abs((rate - activation).mean(axis=axes, dtype=np.float64)).mean())
+    return (rate - activation).mean(axis=axes, dtype=np.float64)
+
+
+def _channel_bias(rate, activation):
+    """Mean over channels of |:func:`channel_bias`|."""
+    return float(np.abs(channel_bias(rate, activation)).mean())
 
 
 def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
@@ -60,7 +66,8 @@ def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
     Returns
     -------
     dict with ``source``, ``method``, ``T``, ``accuracy``, ``agreement``,
-    ``rate_error``, ``rate_bias`` (lists, one value per neuron layer) and ``seconds``.
+    ``rate_error``, ``rate_bias`` (lists, one value per neuron layer), ``channel_bias``
+    (per neuron layer, the list of signed per-channel biases) and ``seconds``.
     """
     start = time.perf_counter()
     predictions, rates = snn.predict_and_rates(X)
@@ -71,5 +78,6 @@ def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
         "agreement": float((predictions == ann_predictions).mean()),
         "rate_error": [float(np.abs(r - a).mean()) for r, a in zip(rates, ann_activations)],
         "rate_bias": [_channel_bias(r, a) for r, a in zip(rates, ann_activations)],
+        "channel_bias": [channel_bias(r, a).tolist() for r, a in zip(rates, ann_activations)],
         "seconds": seconds,
     }
