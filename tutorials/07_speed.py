@@ -289,8 +289,10 @@ for i, k in enumerate(kernels):
 Ts = np.array(STEPS, dtype=float)
 for shape, name in ((Ts ** 2, "∝ T²"), (Ts, "∝ T")):  # reference slopes through the dense and hadamard T = 64 points
     ref = shape / shape[-1] * ns["dense" if name == "∝ T²" else "hadamard", STEPS[-1]]
-    ax.plot(Ts, ref, color=rp.COLORS["guide"], ls=":", lw=1)
-    ax.text(Ts[0], ref[0], name, color=rp.COLORS["guide"], fontsize=8, va="bottom")
+    ax.plot(Ts, ref, color="black", ls=":", lw=1.2)
+    ax.annotate(f"slope {name}", (Ts[-1], ref[-1]), xytext=(6, 0), textcoords="offset points",
+                color="black", fontsize=9, va="center",
+                bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.8))
 ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.set_xticks(STEPS, [str(T) for T in STEPS])
