@@ -38,27 +38,6 @@ def test_python_dash_m():
     assert "refsnn tour" in out.stdout
 
 
-def test_import_compiles_nothing():
-    """Importing refsnn compiles no kernel (each compiles lazily on its first call)."""
-    code = """
-import importlib, pkgutil, refsnn
-from numba.core.registry import CPUDispatcher
-kernels = []
-for info in pkgutil.walk_packages(refsnn.__path__, "refsnn."):
-    if info.name.startswith(("refsnn.plotting", "refsnn.programs.figures", "refsnn.__main__")):
-        continue
-    module = importlib.import_module(info.name)
-    kernels += [v for v in vars(module).values() if isinstance(v, CPUDispatcher)]
-assert len(kernels) >= 8, kernels
-print(sum(len(k.signatures) for k in kernels))
-"""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "0"
-
-
-# --------------------------------------------------------------------------- issue 8: arguments checked up front
-
-
 @pytest.fixture
 def no_work(monkeypatch):
     """Make the long-running parts fail loudly: a bad argument must stop before them."""
