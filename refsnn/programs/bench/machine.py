@@ -1,10 +1,12 @@
 """What the numbers were measured on: cores, CPU, library versions, BLAS, threads."""
 
+import contextlib
 import os
 import platform
 
 import numba
 import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
 
 
 def _cpu_model():
@@ -20,15 +22,10 @@ def _cpu_model():
 
 def _blas():
     """BLAS libraries as threadpoolctl sees them, else numpy.show_config's entry."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        info = [{k: d.get(k) for k in ("internal_api", "version", "num_threads", "threading_layer", "architecture")}
-                for d in threadpool_info() if d.get("user_api") == "blas"]
-        if info:
-            return {"source": "threadpoolctl", "libraries": info}
-    except ImportError:
-        pass
+    info = [{k: d.get(k) for k in ("internal_api", "version", "num_threads", "threading_layer", "architecture")}
+            for d in threadpool_info() if d.get("user_api") == "blas"]
+    if info:
+        return {"source": "threadpoolctl", "libraries": info}
     try:
         config = np.show_config(mode="dicts")
         return {"source": "numpy.show_config", "libraries": [config["Build Dependencies"]["blas"]]}
@@ -56,3 +53,31 @@ def machine_info():
         "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                             "NUMBA_NUM_THREADS", "NUMBA_CACHE_DIR") if k in os.environ},
     }
+
+
+@contextlib.contextmanager
+def limit_threads(threads):
+    """Run the body with ``threads`` threads in Numba's parallel kernels and in BLAS.
+
+    BLAS threads are limited with threadpoolctl (NumPy's BLAS keeps its own thread pool;
+    ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` set before Python starts do the same for
+    a whole process). ``threads=None`` changes nothing.
+
+    Parameters
+    ----------
+    threads : int or None
+        1 .. ``numba.config.NUMBA_NUM_THREADS``.
+    """
+    if threads is None:
+        yield
+        return
+    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not \
+            1 <= threads <= numba.config.NUMBA_NUM_THREADS:
+        raise ValueError(f"threads must be an integer in 1..{numba.config.NUMBA_NUM_THREADS}, got {threads!r}")
+    previous = numba.get_num_threads()
+    numba.set_num_threads(int(threads))
+    try:
+        with threadpool_limits(limits=int(threads), user_api="blas"):
+            yield
+    finally:
+        numba.set_num_threads(previous)
