@@ -4,6 +4,8 @@ Invariants, one test each where possible:
 
 * every backward pass equals central finite differences of its forward pass (float64);
 * Conv2d's im2col forward equals a naive six-fold loop;
+* every compiled kernel (im2col, col2im, average pooling) equals its readable twin bit for
+  bit, and the blocked convolution equals the whole-batch one (float rounding apart);
 * average pooling commutes with the mean over time, max pooling does not (why refsnn has
   no max pooling);
 * the same seed builds the same network, and bad input raises ValueError naming the layer.
@@ -16,7 +18,11 @@ from hypothesis import strategies as st
 
 from nets import numerical_grad
 
-from refsnn.networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks import layer_kernels, layers
+from refsnn.networks.layers import (
+    QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential, avg_pool2d_reference, col2im_reference,
+    conv2d_reference, im2col_reference,
+)
 
 F64 = np.float64
 
@@ -96,6 +102,93 @@ def test_conv2d_forward_equals_naive_loops(k, stride, padding, H, W, C, seed):
     expected = naive_conv2d(x, layer.weight, layer.bias, stride, padding)
     np.testing.assert_allclose(layer.forward(x), expected, rtol=1e-12, atol=1e-12)
     assert layer.forward(x).shape[2:] == layer.output_shape(H, W)
+
+
+# --------------------------------------------------------------------------- kernels and twins
+
+conv_geometry = dict(k=st.integers(1, 4), stride=st.integers(1, 3), padding=st.integers(0, 2),
+                     H=st.integers(4, 9), W=st.integers(4, 9), C=st.integers(1, 3), seed=st.integers(0, 99))
+
+
+@settings(max_examples=40)
+@given(**conv_geometry, dtype=st.sampled_from([np.float32, np.float64]), start=st.integers(0, 2))
+def test_im2col_kernel_equals_twin(k, stride, padding, H, W, C, seed, dtype, start):
+    """The compiled gather writes the transpose of im2col_reference's matrix, for the
+    images start.. of the batch, padding with zeros as it goes."""
+    x = np.random.default_rng(seed).standard_normal((3, C, H, W)).astype(dtype)
+    Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    n = 3 - start
+    cols = np.full((C * k * k, n * Ho * Wo), np.nan, dtype=dtype)  # every entry must be written
+    layer_kernels._im2col_kernel(x, start, k, stride, padding, Ho, Wo, cols)
+    np.testing.assert_array_equal(cols, im2col_reference(x[start:], k, stride, padding).T)
+
+
+@settings(max_examples=40)
+@given(**conv_geometry, dtype=st.sampled_from([np.float32, np.float64]))
+def test_col2im_kernel_equals_twin(k, stride, padding, H, W, C, seed, dtype):
+    """Bit for bit: the same terms added in the same (tap) order, on random floats."""
+    rng = np.random.default_rng(seed)
+    B = 2
+    Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    dcols = rng.standard_normal((B * Ho * Wo, C * k * k)).astype(dtype)
+    dx = np.zeros((B, C, H, W), dtype=dtype)
+    layer_kernels._col2im_kernel(np.ascontiguousarray(dcols.T), k, stride, padding, Ho, Wo, dx)
+    np.testing.assert_array_equal(dx, col2im_reference(dcols, (B, C, H, W), k, stride, padding))
+
+
+@settings(max_examples=30)
+@given(k=st.integers(1, 4), H=st.integers(4, 11), W=st.integers(4, 11), seed=st.integers(0, 99),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_avg_pool_kernel_equals_twin(k, H, W, seed, dtype):
+    """AvgPool2d.forward (the compiled kernel) equals the sum of strided slices / k², bit
+    for bit, also when rows and columns are left over."""
+    x = np.random.default_rng(seed).standard_normal((2, 3, H, W)).astype(dtype)
+    out = AvgPool2d(k).forward(x)
+    expected = avg_pool2d_reference(x, k)
+    assert out.dtype == expected.dtype == dtype
+    np.testing.assert_array_equal(out, expected)
+    # and the mean of each window (a different summation order: float rounding apart)
+    Ho, Wo = H // k, W // k
+    means = x[:, :, :Ho * k, :Wo * k].reshape(2, 3, Ho, k, Wo, k).mean(axis=(3, 5))
+    np.testing.assert_allclose(out, means, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("block_floats", [1, 40, 2**16])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, dtype):
+    """The forward pass in blocks of images (1 image, a few, all at once) equals the
+    whole-batch matrix product of conv2d_reference to float rounding (BLAS may order a
+    row's products differently in a smaller matrix), and the backward pass is unchanged."""
+    monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
+    rng = np.random.default_rng(5)
+    layer = Conv2d(3, 4, 3, stride=1, padding=1, rng=rng, dtype=dtype)
+    layer.bias[:] = rng.standard_normal(4)
+    x = rng.standard_normal((7, 3, 5, 6)).astype(dtype)
+    out = layer.forward(x)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(out, conv2d_reference(x, layer.weight, layer.bias, 1, 1), rtol=tol, atol=tol)
+    assert out.dtype == dtype and out.flags.c_contiguous
+
+
+def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
+    """With small dyadic weights and inputs every sum is exact, so block size and BLAS
+    order cannot matter: equality, not closeness (what the lossless tests rely on)."""
+    rng = np.random.default_rng(6)
+    x = rng.integers(-4, 5, (9, 2, 6, 6)).astype(np.float32) / 4
+    layer = Conv2d(2, 3, 3, padding=1, rng=rng)
+    layer.weight[...] = rng.integers(-4, 5, layer.weight.shape) / 8
+    layer.bias[...] = rng.integers(-4, 5, 3) / 2
+    expected = conv2d_reference(x, layer.weight, layer.bias, 1, 1)
+    for block_floats in (1, 200, 2**16):
+        monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
+        np.testing.assert_array_equal(layer.forward(x), expected)
+
+
+def test_conv2d_accepts_a_non_contiguous_input():
+    rng = np.random.default_rng(7)
+    layer = Conv2d(2, 3, 3, padding=1, rng=rng, dtype=F64)
+    x = rng.standard_normal((3, 6, 6, 2)).transpose(0, 3, 1, 2)  # (B, C, H, W) view, not contiguous
+    np.testing.assert_allclose(layer.forward(x), naive_conv2d(x, layer.weight, layer.bias, 1, 1), rtol=1e-12)
 
 
 def test_average_pooling_commutes_with_time_mean_but_max_pooling_does_not():

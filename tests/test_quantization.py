@@ -100,6 +100,12 @@ def test_dtypes():
         (dict(levels=2.5), TypeError, "levels"),
         (dict(levels=True), TypeError, "levels"),
         (dict(theta=np.ones(3)), ValueError, "theta"),
+        # single numbers take the stride-0 path: the same checks
+        (dict(theta=[-1.0]), ValueError, "theta"),
+        (dict(theta=np.ones((1, 1))), ValueError, "theta of shape \\(1, 1\\) does not broadcast"),
+        (dict(psi=[np.nan]), ValueError, "psi"),
+        (dict(psi=np.zeros((1, 1))), ValueError, "psi of shape"),
+        (dict(theta=["a"]), TypeError, "theta"),
     ],
 )
 def test_bad_input_raises(kwargs, error, match):
@@ -107,6 +113,22 @@ def test_bad_input_raises(kwargs, error, match):
     args.update(kwargs)
     with pytest.raises(error, match=match):
         qcfs(**args)
+    with pytest.raises(error, match=match):
+        qcfs_level(**args)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_scalar_parameters_give_the_per_neuron_result(dtype):
+    """A single-number θ and ψ go to the kernel as stride-0 views (no copies); the
+    result is the one for the same values spelled out per neuron, bit for bit."""
+    z = np.random.default_rng(0).normal(0.4, 0.6, (5, 3, 4)).astype(dtype)
+    for psi in (None, 0.3, [0.3]):
+        full_psi = None if psi is None else np.full(z.shape, 0.3)
+        for f in (qcfs, qcfs_level):
+            expected = f(z, np.full(z.shape, 1.25), 4, full_psi)
+            got = f(z, np.float32(1.25), 4, psi)
+            assert got.shape == z.shape and got.dtype == expected.dtype
+            np.testing.assert_array_equal(got, expected)
 
 
 def test_da_qcfs_bad_input():

@@ -307,6 +307,31 @@ def test_sequential_predict_keeps_neither_steps_nor_trains():
     assert peak < 1_000_000
 
 
+@pytest.mark.parametrize("group_images", [1, 8, 3 * 4])
+def test_faithful_groups_of_samples_change_nothing(monkeypatch, group_images):
+    """Faithful mode runs the batch in groups of samples (FAITHFUL_GROUP_IMAGES // T per
+    group, at least 1); outputs per step, summed outputs, counts and spike trains equal a
+    run of the whole batch at once, on a network whose arithmetic is not exact."""
+    net, X = dyadic_cnn(4, 4)
+    rng = np.random.default_rng(5)
+    X = rng.random(X.shape).astype(np.float32)
+    snn = to_parallel_snn(net, 4)
+    monkeypatch.setattr(spiking, "FAITHFUL_GROUP_IMAGES", 10**9)  # one group
+    whole = snn.run(X, record=True)
+    total = snn._forward(X, "faithful", steps=False, record="counts")
+    monkeypatch.setattr(spiking, "FAITHFUL_GROUP_IMAGES", group_images)
+    grouped = snn.run(X, record=True)
+    np.testing.assert_array_equal(grouped[0], whole[0])
+    for g, w in zip(grouped[1], whole[1]):
+        assert g.keys() == w.keys() == {"counts", "spikes"}
+        np.testing.assert_array_equal(g["spikes"], w["spikes"])
+        np.testing.assert_array_equal(g["counts"], w["counts"])
+    grouped_total = snn._forward(X, "faithful", steps=False, record="counts")
+    np.testing.assert_array_equal(grouped_total[0], total[0])
+    for g, w in zip(grouped_total[1], total[1]):
+        np.testing.assert_array_equal(g["counts"], w["counts"])
+
+
 def test_summed_steps_equal_the_sum_of_stacked_steps():
     """The step-by-step sum of predict is bit for bit the sum of run's stacked steps,
     also on a network whose arithmetic is not exact."""

@@ -35,11 +35,114 @@ from .base import (
     Layer, as_input, check_finite_input, check_ndim, float_dtype, kaiming_normal, positive_int,
 )
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
+from . import layer_kernels
 
 __all__ = [
     "Linear", "Conv2d", "AvgPool2d", "Flatten", "Sequential",
     "ReLU", "ClipReLU", "QCFS", "DAQCFS",
+    "conv2d_reference", "im2col_reference", "col2im_reference", "avg_pool2d_reference",
 ]
+
+#: Floats in the patch matrix of one block of images in :meth:`Conv2d.forward` (256 KiB
+#: in float32): each block's patches are gathered and multiplied while they are in the
+#: cache, instead of one patch matrix for the whole batch (k² times the input's size).
+CONV_BLOCK_FLOATS = 2**16
+
+
+# ---------------------------------------------------------------- readable twins
+
+def im2col_reference(x, kernel_size, stride=1, padding=0):
+    """The patch matrix of a batch: every k×k patch of the zero-padded input as a row.
+
+    .. math::  \\mathrm{cols}[(b H_{out} + i) W_{out} + j,\\ (c k + u) k + v]
+               = x^{pad}_{b,\\,c,\\,s i + u,\\,s j + v}
+
+    Parameters
+    ----------
+    x : ndarray, shape (B, C, H, W)
+    kernel_size, stride, padding : int
+
+    Returns
+    -------
+    ndarray, shape (B·H_out·W_out, C·k·k)
+        Readable twin of the compiled gather of :meth:`Conv2d.forward`, which writes the
+        transpose of this matrix (equal bit for bit).
+    """
+    k, s, p = kernel_size, stride, padding
+    B, C = x.shape[:2]
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
+    patches = sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s]  # (B, C, Ho, Wo, k, k)
+    Ho, Wo = patches.shape[2:4]
+    # rows (b, i, j), columns (c, u, v): the order of weight.reshape(O, C·k·k)
+    return patches.transpose(0, 2, 3, 1, 4, 5).reshape(B * Ho * Wo, C * k * k)
+
+
+def col2im_reference(dcols, input_shape, kernel_size, stride=1, padding=0):
+    """Scatter patch gradients back onto the input: the adjoint of :func:`im2col_reference`.
+
+    Kernel tap (u, v) of output (i, j) touched padded input (s·i + u, s·j + v); its
+    gradient is added there, tap after tap, and the padding is cropped off.
+
+    Parameters
+    ----------
+    dcols : ndarray, shape (B·H_out·W_out, C·k·k)
+        In the layout of :func:`im2col_reference`; the compiled scatter of
+        :meth:`Conv2d.backward` reads the transpose.
+    input_shape : tuple (B, C, H, W)
+
+    Returns
+    -------
+    ndarray, shape (B, C, H, W)
+        Readable twin of the compiled scatter (equal bit for bit).
+    """
+    B, C, H, W = input_shape
+    k, s, p = kernel_size, stride, padding
+    Ho, Wo = (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+    taps = dcols.reshape(B, Ho, Wo, C, k, k)
+    dxp = np.zeros((B, C, H + 2 * p, W + 2 * p), dtype=dcols.dtype)
+    for u in range(k):
+        for v in range(k):
+            dxp[:, :, u:u + s * Ho:s, v:v + s * Wo:s] += taps[:, :, :, :, u, v].transpose(0, 3, 1, 2)
+    return dxp[:, :, p:p + H, p:p + W]
+
+
+def conv2d_reference(x, weight, bias, stride=1, padding=0):
+    """Convolution as one matrix product over the whole batch (readable twin of
+    :meth:`Conv2d.forward`).
+
+    .. math::  y_{b,o,i,j} = b_o + \\sum_{c,u,v} W_{o,c,u,v}\\, x^{pad}_{b,c,s i+u,s j+v}
+
+    :meth:`Conv2d.forward` multiplies the same rows by the same weights in blocks of
+    images; BLAS may order a row's products differently in a smaller matrix, so the two
+    agree to float32 rounding (``tests/test_layers.py`` allows 1e-6 relative), and
+    exactly whenever the sums are exact (the dyadic networks of the conversion tests).
+
+    Shapes: x (B, C, H, W), weight (O, C, k, k), bias (O,) → (B, O, H_out, W_out).
+    """
+    O, C, k, _ = weight.shape
+    x = np.asarray(x, dtype=weight.dtype)
+    B, _, H, W = x.shape
+    Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    out = im2col_reference(x, k, stride, padding) @ weight.reshape(O, -1).T + bias
+    return np.ascontiguousarray(out.reshape(B, Ho, Wo, O).transpose(0, 3, 1, 2))
+
+
+def avg_pool2d_reference(x, kernel_size):
+    """Mean over k×k windows, written as the sum of the k² strided slices, taps in
+    row-major order, divided by k² (readable twin of :meth:`AvgPool2d.forward`, equal
+    bit for bit).
+
+    .. math::  y_{b,c,i,j} = \\frac{1}{k^2} \\sum_{u,v < k} x_{b,c,k i + u,k j + v}
+
+    Shapes: (B, C, H, W) → (B, C, H//k, W//k); rows and columns that do not fill a
+    window are dropped.
+    """
+    k = kernel_size
+    H, W = x.shape[2:]
+    Ho, Wo = H // k, W // k
+    total = sum(x[:, :, u:Ho * k:k, v:Wo * k:k] for u in range(k) for v in range(k))
+    return total / x.dtype.type(k * k)
+
 
 
 class Linear(Layer):
@@ -79,14 +182,16 @@ class Linear(Layer):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (B, {self.in_features}), got {x.shape}")
         self._x = x
-        return x @ self.weight.T + self.bias
+        out = x @ self.weight.T
+        out += self.bias
+        return out
 
     def backward(self, grad_out):
         """dL/dW = gᵀx, dL/db = Σ_batch g, dL/dx = g W."""
         x = self._saved("_x")
         g = self._check_grad(grad_out, (x.shape[0], self.out_features)).astype(x.dtype, copy=False)
-        self.weight_grad[...] = g.T @ x
-        self.bias_grad[...] = g.sum(axis=0)
+        np.matmul(g.T, x, out=self.weight_grad)
+        np.sum(g, axis=0, out=self.bias_grad)
         return g @ self.weight
 
     def params(self):
@@ -104,10 +209,14 @@ class Conv2d(Layer):
         y_{b,o,i,j} = b_o + \\sum_{c,u,v} W_{o,c,u,v}\\,
                       x^{pad}_{b,\\,c,\\,s i + u,\\,s j + v}
 
-    computed as one matrix product: the k×k patches of the padded input are gathered
-    into a matrix of shape (B·H_out·W_out, C·k·k) ("im2col") and multiplied by the
-    weights reshaped to (O, C·k·k). The backward pass multiplies back and scatters the
-    patch gradients onto the input ("col2im").
+    computed as matrix products: the k×k patches of the zero-padded input are gathered
+    into a matrix with rows (b, i, j) and columns (c, u, v) ("im2col",
+    :func:`im2col_reference`) and multiplied by the weights reshaped to (O, C·k·k), one
+    block of images at a time (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so
+    they stay in the cache; :func:`conv2d_reference` is the whole-batch twin). The
+    backward pass multiplies back and scatters the patch gradients onto the input
+    ("col2im", :func:`col2im_reference`). Gather and scatter are Numba kernels
+    (:mod:`refsnn.networks.layer_kernels`) that pad as they go.
 
     Parameters
     ----------
@@ -146,7 +255,7 @@ class Conv2d(Layer):
         self.bias = np.zeros(self.out_channels, dtype=dtype)
         self.weight_grad = np.zeros_like(self.weight)
         self.bias_grad = np.zeros_like(self.bias)
-        self._cols = None
+        self._x = None
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
@@ -166,33 +275,46 @@ class Conv2d(Layer):
         k, s, p = self.kernel_size, self.stride, self.padding
         if min(x.shape[2:]) + 2 * p < k:
             raise ValueError(f"{self!r}: input {x.shape} is smaller than the kernel after padding")
+        x = np.ascontiguousarray(x)
         B, C, H, W = x.shape
+        O = self.out_channels
         Ho, Wo = self.output_shape(H, W)
-        xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p))) if p else x
-        patches = sliding_window_view(xp, (k, k), axis=(2, 3))[:, :, ::s, ::s]
-        # (B, C, Ho, Wo, k, k) -> rows (b, i, j), columns (c, u, v): matches weight.reshape(O, -1)
-        cols = patches.transpose(0, 2, 3, 1, 4, 5).reshape(B * Ho * Wo, C * k * k)
-        out = cols @ self.weight.reshape(self.out_channels, -1).T + self.bias
-        self._cols, self._x_shape = cols, x.shape
-        return np.ascontiguousarray(out.reshape(B, Ho, Wo, self.out_channels).transpose(0, 3, 1, 2))
+        rows, width = Ho * Wo, C * k * k
+        chunk = max(1, min(B, CONV_BLOCK_FLOATS // (rows * width)))
+        cols = np.empty((width, chunk * rows), dtype=x.dtype)  # patches as columns
+        product = np.empty((O, chunk * rows), dtype=x.dtype)
+        weight = self.weight.reshape(O, width)
+        out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
+        bias = self.bias[:, None]
+        for start in range(0, B, chunk):
+            n = min(chunk, B - start)
+            block = cols[:, :n * rows] if n < chunk else cols
+            layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
+            np.matmul(weight, block, out=product[:, :n * rows])
+            # (O, n·Ho·Wo) → (n, O, Ho·Wo) with the bias added on the way
+            np.add(product[:, :n * rows].reshape(O, n, rows).transpose(1, 0, 2), bias,
+                   out=out[start:start + n].reshape(n, O, rows))
+        self._x = x
+        return out
 
     def backward(self, grad_out):
-        """Weight and bias gradients from the saved patches; input gradient by col2im."""
-        cols = self._saved("_cols")
-        B, C, H, W = self._x_shape
+        """Weight and bias gradients from the patches (gathered again: a copy, cheaper to
+        redo than to keep for every forward call); input gradient by col2im."""
+        x = self._saved("_x")
+        B, C, H, W = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
+        O = self.out_channels
         Ho, Wo = self.output_shape(H, W)
-        g = self._check_grad(grad_out, (B, self.out_channels, Ho, Wo)).astype(cols.dtype, copy=False)
-        g = g.transpose(0, 2, 3, 1).reshape(B * Ho * Wo, self.out_channels)
-        self.weight_grad[...] = (g.T @ cols).reshape(self.weight.shape)
-        self.bias_grad[...] = g.sum(axis=0)
-        dcols = (g @ self.weight.reshape(self.out_channels, -1)).reshape(B, Ho, Wo, C, k, k)
-        # col2im: kernel tap (u, v) of output (i, j) touched padded input (s·i + u, s·j + v).
-        dxp = np.zeros((B, C, H + 2 * p, W + 2 * p), dtype=cols.dtype)
-        for u in range(k):
-            for v in range(k):
-                dxp[:, :, u:u + s * Ho:s, v:v + s * Wo:s] += dcols[:, :, :, :, u, v].transpose(0, 3, 1, 2)
-        return dxp[:, :, p:p + H, p:p + W]
+        g = self._check_grad(grad_out, (B, O, Ho, Wo)).astype(x.dtype, copy=False)
+        g = g.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of cols
+        cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
+        layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
+        np.matmul(g, cols.T, out=self.weight_grad.reshape(O, -1))
+        np.sum(g, axis=1, out=self.bias_grad)
+        dcols = self.weight.reshape(O, -1).T @ g
+        dx = np.zeros((B, C, H, W), dtype=x.dtype)
+        layer_kernels._col2im_kernel(dcols, k, s, p, Ho, Wo, dx)
+        return dx
 
     def params(self):
         return {"weight": self.weight, "bias": self.bias}
@@ -208,6 +330,9 @@ class AvgPool2d(Layer):
 
     As in PyTorch, rows and columns that do not fill a whole window are dropped
     (they get zero gradient). Shapes: (B, C, H, W) → (B, C, H//k, W//k).
+
+    The forward pass is a Numba kernel that reads the input once; its readable twin
+    :func:`avg_pool2d_reference` sums the k² strided slices in the same order.
     """
 
     def __init__(self, kernel_size):
@@ -226,8 +351,10 @@ class AvgPool2d(Layer):
             raise ValueError(f"{self!r}: input {x.shape} is smaller than the {k}x{k} window")
         Ho, Wo = H // k, W // k
         self._x_shape, self._dtype = x.shape, x.dtype
-        windows = x[:, :, :Ho * k, :Wo * k].reshape(B, C, Ho, k, Wo, k)
-        return windows.mean(axis=(3, 5), dtype=x.dtype)
+        out = np.empty((B, C, Ho, Wo), dtype=x.dtype)
+        # compiled twin of avg_pool2d_reference: one pass over the input
+        layer_kernels._avg_pool_kernel(x, k, x.dtype.type(k * k), out)
+        return out
 
     def backward(self, grad_out):
         """Each input of a window receives 1/k² of the window's gradient."""
@@ -235,8 +362,12 @@ class AvgPool2d(Layer):
         k = self.kernel_size
         Ho, Wo = H // k, W // k
         g = self._check_grad(grad_out, (B, C, Ho, Wo)).astype(self._dtype, copy=False)
-        dx = np.zeros((B, C, H, W), dtype=self._dtype)
-        dx[:, :, :Ho * k, :Wo * k] = np.repeat(np.repeat(g, k, axis=2), k, axis=3) / self._dtype.type(k * k)
+        share = g / self._dtype.type(k * k)
+        whole = H == Ho * k and W == Wo * k
+        dx = np.empty((B, C, H, W), dtype=self._dtype) if whole else np.zeros((B, C, H, W), dtype=self._dtype)
+        for u in range(k):
+            for v in range(k):
+                dx[:, :, u:Ho * k:k, v:Wo * k:k] = share
         return dx
 
 

@@ -62,7 +62,8 @@ from .containers import iter_layers, run
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .normalization import BatchNorm
 
-__all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "MAX_BYTES", "COLLAPSED_MAX_T"]
+__all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "MAX_BYTES", "COLLAPSED_MAX_T",
+           "FAITHFUL_GROUP_IMAGES"]
 
 #: Largest estimated memory, in bytes, of the arrays that grow with T in one run (the
 #: T·B copies of faithful mode, the stacked steps and spike trains of sequential mode).
@@ -71,6 +72,11 @@ MAX_BYTES = 2 * 2**30
 #: Collapsed mode and the lean collapsed kernel are exact only for T below this (2²²,
 #: the ``HADAMARD_MAX_T`` of the neuron kernels; float32 stops holding T at 2²⁴).
 COLLAPSED_MAX_T = 2**22
+#: Faithful mode runs the samples of a batch in groups of about this many images, T
+#: copies of each (T·group ≈ FAITHFUL_GROUP_IMAGES), so that every layer's input and
+#: output stay in the CPU's cache; the samples are independent, so the grouping changes
+#: no result. A module-level setting, like :data:`MAX_BYTES`.
+FAITHFUL_GROUP_IMAGES = 256
 
 TIME_LINEAR = (Conv2d, Linear, AvgPool2d, Flatten, BatchNorm)
 
@@ -531,7 +537,8 @@ class SpikingNetwork:
                 rec["counts"] = fired.astype(np.int64) if rec["counts"] is None else rec["counts"] + fired
                 if record == "spikes":
                     rec["spikes"].append(fired)
-            return fired * _channel_view(layer, "theta_post", layer.theta_post, x)
+            theta_post = _channel_view(layer, "theta_post", layer.theta_post, x)
+            return np.multiply(fired, theta_post.astype(x.dtype))  # s·θ_post in x's dtype
         return hook
 
     def _run_sequential(self, X, steps, record):
@@ -571,16 +578,28 @@ class SpikingNetwork:
                     rec["spikes"] = spikes
                 records.append(rec)
             _, _, theta_post = layer._params(currents[0])
-            return (spikes * theta_post).reshape(x.shape)
+            return np.multiply(spikes, theta_post.astype(x.dtype)).reshape(x.shape)  # s·θ_post in x's dtype
         return hook
 
     def _run_faithful(self, X, steps, record):
+        """The T·B batch through the network, in groups of samples (:data:`FAITHFUL_GROUP_IMAGES`)."""
         B, T = X.shape[0], self.T
-        x = np.broadcast_to(X, (T,) + X.shape).reshape((T * B,) + X.shape[1:])
-        records = []
-        out = run(self.net, x, self._faithful_hook(B, records, record))
-        out = out.reshape((T, B) + out.shape[1:])
-        return (out if steps else out.sum(axis=0)), records
+        group = max(1, FAITHFUL_GROUP_IMAGES // T)
+        outputs, groups = [], []
+        for start in range(0, B, group):
+            Xg = X[start:start + group]
+            n = Xg.shape[0]
+            x = np.broadcast_to(Xg, (T,) + Xg.shape).reshape((T * n,) + Xg.shape[1:])
+            records = []
+            out = run(self.net, x, self._faithful_hook(n, records, record))
+            out = out.reshape((T, n) + out.shape[1:])
+            outputs.append(out if steps else out.sum(axis=0))
+            groups.append(records)
+        if len(outputs) == 1:
+            return outputs[0], groups[0]
+        records = [{key: np.concatenate([g[k][key] for g in groups], axis=1 if key == "spikes" else 0)
+                    for key in groups[0][k]} for k in range(len(groups[0]))]
+        return np.concatenate(outputs, axis=1 if steps else 0), records
 
     def _collapsed_hook(self, records, record):
         """Hook for collapsed mode: affine layers add their offset T − 1 more times,

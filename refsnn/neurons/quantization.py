@@ -118,6 +118,41 @@ def _prepare(z, theta, psi, **extra):
     return np.asarray(z, order="C"), theta, psi, extra
 
 
+def _flat_param(name, value, z, dtype, positive=False):
+    """A single-number parameter as a stride-0 view of length ``z.size`` (no copies),
+    checked like :func:`~refsnn._checks.as_param`; ``None`` for a larger parameter."""
+    if np.size(value) != 1:
+        return None
+    arr = as_float_array(name, value)
+    try:
+        if np.broadcast_shapes(arr.shape, z.shape) != z.shape:
+            raise ValueError
+    except ValueError:
+        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the neuron shape {z.shape}") from None
+    if positive and not (arr > 0).all():
+        raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
+    return np.broadcast_to(arr.reshape(1).astype(dtype), (z.size,))
+
+
+def _prepare_flat(z, theta, psi, **extra):
+    """:func:`_prepare` for the kernels: ``z`` and every parameter flattened to length
+    ``z.size``. Parameters that are single numbers (the usual scalar threshold) become
+    stride-0 views rather than ``z.size`` copies; the values are the same, so the
+    kernels compute the same floats either way."""
+    z = as_float_array("z", z)
+    dtype = working_dtype(z)
+    params = {"theta": theta, "psi": psi, **extra}
+    flat = {name: _flat_param(name, value, z, dtype, positive=name == "theta")
+            for name, value in params.items() if value is not None}
+    if any(v is None for v in flat.values()):
+        z, theta, psi, extra = _prepare(z, theta, psi, **extra)
+        return z.ravel(), theta.ravel(), psi.ravel(), {k: v.ravel() for k, v in extra.items()}
+    if psi is None:
+        flat["psi"] = np.broadcast_to(flat["theta"][:1] / dtype.type(2), (z.size,))  # θ/2, once
+    z = np.asarray(z, order="C").ravel()
+    return z, flat.pop("theta"), flat.pop("psi"), flat
+
+
 def qcfs_level(z, theta, levels, psi=None):
     """Quantization level of QCFS: clip(floor((L·z + ψ)/θ), 0, L).
 
@@ -141,10 +176,11 @@ def qcfs_level(z, theta, levels, psi=None):
         Values in 0..L.
     """
     L = as_int("levels", levels)
-    z, theta, psi, _ = _prepare(z, theta, psi)
+    shape = np.shape(z)
+    z, theta, psi, _ = _prepare_flat(z, theta, psi)
     out = np.empty_like(z)
-    _qcfs_level_kernel(z.ravel(), theta.ravel(), z.dtype.type(L), psi.ravel(), out.ravel())
-    return out.astype(np.int64)
+    _qcfs_level_kernel(z, theta, z.dtype.type(L), psi, out)
+    return out.astype(np.int64).reshape(shape)
 
 
 def qcfs(z, theta, levels, psi=None):
@@ -178,10 +214,11 @@ def qcfs(z, theta, levels, psi=None):
     array([0.  , 0.25, 0.25, 1.  ])
     """
     L = as_int("levels", levels)
-    z, theta, psi, _ = _prepare(z, theta, psi)
+    shape = np.shape(z)
+    z, theta, psi, _ = _prepare_flat(z, theta, psi)
     out = np.empty_like(z)
-    _qcfs_kernel(z.ravel(), theta.ravel(), z.dtype.type(L), psi.ravel(), out.ravel())
-    return out
+    _qcfs_kernel(z, theta, z.dtype.type(L), psi, out)
+    return out.reshape(shape)
 
 
 def clip_relu(z, theta):

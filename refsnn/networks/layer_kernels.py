@@ -1,0 +1,105 @@
+"""Numba kernels of the convolution and pooling layers (:mod:`refsnn.networks.layers`).
+
+Each kernel has a readable NumPy twin in :mod:`refsnn.networks.layers` that it equals
+bit for bit (``tests/test_layers.py``):
+
+=====================  ==========================================
+kernel                 twin
+=====================  ==========================================
+``_im2col_kernel``     :func:`~refsnn.networks.layers.im2col_reference`
+``_col2im_kernel``     :func:`~refsnn.networks.layers.col2im_reference`
+``_avg_pool_kernel``   :func:`~refsnn.networks.layers.avg_pool2d_reference`
+=====================  ==========================================
+
+Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
+patches through a 6-D strided view (a slow copy), and reduce pooling windows with
+``mean`` over a reshaped view (NumPy's reduction machinery on two short axes). The
+kernels read the input once and write the result once, padding with zeros as they go.
+They live in one file because Numba's on-disk cache tracks only the defining file.
+Nothing compiles at import; each kernel compiles on its first call (cached on disk).
+"""
+
+from numba import njit
+
+
+@njit(cache=True)
+def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
+    """cols[(c·k + u)·k + v, (b·H_out + i)·W_out + j] = x_pad[start + b, c, s·i + u, s·j + v].
+
+    The transpose of :func:`~refsnn.networks.layers.im2col_reference`'s matrix: ``cols``
+    has shape (C·k·k, n·H_out·W_out) for the n images ``start .. start + n`` of ``x``
+    (B, C, H, W), so that the innermost loop (over j) reads a row of the image and
+    writes a row of ``cols``, both contiguous. ``x_pad`` is ``x`` with ``padding`` zeros
+    on every side, never built: taps that land in the padding are written as 0.
+    """
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    k, s, p = kernel_size, stride, padding
+    n = cols.shape[1] // (out_height * out_width)
+    for c in range(C):
+        for u in range(k):
+            for v in range(k):
+                target = cols[(c * k + u) * k + v]
+                for b in range(n):
+                    image = x[start + b, c]
+                    for i in range(out_height):
+                        row = (b * out_height + i) * out_width
+                        y = s * i + u - p
+                        if y < 0 or y >= H:
+                            for j in range(out_width):
+                                target[row + j] = 0
+                            continue
+                        line = image[y]
+                        for j in range(out_width):
+                            z = s * j + v - p
+                            if 0 <= z < W:
+                                target[row + j] = line[z]
+                            else:
+                                target[row + j] = 0
+
+
+@njit(cache=True)
+def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, dx):  # pragma: no cover
+    """dx[b, c, s·i + u − p, s·j + v − p] += dcols[(c·k + u)·k + v, (b·H_out + i)·W_out + j].
+
+    ``dcols`` is in the layout of :func:`_im2col_kernel` (the transpose of the twin's);
+    ``dx`` (B, C, H, W) must hold zeros. Every input position receives its terms in the
+    order of the taps (u, v), row-major, as in :func:`~refsnn.networks.layers.col2im_reference`,
+    so the two sums are the same floating-point sums; taps in the padding are skipped.
+    """
+    B, C, H, W = dx.shape
+    k, s, p = kernel_size, stride, padding
+    for c in range(C):
+        for u in range(k):
+            for v in range(k):
+                source = dcols[(c * k + u) * k + v]
+                for b in range(B):
+                    image = dx[b, c]
+                    for i in range(out_height):
+                        y = s * i + u - p
+                        if y < 0 or y >= H:
+                            continue
+                        row = (b * out_height + i) * out_width
+                        line = image[y]
+                        for j in range(out_width):
+                            z = s * j + v - p
+                            if 0 <= z < W:
+                                line[z] += source[row + j]
+
+
+@njit(cache=True)
+def _avg_pool_kernel(x, kernel_size, window, out):  # pragma: no cover - compiled
+    """out[b, c, i, j] = (Σ_u Σ_v x[b, c, k·i + u, k·j + v]) / window, the k² terms
+    added in row-major order (u, then v) starting from the first, as the twin adds its
+    strided slices; ``window`` is k² in the dtype of ``x``."""
+    B, C, Ho, Wo = out.shape
+    k = kernel_size
+    for b in range(B):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    total = x[b, c, k * i, k * j]
+                    for u in range(k):
+                        for v in range(k):
+                            if u > 0 or v > 0:
+                                total += x[b, c, k * i + u, k * j + v]
+                    out[b, c, i, j] = total / window
