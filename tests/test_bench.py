@@ -48,12 +48,31 @@ def test_bench_network_rows():
     net = untrained_demo_net()
     X = np.random.default_rng(2).random((3, 1, 8, 8), dtype=np.float32)
     rows = network.bench_network(net, X, log=lambda *a: None, config=TINY_NETWORK)
-    assert len(rows) == 2 * 2 * 3
-    assert {r["mode"] for r in rows} == set(network.MODES)
+    assert len(rows) == 2 * 2 * 4
+    assert {r["mode"] for r in rows} == set(network.MODES) == {
+        "ann_forward", "sequential_if", "faithful_parallel", "collapsed_parallel"}
     for row in rows:
-        assert row["seconds"] > 0 and row["speedup"] > 0 and row["batch"] in (1, 5) and row["T"] in (2, 8)
+        assert row["seconds"] > 0 and row["speedup"] > 0 and row["vs_ann"] > 0
+        assert row["batch"] in (1, 5) and row["T"] in (2, 8)
     assert all(0 <= r["agreement"] <= 1 for r in rows if r["mode"] == "sequential_if")
-    assert network.format_network(rows)
+    lines = network.format_network(rows)
+    assert "ANN ms" in lines[0] and lines[-1].startswith("targets: ")
+
+
+def test_format_network_names_missed_targets():
+    """The report says which target a row misses: faithful slower than sequential IF, or
+    collapsed inference above COLLAPSED_VS_ANN_MAX ANN passes."""
+    def row(mode, seconds, speedup, vs_ann):
+        return {"mode": mode, "T": 4, "batch": 1, "seconds": seconds, "speedup": speedup, "vs_ann": vs_ann,
+                "agreement": 1.0}
+    met = [row("sequential_if", 1.0, 1.0, 10), row("faithful_parallel", 0.5, 2.0, 5),
+           row("collapsed_parallel", 0.1, 10, 1.0), row("ann_forward", 0.1, 10, 1.0)]
+    assert network.format_network(met)[-1].endswith("all met")
+    missed = [dict(r) for r in met]
+    missed[1]["speedup"], missed[2]["vs_ann"] = 0.9, 1.5
+    last = network.format_network(missed)[-1]
+    assert "faithful slower than sequential IF at T=4, batch 1" in last
+    assert "collapsed costs 1.50 ANN passes at T=4, batch 1" in last
 
 
 def test_bench_neurons_rows():
@@ -89,5 +108,5 @@ def test_run_writes_json_with_documented_keys(tmp_path, monkeypatch, capsys):
         assert set(row) >= {"kernel", "T", "N", "seconds", "gbps"}
     for row in data["network"]:
         assert set(row) >= {"mode", "T", "batch", "seconds"}
-        assert row["mode"] in ("sequential_if", "faithful_parallel", "collapsed_parallel")
+        assert row["mode"] in ("sequential_if", "faithful_parallel", "collapsed_parallel", "ann_forward")
     assert set(data["machine"]) >= {"cores", "numpy", "numba", "blas", "numba_threads"}

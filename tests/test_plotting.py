@@ -389,6 +389,7 @@ BENCH = {
         {"mode": "faithful_parallel", "T": 4, "batch": 1, "seconds": 2.0},
         {"mode": "faithful_parallel", "T": 8, "batch": 1, "seconds": 2.0},
         {"mode": "collapsed_parallel", "T": 8, "batch": 1, "seconds": 0.5},
+        {"mode": "ann_forward", "T": 8, "batch": 1, "seconds": 0.4},
     ],
 }
 
@@ -399,6 +400,7 @@ def test_speedup_is_the_time_ratio():
     line = _line(axes[0], "faithful_parallel/batch=1")
     np.testing.assert_allclose(line.get_ydata(), [2.0, 4.0])
     np.testing.assert_allclose(_line(axes[0], "collapsed_parallel/batch=1").get_ydata(), [16.0])
+    np.testing.assert_allclose(_line(axes[0], "ann_forward/batch=1").get_ydata(), [20.0])
     assert axes[0].get_yscale() == "log"
     fig, axes = rp.plot_speedup(BENCH, bandwidth=False)
     assert len(axes) == 1

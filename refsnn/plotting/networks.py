@@ -25,9 +25,9 @@ __all__ = [
 
 SOURCES = ("qcfs", "relu")
 METHODS = ("ann", "parallel", "parallel_calibrated", "if", "training_free")
-MODES = ("sequential_if", "faithful_parallel", "collapsed_parallel")
+MODES = ("sequential_if", "faithful_parallel", "collapsed_parallel", "ann_forward")
 _MARKERS = {"parallel": "o", "parallel_calibrated": "s", "if": "v", "training_free": "D",
-            "faithful_parallel": "o", "collapsed_parallel": "s"}
+            "faithful_parallel": "o", "collapsed_parallel": "s", "ann_forward": "x"}
 _LINESTYLES = {"qcfs": "-", "relu": "--"}
 
 
@@ -357,7 +357,8 @@ def plot_speedup(bench, axes=None, bandwidth=True):
     """Speed-up of the parallel network modes over the sequential IF network.
 
     Speed-up = seconds of ``sequential_if`` / seconds of the mode, at the same T and batch,
-    one line per (mode, batch), on a log scale. The paper reports 19–38× for T >= 32,
+    one line per (mode, batch), on a log scale; ``ann_forward`` rows (the ANN's own forward
+    pass, the cost that collapsed inference approaches) are drawn in grey. The paper reports 19–38× for T >= 32,
     measured on a GPU at batch size 1; expect far less on a CPU (see ``tutorials/00_notation.md``,
     "Evaluation and timing in the released code").
 
@@ -392,9 +393,12 @@ def plot_speedup(bench, axes=None, bandwidth=True):
                          and (int(r["T"]), batch) in base)
             if pts:
                 Ts, s = zip(*pts)
-                ax.plot(Ts, s, marker=_MARKERS[mode], ls=styles[j % 4], color=COLORS["parallel"]
-                        if mode == "faithful_parallel" else COLORS["parallel_calibrated"],
-                        label=f"{mode.replace('_', ' ')}, batch {batch}", gid=f"{mode}/batch={batch}")
+                color = {"faithful_parallel": COLORS["parallel"], "collapsed_parallel": COLORS["parallel_calibrated"],
+                         "ann_forward": COLORS["guide"]}[mode]
+                label = "ANN forward pass" if mode == "ann_forward" else mode.replace("_", " ")
+                ax.plot(Ts, s, marker=_MARKERS[mode], ls=styles[j % 4], color=color,
+                        lw=1 if mode == "ann_forward" else 1.5,
+                        label=f"{label}, batch {batch}", gid=f"{mode}/batch={batch}")
     ax.axhline(1.0, color=COLORS["guide"], lw=1)
     ax.axhspan(19, 38, color=COLORS["guide"], alpha=0.15, lw=0,
                label="paper: 19–38× (GPU, batch 1, T ≥ 32)")
