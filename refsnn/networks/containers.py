@@ -12,6 +12,7 @@ through the activations, and a spiking network uses it to fire its neurons.
 """
 
 import contextlib
+import functools
 
 import numpy as np
 
@@ -75,8 +76,9 @@ class Residual(Layer):
         return {f"{name}.{k}": v for name, part in children(self) for k, v in part.grads().items()}
 
 
+@functools.cache
 def _sequential():
-    from .layers import Sequential
+    from .layers import Sequential  # imported late: layers imports this module
 
     return Sequential
 

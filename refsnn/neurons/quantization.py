@@ -81,20 +81,39 @@ def da_qcfs_reference(z, theta, levels, psi_da, phi_da, psi=None):
 # --------------------------------------------------------------------------- kernels
 
 
+# θ and ψ are flat arrays of z.size entries, or of one entry each that every neuron uses
+# (``_prepare_flat``). The one-entry case has its own loop, with θ and ψ held in
+# registers, which the compiler vectorizes; the arithmetic is the same in both loops.
+
+
 @njit(cache=True)
 def _qcfs_level_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
     zero = L - L
+    if theta.size == 1 and psi.size == 1:
+        t, shift = theta[0], psi[0]
+        for i in range(z.size):
+            out[i] = min(max(np.floor((L * z[i] + shift) / t), zero), L)
+        return
+    t_step, p_step = min(theta.size - 1, 1), min(psi.size - 1, 1)
     for i in range(z.size):
-        k = np.floor((L * z[i] + psi[i]) / theta[i])
+        k = np.floor((L * z[i] + psi[i * p_step]) / theta[i * t_step])
         out[i] = min(max(k, zero), L)
 
 
 @njit(cache=True)
 def _qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
     zero = L - L
+    if theta.size == 1 and psi.size == 1:
+        t, shift = theta[0], psi[0]
+        step = t / L
+        for i in range(z.size):
+            out[i] = step * min(max(np.floor((L * z[i] + shift) / t), zero), L)
+        return
+    t_step, p_step = min(theta.size - 1, 1), min(psi.size - 1, 1)
     for i in range(z.size):
-        k = np.floor((L * z[i] + psi[i]) / theta[i])
-        out[i] = (theta[i] / L) * min(max(k, zero), L)
+        t = theta[i * t_step]
+        k = np.floor((L * z[i] + psi[i * p_step]) / t)
+        out[i] = (t / L) * min(max(k, zero), L)
 
 
 @njit(cache=True)
@@ -119,26 +138,23 @@ def _prepare(z, theta, psi, **extra):
 
 
 def _flat_param(name, value, z, dtype, positive=False):
-    """A single-number parameter as a stride-0 view of length ``z.size`` (no copies),
-    checked like :func:`~refsnn._checks.as_param`; ``None`` for a larger parameter."""
+    """A single-number parameter as an array of shape (1,) for the kernels, checked like
+    :func:`~refsnn._checks.as_param`; ``None`` for a larger parameter."""
     if np.size(value) != 1:
         return None
     arr = as_float_array(name, value)
-    try:
-        if np.broadcast_shapes(arr.shape, z.shape) != z.shape:
-            raise ValueError
-    except ValueError:
-        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the neuron shape {z.shape}") from None
-    if positive and not (arr > 0).all():
+    if arr.ndim > z.ndim:  # a size-1 array broadcasts to z.shape unless it adds axes
+        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the neuron shape {z.shape}")
+    if positive and not arr.reshape(1)[0] > 0:
         raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
-    return np.broadcast_to(arr.reshape(1).astype(dtype), (z.size,))
+    return arr.reshape(1).astype(dtype)
 
 
 def _prepare_flat(z, theta, psi, **extra):
-    """:func:`_prepare` for the kernels: ``z`` and every parameter flattened to length
-    ``z.size``. Parameters that are single numbers (the usual scalar threshold) become
-    stride-0 views rather than ``z.size`` copies; the values are the same, so the
-    kernels compute the same floats either way."""
+    """:func:`_prepare` for the kernels: ``z`` and every parameter flattened, to length
+    ``z.size``, or to length 1 for a parameter that is a single number (the usual scalar
+    threshold), which the kernels then read for every neuron instead of ``z.size``
+    copies; the values are the same, so the kernels compute the same floats either way."""
     z = as_float_array("z", z)
     dtype = working_dtype(z)
     params = {"theta": theta, "psi": psi, **extra}
@@ -148,7 +164,7 @@ def _prepare_flat(z, theta, psi, **extra):
         z, theta, psi, extra = _prepare(z, theta, psi, **extra)
         return z.ravel(), theta.ravel(), psi.ravel(), {k: v.ravel() for k, v in extra.items()}
     if psi is None:
-        flat["psi"] = np.broadcast_to(flat["theta"][:1] / dtype.type(2), (z.size,))  # θ/2, once
+        flat["psi"] = flat["theta"] / dtype.type(2)  # θ/2, once
     z = np.asarray(z, order="C").ravel()
     return z, flat.pop("theta"), flat.pop("psi"), flat
 
