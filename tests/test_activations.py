@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from nets import numerical_grad
 
-from refsnn.networks.activations import DAQCFS, QCFS, ClipReLU, ReLU
+from refsnn.networks.activations import DAQCFS, QCFS, ClipReLU, ReLU, qcfs_backward_reference
 from refsnn.neurons.quantization import clip_relu, da_qcfs, qcfs
 
 
@@ -49,6 +49,26 @@ def test_qcfs_straight_through_gradient():
     np.testing.assert_array_equal(layer.backward(np.ones_like(z)), [[0, 1, 1, 0]])
     assert layer.theta.shape == (1,) and layer.theta.dtype == np.float64
     np.testing.assert_allclose(layer.grads()["theta"], [1.1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_qcfs_backward_kernel_equals_twin(dtype, seed):
+    """The compiled backward pass equals qcfs_backward_reference bit for bit (dx and the
+    θ-gradient), on inputs that hit 0 and θ exactly, and on a non-contiguous gradient."""
+    rng = np.random.default_rng(seed)
+    theta = 1.5
+    z = (rng.normal(0.7, 1.2, (4, 3, 5, 5)) / 4).astype(dtype) * 4
+    z.flat[::7] = 0.0
+    z.flat[3::11] = theta
+    g = rng.standard_normal((4, 5, 5, 3)).astype(dtype).transpose(0, 3, 1, 2)  # not contiguous
+    layer = QCFS(theta, 4)
+    out = layer.forward(z)
+    dx = layer.backward(g)
+    dx_ref, theta_grad_ref = qcfs_backward_reference(z, out, g, theta)
+    assert dx.dtype == dtype and dx.shape == z.shape
+    np.testing.assert_array_equal(dx, dx_ref)
+    assert layer.theta_grad[0] == theta_grad_ref
 
 
 def test_qcfs_theta_gradient_is_clip_gradient_on_the_grid():

@@ -170,6 +170,28 @@ def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, 
     assert out.dtype == dtype and out.flags.c_contiguous
 
 
+@pytest.mark.parametrize("block_floats", [40, 2**16])
+def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypatch, block_floats):
+    """A small batch keeps its patch matrix from forward for backward (written block by
+    block); a large one gathers it again. Gradients are the same bit for bit, and a
+    large batch after a small one does not reuse the small one's patches."""
+    monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
+    rng = np.random.default_rng(8)
+    layer = Conv2d(3, 4, 3, stride=2, padding=1, rng=rng)
+    x = rng.standard_normal((6, 3, 7, 7)).astype(np.float32)
+    g = rng.standard_normal((6, 4, 4, 4)).astype(np.float32)
+    results = []
+    for keep in (0, 2**20):
+        monkeypatch.setattr(layers, "KEEP_PATCHES_FLOATS", keep)
+        layer.forward(rng.standard_normal((2, 3, 7, 7)).astype(np.float32))  # an earlier, other batch
+        layer.forward(x)
+        assert (layer._cols is None) == (keep == 0)
+        dx = layer.backward(g)
+        results.append((dx, layer.weight_grad.copy(), layer.bias_grad.copy()))
+    for kept, gathered in zip(*results):
+        np.testing.assert_array_equal(kept, gathered)
+
+
 def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
     """With small dyadic weights and inputs every sum is exact, so block size and BLAS
     order cannot matter: equality, not closeness (what the lossless tests rely on)."""

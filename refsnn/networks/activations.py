@@ -18,10 +18,11 @@ The equations are in ``tutorials/00_notation.md`` ("QCFS activation", "DA-QCFS")
 
 import numpy as np
 
+from . import layer_kernels
 from .base import Layer, as_input, channel_param, per_channel, positive_int
 from ..neurons.quantization import clip_relu, da_qcfs, qcfs
 
-__all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS"]
+__all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS", "qcfs_backward_reference"]
 
 
 class ReLU(Layer):
@@ -74,6 +75,32 @@ class ClipReLU(Layer):
         z = self._saved("_z")
         theta = per_channel(self, self.theta, z)
         return self._check_grad(grad_out, z.shape) * ((z > 0) & (z < theta))
+
+
+def qcfs_backward_reference(z, out, grad_out, theta):
+    """The straight-through backward pass of :class:`QCFS`, in NumPy (readable twin of
+    the compiled pass that :meth:`QCFS.backward` runs).
+
+    With m = [0 ≤ z ≤ θ]: dL/dz = g·m and dL/dθ = Σ g·([z > θ] + m·(y/θ − z/θ)),
+    every term in the dtype of ``z``, summed in float64.
+
+    Parameters
+    ----------
+    z, out, grad_out : ndarray, same shape
+        The input z and output y of the forward pass, and the gradient g of the output.
+    theta : float
+        The threshold θ.
+
+    Returns
+    -------
+    dx : ndarray, shape of ``z``
+    theta_grad : float
+    """
+    g = np.asarray(grad_out).astype(z.dtype, copy=False)
+    theta = z.dtype.type(theta)
+    inside = (z >= 0) & (z <= theta)
+    dtheta = (z > theta) + inside * (out / theta - z / theta)
+    return g * inside, float(np.sum(g * dtheta, dtype=np.float64))
 
 
 class QCFS(Layer):
@@ -135,13 +162,16 @@ class QCFS(Layer):
         return out
 
     def backward(self, grad_out):
+        """The straight-through gradients of the class Notes, in one compiled pass
+        (:func:`qcfs_backward_reference` is its readable twin)."""
         z = self._saved("_z")
-        g = self._check_grad(grad_out, z.shape).astype(z.dtype, copy=False)
-        theta = z.dtype.type(self.theta[0])
-        inside = (z >= 0) & (z <= theta)
-        dtheta = (z > theta) + inside * (self._out / theta - z / theta)
-        self.theta_grad[0] = np.sum(g * dtheta, dtype=np.float64)
-        return g * inside
+        g = np.ascontiguousarray(self._check_grad(grad_out, z.shape), dtype=z.dtype)
+        dx, terms = np.empty(z.shape, z.dtype), np.empty(z.shape, z.dtype)
+        flat = (np.ascontiguousarray(a).reshape(-1) for a in (z, self._out, g))
+        layer_kernels._qcfs_backward_kernel(*flat, z.dtype.type(self.theta[0]), z.dtype.type(1),
+                                            dx.reshape(-1), terms.reshape(-1))
+        self.theta_grad[0] = np.sum(terms, dtype=np.float64)  # as the twin sums
+        return dx
 
     def params(self):
         return {"theta": self.theta}

@@ -1,20 +1,23 @@
-"""Numba kernels of the convolution and pooling layers (:mod:`refsnn.networks.layers`).
+"""Numba kernels of the network layers (:mod:`refsnn.networks.layers`,
+:mod:`refsnn.networks.activations`).
 
-Each kernel has a readable NumPy twin in :mod:`refsnn.networks.layers` that it equals
-bit for bit (``tests/test_layers.py``):
+Each kernel has a readable NumPy twin that it equals bit for bit, tested in
+``tests/test_layers.py`` and ``tests/test_activations.py``:
 
-=====================  ==========================================
-kernel                 twin
-=====================  ==========================================
-``_im2col_kernel``     :func:`~refsnn.networks.layers.im2col_reference`
-``_col2im_kernel``     :func:`~refsnn.networks.layers.col2im_reference`
-``_avg_pool_kernel``   :func:`~refsnn.networks.layers.avg_pool2d_reference`
-=====================  ==========================================
+==========================  ==========================================
+kernel                      twin
+==========================  ==========================================
+``_im2col_kernel``          :func:`~refsnn.networks.layers.im2col_reference`
+``_col2im_kernel``          :func:`~refsnn.networks.layers.col2im_reference`
+``_avg_pool_kernel``        :func:`~refsnn.networks.layers.avg_pool2d_reference`
+``_qcfs_backward_kernel``   :func:`~refsnn.networks.activations.qcfs_backward_reference`
+==========================  ==========================================
 
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
 patches through a 6-D strided view (a slow copy), and reduce pooling windows with
-``mean`` over a reshaped view (NumPy's reduction machinery on two short axes). The
-kernels read the input once and write the result once, padding with zeros as they go.
+``mean`` over a reshaped view (NumPy's reduction machinery on two short axes), and the
+QCFS backward pass takes eight array passes. The kernels read their input once and write
+the result once, padding with zeros as they go.
 They live in one file because Numba's on-disk cache tracks only the defining file.
 Nothing compiles at import; each kernel compiles on its first call (cached on disk).
 """
@@ -103,3 +106,19 @@ def _avg_pool_kernel(x, kernel_size, window, out):  # pragma: no cover - compile
                             if u > 0 or v > 0:
                                 total += x[b, c, k * i + u, k * j + v]
                     out[b, c, i, j] = total / window
+
+
+@njit(cache=True)
+def _qcfs_backward_kernel(z, out, grad, theta, one, dx, terms):  # pragma: no cover - compiled
+    """One pass of :meth:`QCFS.backward <refsnn.networks.activations.QCFS.backward>` over
+    flat arrays, with m = [0 <= z <= θ]: dx = g·m and the terms g·([z > θ] + m·(y/θ − z/θ))
+    of the θ-gradient, in the dtype of ``z`` (``one`` is 1 in that dtype), with the
+    operations of the twin :func:`~refsnn.networks.activations.qcfs_backward_reference`;
+    the caller sums ``terms`` as the twin does. No branch in the loop: it vectorizes."""
+    zero = one - one
+    for i in range(z.size):
+        zi = z[i]
+        inside = one if (zi >= 0) & (zi <= theta) else zero
+        above = one if zi > theta else zero
+        dx[i] = grad[i] * inside
+        terms[i] = grad[i] * (above + inside * (out[i] / theta - zi / theta))

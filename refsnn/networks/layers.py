@@ -47,6 +47,10 @@ __all__ = [
 #: in float32): each block's patches are gathered and multiplied while they are in the
 #: cache, instead of one patch matrix for the whole batch (k² times the input's size).
 CONV_BLOCK_FLOATS = 2**16
+#: A batch whose whole patch matrix has at most this many floats (4 MiB in float32) keeps
+#: it from :meth:`Conv2d.forward` for :meth:`Conv2d.backward` (the blocks are written
+#: into it); a larger batch's backward pass gathers the patches again.
+KEEP_PATCHES_FLOATS = 2**20
 
 
 # ---------------------------------------------------------------- readable twins
@@ -255,7 +259,7 @@ class Conv2d(Layer):
         self.bias = np.zeros(self.out_channels, dtype=dtype)
         self.weight_grad = np.zeros_like(self.weight)
         self.bias_grad = np.zeros_like(self.bias)
-        self._x = None
+        self._x, self._cols = None, None
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
@@ -281,25 +285,28 @@ class Conv2d(Layer):
         Ho, Wo = self.output_shape(H, W)
         rows, width = Ho * Wo, C * k * k
         chunk = max(1, min(B, CONV_BLOCK_FLOATS // (rows * width)))
-        cols = np.empty((width, chunk * rows), dtype=x.dtype)  # patches as columns
+        keep = B * rows * width <= KEEP_PATCHES_FLOATS
+        # patches as columns: of the whole batch (kept for backward), or of one block
+        cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
         product = np.empty((O, chunk * rows), dtype=x.dtype)
         weight = self.weight.reshape(O, width)
         out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
         bias = self.bias[:, None]
         for start in range(0, B, chunk):
             n = min(chunk, B - start)
-            block = cols[:, :n * rows] if n < chunk else cols
+            block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
             layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
             np.matmul(weight, block, out=product[:, :n * rows])
             # (O, n·Ho·Wo) → (n, O, Ho·Wo) with the bias added on the way
             np.add(product[:, :n * rows].reshape(O, n, rows).transpose(1, 0, 2), bias,
                    out=out[start:start + n].reshape(n, O, rows))
-        self._x = x
+        self._x, self._cols = x, (cols if keep else None)
         return out
 
     def backward(self, grad_out):
-        """Weight and bias gradients from the patches (gathered again: a copy, cheaper to
-        redo than to keep for every forward call); input gradient by col2im."""
+        """Weight and bias gradients from the patches (kept by forward for a batch of at
+        most :data:`KEEP_PATCHES_FLOATS` patch floats, else gathered again); input
+        gradient by col2im."""
         x = self._saved("_x")
         B, C, H, W = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
@@ -307,8 +314,10 @@ class Conv2d(Layer):
         Ho, Wo = self.output_shape(H, W)
         g = self._check_grad(grad_out, (B, O, Ho, Wo)).astype(x.dtype, copy=False)
         g = g.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of cols
-        cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
-        layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
+        cols = self._cols
+        if cols is None:
+            cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
+            layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
         np.matmul(g, cols.T, out=self.weight_grad.reshape(O, -1))
         np.sum(g, axis=1, out=self.bias_grad)
         dcols = self.weight.reshape(O, -1).T @ g
