@@ -38,12 +38,18 @@ import json, time
 import numpy as np
 import refsnn
 from refsnn.networks.conversion import to_parallel_snn
-from refsnn.networks.layers import Linear, QCFS, Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear, QCFS, Sequential
 from refsnn.neurons.parallel import first_spike_step_from_total
 
 c = np.full((4, 3), 0.5, dtype=np.float32)
 net = Sequential(Linear(3, 2, np.random.default_rng(0)), QCFS(1.0, 4))
 snn = to_parallel_snn(net, 4)
+cnn = Sequential(Conv2d(1, 2, 3, padding=1, rng=np.random.default_rng(0)), QCFS(1.0, 4), AvgPool2d(2), Flatten())
+images = np.full((2, 1, 4, 4), 0.5, dtype=np.float32)
+
+def cnn_step():
+    out = cnn.forward(images)
+    cnn.backward(np.ones_like(out))
 entries = {
     "if_neuron": lambda: refsnn.if_neuron(c, 1.0),
     "parallel_neuron_hadamard": lambda: refsnn.parallel_neuron(c, 1.0),
@@ -51,6 +57,7 @@ entries = {
     "parallel_neuron_binary": lambda: refsnn.parallel_neuron(c, 1.0, method="binary"),
     "first_spike_step_from_total": lambda: first_spike_step_from_total(c[0], 1.0, 4),
     "collapsed_network": lambda: snn.run(c[:1, :3], mode="collapsed"),
+    "cnn_layers_forward_backward": cnn_step,
 }
 out = {}
 for name, fn in entries.items():
