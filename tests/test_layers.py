@@ -153,13 +153,29 @@ def test_avg_pool_kernel_equals_twin(k, H, W, seed, dtype):
     np.testing.assert_allclose(out, means, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
 
 
+@settings(max_examples=40)
+@given(**conv_geometry, dtype=st.sampled_from([np.float32, np.float64]), n=st.integers(1, 3))
+def test_images_inner_im2col_kernel_equals_twin(k, stride, padding, H, W, C, seed, dtype, n):
+    """The gather for narrow outputs writes im2col_reference's entries, transposed, with
+    the columns in (i, j, b) order; the images come with the batch axis last."""
+    x = np.random.default_rng(seed).standard_normal((n, C, H, W)).astype(dtype)
+    Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
+    cols = np.full((C * k * k, Ho * Wo * n), np.nan, dtype=dtype)
+    layer_kernels._im2col_images_inner_kernel(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), k, stride, padding,
+                                              Ho, Wo, cols)
+    expected = im2col_reference(x, k, stride, padding).T.reshape(-1, n, Ho * Wo).transpose(0, 2, 1)
+    np.testing.assert_array_equal(cols, expected.reshape(-1, Ho * Wo * n))
+
+
+@pytest.mark.parametrize("narrow_output", [0, 100])  # the (b, i, j) and the images-inner gather
 @pytest.mark.parametrize("block_floats", [1, 40, 2**16])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, dtype):
+def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, dtype, narrow_output):
     """The forward pass in blocks of images (1 image, a few, all at once) equals the
     whole-batch matrix product of conv2d_reference to float rounding (BLAS may order a
     row's products differently in a smaller matrix), and the backward pass is unchanged."""
     monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
     rng = np.random.default_rng(5)
     layer = Conv2d(3, 4, 3, stride=1, padding=1, rng=rng, dtype=dtype)
     layer.bias[:] = rng.standard_normal(4)
@@ -170,12 +186,15 @@ def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, 
     assert out.dtype == dtype and out.flags.c_contiguous
 
 
+@pytest.mark.parametrize("narrow_output", [0, 100])
 @pytest.mark.parametrize("block_floats", [40, 2**16])
-def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypatch, block_floats):
-    """A small batch keeps its patch matrix from forward for backward (written block by
-    block); a large one gathers it again. Gradients are the same bit for bit, and a
-    large batch after a small one does not reuse the small one's patches."""
+def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypatch, block_floats, narrow_output):
+    """While training (forward after a backward), a small batch keeps its patch matrix
+    from forward for backward (written block by block); a large one gathers it again,
+    and inference (forward without backward) keeps nothing. Gradients are the same bit
+    for bit, and a batch never reuses an earlier batch's patches."""
     monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
     rng = np.random.default_rng(8)
     layer = Conv2d(3, 4, 3, stride=2, padding=1, rng=rng)
     x = rng.standard_normal((6, 3, 7, 7)).astype(np.float32)
@@ -185,11 +204,18 @@ def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypat
         monkeypatch.setattr(layers, "KEEP_PATCHES_FLOATS", keep)
         layer.forward(rng.standard_normal((2, 3, 7, 7)).astype(np.float32))  # an earlier, other batch
         layer.forward(x)
+        assert layer._cols is None  # inference: the last forward had no backward
+        layer.backward(g)
+        layer.forward(x)  # training
         assert (layer._cols is None) == (keep == 0)
         dx = layer.backward(g)
         results.append((dx, layer.weight_grad.copy(), layer.bias_grad.copy()))
-    for kept, gathered in zip(*results):
-        np.testing.assert_array_equal(kept, gathered)
+    (dx_gathered, w_gathered, b_gathered), (dx_kept, w_kept, b_kept) = results
+    np.testing.assert_array_equal(dx_kept, dx_gathered)
+    np.testing.assert_array_equal(b_kept, b_gathered)
+    # a narrow output (W_out = 4) keeps its patches in (block, i, j, b) order: the weight
+    # gradient sums the same products in another order
+    np.testing.assert_allclose(w_kept, w_gathered, rtol=1e-5, atol=1e-6)
 
 
 def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
@@ -202,8 +228,10 @@ def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
     layer.bias[...] = rng.integers(-4, 5, 3) / 2
     expected = conv2d_reference(x, layer.weight, layer.bias, 1, 1)
     for block_floats in (1, 200, 2**16):
-        monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
-        np.testing.assert_array_equal(layer.forward(x), expected)
+        for narrow_output in (0, 100):
+            monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
+            monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
+            np.testing.assert_array_equal(layer.forward(x), expected)
 
 
 def test_conv2d_accepts_a_non_contiguous_input():

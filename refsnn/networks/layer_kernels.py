@@ -4,14 +4,15 @@
 Each kernel has a readable NumPy twin that it equals bit for bit, tested in
 ``tests/test_layers.py`` and ``tests/test_activations.py``:
 
-==========================  ==========================================
-kernel                      twin
-==========================  ==========================================
-``_im2col_kernel``          :func:`~refsnn.networks.layers.im2col_reference`
-``_col2im_kernel``          :func:`~refsnn.networks.layers.col2im_reference`
-``_avg_pool_kernel``        :func:`~refsnn.networks.layers.avg_pool2d_reference`
-``_qcfs_backward_kernel``   :func:`~refsnn.networks.activations.qcfs_backward_reference`
-==========================  ==========================================
+=================================  ===========================================================
+kernel                             twin
+=================================  ===========================================================
+``_im2col_kernel``                 :func:`~refsnn.networks.layers.im2col_reference`
+``_im2col_images_inner_kernel``     :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
+``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
+``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
+``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
+=================================  ===========================================================
 
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
 patches through a 6-D strided view (a slow copy), and reduce pooling windows with
@@ -58,6 +59,35 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
                                 target[row + j] = line[z]
                             else:
                                 target[row + j] = 0
+
+
+@njit(cache=True)
+def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
+    """cols[(c·k + u)·k + v, (i·W_out + j)·n + b] = x_pad[b, c, s·i + u, s·j + v], images innermost.
+
+    ``images`` holds n images as (C, H, W, n) (the batch axis last), so that every tap
+    copies a contiguous run of n values: the layout for narrow outputs, whose rows of
+    W_out values are too short to copy fast (:meth:`~refsnn.networks.layers.Conv2d.forward`).
+    The same entries as :func:`_im2col_kernel`, with the columns in (i, j, b) order.
+    """
+    C, H, W, n = images.shape
+    k, s, p = kernel_size, stride, padding
+    for c in range(C):
+        for u in range(k):
+            for v in range(k):
+                target = cols[(c * k + u) * k + v]
+                for i in range(out_height):
+                    y = s * i + u - p
+                    for j in range(out_width):
+                        z = s * j + v - p
+                        start = (i * out_width + j) * n
+                        if 0 <= y < H and 0 <= z < W:
+                            source = images[c, y, z]
+                            for b in range(n):
+                                target[start + b] = source[b]
+                        else:
+                            for b in range(n):
+                                target[start + b] = 0
 
 
 @njit(cache=True)

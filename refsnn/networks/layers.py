@@ -47,9 +47,14 @@ __all__ = [
 #: in float32): each block's patches are gathered and multiplied while they are in the
 #: cache, instead of one patch matrix for the whole batch (k² times the input's size).
 CONV_BLOCK_FLOATS = 2**16
-#: A batch whose whole patch matrix has at most this many floats (4 MiB in float32) keeps
-#: it from :meth:`Conv2d.forward` for :meth:`Conv2d.backward` (the blocks are written
-#: into it); a larger batch's backward pass gathers the patches again.
+#: Outputs narrower than this many columns gather their patches with the images innermost
+#: (:meth:`Conv2d.forward`): a row of W_out values is too short to copy fast, a run of
+#: the block's images is not.
+NARROW_OUTPUT = 8
+#: While training (a forward pass followed by a backward pass), a batch whose whole patch
+#: matrix has at most this many floats (4 MiB in float32) keeps it from
+#: :meth:`Conv2d.forward` for :meth:`Conv2d.backward` (the blocks are written into it); a
+#: larger batch's backward pass gathers the patches again.
 KEEP_PATCHES_FLOATS = 2**20
 
 
@@ -217,10 +222,12 @@ class Conv2d(Layer):
     into a matrix with rows (b, i, j) and columns (c, u, v) ("im2col",
     :func:`im2col_reference`) and multiplied by the weights reshaped to (O, C·k·k), one
     block of images at a time (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so
-    they stay in the cache; :func:`conv2d_reference` is the whole-batch twin). The
-    backward pass multiplies back and scatters the patch gradients onto the input
-    ("col2im", :func:`col2im_reference`). Gather and scatter are Numba kernels
-    (:mod:`refsnn.networks.layer_kernels`) that pad as they go.
+    they stay in the cache; :func:`conv2d_reference` is the whole-batch twin). Outputs
+    narrower than :data:`NARROW_OUTPUT` gather a block's patches with the images
+    innermost, so that each tap copies a long run. The backward pass multiplies back and
+    scatters the patch gradients onto the input ("col2im", :func:`col2im_reference`).
+    Gather and scatter are Numba kernels (:mod:`refsnn.networks.layer_kernels`) that pad
+    as they go.
 
     Parameters
     ----------
@@ -259,7 +266,7 @@ class Conv2d(Layer):
         self.bias = np.zeros(self.out_channels, dtype=dtype)
         self.weight_grad = np.zeros_like(self.weight)
         self.bias_grad = np.zeros_like(self.bias)
-        self._x, self._cols = None, None
+        self._x, self._cols, self._chunk, self._training = None, None, None, False
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
@@ -285,7 +292,10 @@ class Conv2d(Layer):
         Ho, Wo = self.output_shape(H, W)
         rows, width = Ho * Wo, C * k * k
         chunk = max(1, min(B, CONV_BLOCK_FLOATS // (rows * width)))
-        keep = B * rows * width <= KEEP_PATCHES_FLOATS
+        narrow = Wo < NARROW_OUTPUT
+        # keep the patches for backward only while training: the last forward pass was
+        # followed by a backward pass (inference reuses one cache-sized block instead)
+        keep, self._training = self._training and B * rows * width <= KEEP_PATCHES_FLOATS, False
         # patches as columns: of the whole batch (kept for backward), or of one block
         cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
         product = np.empty((O, chunk * rows), dtype=x.dtype)
@@ -295,30 +305,47 @@ class Conv2d(Layer):
         for start in range(0, B, chunk):
             n = min(chunk, B - start)
             block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
-            layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
-            np.matmul(weight, block, out=product[:, :n * rows])
-            # (O, n·Ho·Wo) → (n, O, Ho·Wo) with the bias added on the way
-            np.add(product[:, :n * rows].reshape(O, n, rows).transpose(1, 0, 2), bias,
-                   out=out[start:start + n].reshape(n, O, rows))
-        self._x, self._cols = x, (cols if keep else None)
+            if narrow:  # columns (i, j, b): every tap copies a run of n images
+                images = np.ascontiguousarray(x[start:start + n].transpose(1, 2, 3, 0))
+                layer_kernels._im2col_images_inner_kernel(images, k, s, p, Ho, Wo, block)
+                order = (2, 0, 1)
+            else:  # columns (b, i, j): every tap copies rows of the images
+                layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
+                order = (1, 0, 2)
+            product_block = np.matmul(weight, block, out=product[:, :n * rows])
+            # (O, columns) → (n, O, Ho·Wo) with the bias added on the way
+            shape = (O, rows, n) if narrow else (O, n, rows)
+            np.add(product_block.reshape(shape).transpose(order), bias, out=out[start:start + n].reshape(n, O, rows))
+        self._x, self._cols, self._chunk = x, (cols if keep else None), (chunk if narrow else None)
         return out
 
     def backward(self, grad_out):
-        """Weight and bias gradients from the patches (kept by forward for a batch of at
-        most :data:`KEEP_PATCHES_FLOATS` patch floats, else gathered again); input
-        gradient by col2im."""
+        """Weight and bias gradients from the patches (kept by forward while training, for
+        a batch of at most :data:`KEEP_PATCHES_FLOATS` patch floats, else gathered again);
+        input gradient by col2im.
+
+        Patches kept from a narrow output are in (block, i, j, b) column order; the
+        weight gradient then multiplies a copy of the output gradient in the same order
+        (its sum over samples and positions runs in another order than over (b, i, j):
+        equal to float rounding)."""
         x = self._saved("_x")
         B, C, H, W = x.shape
         k, s, p = self.kernel_size, self.stride, self.padding
         O = self.out_channels
         Ho, Wo = self.output_shape(H, W)
-        g = self._check_grad(grad_out, (B, O, Ho, Wo)).astype(x.dtype, copy=False)
-        g = g.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of cols
-        cols = self._cols
+        g4 = self._check_grad(grad_out, (B, O, Ho, Wo)).astype(x.dtype, copy=False)
+        g = g4.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of cols
+        cols, self._training = self._cols, True
         if cols is None:
             cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
             layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
-        np.matmul(g, cols.T, out=self.weight_grad.reshape(O, -1))
+            g_cols = g
+        elif self._chunk is None:
+            g_cols = g
+        else:  # the column order of the kept narrow patches: (block, i, j, b)
+            g_cols = np.concatenate([g4[start:start + self._chunk].transpose(1, 2, 3, 0).reshape(O, -1)
+                                     for start in range(0, B, self._chunk)], axis=1)
+        np.matmul(g_cols, cols.T, out=self.weight_grad.reshape(O, -1))
         np.sum(g, axis=1, out=self.bias_grad)
         dcols = self.weight.reshape(O, -1).T @ g
         dx = np.zeros((B, C, H, W), dtype=x.dtype)
