@@ -17,12 +17,13 @@ kernel                             twin
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
 patches through a 6-D strided view (a slow copy), and reduce pooling windows with
 ``mean`` over a reshaped view (NumPy's reduction machinery on two short axes), and the
-QCFS backward pass takes eight array passes. The kernels read their input once and write
+QCFS backward pass and an Adam update take eight array passes each. The kernels read their input once and write
 the result once, padding with zeros as they go.
 They live in one file because Numba's on-disk cache tracks only the defining file.
 Nothing compiles at import; each kernel compiles on its first call (cached on disk).
 """
 
+import numpy as np
 from numba import njit
 
 
@@ -152,3 +153,20 @@ def _qcfs_backward_kernel(z, out, grad, theta, one, dx, terms):  # pragma: no co
         above = one if zi > theta else zero
         dx[i] = grad[i] * inside
         terms[i] = grad[i] * (above + inside * (out[i] / theta - zi / theta))
+
+
+@njit(cache=True)
+def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bias1, bias2, lr, eps):  # pragma: no cover
+    """One Adam update of flat arrays, in place, with the operations of
+    :meth:`Adam.step_reference <refsnn.networks.training.Adam.step_reference>` in the same
+    order; every constant comes in the dtype of ``p`` (``one_minus_beta1`` = 1 − β₁
+    rounded once, ``bias1`` = 1 − β₁ᵗ), as NumPy rounds a Python float in an operation
+    with a float32 array."""
+    for i in range(p.size):
+        mi = m[i] * beta1
+        mi = mi + one_minus_beta1 * g[i]
+        vi = v[i] * beta2
+        vi = vi + one_minus_beta2 * g[i] * g[i]
+        m[i] = mi
+        v[i] = vi
+        p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)

@@ -26,6 +26,7 @@ import numbers
 import numpy as np
 
 from .._checks import as_float_array, as_int
+from . import layer_kernels
 from .containers import evaluation_mode, iter_layers, set_training
 from .normalization import BatchNorm
 
@@ -122,18 +123,37 @@ class Adam:
         self.t = 0
 
     def step(self):
-        """Apply one update to every parameter, in place."""
+        """Apply one update to every parameter, in place: one compiled pass per array
+        (the operations of :meth:`step_reference`, in the same order and dtype, so the
+        two agree bit for bit)."""
         self.t += 1
         b1, b2 = self.betas
         for name, p in self.params.items():
             g, m, v = self.grads[name], self.m[name], self.v[name]
-            m *= b1
-            m += (1 - b1) * g
-            v *= b2
-            v += (1 - b2) * g * g
-            m_hat = m / (1 - b1 ** self.t)
-            v_hat = v / (1 - b2 ** self.t)
-            p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
+            if not all(a.flags.c_contiguous and a.dtype == p.dtype for a in (p, g, m, v)):
+                self._update_reference(name, b1, b2)
+                continue
+            c = p.dtype.type
+            layer_kernels._adam_kernel(p.reshape(-1), g.reshape(-1), m.reshape(-1), v.reshape(-1),
+                                       c(b1), c(1 - b1), c(b2), c(1 - b2), c(1 - b1 ** self.t),
+                                       c(1 - b2 ** self.t), c(self.lr), c(self.eps))
+
+    def step_reference(self):
+        """:meth:`step` in NumPy, the readable twin of its compiled pass."""
+        self.t += 1
+        b1, b2 = self.betas
+        for name in self.params:
+            self._update_reference(name, b1, b2)
+
+    def _update_reference(self, name, b1, b2):
+        p, g, m, v = self.params[name], self.grads[name], self.m[name], self.v[name]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * g * g
+        m_hat = m / (1 - b1 ** self.t)
+        v_hat = v / (1 - b2 ** self.t)
+        p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
 
 
 def _is_real(value):
