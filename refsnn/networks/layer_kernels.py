@@ -2,16 +2,17 @@
 :mod:`refsnn.networks.activations`).
 
 Each kernel has a readable NumPy twin that it equals bit for bit, tested in
-``tests/test_layers.py`` and ``tests/test_activations.py``:
+``tests/test_layers.py``, ``tests/test_activations.py`` and ``tests/test_training.py``:
 
 =================================  ===========================================================
 kernel                             twin
 =================================  ===========================================================
 ``_im2col_kernel``                 :func:`~refsnn.networks.layers.im2col_reference`
-``_im2col_images_inner_kernel``     :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
+``_im2col_images_inner_kernel``    :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
 ``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
 ``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
 ``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
+``_adam_kernel``                   :meth:`~refsnn.networks.training.Adam.step_reference`
 =================================  ===========================================================
 
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
