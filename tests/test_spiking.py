@@ -332,6 +332,23 @@ def test_faithful_groups_of_samples_change_nothing(monkeypatch, group_images):
         np.testing.assert_array_equal(g["counts"], w["counts"])
 
 
+def test_faithful_predict_holds_one_group_of_T_copies_at_a_time():
+    """predict in faithful mode sums each group's steps before the next group starts:
+    its peak memory follows FAITHFUL_GROUP_IMAGES, not T·B (here T·B copies of the
+    batch would take 16 MiB of float32 currents and 4 MiB of spikes)."""
+    T = 64
+    snn = SpikingNetwork([Flatten(), ParallelNeurons(1.0, T)], T)
+    X = np.random.default_rng(1).random((64, 1024)).astype(np.float32)
+    snn.predict(X, mode="faithful")  # compile first
+    tracemalloc.start()
+    try:
+        snn.predict(X, mode="faithful")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 4_000_000
+
+
 def test_summed_steps_equal_the_sum_of_stacked_steps():
     """The step-by-step sum of predict is bit for bit the sum of run's stacked steps,
     also on a network whose arithmetic is not exact."""
