@@ -256,6 +256,10 @@ def test_faithful_mode_refuses_runs_above_the_memory_limit(monkeypatch):
         snn.run(X, "faithful")
     np.testing.assert_array_equal(snn.predict(X, mode="collapsed"), net.forward(X).argmax(axis=1))
     np.testing.assert_array_equal(snn.predict(X, batch_size=4), net.forward(X).argmax(axis=1))  # fits
+    monkeypatch.setattr(spiking, "FAITHFUL_GROUP_IMAGES", 4 * 4)  # predict holds 4 of the 8 samples at once
+    np.testing.assert_array_equal(snn.predict(X), net.forward(X).argmax(axis=1))
+    with pytest.raises(ValueError, match="MAX_BYTES"):
+        snn.run(X, "faithful")  # the per-step outputs of all 8 samples are returned
 
 
 def test_huge_T_is_refused_before_allocating():

@@ -415,9 +415,10 @@ class SpikingNetwork:
             return
         B, T = X.shape[0], self.T
         sizes, if_sizes = self._sample_sizes(X)
-        if mode == "faithful":
-            need = T * B * max(sizes) * 4
-            what = f"T={T} copies of a batch of {B} through a layer of {max(sizes)} values, float32"
+        if mode == "faithful":  # predict holds one group of samples at a time (_run_faithful)
+            held = B if (steps or record == "spikes") else min(B, max(1, FAITHFUL_GROUP_IMAGES // T))
+            need = T * held * max(sizes) * 4
+            what = f"T={T} copies of {held} samples through a layer of {max(sizes)} values, float32"
             advice = 'use mode="collapsed" (same predictions, memory independent of T) or a smaller batch'
         else:
             need = T * B * (sizes[-1] * 4 * steps + sum(if_sizes) * (record == "spikes"))
