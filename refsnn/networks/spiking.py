@@ -22,6 +22,9 @@ Three ways to run a network (all give the same predictions, up to float ties):
 ``"faithful"`` (parallel networks)
     One pass over a batch of T·B inputs, time-major, as in the authors' code: every
     linear layer runs on all T copies and every neuron layer fires all T steps at once.
+    The samples go through in groups of about :data:`FAITHFUL_GROUP_IMAGES` // T, so
+    that the T copies of a group stay in the CPU's cache (samples are independent: the
+    grouping changes no result).
 ``"collapsed"`` (parallel networks)
     The prior control matrix only needs the time sum, and the linear layers commute with
     it: Σ_t (W x_t + b) = W Σ_t x_t + T·b. So one pass over B carries the summed
@@ -34,8 +37,9 @@ does not commute with the sum over time, so faithful and collapsed mode would di
 (:mod:`refsnn.networks.layers`). :class:`SpikingNetwork` refuses any other layer.
 
 Limits
-    Faithful mode holds T·B copies of every layer's output, and sequential mode's
-    :meth:`SpikingNetwork.run` returns T·B logits (and T·B spike trains if recorded).
+    Faithful mode holds T copies of a group's layer outputs (of the whole batch when
+    :meth:`SpikingNetwork.run` returns per-step logits or spike trains), and sequential
+    mode's :meth:`SpikingNetwork.run` returns T·B logits (and T·B spike trains if recorded).
     A run whose estimate of these T-sized arrays exceeds :data:`MAX_BYTES` (2 GiB,
     change it if you have the memory) is refused before anything is allocated; the
     collapsed mode never holds T copies. Collapsed mode computes the time sums T·x in
