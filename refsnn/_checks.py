@@ -67,6 +67,10 @@ def as_param(name, value, shape, dtype, positive=False):
         A C-contiguous array of ``shape`` and ``dtype``.
     """
     arr = as_float_array(name, value)
+    if arr.size == 1 and arr.ndim <= len(shape):  # one number: check it once, then fill
+        if positive and not arr.reshape(1)[0] > 0:
+            raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
+        return np.full(shape, arr.reshape(1)[0], dtype=dtype)
     try:
         arr = np.broadcast_to(arr, shape)
     except ValueError:
@@ -120,3 +124,42 @@ def _check_finite_after(currents, state):
     """
     if not np.isfinite(state).all():
         as_currents(currents)
+
+
+def check_out(out, shape, dtype, inputs=()):
+    """Check an ``out=`` array (NumPy's convention) and return it viewed as (T, N).
+
+    ``out`` must be a writeable, C-contiguous ``numpy.ndarray`` of exactly ``shape`` and
+    ``dtype`` that shares no memory with any of ``inputs``; anything else is a TypeError
+    (not an array, wrong dtype) or a ValueError (shape, layout, read-only, overlap)
+    naming ``out``.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"out must be a numpy.ndarray, got {type(out).__name__}")
+    if out.dtype != dtype:
+        raise TypeError(f"out must have dtype {np.dtype(dtype)}, got {out.dtype}")
+    if out.shape != tuple(shape):
+        raise ValueError(f"out must have shape {tuple(shape)} (the shape of the result), got {out.shape}")
+    if not out.flags.c_contiguous:
+        raise ValueError("out must be C-contiguous")
+    if not out.flags.writeable:
+        raise ValueError("out must be writeable")
+    if any(np.may_share_memory(out, x) for x in inputs):
+        raise ValueError("out must not share memory with the input currents")
+    return out.reshape(shape[0], int(np.prod(shape[1:])))  # a view: out is C-contiguous
+
+
+def block_param(name, value, shape, dtype, block, positive=False):
+    """A neuron parameter for the blocked kernels, flat.
+
+    A single number (the usual scalar threshold) becomes ``min(block, N)`` copies, which
+    the kernels read for every block of ``block`` neurons, instead of N copies (a fresh
+    array of N values would cost a pass over memory and its page faults on every call);
+    anything else is :func:`as_param` flattened to N values. Checked like
+    :func:`as_param`. ``shape`` is the neuron shape, N its size.
+    """
+    n = int(np.prod(shape))
+    if np.size(value) == 1 and n > block:
+        arr = as_param(name, value, (1,) * len(shape), dtype, positive=positive)
+        return np.full(block, arr.reshape(1)[0], dtype=dtype)
+    return as_param(name, value, shape, dtype, positive=positive).reshape(-1)

@@ -79,7 +79,7 @@ def test_bench_neurons_rows():
     result = kernels.bench_neurons(log=lambda *a: None, config=TINY_KERNELS)
     assert result["copy_gbps"] > 0 and "read + written" in result["bytes_convention"]
     names = {r["kernel"] for r in result["neuron"]}
-    assert names == {"if", "if_inplace", "hadamard", "hadamard_inplace", "dense", "binary_from_total"}
+    assert names == {"if", "if_out", "hadamard", "hadamard_out", "dense", "binary_from_total"}
     for row in result["neuron"]:
         assert set(row) >= {"kernel", "T", "N", "seconds", "gbps"} and row["seconds"] > 0 and row["gbps"] > 0
     assert kernels.format_neurons(result)

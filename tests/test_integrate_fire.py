@@ -98,3 +98,53 @@ def test_non_finite_current_in_a_late_block_still_raises(bad):
 def test_finite_overflow_is_not_reported_as_non_finite_input():
     """The membrane of finite float32 currents can overflow to inf: arithmetic, not bad input."""
     assert if_neuron(np.full((4, 3), 3e38, dtype=np.float32), 1.0).all()
+
+
+# --------------------------------------------------------------------------- out=
+
+
+@pytest.mark.parametrize("return_membrane", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_out_receives_the_spikes_and_is_returned(dtype, return_membrane):
+    """out= (NumPy's convention) gets the spikes bit for bit, over more than one kernel
+    block, and is the array returned; the membrane is unaffected."""
+    currents = np.random.default_rng(0).normal(0.3, 0.7, (7, 2, BLOCK // 2 + 5)).astype(dtype)
+    out = np.ones(currents.shape, dtype=bool)  # every entry must be written
+    got = if_neuron(currents, 0.75, return_membrane=return_membrane, out=out)
+    expected = if_neuron(currents, 0.75, return_membrane=return_membrane)
+    if return_membrane:
+        assert got[0] is out
+        np.testing.assert_array_equal(got[1], expected[1])
+        got, expected = got[0], expected[0]
+    assert got is out
+    np.testing.assert_array_equal(out, expected)
+
+
+def _overlapping():
+    memory = np.zeros(12, dtype=np.float32)
+    return memory.reshape(3, 4), memory.view(np.bool_)[:12].reshape(3, 4)
+
+
+@pytest.mark.parametrize(
+    "make_out, error, match",
+    [
+        (lambda c: np.zeros(c.shape, dtype=np.float32), TypeError, "out must have dtype bool"),
+        (lambda c: [[False] * 4] * 3, TypeError, "out must be a numpy.ndarray"),
+        (lambda c: np.zeros((3, 5), dtype=bool), ValueError, r"out must have shape \(3, 4\)"),
+        (lambda c: np.zeros((3, 8), dtype=bool)[:, ::2], ValueError, "out must be C-contiguous"),
+    ],
+)
+def test_bad_out_raises(make_out, error, match):
+    currents = np.zeros((3, 4), dtype=np.float32)
+    with pytest.raises(error, match=match):
+        if_neuron(currents, 1.0, out=make_out(currents))
+
+
+def test_read_only_or_overlapping_out_raises():
+    read_only = np.zeros((3, 4), dtype=bool)
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="out must be writeable"):
+        if_neuron(np.zeros((3, 4), dtype=np.float32), 1.0, out=read_only)
+    currents, out = _overlapping()
+    with pytest.raises(ValueError, match="out must not share memory with the input currents"):
+        if_neuron(currents, 1.0, out=out)

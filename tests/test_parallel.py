@@ -11,6 +11,7 @@ from strategies import dtypes, dyadic_currents, exact_count
 from refsnn import first_spike_step, parallel_neuron
 from refsnn.neurons.parallel_kernels import BLOCK
 from refsnn.neurons.parallel import (
+    hadamard_reference,
     first_spike_step_from_total,
     binary_search_probes,
     closed_form_count,
@@ -171,3 +172,43 @@ def test_argument_order_is_the_same_everywhere():
     assert closed_form_count(2.0, 1.0, 4, 0.0) == 2
     assert binary_search_probes(2.0, 1.0, 4, 0.0)[1] == 3
     assert first_spike_step_from_total(2.0, 1.0, 4, 0.0) == 3
+
+
+# --------------------------------------------------------------------------- out=
+
+
+@pytest.mark.parametrize("order", ["paper", "code"])
+@pytest.mark.parametrize("method", ["hadamard", "dense", "binary"])
+def test_out_receives_the_spikes_and_is_returned(method, order):
+    """out= (NumPy's convention) gets the spikes of every method and order bit for bit,
+    over more than one kernel block, and is the array returned."""
+    N = BLOCK + 5 if method != "dense" else 37
+    currents = np.random.default_rng(1).normal(0.3, 0.7, (6, N)).astype(np.float32)
+    out = np.ones(currents.shape, dtype=bool)  # every entry must be written
+    got = parallel_neuron(currents, 0.75, method=method, order=order, out=out)
+    assert got is out
+    np.testing.assert_array_equal(out, parallel_neuron(currents, 0.75, method=method, order=order))
+
+
+def test_bad_out_raises():
+    currents = np.zeros((3, 2, 2), dtype=np.float32)
+    with pytest.raises(TypeError, match="out must have dtype bool"):
+        parallel_neuron(currents, 1.0, out=np.zeros((3, 2, 2), dtype=np.uint8))
+    with pytest.raises(ValueError, match=r"out must have shape \(3, 2, 2\)"):
+        parallel_neuron(currents, 1.0, out=np.zeros((3, 4), dtype=bool))
+    with pytest.raises(ValueError, match="out must not share memory"):
+        parallel_neuron(currents, 1.0, out=currents.reshape(-1).view(np.bool_)[:12].reshape(3, 2, 2))
+    with pytest.raises(ValueError, match="out must be C-contiguous"):
+        parallel_neuron(currents, 1.0, out=np.zeros((3, 2, 4), dtype=bool)[..., ::2])
+
+
+@pytest.mark.parametrize("T", [255, 256, 300])
+@pytest.mark.parametrize("order", ["paper", "code"])
+def test_hadamard_kernel_on_both_sides_of_its_byte_counts(T, order):
+    """The hadamard kernel keeps counts as bytes for T < 256 and writes rows per block
+    above: both paths equal the twin, with a per-neuron θ and a single-number one."""
+    rng = np.random.default_rng(T)
+    currents = rng.normal(0.5, 1.0, (T, BLOCK + 3)).astype(np.float32)
+    for theta in (0.75, rng.uniform(0.5, 1.0, BLOCK + 3)):
+        np.testing.assert_array_equal(parallel_neuron(currents, theta, order=order),
+                                      hadamard_reference(currents, theta, order=order))

@@ -19,7 +19,7 @@ bit.
 import numpy as np
 from numba import njit
 
-from .._checks import _check_finite_after, _currents_unchecked, as_currents, as_param
+from .._checks import _check_finite_after, _currents_unchecked, as_currents, as_param, block_param, check_out
 
 __all__ = ["if_neuron", "if_neuron_reference"]
 
@@ -58,21 +58,31 @@ BLOCK = 16384
 
 @njit(cache=True, error_model="numpy")
 def _if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cover
-    """Compiled twin of :func:`if_neuron_reference`; returns the final membrane (N,).
+    """Compiled twin of :func:`if_neuron_reference`.
 
     Same operations in the same order as the twin, arranged for memory bandwidth: the
     neurons are cut into blocks of ``BLOCK``; within a block the loops run time-major
     over contiguous neurons, four steps per sweep, so the membrane is loaded and stored
-    once per four steps. A NaN or infinite current leaves the final membrane non-finite
-    (inf + x, inf − θ and NaN + x stay non-finite), which is how :func:`if_neuron`
-    checks its input without a separate pass.
+    once per four steps. ``theta`` and ``v0`` hold one value per neuron, or the same
+    value ``BLOCK`` times for every block (:func:`refsnn._checks.block_param`).
+
+    Returns 0.0, or infinity if a final membrane potential is NaN or infinite, as it is
+    after a NaN or infinite current (inf + x, inf − θ and NaN + x stay non-finite): that
+    is how :func:`if_neuron` checks its input without a separate pass.
     """
     T, N = currents.shape
-    final = np.empty(N, dtype=currents.dtype)
+    per_neuron = theta.size == N and v0.size == N
+    v_block = np.empty(min(BLOCK, N), dtype=currents.dtype)
+    bad = False
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
-        v, th = final[start:stop], theta[start:stop]
-        v[:] = v0[start:stop]
+        v = v_block[:stop - start]
+        if per_neuron:
+            th = theta[start:stop]
+            v[:] = v0[start:stop]
+        else:
+            th = theta[:stop - start]
+            v[:] = v0[:stop - start]
         t = 0
         while not record and t + 4 <= T:
             i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],
@@ -102,10 +112,12 @@ def _if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cov
                 v[j] = m - th[j] if m >= th[j] else m
             if record:
                 membrane[t, start:stop] = v
-    return final
+        for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
+            bad |= (v[j] - v[j]) != 0
+    return np.inf if bad else 0.0
 
 
-def if_neuron(currents, theta, v0=None, return_membrane=False):
+def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
     """Run integrate-and-fire neurons with soft reset over T steps.
 
     Parameters
@@ -118,10 +130,16 @@ def if_neuron(currents, theta, v0=None, return_membrane=False):
         Initial membrane potential; θ/2 by default (the QCFS shift).
     return_membrane : bool
         Also return the membrane potential v_t after each step's reset.
+    out : numpy.ndarray of bool, shape (T, ...), optional
+        Where to write the spikes (NumPy's convention): C-contiguous, writeable, not
+        overlapping ``currents``; it is returned. Saves allocating, and first touching,
+        a fresh array on every call. If the currents turn out to hold NaN or infinity,
+        the ValueError comes after ``out`` was written.
 
     Returns
     -------
     spikes : numpy.ndarray of bool, shape (T, ...)
+        ``out`` if given.
     membrane : numpy.ndarray, shape (T, ...), only if ``return_membrane``
         float32 for float32 currents, else float64.
 
@@ -130,14 +148,21 @@ def if_neuron(currents, theta, v0=None, return_membrane=False):
     >>> if_neuron([[0.0], [0.0], [3.0]], theta=1.0)[:, 0]
     array([False, False,  True])
     """
-    currents, theta, v0 = _prepare(_currents_unchecked(currents), theta, v0)
-    T, dtype = currents.shape[0], currents.dtype
+    currents = _currents_unchecked(currents)
+    T, shape, dtype = currents.shape[0], currents.shape[1:], currents.dtype
+    theta = block_param("theta", theta, shape, dtype, BLOCK, positive=True)
+    v0 = theta / dtype.type(2) if v0 is None else block_param("v0", v0, shape, dtype, BLOCK)
     flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
-    spikes = np.empty(flat.shape, dtype=np.bool_)
+    if theta.size != v0.size:  # one per neuron, the other a single number: both per neuron
+        theta, v0 = (a if a.size == flat.shape[1] else np.full(flat.shape[1], a[0], dtype) for a in (theta, v0))
+    if out is None:
+        spikes = np.empty(flat.shape, dtype=np.bool_)
+    else:
+        spikes = check_out(out, currents.shape, np.bool_, inputs=(currents,))
     membrane = np.empty(flat.shape if return_membrane else (0, flat.shape[1]), dtype=dtype)
-    final = _if_kernel(flat, theta.ravel(), v0.ravel(), spikes, membrane, bool(return_membrane))
-    _check_finite_after(currents, final)
-    spikes = spikes.reshape(currents.shape)
+    state = _if_kernel(flat, theta, v0, spikes, membrane, bool(return_membrane))
+    _check_finite_after(currents, state)
+    spikes = spikes.reshape(currents.shape) if out is None else out
     if return_membrane:
         return spikes, membrane.reshape(currents.shape)
     return spikes

@@ -52,10 +52,13 @@ from .._checks import (
     as_float_array,
     as_int,
     as_param,
+    block_param,
     check_choice,
+    check_out,
 )
 from .matrices import parallel_conversion_matrix, step_offsets
 from .parallel_kernels import (
+    BLOCK,
     HADAMARD_MAX_T,
     _dense_kernel,
     _fill_kernel,
@@ -84,21 +87,29 @@ ORDERS = ("paper", "code")
 # --------------------------------------------------------------------------- input checks
 
 
-def _prepare(currents, theta, psi, checked=False):
+def _prepare(currents, theta, psi, checked=False, block=None):
     """Check the inputs; return (T, N) currents, (N,) θ and ψ, the denominators
     T − x + 1 for x = 1..T, and the currents as given.
 
     The public functions check finiteness after the kernel, from the state it returns
     (:func:`refsnn._checks._check_finite_after`), to save a pass over T×N values; the
-    twins (``checked=True``) check it first.
+    twins (``checked=True``) check it first. With ``block``, θ and ψ that are single
+    numbers come as ``block`` copies (:func:`refsnn._checks.block_param`), as the
+    hadamard kernel reads them, unless one of them is per neuron.
     """
     currents = as_currents(currents) if checked else _currents_unchecked(currents)
     T, shape = currents.shape[0], currents.shape[1:]
     dtype = currents.dtype
-    theta = as_param("theta", theta, shape, dtype, positive=True)
-    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
     flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
     denominators = (T - np.arange(T)).astype(dtype)  # T − x + 1 for x = 1..T
+    if block is not None:
+        theta = block_param("theta", theta, shape, dtype, block, positive=True)
+        psi = theta / dtype.type(2) if psi is None else block_param("psi", psi, shape, dtype, block)
+        if theta.size != psi.size:  # one per neuron, the other a single number: both per neuron
+            theta, psi = (a if a.size == flat.shape[1] else np.full(flat.shape[1], a[0], dtype) for a in (theta, psi))
+        return flat, theta, psi, denominators, currents
+    theta = as_param("theta", theta, shape, dtype, positive=True)
+    psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
     return flat, theta.ravel(), psi.ravel(), denominators, currents
 
 
@@ -289,7 +300,7 @@ def binary_search_probes(total, theta, T, psi=None):
 # --------------------------------------------------------------------------- public API
 
 
-def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper"):
+def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper", out=None):
     """Fire parallel conversion neurons for all T steps at once.
 
     .. math::
@@ -312,10 +323,16 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper")
     order : {"paper", "code"}
         ``"paper"``: step x fires iff count >= T − x + 1 (back-loaded).
         ``"code"``: step x fires iff count >= x (front-loaded), as in the authors' code.
+    out : numpy.ndarray of bool, shape (T, ...), optional
+        Where to write the spikes (NumPy's convention): C-contiguous, writeable, not
+        overlapping ``currents``; it is returned. Saves allocating, and first touching,
+        a fresh array on every call. If the currents turn out to hold NaN or infinity,
+        the ValueError comes after ``out`` was written.
 
     Returns
     -------
     numpy.ndarray of bool, shape (T, ...)
+        ``out`` if given.
 
     Examples
     --------
@@ -328,13 +345,17 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper")
     """
     check_choice("method", method, METHODS)
     check_choice("order", order, ORDERS)
-    flat, theta, psi, denominators, currents = _prepare(currents, theta, psi)
+    currents = _currents_unchecked(currents)
+    fast = method == "hadamard" and currents.shape[0] < HADAMARD_MAX_T
+    flat, theta, psi, denominators, currents = _prepare(currents, theta, psi, block=BLOCK if fast else None)
     T, paper = flat.shape[0], order == "paper"
-    spikes = np.empty(flat.shape, dtype=np.bool_)  # each kernel writes the rows in `order`
+    # each kernel writes the rows in `order`
+    spikes = np.empty(flat.shape, dtype=np.bool_) if out is None else check_out(out, currents.shape, np.bool_,
+                                                                                 inputs=(currents,))
     if method == "dense":
         Lpc = parallel_conversion_matrix(T).astype(flat.dtype)
         total = _dense_kernel(flat, Lpc, denominators, theta, psi, spikes, paper)
-    elif method == "hadamard" and T < HADAMARD_MAX_T:
+    elif fast:
         total = _hadamard_kernel(flat, denominators, theta, psi, spikes, paper)
     else:  # binary search, or a T too large for the hadamard kernel's count estimate
         first = np.empty(flat.shape[1], dtype=np.int64)
@@ -342,7 +363,7 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper")
         total = _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
         _fill_kernel((T + 1 - first).astype(flat.dtype), denominators, spikes, paper)
     _check_finite_after(currents, total)
-    return spikes.reshape(currents.shape)
+    return spikes.reshape(currents.shape) if out is None else out
 
 
 def first_spike_step(currents, theta, psi=None, return_comparisons=False):

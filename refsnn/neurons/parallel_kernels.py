@@ -10,9 +10,10 @@ The kernels are memory-bound: a layer reads T×N currents and writes T×N spikes
 the neurons into blocks of ``BLOCK``, so that a block's running sums stay in the L2
 cache, and run time-major over contiguous neurons inside a block. Divisions use
 ``error_model="numpy"`` (no Python zero-division check, so the loops vectorise); no
-denominator is ever zero. Each kernel returns the total Σ (or an equivalent state): a
-NaN or infinite current makes it non-finite, which is how the public functions check
-their input without a separate pass (``refsnn._checks._check_finite_after``).
+denominator is ever zero. Each kernel returns the total Σ (or an equivalent state, such
+as infinity if some Σ is not finite): a NaN or infinite current makes it non-finite,
+which is how the public functions check their input without a separate pass
+(``refsnn._checks._check_finite_after``).
 """
 
 import numpy as np
@@ -118,17 +119,46 @@ def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes, paper):  # pr
 
 @njit(cache=True, error_model="numpy")
 def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
-    """Rank-1 firing in two streaming passes per block: sum the T rows, count, write."""
-    N = currents.shape[1]
-    total = np.empty(N, dtype=currents.dtype)
+    """Rank-1 firing: per block, sum the T rows and count; then write the spike rows.
+
+    ``theta`` and ``psi`` hold one value per neuron, or the same value ``BLOCK`` times
+    for every block (:func:`refsnn._checks.block_param`). For T < 256 the counts are kept
+    as bytes for all N neurons and the trains are written row by row at the end (a long
+    byte comparison per row streams to memory faster than T short rows per block); for
+    larger T each block writes its own rows (:func:`_fill_block`). Returns 0.0, or
+    infinity if a total Σ is NaN or infinite (as it is after a NaN or infinite current):
+    the state the public function checks.
+    """
+    T, N = currents.shape
+    per_neuron = theta.size == N and psi.size == N
+    total = np.empty(min(BLOCK, N), dtype=currents.dtype)
     count = np.empty(min(BLOCK, N), dtype=currents.dtype)
+    small = T < 256
+    counts = np.empty(N if small else 0, dtype=np.uint8)  # exact: counts are 0..T
+    bad = False
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
-        _total_block(currents, start, stop, total[start:stop])
-        c = count[:stop - start]
-        _count_block(total[start:stop], psi[start:stop], theta[start:stop], denominators, c)
-        _fill_block(c, denominators, spikes, start, stop, paper)
-    return total
+        t, c = total[:stop - start], count[:stop - start]
+        _total_block(currents, start, stop, t)
+        if per_neuron:
+            _count_block(t, psi[start:stop], theta[start:stop], denominators, c)
+        else:
+            _count_block(t, psi[:stop - start], theta[:stop - start], denominators, c)
+        for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
+            bad |= (t[j] - t[j]) != 0
+        if small:
+            for j in range(stop - start):
+                counts[start + j] = np.uint8(c[j])
+        else:
+            _fill_block(c, denominators, spikes, start, stop, paper)
+    if small:  # paper order: step x fires iff count >= T − x + 1; code order iff count >= x
+        rows = spikes.view(np.uint8)
+        for x in range(T):
+            d = np.uint8(T - x) if paper else np.uint8(x + 1)
+            row = rows[x]
+            for j in range(N):
+                row[j] = np.uint8(counts[j] >= d)
+    return np.inf if bad else 0.0
 
 
 @njit(cache=True, error_model="numpy")
