@@ -30,8 +30,10 @@ DESCRIPTIONS = {
     ),
     "bench": (
         "Measure the neuron kernels against memory-copy bandwidth, the demo CNN in its "
-        "three modes (sequential IF, faithful and collapsed parallel) and start-up costs "
-        "(import, Numba compilation), on this machine."
+        "three modes (sequential IF, faithful and collapsed parallel) and as an ANN, and "
+        "start-up costs (import, Numba compilation), on this machine. With --peers, also "
+        "time the same neurons, network and training step in PyTorch, SpikingJelly and "
+        "snnTorch when they are installed."
     ),
     "figures": (
         "Regenerate every figure as PNG, byte for byte the same on every run. The neuron "
@@ -90,6 +92,10 @@ def build_parser():
     bench.add_argument("--quick", action="store_true", help="a small version (under 30 s)")
     bench.add_argument("--json", metavar="PATH",
                        help="also write the results as JSON to PATH (its folder must exist)")
+    bench.add_argument("--threads", type=int, default=1, metavar="N",
+                       help="threads for Numba and BLAS (and torch with --peers), 1 to the cores (default: 1)")
+    bench.add_argument("--peers", action="store_true",
+                       help="also time torch, SpikingJelly and snnTorch (the 'peers' extra; skipped if absent)")
 
     figures = add("figures", "regenerate every figure as PNG")
     figures.add_argument("--out", default="figures", metavar="DIR",
@@ -142,6 +148,11 @@ def _check_args(args):
         raise ValueError(f"--examples must be an integer >= 1, got {args.examples}")
     if args.command in ("demo", "bench", "experiment", "verify") and args.json is not None:
         check_output_path(args.json, "--json")
+    if args.command == "bench":
+        import numba
+
+        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
+            raise ValueError(f"--threads must be an integer in 1..{numba.config.NUMBA_NUM_THREADS}, got {args.threads}")
     if args.command == "experiment":
         if args.seeds is not None and any(seed < 0 for seed in args.seeds):
             raise ValueError(f"--seeds must be integers >= 0, got {' '.join(map(str, args.seeds))}")
@@ -178,7 +189,7 @@ def main(argv=None):
     elif args.command == "bench":
         from .bench import run
 
-        run(quick=args.quick, json_path=args.json)
+        run(quick=args.quick, json_path=args.json, threads=args.threads, peers=args.peers)
     elif args.command == "figures":
         from .figures import run
 

@@ -12,6 +12,12 @@ Three parts, each in its own module:
     (measured on a GPU at batch size 1).
 :mod:`~refsnn.programs.bench.startup`
     ``import refsnn`` time and Numba's first-call compile time, cold and cached.
+:mod:`~refsnn.programs.bench.peers` (``--peers``)
+    The same neurons, network and training step in PyTorch, SpikingJelly and snnTorch,
+    with the same weights and threads, when they are installed.
+
+Everything runs with ``threads`` threads (Numba and BLAS, via
+:func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default.
 
 Timings are medians over interleaved rounds, and every ratio is taken within a round
 (:mod:`~refsnn.programs.bench.timing`), so that load from other processes cancels out.
@@ -20,7 +26,9 @@ JSON (``run(json_path=...)``)::
 
     {"copy_gbps": float,
      "neuron": [{"kernel", "T", "N", "seconds", "gbps", "ns_per_neuron", "ratio_to_copy"}],
-     "network": [{"mode", "T", "batch", "seconds", "speedup"[, "agreement"]}],
+     "network": [{"mode", "T", "batch", "seconds", "speedup", "vs_ann"[, "agreement"]}],
+     "threads": int, "peers": {"versions", "threads", "rows": [{"peer", "what", "T", "batch",
+     "refsnn_seconds", "peer_seconds", "ratio", "agreement"}]} (with --peers),
      "machine": {...}, "compile_seconds": {entry: {"empty_cache", "warm_cache", "second_call"}},
      "import": {"seconds", "runs", "compiled_at_import"}, "copy": [...], "bytes_convention": str,
      "network_model": str, "quick": bool, "seconds": float}
@@ -30,14 +38,15 @@ import time
 
 from ...networks.io import check_output_path, save_json
 from .kernels import bench_neurons, format_neurons
-from .machine import machine_info
+from .machine import limit_threads, machine_info
 from .network import bench_network, demo_network, format_network
+from .peers import bench_peers, format_peers
 from .startup import bench_compile, bench_import, format_startup
 
 __all__ = ["run", "collect", "format_report"]
 
 
-def collect(quick=False, train=None, startup=True, log=print):
+def collect(quick=False, train=None, startup=True, log=print, threads=1, peers=False):
     """Run every benchmark and return the JSON-ready result dict.
 
     Parameters
@@ -48,19 +57,26 @@ def collect(quick=False, train=None, startup=True, log=print):
         Train the demo CNN if no cached weights exist; default: not when ``quick``.
     startup : bool
         Also measure import and compile times in child processes.
+    threads : int
+        Threads for Numba and BLAS during the measurements (1 by default).
+    peers : bool
+        Also time torch, SpikingJelly and snnTorch (:mod:`~refsnn.programs.bench.peers`).
     """
     start = time.perf_counter()
-    result = {"quick": bool(quick), "machine": machine_info()}
+    result = {"quick": bool(quick), "machine": machine_info(), "threads": threads}
     if startup:
         log("start-up: import refsnn and first-call compilation, in fresh processes")
         result["import"] = bench_import(repeats=3)
         result["compile_seconds"] = bench_compile()
-    log("neuron kernels against np.copyto")
-    result.update(bench_neurons(quick=quick, log=log))
-    log("the demo CNN in its three modes")
     net, description, X = demo_network(train=not quick if train is None else train, log=log)
-    result["network_model"] = description
-    result["network"] = bench_network(net, X, quick=quick, log=log)
+    with limit_threads(threads):
+        log(f"neuron kernels against np.copyto ({threads} thread{'s' if threads > 1 else ''})")
+        result.update(bench_neurons(quick=quick, log=log))
+        log("the demo CNN in its three modes and as an ANN")
+        result["network_model"] = description
+        result["network"] = bench_network(net, X, quick=quick, log=log)
+    if peers:
+        result["peers"] = bench_peers(net, X, quick=quick, threads=threads, log=log)
     result["seconds"] = time.perf_counter() - start
     return result
 
@@ -69,23 +85,27 @@ def format_report(result):
     """The result as readable text lines."""
     m = result["machine"]
     lines = [f"machine: {m['cpu']}, {m['usable_cores']} usable cores, load {m['load_average']}, "
-             f"numpy {m['numpy']}, numba {m['numba']} ({m['numba_threads']} threads)", ""]
+             f"numpy {m['numpy']}, numba {m['numba']}; measured with {result.get('threads', 1)} thread(s) "
+             "for Numba and BLAS", ""]
     if "import" in result:
         lines += format_startup(result["import"], result["compile_seconds"]) + [""]
     lines += format_neurons(result) + [""]
     lines += [f"network: {result['network_model']}"] + format_network(result["network"])
+    if "peers" in result:
+        lines += [""] + format_peers(result["peers"])
     return lines
 
 
-def run(quick=False, json_path=None):
-    """Entry point of ``refsnn bench [--quick] [--json PATH]``: run, print, write JSON.
+def run(quick=False, json_path=None, threads=1, peers=False):
+    """Entry point of ``refsnn bench [--quick] [--json PATH] [--threads N] [--peers]``:
+    run, print, write JSON.
 
     ``json_path`` is checked before the measurements start (:func:`check_output_path`):
     its folder must exist and be writable.
     """
     if json_path is not None:
         check_output_path(json_path, "json_path")
-    result = collect(quick=quick)
+    result = collect(quick=quick, threads=threads, peers=peers)
     print()
     print("\n".join(format_report(result)))
     print(f"\ntotal {result['seconds']:.1f} s")
