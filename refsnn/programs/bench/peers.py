@@ -108,11 +108,19 @@ def _snntorch_loop(torch, theta):
 
 
 def torch_rank1(torch, currents, theta, psi=None):
-    """The rank-1 parallel neuron in plain torch: s_x = [(Σ + ψ)/(T − x + 1) >= θ], paper order."""
+    """The rank-1 parallel neuron in plain torch: s_x = [(Σ + ψ)/(T − x + 1) >= θ], paper order.
+
+    Σ is summed one step at a time, the order of refsnn's twin ``hadamard_reference``
+    (``currents.sum(0)`` adds in another order: at N = 2²⁰ a few neurons then sit on the
+    other side of a threshold), so the spikes equal ``parallel_neuron``'s bit for bit.
+    """
     T = currents.shape[0]
     psi = theta / 2 if psi is None else psi
+    total = torch.zeros_like(currents[0])
+    for step in currents:
+        total = total + step
     denominators = torch.arange(T, 0, -1, dtype=currents.dtype).reshape((T,) + (1,) * (currents.dim() - 1))
-    return (currents.sum(0) + psi) / denominators >= theta
+    return (total + psi) / denominators >= theta
 
 
 def _bench_neurons(torch, versions, cfg, log):
@@ -209,8 +217,9 @@ class TorchSNN:
 
     def sequential(self, x):
         """Multi-step SpikingJelly IF nodes between the torch layers (each layer on the
-        T·B steps at once, each node integrating its T steps in order)."""
-        from spikingjelly.activation_based import neuron
+        T·B steps at once, each node integrating its T steps in order). The nodes are
+        made on the first call and reset on every call, as a SpikingJelly user would."""
+        from spikingjelly.activation_based import functional, neuron
 
         T, B = self.T, x.shape[0]
         h = x.repeat((T,) + (1,) * (x.dim() - 1))
@@ -218,7 +227,10 @@ class TorchSNN:
             if kind == "affine":
                 h = step(h)
             else:
-                node = neuron.IFNode(v_threshold=step["theta"], v_reset=None, step_mode="m")
+                if "node" not in step:
+                    step["node"] = neuron.IFNode(v_threshold=step["theta"], v_reset=None, step_mode="m")
+                node = step["node"]
+                functional.reset_net(node)
                 node.v = self.torch.full((B,) + tuple(h.shape[1:]), step["theta"] / 2)
                 spikes = node(h.reshape((T, B) + tuple(h.shape[1:])))
                 h = (spikes * step["theta_post"]).reshape(h.shape)
