@@ -113,3 +113,19 @@ def test_bench_peers_rows_agree_and_leave_the_network_unchanged():
         np.testing.assert_array_equal(v, before[k])
     lines = peers.format_peers(result)
     assert lines[0].startswith("peers: torch") and len(lines) == len(result["rows"]) + 3
+
+
+def test_torch_runs_on_the_requested_threads_inside_limit_threads():
+    """Launching Numba's OpenMP layer resets torch's OpenMP thread count; the peers set
+    torch's threads after it, so torch runs on as many threads as refsnn."""
+    torch = pytest.importorskip("torch")
+    previous = torch.get_num_threads()
+    try:
+        with peers._same_threads(torch, 1):
+            assert torch.get_num_threads() == 1
+            x = torch.ones(1000)
+            assert float(x.sum()) == 1000
+        with peers._same_threads(torch, 1):
+            assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(previous)

@@ -27,6 +27,7 @@ faster. torch and the peers are optional (the ``peers`` extra); without torch th
 comparison is skipped with a note saying how to install it.
 """
 
+import contextlib
 import copy
 import importlib
 import importlib.metadata
@@ -376,19 +377,35 @@ def bench_peers(net, X, quick=False, threads=1, log=print, config=None):
 
     cfg = config or (QUICK if quick else FULL)
     previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
     try:
-        with limit_threads(threads), torch.inference_mode():
+        with _same_threads(torch, threads), torch.inference_mode():
             log(f"peers ({threads} thread{'s' if threads > 1 else ''}): neurons")
             rows = _bench_neurons(torch, versions, cfg, log)
             log("peers: the demo CNN")
             rows += _bench_network(torch, versions, net, X, cfg, log)
-        with limit_threads(threads):
+        with _same_threads(torch, threads):
             log("peers: one training step")
             rows += _bench_training(torch, net, X, cfg, log)
     finally:
         torch.set_num_threads(previous)
     return {"versions": versions, "threads": threads, "rows": rows}
+
+
+@contextlib.contextmanager
+def _same_threads(torch, threads):
+    """``threads`` threads for Numba and BLAS (:func:`limit_threads`) and for torch.
+
+    torch's thread count is set inside :func:`limit_threads`, and checked, not before
+    it: Numba's OpenMP threading layer shares torch's OpenMP runtime, and launching it
+    (the first ``numba.get_num_threads``) or leaving :func:`limit_threads` can change
+    torch's count (to 2 on a 2-core machine, whatever ``torch.set_num_threads`` said
+    before), so that torch ran on more threads than refsnn.
+    """
+    with limit_threads(threads):
+        torch.set_num_threads(threads)
+        if torch.get_num_threads() != threads:
+            raise RuntimeError(f"torch runs on {torch.get_num_threads()} threads, not {threads}")
+        yield
 
 
 def format_peers(result):
