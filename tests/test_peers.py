@@ -129,3 +129,19 @@ def test_torch_runs_on_the_requested_threads_inside_limit_threads():
             assert torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(previous)
+
+
+def test_snntorch_differs_from_refsnn_only_at_an_exact_tie():
+    """snnTorch's Leaky fires on mem > θ, refsnn's IF neuron on mem >= θ: a membrane
+    exactly at θ (v0 = 0.5, then 0.5) fires one step later in snnTorch; off the tie the
+    trains are the same."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("snntorch")
+    from refsnn import if_neuron
+
+    tie = np.array([[0.5], [0.5], [0.0]], dtype=np.float32)
+    off = np.array([[0.25], [0.75], [1.0]], dtype=np.float32)
+    leaky = peers._snntorch_loop(torch, 1.0)
+    assert if_neuron(tie, 1.0)[:, 0].tolist() == [True, False, False]
+    assert leaky(torch.from_numpy(tie)).numpy()[:, 0].tolist() == [0, 1, 0]
+    np.testing.assert_array_equal(leaky(torch.from_numpy(off)).numpy().astype(bool), if_neuron(off, 1.0))

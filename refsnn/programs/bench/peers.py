@@ -10,7 +10,9 @@ Neurons (T = 64, float32 currents in [0, 1), θ = 1)
     ``reset_delay=False``) stepped in a Python loop, both started from v₀ = θ/2 as
     refsnn's IF neuron is; ``parallel_neuron`` (rank-1) against the same rank-1 form in
     plain torch, s_x = [(Σ + ψ)/(T − x + 1) >= θ]. Agreement: the share of neurons whose
-    spike trains are identical.
+    spike trains are identical. snnTorch fires on mem > θ where refsnn and SpikingJelly
+    fire on mem >= θ, so a membrane exactly at θ fires one step later there; the uniform
+    float currents here practically never produce such a tie, so its trains agree.
 Network (the demo CNN, the weights copied into torch)
     ``ann_forward`` (the QCFS ANN), ``collapsed_parallel`` (one pass over the time sums:
     each affine layer adds its bias T times, each neuron layer fires
@@ -422,5 +424,6 @@ def format_peers(result):
         lines.append(f"{r['what']:20} {r['peer']:13} {r['T'] if r['T'] else '-':>3} {r['batch']:8} "
                      f"{r['refsnn_seconds'] * 1e3:10.3f} {r['peer_seconds'] * 1e3:10.3f} {r['ratio']:12.2f} {agree:>7}")
     lines.append("peer/refsnn: median over interleaved rounds of peer time / refsnn time (above 1: refsnn is faster); "
-                 "agree: equal predictions (network) or identical spike trains (neurons)")
+                 "agree: equal predictions (network) or identical spike trains (neurons); snnTorch fires on "
+                 "mem > theta (refsnn, SpikingJelly: >=), which differs only at exact ties")
     return lines
