@@ -33,6 +33,7 @@ import contextlib
 import copy
 import importlib
 import importlib.metadata
+import logging
 
 import numpy as np
 
@@ -59,7 +60,12 @@ QUICK = {"neuron_T": 64, "neurons": 2**14, "steps": (4, 64), "batches": (1, 16),
 
 def peer_versions():
     """Versions of torch, spikingjelly and snntorch (None where not installed), or None
-    if torch itself is missing."""
+    if torch itself is missing.
+
+    Importing SpikingJelly makes torch log "Triton not available" twice, a GPU matter:
+    that logger is set to errors only.
+    """
+    logging.getLogger("torch._library.triton").setLevel(logging.ERROR)
     versions = {}
     for name in ("torch", "spikingjelly", "snntorch"):
         try:
