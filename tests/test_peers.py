@@ -12,9 +12,8 @@ import numpy as np
 import pytest
 from nets import dyadic_cnn
 
-import refsnn.programs.bench as bench
 from refsnn.networks.conversion import to_if_snn, to_parallel_snn
-from refsnn.programs import cli
+from refsnn.programs import bench, cli
 from refsnn.programs.bench import network, peers
 
 TINY = {"neuron_T": 8, "neurons": 300, "steps": (4,), "batches": (3,), "train_batches": (4,),

@@ -47,7 +47,7 @@ from ...neurons.parallel import parallel_neuron
 from .machine import limit_threads
 from .timing import interleaved, median, median_ratio
 
-__all__ = ["peer_versions", "bench_peers", "format_peers", "INSTALL_HINT"]
+__all__ = ["INSTALL_HINT", "bench_peers", "format_peers", "peer_versions"]
 
 INSTALL_HINT = ('torch not found: pip install torch==2.13.0 spikingjelly snntorch (torch 2.13.0 has a CPU wheel), '
                 'or pip install "refsnn[peers]" --extra-index-url https://download.pytorch.org/whl/cpu')
@@ -421,10 +421,10 @@ def format_peers(result):
     if "skipped" in result:
         return [f"peers: skipped ({result['skipped']})"]
     v = result["versions"]
-    lines = [f"peers: torch {v['torch']}, spikingjelly {v['spikingjelly']}, snntorch {v['snntorch']}; "
-             f"{result['threads']} thread(s) on both sides",
-             f"{'what':20} {'peer':13} {'T':>3} {'batch/N':>8} {'refsnn ms':>10} {'peer ms':>10} "
-             f"{'peer/refsnn':>12} {'agree':>7}"]
+    lines = [(f"peers: torch {v['torch']}, spikingjelly {v['spikingjelly']}, snntorch {v['snntorch']}; "
+              f"{result['threads']} thread(s) on both sides"),
+             (f"{'what':20} {'peer':13} {'T':>3} {'batch/N':>8} {'refsnn ms':>10} {'peer ms':>10} "
+              f"{'peer/refsnn':>12} {'agree':>7}")]
     for r in result["rows"]:
         agree = "-" if r["agreement"] is None else f"{r['agreement']:.1%}"
         lines.append(f"{r['what']:20} {r['peer']:13} {r['T'] if r['T'] else '-':>3} {r['batch']:8} "
