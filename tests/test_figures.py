@@ -27,6 +27,8 @@ BENCH = {
         {"mode": "sequential_if", "T": 4, "batch": 1, "seconds": 4.0},
         {"mode": "faithful_parallel", "T": 4, "batch": 1, "seconds": 1.0},
     ],
+    "peers": {"threads": 1, "rows": [{"peer": "torch", "what": "collapsed_parallel", "T": 4, "batch": 1,
+                                      "ratio": 2.0}]},
 }
 
 
@@ -41,7 +43,7 @@ def test_every_figure_is_written_and_neuron_figures_are_byte_identical(tmp_path,
     printed = capsys.readouterr().out.split()
     names = [p.split("/")[-1] for p in printed if p.endswith(".png")]
     assert set(names) == set(NEURON_FIGURES) | {
-        "accuracy_vs_T.png", "calibration.png", "cumulative_accuracy.png", "speedup.png"}
+        "accuracy_vs_T.png", "calibration.png", "cumulative_accuracy.png", "speedup.png", "peers.png"}
     second = make_figures(tmp_path / "b")
     assert [p.name for p in second] == list(NEURON_FIGURES)
     assert "skipping" in capsys.readouterr().out  # the network figures need JSON

@@ -413,6 +413,32 @@ def test_bandwidth_into_given_ax():
     assert len(ax.get_lines()) == 3  # two kernels and the copy bandwidth
 
 
+PEERS = {"threads": 1, "rows": [
+    {"peer": "torch", "what": "collapsed_parallel", "T": 64, "batch": 1, "ratio": 2.0},
+    {"peer": "torch", "what": "ann_forward", "T": None, "batch": 256, "ratio": 0.5},
+    {"peer": "spikingjelly", "what": "if_neuron", "T": 64, "batch": 4096, "ratio": 30.0},
+]}
+
+
+def test_peers_bars_span_from_one_to_the_ratio():
+    fig, ax = plt.subplots()
+    f, a = rp.plot_peers(dict(BENCH, peers=PEERS), ax=ax)
+    assert f is fig and a is ax and ax.get_xscale() == "log"
+    bars = {p.get_gid(): p for p in ax.patches}
+    faster = bars["torch/collapsed_parallel/T=64/batch=1"]
+    assert faster.get_x() == 1 and faster.get_x() + faster.get_width() == pytest.approx(2.0)
+    slower = bars["torch/ann_forward/T=None/batch=256"]  # torch faster: the bar runs from 0.5 to 1
+    assert slower.get_x() == pytest.approx(0.5) and slower.get_x() + slower.get_width() == pytest.approx(1.0)
+    assert [t.get_text() for t in ax.get_yticklabels()][2] == "if neuron vs spikingjelly, T=64, N 4096"
+
+
+def test_peers_plot_needs_measured_rows():
+    with pytest.raises(ValueError, match="peers"):
+        rp.plot_peers(BENCH)
+    with pytest.raises(ValueError, match="peers"):
+        rp.plot_peers(dict(BENCH, peers={"skipped": "torch not found"}))
+
+
 def test_speedup_rejects_bad_bench():
     with pytest.raises(ValueError, match="sequential_if"):
         rp.plot_speedup(dict(BENCH, network=BENCH["network"][2:]))

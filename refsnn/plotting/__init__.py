@@ -30,6 +30,7 @@ function                       what it shows                               paper
 ``plot_speedup``               parallel speed-up over sequential IF        ("Evaluation and timing in
                                                                            the released code")
 ``plot_bandwidth``             neuron-kernel GB/s against memory copy      (refsnn's addition)
+``plot_peers``                 refsnn against torch and SNN libraries      (refsnn's addition)
 ``plot_depth``                 accuracy and agreement against depth,       Theorem 4.1 against the IF
                                mean and range over seeds                   neuron's unevenness error
 ``plot_layer_rate_error``      per-layer rate error of one depth           Theorem 4.1, layer by layer
@@ -50,6 +51,7 @@ from .networks import (
     plot_channel_bias,
     plot_cumulative_accuracy,
     plot_rate_vs_activation,
+    plot_peers,
     plot_speedup,
 )
 from .experiments import plot_depth, plot_layer_rate_error, plot_seed_accuracy_vs_T
@@ -73,6 +75,7 @@ __all__ = [
     "plot_calibration",
     "plot_channel_bias",
     "plot_rate_vs_activation",
+    "plot_peers",
     "plot_speedup",
     "plot_bandwidth",
     "plot_depth",

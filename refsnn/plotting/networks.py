@@ -20,6 +20,7 @@ __all__ = [
     "plot_calibration",
     "plot_rate_vs_activation",
     "plot_speedup",
+    "plot_peers",
     "plot_bandwidth",
 ]
 
@@ -351,6 +352,49 @@ def _check_bench(bench):
     for i, row in enumerate(bench["network"]):
         if row["mode"] not in MODES:
             raise ValueError(f"bench['network'][{i}]['mode'] must be one of {list(MODES)}, got {row['mode']!r}")
+
+
+def plot_peers(bench, ax=None):
+    """refsnn against PyTorch and its SNN libraries: peer time / refsnn time per row.
+
+    One horizontal bar per row of ``bench["peers"]["rows"]`` (``refsnn bench --peers``),
+    on a log scale with a line at 1: a bar to the right of it means refsnn was faster.
+
+    Parameters
+    ----------
+    bench : dict
+        The benchmark JSON with a ``"peers"`` entry holding ``rows`` of ``{"peer",
+        "what", "T", "batch", "ratio"}``.
+    ax : matplotlib.axes.Axes, optional
+
+    Returns
+    -------
+    fig, ax
+        Bars have gids ``"<peer>/<what>/T=<T>/batch=<batch>"``.
+    """
+    if not isinstance(bench, dict) or "rows" not in bench.get("peers", {}):
+        raise ValueError("bench has no measured 'peers' rows (run refsnn bench --peers with torch installed)")
+    rows = bench["peers"]["rows"]
+    _check_rows(rows, ("peer", "what", "T", "batch", "ratio"), "bench['peers']['rows']")
+    fig, ax = new_axes(ax, figsize=(6.0, 0.25 * len(rows) + 1.2))
+    labels = []
+    for i, r in enumerate(rows):
+        T = "" if r["T"] is None else f", T={r['T']}"
+        size = "N" if r["what"].endswith("neuron") else "batch"
+        labels.append(f"{r['what'].replace('_', ' ')} vs {r['peer']}{T}, {size} {r['batch']}")
+        ratio = float(r["ratio"])
+        bar = ax.barh(i, abs(ratio - 1), left=min(ratio, 1.0),  # from 1 to the ratio
+                      color=COLORS["parallel"] if ratio >= 1 else COLORS["if"], height=0.7)
+        bar.patches[0].set_gid(f"{r['peer']}/{r['what']}/T={r['T']}/batch={r['batch']}")
+        ax.text(max(ratio, 1) * 1.03, i, f"{ratio:.2f}×", va="center", fontsize=7)
+    ax.axvline(1.0, color=COLORS["guide"], lw=1)
+    ax.set_xscale("log")
+    ax.set_yticks(range(len(rows)), labels, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlabel("peer time / refsnn time (> 1: refsnn faster)")
+    threads = bench["peers"].get("threads", 1)
+    ax.set_title(f"refsnn against its peers on the CPU ({threads} thread{'s' if threads > 1 else ''})", fontsize=10)
+    return fig, ax
 
 
 def plot_speedup(bench, axes=None, bandwidth=True):

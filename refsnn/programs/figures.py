@@ -169,6 +169,11 @@ def _bench_figures(bench):
 
     fig, _ = rp.plot_speedup(bench)
     yield "speedup.png", fig
+    if "rows" in bench.get("peers", {}):
+        fig, _ = rp.plot_peers(bench)
+        yield "peers.png", fig
+    else:
+        print("note: the benchmark JSON has no peers rows (refsnn bench --peers); skipping peers.png")
 
 
 #: What each results file holds, for messages, and the check of its content.
