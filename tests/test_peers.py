@@ -5,6 +5,7 @@ when torch is not installed (it is an optional extra, not in CI); the skip path 
 the flags and the import isolation are tested without it.
 """
 
+import json
 import subprocess
 import sys
 
@@ -31,7 +32,8 @@ def test_importing_the_bench_does_not_import_torch():
     assert out.stdout.strip() == "False"
 
 
-def test_without_torch_the_peers_are_skipped_with_an_install_hint(monkeypatch):
+def without_peers(monkeypatch):
+    """Make importing torch, spikingjelly and snntorch fail, as where they are not installed."""
     real = peers.importlib.import_module
 
     def no_torch(name, *args):
@@ -40,12 +42,36 @@ def test_without_torch_the_peers_are_skipped_with_an_install_hint(monkeypatch):
         return real(name, *args)
 
     monkeypatch.setattr(peers.importlib, "import_module", no_torch)
+
+
+def test_without_torch_the_peers_are_skipped_with_an_install_hint(monkeypatch):
+    without_peers(monkeypatch)
     assert peers.peer_versions() is None
     said = []
     result = peers.bench_peers(None, None, log=said.append)
-    assert result == {"skipped": peers.INSTALL_HINT}
-    assert said == [peers.INSTALL_HINT] and "pip install torch==2.13.0" in said[0]
+    assert result == {"skipped": peers.INSTALL_HINT} and "pip install torch==2.13.0" in peers.INSTALL_HINT
+    assert said == []  # the hint is printed once, in the report
     assert peers.format_peers(result) == [f"peers: skipped ({peers.INSTALL_HINT})"]
+
+
+def test_bench_without_torch_runs_the_rest_and_prints_the_hint_once(tmp_path, monkeypatch, capsys):
+    """``refsnn bench --peers`` without torch: every other part runs, the report says
+    once how to install the peers, and the JSON records the skip."""
+    from test_bench import TINY_KERNELS, TINY_NETWORK
+
+    from refsnn.programs.bench import kernels
+
+    without_peers(monkeypatch)
+    monkeypatch.setattr(kernels, "QUICK", TINY_KERNELS)
+    monkeypatch.setattr(network, "QUICK", TINY_NETWORK)
+    collect = bench.collect  # without the start-up part (child processes), quietly
+    monkeypatch.setattr(bench, "collect", lambda **kwargs: collect(**kwargs, startup=False, log=quiet))
+    path = tmp_path / "bench.json"
+    assert cli.main(["bench", "--quick", "--peers", "--json", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("pip install torch==2.13.0") == 1
+    assert "sequential IF" in out  # the network table of the rest of the bench
+    assert json.loads(path.read_text())["peers"] == {"skipped": peers.INSTALL_HINT}
 
 
 @pytest.mark.parametrize("argv, flag", [(["bench", "--threads", "0"], "--threads"),

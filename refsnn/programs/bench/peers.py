@@ -379,8 +379,7 @@ def bench_peers(net, X, quick=False, threads=1, log=print, config=None):
     """
     versions = peer_versions()
     if versions is None:
-        log(INSTALL_HINT)
-        return {"skipped": INSTALL_HINT}
+        return {"skipped": INSTALL_HINT}  # one line, in the report (format_peers)
     import torch
 
     cfg = config or (QUICK if quick else FULL)
