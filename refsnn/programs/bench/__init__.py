@@ -43,7 +43,7 @@ from .network import bench_network, demo_network, format_network
 from .peers import bench_peers, format_peers
 from .startup import bench_compile, bench_import, format_startup
 
-__all__ = ["run", "collect", "format_report"]
+__all__ = ["collect", "format_report", "run"]
 
 
 def collect(quick=False, train=None, startup=True, log=print, threads=1, peers=False):
@@ -84,9 +84,9 @@ def collect(quick=False, train=None, startup=True, log=print, threads=1, peers=F
 def format_report(result):
     """The result as readable text lines."""
     m = result["machine"]
-    lines = [f"machine: {m['cpu']}, {m['usable_cores']} usable cores, load {m['load_average']}, "
-             f"numpy {m['numpy']}, numba {m['numba']}; measured with {result.get('threads', 1)} thread(s) "
-             "for Numba and BLAS", ""]
+    lines = [(f"machine: {m['cpu']}, {m['usable_cores']} usable cores, load {m['load_average']}, "
+              f"numpy {m['numpy']}, numba {m['numba']}; measured with {result.get('threads', 1)} thread(s) "
+              "for Numba and BLAS"), ""]
     if "import" in result:
         lines += format_startup(result["import"], result["compile_seconds"]) + [""]
     lines += format_neurons(result) + [""]
