@@ -35,6 +35,9 @@ def test_lean_collapsed_layer_equals_checked_path(shape, per_channel):
     counts, out = layer._fire_from_total(total)
     expected = layer.counts_from_total(total)
     np.testing.assert_array_equal(counts, expected)
+    no_counts, same_out = layer._fire_from_total(total, counts_wanted=False)  # what predict asks for
+    assert no_counts is None
+    np.testing.assert_array_equal(same_out, out)
     _, _, theta_post = layer._params(total)
     np.testing.assert_array_equal(out, (expected * theta_post).astype(np.float32))
     assert counts.dtype == np.int64 and out.dtype == np.float32

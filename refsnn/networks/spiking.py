@@ -191,9 +191,11 @@ class ParallelNeurons(_NeuronLayer):
         theta, psi, _ = self._params(total)
         return self.T + 1 - first_spike_step_from_total(total, theta, self.T, psi)
 
-    def _fire_from_total(self, total):
+    def _fire_from_total(self, total, counts_wanted=True):
         """Lean :meth:`counts_from_total` for the network's collapsed mode: the counts and
-        the summed outputs θ_post·N of a finite float array (B, C, ...) or (B, C).
+        the summed outputs θ_post·N of a finite float array (B, C, ...) or (B, C). With
+        ``counts_wanted=False`` the counts come back as None and are never written (what
+        ``predict`` needs: only the outputs).
 
         The network has already checked its input, so this skips the public checks;
         anything unusual (not float32, not finite, or T >= :data:`COLLAPSED_MAX_T`, where
@@ -206,11 +208,11 @@ class ParallelNeurons(_NeuronLayer):
             counts = self.counts_from_total(total)
             return counts, (counts * theta_post).astype(total.dtype)
         flat = np.ascontiguousarray(total).reshape(total.shape[0], total.shape[1], -1)
-        counts = np.empty(flat.shape, dtype=np.int64)
+        counts = np.empty(flat.shape if counts_wanted else (0, 0, 0), dtype=np.int64)
         out = np.empty_like(flat)
         parallel_kernels._collapsed_kernel(flat, self.theta, self.psi, self.theta_post, np.float32(self.T),
                                            counts, out)
-        return counts.reshape(total.shape), out.reshape(total.shape)
+        return (counts.reshape(total.shape) if counts_wanted else None), out.reshape(total.shape)
 
     def train_from_counts(self, counts):
         """The spike train (T, B, ...) that a given count array produces in this order."""
@@ -611,15 +613,16 @@ class SpikingNetwork:
         parallel layers fire from the time sums (class Notes)."""
         def hook(layer, total):
             if isinstance(layer, ParallelNeurons):
-                counts, out = layer._fire_from_total(total)
+                counts, out = layer._fire_from_total(total, counts_wanted=bool(record))
                 if record:
                     records.append({"counts": counts})
                 return out
             offset = _offset(layer)
             if offset is None:
                 return None
-            out = layer.forward(total)
-            return out + np.float32(self.T - 1) * _channel_view(layer, "offset", offset, out)
+            out = layer.forward(total)  # a new array: the offset is added in place
+            out += np.float32(self.T - 1) * _channel_view(layer, "offset", offset, out)
+            return out
         return hook
 
     def _run_collapsed(self, X, record):

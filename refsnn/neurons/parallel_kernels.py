@@ -170,12 +170,14 @@ def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma
     float32 here as ``astype(np.float32)`` would. counts = #{x : (Σ + ψ)/(T − x + 1) >= θ}
     by the predicate of every parallel kernel (:func:`_firing_count`), and
     out = θ_post·counts in float32: what ``ParallelNeurons.counts_from_total`` followed
-    by ``(counts * theta_post).astype(np.float32)`` gives. Used by the collapsed mode of
+    by ``(counts * theta_post).astype(np.float32)`` gives; ``counts`` may be empty (shape
+    (0, 0, 0)) when only ``out`` is wanted. Used by the collapsed mode of
     :class:`refsnn.networks.spiking.SpikingNetwork`; it lives here, beside ``_firing_count``, because
     Numba's cache only notices edits to the file that defines a kernel.
     """
     B, C, S = total.shape
     one = np.float32(1)
+    write_counts = counts.size > 0  # an empty ``counts``: the caller needs only ``out``
     for c in range(C):  # a parameter of shape (1,) applies to every channel
         h = np.float32(theta[min(c, theta.size - 1)])
         shift = np.float32(psi[min(c, psi.size - 1)])
@@ -183,7 +185,8 @@ def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma
         for b in range(B):
             for i in range(S):
                 k = _firing_count(total[b, c, i] + shift, h, Tf, one)
-                counts[b, c, i] = np.int64(k)
+                if write_counts:
+                    counts[b, c, i] = np.int64(k)
                 out[b, c, i] = k * a
 
 
