@@ -179,10 +179,12 @@ for batch in BATCHES:
 # Read the two columns of speed-ups separately:
 #
 # * **faithful**: a small factor that does not grow much with T. The faithful network
-#   does exactly the IF network's arithmetic, so on a CPU it can only save call overhead.
-#   At batch 1 that overhead (a Python call per layer and per step) is most of the IF
-#   time, so the faithful mode gains something there; at batch 64 the arithmetic dominates
-#   and the two meet.
+#   does exactly the IF network's arithmetic, so on a CPU it can only save call overhead
+#   and memory traffic. At batch 1 that overhead (a Python call per layer and per step) is
+#   most of the IF time, so the faithful mode gains something there; at batch 64 the
+#   arithmetic dominates, and what is left is that the faithful mode makes fewer, larger
+#   calls on groups of samples whose T copies fit in the cache (`FAITHFUL_GROUP_IMAGES`
+#   in `refsnn.networks.spiking`), which keeps it a little ahead.
 # * **collapsed**: its cost does not depend on T at all (one pass, and a count in O(1) per
 #   neuron), so its speed-up over IF grows in proportion to T.
 #
