@@ -429,7 +429,7 @@ def test_peers_bars_span_from_one_to_the_ratio():
     assert faster.get_x() == 1 and faster.get_x() + faster.get_width() == pytest.approx(2.0)
     slower = bars["torch/ann_forward/T=None/batch=256"]  # torch faster: the bar runs from 0.5 to 1
     assert slower.get_x() == pytest.approx(0.5) and slower.get_x() + slower.get_width() == pytest.approx(1.0)
-    assert [t.get_text() for t in ax.get_yticklabels()][2] == "if neuron vs spikingjelly, T=64, N 4096"
+    assert [t.get_text() for t in ax.get_yticklabels()][2] == "IF neuron vs SpikingJelly, T = 64, N 4096"
 
 
 def test_peers_plot_needs_measured_rows():

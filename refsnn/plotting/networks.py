@@ -354,6 +354,11 @@ def _check_bench(bench):
             raise ValueError(f"bench['network'][{i}]['mode'] must be one of {list(MODES)}, got {row['mode']!r}")
 
 
+_PEER_LABELS = {"if_neuron": "IF neuron", "parallel_neuron": "parallel neuron", "ann_forward": "ANN forward",
+                "collapsed_parallel": "collapsed", "faithful_parallel": "faithful", "sequential_if": "sequential IF",
+                "train_step": "training step", "spikingjelly": "SpikingJelly", "snntorch": "snnTorch"}
+
+
 def plot_peers(bench, ax=None):
     """refsnn against PyTorch and its SNN libraries: peer time / refsnn time per row.
 
@@ -379,9 +384,10 @@ def plot_peers(bench, ax=None):
     fig, ax = new_axes(ax, figsize=(6.0, 0.25 * len(rows) + 1.2))
     labels = []
     for i, r in enumerate(rows):
-        T = "" if r["T"] is None else f", T={r['T']}"
+        T = "" if r["T"] is None else f", T = {r['T']}"
         size = "N" if r["what"].endswith("neuron") else "batch"
-        labels.append(f"{r['what'].replace('_', ' ')} vs {r['peer']}{T}, {size} {r['batch']}")
+        what, peer = _PEER_LABELS.get(r["what"], r["what"]), _PEER_LABELS.get(r["peer"], r["peer"])
+        labels.append(f"{what} vs {peer}{T}, {size} {r['batch']}")
         ratio = float(r["ratio"])
         bar = ax.barh(i, abs(ratio - 1), left=min(ratio, 1.0),  # from 1 to the ratio
                       color=COLORS["parallel"] if ratio >= 1 else COLORS["if"], height=0.7)
