@@ -25,8 +25,8 @@ DESCRIPTIONS = {
         "Train a small QCFS CNN and a ReLU CNN on the embedded 8x8 digits (or load them from "
         "the cache), convert them to SNNs (parallel, sequential IF, with and without DA-QCFS "
         "calibration, training-free from ReLU) and print accuracy, agreement with the ANN, "
-        "per-layer rate errors, per-step cumulative accuracy and timing. About 2 minutes on "
-        "one CPU core the first time."
+        "per-layer rate errors, per-step cumulative accuracy and timing. About 20 seconds on "
+        "2 CPU cores the first time."
     ),
     "bench": (
         "Measure the neuron kernels against memory-copy bandwidth, the demo CNN in its "
