@@ -202,9 +202,10 @@ class ParallelNeurons(_NeuronLayer):
         the kernel's float32 count estimate is no longer exact) takes the checked path
         (binary search) instead, which raises the documented errors.
         """
-        _, _, theta_post = self._params(total)  # a channel mismatch names the layer
         if (total.dtype != np.float32 or total.ndim < 2 or self.T >= COLLAPSED_MAX_T
+                or max(self.theta.size, self.psi.size, self.theta_post.size) not in (1, total.shape[1])
                 or not np.isfinite(total).all()):
+            _, _, theta_post = self._params(total)  # a channel mismatch names the layer
             counts = self.counts_from_total(total)
             return counts, (counts * theta_post).astype(total.dtype)
         flat = np.ascontiguousarray(total).reshape(total.shape[0], total.shape[1], -1)
