@@ -28,6 +28,8 @@ biases are zero. Every constructor that creates weights takes a
 ``numpy.random.Generator``, so the same seed gives the same network.
 """
 
+import math
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
@@ -424,11 +426,11 @@ class Flatten(Layer):
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected input of shape (B, ...), got {x.shape}")
         self._x_shape = x.shape
-        return x.reshape(x.shape[0], int(np.prod(x.shape[1:])))  # -1 fails when B = 0
+        return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 fails when B = 0
 
     def backward(self, grad_out):
         shape = self._saved("_x_shape")
-        g = self._check_grad(grad_out, (shape[0], int(np.prod(shape[1:]))))
+        g = self._check_grad(grad_out, (shape[0], math.prod(shape[1:])))
         return g.reshape(shape)
 
 

@@ -622,7 +622,11 @@ class SpikingNetwork:
             if offset is None:
                 return None
             out = layer.forward(total)  # a new array: the offset is added in place
-            out += np.float32(self.T - 1) * _channel_view(layer, "offset", offset, out)
+            if isinstance(layer, (Conv2d, Linear)):  # its bias, one per output channel
+                offset = offset.reshape((-1,) + (1,) * (out.ndim - 2))
+            else:
+                offset = _channel_view(layer, "offset", offset, out)
+            out += np.float32(self.T - 1) * offset
             return out
         return hook
 
@@ -651,7 +655,7 @@ class SpikingNetwork:
         mode = self._check_mode(mode)
         preds = [self._forward(xb, mode, steps=False, record=None)[0].argmax(axis=-1)
                  for xb in self._batches(X, batch_size)]
-        return np.concatenate(preds)
+        return preds[0] if len(preds) == 1 else np.concatenate(preds)
 
     def cumulative_predictions(self, X, batch_size=256):
         """Prediction after each step t from the logits summed up to t, shape (T, B).

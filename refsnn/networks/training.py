@@ -312,7 +312,7 @@ def forward_batches(net, X, batch_size=256):
             if hasattr(net, "check_output"):  # never the argmax of NaNs: name the layer
                 net.check_output(X[i:i + batch_size], out)
             parts.append(out)
-    return np.concatenate(parts)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def predict(net, X, batch_size=256):
