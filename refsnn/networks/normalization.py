@@ -107,7 +107,9 @@ class BatchNorm(Layer):
         if not self.training:
             a, c = self.scale_and_shift()
             self._x, self._x_hat, self._inv_std = x, None, None
-            return self._view(a, x.ndim) * x + self._view(c, x.ndim)
+            out = self._view(a, x.ndim) * x  # a·x + c, the sum in place
+            out += self._view(c, x.ndim)
+            return out
         n = x.size // self.channels
         if n < 2:
             raise ValueError(f"{self!r}: training mode needs more than one value per channel, got shape {x.shape}")
