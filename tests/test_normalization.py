@@ -121,3 +121,30 @@ def test_bad_input():
         bn.forward(np.zeros((1, 3)))
     with pytest.raises(TypeError, match="net"):
         fold_batchnorm(Conv2d(1, 1, 1, rng=np.random.default_rng(0)))
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_training_passes_equal_their_numpy_twins(shape, dtype):
+    """The compiled training-mode forward and backward equal batchnorm_train_reference and
+    batchnorm_backward_reference to float rounding (the kernels sum in float64, the twins
+    in float32), on channels with different scales and offsets."""
+    from refsnn.networks.normalization import batchnorm_backward_reference, batchnorm_train_reference
+
+    rng = np.random.default_rng(len(shape))
+    scales = np.array([0.5, 3.0, 20.0]).reshape((1, 3) + (1,) * (len(shape) - 2))
+    x = (rng.standard_normal(shape) * scales + 4).astype(dtype)
+    g = rng.standard_normal(shape).astype(dtype)
+    bn = BatchNorm(3, dtype=dtype)
+    bn.weight[...] = [0.5, 1.5, -2.0]
+    bn.bias[...] = [0.1, -0.3, 2.0]
+    out = bn.forward(x)
+    dx = bn.backward(g)
+    ref_out, ref_hat, mean, var, inv_std = batchnorm_train_reference(x, bn.weight, bn.bias, bn.eps)
+    ref_dx, sum_g, sum_gx = batchnorm_backward_reference(g, ref_hat, bn.weight, inv_std)
+    tol = {"rtol": 1e-4, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
+    for got, want in ((out, ref_out), (bn._x_hat, ref_hat), (bn._inv_std, inv_std), (dx, ref_dx),
+                      (bn.bias_grad, sum_g), (bn.weight_grad, sum_gx)):
+        assert got.dtype == dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, **tol)
+    np.testing.assert_allclose(bn.running_mean, 0.9 * 0 + 0.1 * mean, **tol)

@@ -1,8 +1,10 @@
 """Numba kernels of the network layers (:mod:`refsnn.networks.layers`,
 :mod:`refsnn.networks.activations`).
 
-Each kernel has a readable NumPy twin that it equals bit for bit, tested in
-``tests/test_layers.py``, ``tests/test_activations.py`` and ``tests/test_training.py``:
+Each kernel has a readable NumPy twin that it equals bit for bit (the BatchNorm kernels
+to float rounding: they sum in float64, the twins in float32), tested in
+``tests/test_layers.py``, ``tests/test_activations.py``, ``tests/test_training.py`` and
+``tests/test_normalization.py``:
 
 =================================  ===========================================================
 kernel                             twin
@@ -13,6 +15,8 @@ kernel                             twin
 ``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
 ``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
 ``_adam_kernel``                   :meth:`~refsnn.networks.training.Adam.step_reference`
+``_batchnorm_train_kernel``        :func:`~refsnn.networks.normalization.batchnorm_train_reference`
+``_batchnorm_backward_kernel``     :func:`~refsnn.networks.normalization.batchnorm_backward_reference`
 =================================  ===========================================================
 
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
@@ -171,3 +175,69 @@ def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bia
         m[i] = mi
         v[i] = vi
         p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)
+
+
+@njit(cache=True)
+def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std):  # pragma: no cover
+    """BatchNorm's training-mode forward over (B, C, S) arrays (S = H·W, or 1):
+    per channel the batch mean and (biased) variance, summed in float64 over the n = B·S
+    values, then x̂ = (x − μ)/√(σ² + ε) and out = γ·x̂ + β in the dtype of ``x``; ``mean``,
+    ``var`` and ``inv_std`` (C,) receive μ, σ² and 1/√(σ² + ε). Three passes over x
+    instead of the twin's seven (:func:`~refsnn.networks.normalization.batchnorm_train_reference`,
+    equal to float rounding: the twin sums in float32, pairwise)."""
+    B, C, S = x.shape
+    n = B * S
+    cast = np.empty(3, dtype=x.dtype)  # float64 → the dtype of x, as astype would round
+    for c in range(C):
+        total = 0.0
+        for b in range(B):
+            row = x[b, c]
+            for s in range(S):
+                total += row[s]
+        m = total / n
+        squares = 0.0
+        for b in range(B):
+            row = x[b, c]
+            for s in range(S):
+                d = row[s] - m
+                squares += d * d
+        v = squares / n
+        mean[c], var[c] = m, v
+        cast[0], cast[1], cast[2] = m, v, 1
+        m32 = cast[0]
+        k = cast[2] / np.sqrt(cast[1] + eps)  # 1/√(σ² + ε) in the dtype of x
+        inv_std[c] = k
+        g, h = weight[c], bias[c]
+        for b in range(B):
+            row, hat, o = x[b, c], x_hat[b, c], out[b, c]
+            for s in range(S):
+                t = (row[s] - m32) * k
+                hat[s] = t
+                o[s] = g * t + h
+
+
+@njit(cache=True)
+def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):  # pragma: no cover
+    """BatchNorm's training-mode backward over (B, C, S) arrays: per channel
+    Σg and Σg·x̂ (float64 sums, written to ``sum_g`` and ``sum_gx``), then
+    dx = γ/(n√(σ² + ε))·(n·g − Σg − x̂·Σg·x̂) in two passes instead of the twin's eight
+    (:func:`~refsnn.networks.normalization.batchnorm_backward_reference`, equal to float
+    rounding)."""
+    B, C, S = grad.shape
+    n = B * S
+    cast = np.empty(3, dtype=grad.dtype)
+    for c in range(C):
+        sg, sgx = 0.0, 0.0
+        for b in range(B):
+            gr, hat = grad[b, c], x_hat[b, c]
+            for s in range(S):
+                sg += gr[s]
+                sgx += gr[s] * hat[s]
+        sum_g[c], sum_gx[c] = sg, sgx
+        cast[0], cast[1], cast[2] = n, sg, sgx  # in the dtype of grad
+        nf, a, q = cast[0], cast[1], cast[2]
+        scale = weight[c] * inv_std[c] / nf
+        for b in range(B):
+            gr, hat, d = grad[b, c], x_hat[b, c], dx[b, c]
+            for s in range(S):
+                d[s] = scale * (nf * gr[s] - a - hat[s] * q)

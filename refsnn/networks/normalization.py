@@ -21,9 +21,11 @@ import copy
 
 import numpy as np
 
+from . import layer_kernels
+
 from .base import Layer, as_input, check_ndim, float_dtype, positive_int
 
-__all__ = ["BatchNorm", "fold_batchnorm"]
+__all__ = ["BatchNorm", "fold_batchnorm", "batchnorm_train_reference", "batchnorm_backward_reference"]
 
 
 class BatchNorm(Layer):
@@ -113,15 +115,18 @@ class BatchNorm(Layer):
         n = x.size // self.channels
         if n < 2:
             raise ValueError(f"{self!r}: training mode needs more than one value per channel, got shape {x.shape}")
-        mean = x.mean(axis=axes)
-        var = x.var(axis=axes)
-        inv_std = 1 / np.sqrt(var + x.dtype.type(self.eps))
-        x_hat = (x - self._view(mean, x.ndim)) * self._view(inv_std, x.ndim)
+        x = np.ascontiguousarray(x)
+        flat = x.reshape(x.shape[0], self.channels, -1)  # (B, C, S): one compiled pass per step
+        out, x_hat = np.empty_like(x), np.empty_like(x)
+        mean, var = np.empty(self.channels), np.empty(self.channels)
+        inv_std = np.empty(self.channels, dtype=x.dtype)
+        layer_kernels._batchnorm_train_kernel(flat, self.weight, self.bias, x.dtype.type(self.eps),
+                                              out.reshape(flat.shape), x_hat.reshape(flat.shape), mean, var, inv_std)
         m = self.weight.dtype.type(self.momentum)
-        self.running_mean[...] = (1 - m) * self.running_mean + m * mean
-        self.running_var[...] = (1 - m) * self.running_var + m * var * (n / (n - 1))
+        self.running_mean[...] = (1 - m) * self.running_mean + m * mean.astype(x.dtype)
+        self.running_var[...] = (1 - m) * self.running_var + m * var.astype(x.dtype) * (n / (n - 1))
         self._x, self._x_hat, self._inv_std = x, x_hat, inv_std
-        return self._view(self.weight, x.ndim) * x_hat + self._view(self.bias, x.ndim)
+        return out
 
     def backward(self, grad_out):
         """Training mode: the gradient through the batch statistics,
@@ -137,26 +142,71 @@ class BatchNorm(Layer):
         x = self._saved("_x")
         g = self._check_grad(grad_out, x.shape).astype(x.dtype, copy=False)
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
-        self.bias_grad[...] = g.sum(axis=axes)
         if self._x_hat is None:  # evaluation mode: a fixed affine map
+            self.bias_grad[...] = g.sum(axis=axes)
             a, _ = self.scale_and_shift()
             std = np.sqrt(self.running_var + x.dtype.type(self.eps))
             x_hat = (x - self._view(self.running_mean, x.ndim)) / self._view(std, x.ndim)
             self.weight_grad[...] = (g * x_hat).sum(axis=axes)
             return g * self._view(a, x.ndim)
         x_hat, inv_std = self._x_hat, self._inv_std
-        n = x.size // self.channels
-        sum_g = self.bias_grad
-        sum_gx = (g * x_hat).sum(axis=axes)
+        g = np.ascontiguousarray(g)
+        shape = (x.shape[0], self.channels, x.size // (x.shape[0] * self.channels))
+        dx = np.empty_like(x)
+        sum_g, sum_gx = np.empty(self.channels), np.empty(self.channels)
+        layer_kernels._batchnorm_backward_kernel(g.reshape(shape), x_hat.reshape(shape), self.weight, inv_std,
+                                                 dx.reshape(shape), sum_g, sum_gx)
+        self.bias_grad[...] = sum_g
         self.weight_grad[...] = sum_gx
-        scale = self._view(self.weight * inv_std / n, x.ndim)
-        return scale * (n * g - self._view(sum_g, x.ndim) - x_hat * self._view(sum_gx, x.ndim))
+        return dx
 
     def params(self):
         return {"weight": self.weight, "bias": self.bias}
 
     def grads(self):
         return {"weight": self.weight_grad, "bias": self.bias_grad}
+
+
+def batchnorm_train_reference(x, weight, bias, eps):
+    """BatchNorm's training-mode forward in NumPy (readable twin of the compiled pass that
+    :meth:`BatchNorm.forward` runs; equal to float rounding, as this sums in float32).
+
+    .. math::  \\hat x = \\frac{x - \\mu_B}{\\sqrt{\\sigma_B^2 + \\varepsilon}}, \\qquad y = \\gamma \\hat x + \\beta,
+
+    with the batch mean μ_B and biased variance σ_B² per channel (over the batch and, for
+    (B, C, H, W) input, the positions).
+
+    Returns
+    -------
+    out, x_hat : ndarray, shape of ``x``
+    mean, var, inv_std : ndarray, shape (C,)
+    """
+    axes = (0,) if x.ndim == 2 else (0, 2, 3)
+    view = (lambda v: v) if x.ndim == 2 else (lambda v: v.reshape(-1, 1, 1))
+    mean = x.mean(axis=axes)
+    var = x.var(axis=axes)
+    inv_std = 1 / np.sqrt(var + x.dtype.type(eps))
+    x_hat = (x - view(mean)) * view(inv_std)
+    return view(weight) * x_hat + view(bias), x_hat, mean, var, inv_std
+
+
+def batchnorm_backward_reference(grad, x_hat, weight, inv_std):
+    """BatchNorm's training-mode backward in NumPy (readable twin of the compiled pass of
+    :meth:`BatchNorm.backward`; equal to float rounding).
+
+    Returns
+    -------
+    dx : ndarray, shape of ``grad``
+    sum_g, sum_gx : ndarray, shape (C,)
+        ∂L/∂β = Σ g and ∂L/∂γ = Σ g·x̂.
+    """
+    axes = (0,) if grad.ndim == 2 else (0, 2, 3)
+    view = (lambda v: v) if grad.ndim == 2 else (lambda v: v.reshape(-1, 1, 1))
+    n = grad.size // weight.size
+    sum_g = grad.sum(axis=axes)
+    sum_gx = (grad * x_hat).sum(axis=axes)
+    dx = view(weight * inv_std / n) * (n * grad - view(sum_g) - x_hat * view(sum_gx))
+    return dx, sum_g, sum_gx
 
 
 def _fold_into(layer, bn):
