@@ -226,12 +226,12 @@ for source, before, after, T_list in (("qcfs", "parallel", "parallel_calibrated"
 
 # %% [markdown]
 # What calibration does, measured: it removes about a third of the per-channel bias at
-# every T (0.061 → 0.039 for the training-free pipeline at T = 4) — exactly what it
+# every T (0.051 → 0.036 for the training-free pipeline at T = 4) — exactly what it
 # targets — but the total rate error hardly moves, because at these T most of the error is
 # per-sample quantisation noise, which a per-channel shift cannot remove. Accuracy follows:
 # the changes are of both signs and mostly within a few test images (training-free at T = 4:
-# −0.7, 0, +2.0 points; at T = 8: +0.9, −0.4, −0.4), except at T = 2, where the
-# training-free network is far from its ANN anyway (+9.1, −4.9, −1.6). On these small
+# 0, +0.7, −0.9 points; at T = 8: +0.7, −0.7, −0.4), and the largest ones are at T = 2,
+# where the SNN is far from its ANN anyway (QCFS: +1.6, +4.2, −0.7). On these small
 # networks and this small test set, calibration is a real but small effect, not the large
 # gain the paper reports on ImageNet-scale networks.
 # %% [markdown]
