@@ -69,16 +69,16 @@ from .parallel_kernels import (
 )
 
 __all__ = [
-    "parallel_neuron",
+    "binary_reference",
+    "binary_search_probes",
+    "closed_form_count",
+    "dense_reference",
     "first_spike_step",
     "first_spike_step_from_total",
-    "dense_reference",
-    "hadamard_reference",
-    "binary_reference",
-    "first_spike_step_reference",
     "first_spike_step_from_total_reference",
-    "closed_form_count",
-    "binary_search_probes",
+    "first_spike_step_reference",
+    "hadamard_reference",
+    "parallel_neuron",
 ]
 
 METHODS = ("dense", "hadamard", "binary")
