@@ -151,10 +151,9 @@ def test_kernel_equals_twin_across_blocks_and_at_ties(name, fast, twin, kind, T,
 
 def test_the_table_covers_every_kernel():
     """Every Numba kernel that a public neuron function calls is reached by a row of the
-    table, so a new kernel cannot ship without a twin. (Helpers that only kernels call,
-    such as the per-block ``*_block`` functions, are covered through them: a kernel loaded
-    from Numba's cache leaves their dispatchers uncompiled. The collapsed network kernel
-    is compared with its checked path in tests/test_spiking.py.)"""
+    table, so a new kernel cannot ship without a twin. (Helpers inlined into these kernels
+    are covered through them; the collapsed network kernel is compared with its checked
+    path in tests/test_spiking.py.)"""
     from numba.core.registry import CPUDispatcher
 
     for name, fast, twin, kind in PAIRS:
@@ -162,5 +161,5 @@ def test_the_table_covers_every_kernel():
     untested = [f"{module.__name__}.{attr}"
                 for module in (integrate_fire, quantization, parallel)
                 for attr, value in vars(module).items()
-                if isinstance(value, CPUDispatcher) and not attr.endswith("_block") and not value.signatures]
+                if isinstance(value, CPUDispatcher) and not value.signatures]
     assert not untested, f"kernels no row of the table ran: {untested}"
