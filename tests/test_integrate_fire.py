@@ -74,19 +74,19 @@ def test_uneven_input_can_differ_from_qcfs_but_count_is_bounded(data):
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"theta": 0.0}, ValueError, "theta"),
-        ({"theta": [1.0, -1.0]}, ValueError, "theta"),
-        ({"theta": np.inf}, ValueError, "theta"),
-        ({"v0": np.nan}, ValueError, "v0"),
-        ({"currents": np.zeros((0, 2))}, ValueError, "T >= 1"),
-        ({"currents": 1.0}, ValueError, "time axis"),
-        ({"currents": [[np.nan, 0.0]]}, ValueError, "currents"),
-        ({"currents": [["x", "y"]]}, TypeError, "currents"),
-        ({"theta": np.ones(3)}, ValueError, "theta"),
+        (dict(theta=0.0), ValueError, "theta"),
+        (dict(theta=[1.0, -1.0]), ValueError, "theta"),
+        (dict(theta=np.inf), ValueError, "theta"),
+        (dict(v0=np.nan), ValueError, "v0"),
+        (dict(currents=np.zeros((0, 2))), ValueError, "T >= 1"),
+        (dict(currents=1.0), ValueError, "time axis"),
+        (dict(currents=[[np.nan, 0.0]]), ValueError, "currents"),
+        (dict(currents=[["x", "y"]]), TypeError, "currents"),
+        (dict(theta=np.ones(3)), ValueError, "theta"),
     ],
 )
 def test_bad_input_raises(kwargs, error, match):
-    args = {"currents": np.zeros((3, 2)), "theta": 1.0}
+    args = dict(currents=np.zeros((3, 2)), theta=1.0)
     args.update(kwargs)
     with pytest.raises(error, match=match):
         if_neuron(**args)

@@ -9,16 +9,16 @@ from hypothesis import strategies as st
 from strategies import dtypes, dyadic_currents, exact_count
 
 from refsnn import first_spike_step, parallel_neuron
+from refsnn.neurons.parallel_kernels import BLOCK
 from refsnn.neurons import parallel
+from refsnn.programs.bench.machine import limit_threads
 from refsnn.neurons.parallel import (
+    hadamard_reference,
+    first_spike_step_from_total,
     binary_search_probes,
     closed_form_count,
-    first_spike_step_from_total,
-    hadamard_reference,
     total_current,
 )
-from refsnn.neurons.parallel_kernels import BLOCK
-from refsnn.programs.bench.machine import limit_threads
 
 METHODS = ["dense", "hadamard", "binary"]
 
@@ -113,20 +113,20 @@ def test_shapes_dtype_and_channelwise_parameters():
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
-        ({"method": "fast"}, ValueError, "method"),
-        ({"order": "reversed"}, ValueError, "order"),
-        ({"theta": 0.0}, ValueError, "theta"),
-        ({"theta": -2.0}, ValueError, "theta"),
-        ({"psi": np.nan}, ValueError, "psi"),
-        ({"currents": np.zeros((0, 3))}, ValueError, "T >= 1"),
-        ({"currents": np.float64(1.0)}, ValueError, "time axis"),
-        ({"currents": [[np.inf]]}, ValueError, "currents"),
-        ({"currents": np.array([["a"]])}, TypeError, "currents"),
-        ({"theta": np.ones(4)}, ValueError, "theta"),
+        (dict(method="fast"), ValueError, "method"),
+        (dict(order="reversed"), ValueError, "order"),
+        (dict(theta=0.0), ValueError, "theta"),
+        (dict(theta=-2.0), ValueError, "theta"),
+        (dict(psi=np.nan), ValueError, "psi"),
+        (dict(currents=np.zeros((0, 3))), ValueError, "T >= 1"),
+        (dict(currents=np.float64(1.0)), ValueError, "time axis"),
+        (dict(currents=[[np.inf]]), ValueError, "currents"),
+        (dict(currents=np.array([["a"]])), TypeError, "currents"),
+        (dict(theta=np.ones(4)), ValueError, "theta"),
     ],
 )
 def test_bad_input_raises(kwargs, error, match):
-    args = {"currents": np.zeros((3, 2)), "theta": 1.0}
+    args = dict(currents=np.zeros((3, 2)), theta=1.0)
     args.update(kwargs)
     with pytest.raises(error, match=match):
         parallel_neuron(**args)

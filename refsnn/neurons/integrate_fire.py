@@ -19,14 +19,7 @@ the same operations in the same order and agree bit for bit.
 import numpy as np
 from numba import njit, prange
 
-from .._checks import (
-    _check_finite_after,
-    _currents_unchecked,
-    as_currents,
-    as_param,
-    block_param,
-    check_out,
-)
+from .._checks import _check_finite_after, _currents_unchecked, as_currents, as_param, block_param, check_out
 
 __all__ = ["if_neuron", "if_neuron_reference"]
 
@@ -99,14 +92,14 @@ def _if_block(currents, th, v, spikes, membrane, record, start):  # pragma: no c
             s3[j] = m >= h
             v[j] = m - h if m >= h else m
         t += 4
-    for step in range(t, T):  # the remaining steps, or all of them when recording
-        i0, s0 = currents[step, start:stop], spikes[step, start:stop]
+    for t in range(t, T):  # the remaining steps, or all of them when recording
+        i0, s0 = currents[t, start:stop], spikes[t, start:stop]
         for j in range(stop - start):
             m = v[j] + i0[j]
             s0[j] = m >= th[j]
             v[j] = m - th[j] if m >= th[j] else m
         if record:
-            membrane[step, start:stop] = v
+            membrane[t, start:stop] = v
     bad = False
     for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
         bad |= (v[j] - v[j]) != 0

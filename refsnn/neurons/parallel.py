@@ -69,16 +69,16 @@ from .parallel_kernels import (
 )
 
 __all__ = [
-    "binary_reference",
-    "binary_search_probes",
-    "closed_form_count",
-    "dense_reference",
+    "parallel_neuron",
     "first_spike_step",
     "first_spike_step_from_total",
-    "first_spike_step_from_total_reference",
-    "first_spike_step_reference",
+    "dense_reference",
     "hadamard_reference",
-    "parallel_neuron",
+    "binary_reference",
+    "first_spike_step_reference",
+    "first_spike_step_from_total_reference",
+    "closed_form_count",
+    "binary_search_probes",
 ]
 
 METHODS = ("dense", "hadamard", "binary")

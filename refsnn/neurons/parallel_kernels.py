@@ -42,8 +42,8 @@ def _total_block(currents, start, stop, total):  # pragma: no cover - compiled
         for j in range(stop - start):
             total[j] = (((total[j] + i0[j]) + i1[j]) + i2[j]) + i3[j]
         t += 4
-    for step in range(t, T):
-        i0 = currents[step, start:stop]
+    for t in range(t, T):
+        i0 = currents[t, start:stop]
         for j in range(stop - start):
             total[j] += i0[j]
 

@@ -54,29 +54,6 @@ def _gbps(nbytes, seconds):
     return nbytes / seconds / 1e9
 
 
-def _contenders(currents, dst, spikes, total, cfg):
-    """The timed calls at one T (module docstring): name → (bytes, callable), and
-    name → (T, N) of what it runs on."""
-    T, N = currents.shape
-    elements = T * N
-    contenders = {
-        "copy": (8 * elements, lambda: np.copyto(dst, currents)),
-        "copy_alloc": (8 * elements, lambda: currents.copy()),
-        "if_out": (5 * elements, lambda: if_neuron(currents, 1.0, out=spikes)),
-        "hadamard_out": (5 * elements, lambda: parallel_neuron(currents, 1.0, out=spikes)),
-        "if": (5 * elements, lambda: if_neuron(currents, 1.0)),
-        "hadamard": (5 * elements, lambda: parallel_neuron(currents, 1.0)),
-        "binary_from_total": (12 * N, lambda: first_spike_step_from_total(total, 1.0, T)),
-    }
-    sizes = dict.fromkeys(contenders, (T, N))
-    if T <= cfg["dense_max_T"]:
-        Nd = min(N, cfg["dense_neurons"])
-        dense_currents = np.ascontiguousarray(currents[:, :Nd])
-        contenders["dense"] = (5 * T * Nd, lambda: parallel_neuron(dense_currents, 1.0, method="dense"))
-        sizes["dense"] = (T, Nd)
-    return contenders, sizes
-
-
 def bench_neurons(quick=False, log=print, config=None):
     """Copy bandwidth and every neuron kernel at each T (module docstring).
 
@@ -99,7 +76,23 @@ def bench_neurons(quick=False, log=print, config=None):
         currents = pool[:T * N].reshape(T, N)
         dst = out_pool[:T * N].reshape(T, N)
         spikes = spike_pool[:T * N].reshape(T, N)
-        contenders, sizes = _contenders(currents, dst, spikes, pool[:N] * np.float32(T), cfg)
+        total = pool[:N] * np.float32(T)
+        elements = T * N
+        contenders = {
+            "copy": (8 * elements, lambda: np.copyto(dst, currents)),
+            "copy_alloc": (8 * elements, lambda: currents.copy()),
+            "if_out": (5 * elements, lambda: if_neuron(currents, 1.0, out=spikes)),
+            "hadamard_out": (5 * elements, lambda: parallel_neuron(currents, 1.0, out=spikes)),
+            "if": (5 * elements, lambda: if_neuron(currents, 1.0)),
+            "hadamard": (5 * elements, lambda: parallel_neuron(currents, 1.0)),
+            "binary_from_total": (12 * N, lambda: first_spike_step_from_total(total, 1.0, T)),
+        }
+        sizes = {name: (T, N) for name in contenders}
+        if T <= cfg["dense_max_T"]:
+            Nd = min(N, cfg["dense_neurons"])
+            dense_currents = np.ascontiguousarray(currents[:, :Nd])
+            contenders["dense"] = (5 * T * Nd, lambda: parallel_neuron(dense_currents, 1.0, method="dense"))
+            sizes["dense"] = (T, Nd)
         times = interleaved({name: fn for name, (_, fn) in contenders.items()}, cfg["repeats"])
         rate = {name: [_gbps(nbytes, s) for s in times[name]] for name, (nbytes, _) in contenders.items()}
         for name in ("copy", "copy_alloc"):
