@@ -78,24 +78,13 @@ def test_format_network_names_missed_targets():
     assert "collapsed costs 1.50 ANN passes at T=4, batch 1" in last
 
 
-def test_bench_neurons_rows(monkeypatch):
-    """Every row, with its ratio to the copy; if_out and hadamard_out time the public
-    functions writing into a preallocated array with out=, if and hadamard without."""
-    calls = set()
-    for name in ("if_neuron", "parallel_neuron"):
-        fn = getattr(kernels, name)
-        monkeypatch.setattr(kernels, name, lambda *a, fn=fn, name=name, **kw: calls.add(
-            (name, kw.get("method", "hadamard"), kw.get("out") is not None)) or fn(*a, **kw))
+def test_bench_neurons_rows():
     result = kernels.bench_neurons(log=lambda *a: None, config=TINY_KERNELS)
     assert result["copy_gbps"] > 0 and "read + written" in result["bytes_convention"]
     names = {r["kernel"] for r in result["neuron"]}
     assert names == {"if", "if_out", "hadamard", "hadamard_out", "dense", "binary_from_total"}
     for row in result["neuron"]:
         assert set(row) >= {"kernel", "T", "N", "seconds", "gbps"} and row["seconds"] > 0 and row["gbps"] > 0
-        assert row["ratio_to_copy"] > 0
-    assert calls == {("if_neuron", "hadamard", True), ("if_neuron", "hadamard", False),
-                     ("parallel_neuron", "hadamard", True), ("parallel_neuron", "hadamard", False),
-                     ("parallel_neuron", "dense", False)}
     assert kernels.format_neurons(result)
 
 

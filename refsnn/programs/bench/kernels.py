@@ -25,11 +25,6 @@ Kernels (``kernel`` in the JSON):
 
 Every row's ``ratio_to_copy`` is its GB/s over ``np.copyto``'s at the same T and N,
 the median over interleaved rounds of the ratio within a round.
-
-Threads: ``if`` and ``hadamard`` share their blocks of neurons among Numba's threads from
-``THREADED_MIN_NEURONS`` neurons on (every N here but the dense rows'), so with
-``refsnn bench --threads 2`` they run on two cores while ``np.copyto`` stays on one, and
-``ratio_to_copy`` can exceed 1.
 """
 
 import numpy as np
