@@ -7,13 +7,7 @@ from hypothesis import strategies as st
 from strategies import GRID, dyadic_currents, exact_level, thresholds
 
 from refsnn import if_neuron, qcfs_level
-from refsnn.neurons import integrate_fire
-from refsnn.neurons.integrate_fire import (
-    BLOCK,
-    THREADED_MIN_NEURONS,
-    if_neuron_reference,
-)
-from refsnn.programs.bench.machine import limit_threads
+from refsnn.neurons.integrate_fire import BLOCK
 
 
 @given(T=st.integers(1, 64), k=st.integers(-16, 160), theta=thresholds)
@@ -154,48 +148,3 @@ def test_read_only_or_overlapping_out_raises():
     currents, out = _overlapping()
     with pytest.raises(ValueError, match="out must not share memory with the input currents"):
         if_neuron(currents, 1.0, out=out)
-
-
-# --------------------------------------------------------------------------- threads
-
-
-@pytest.mark.parametrize("return_membrane", [False, True])
-def test_one_and_two_threads_give_the_same_bits(return_membrane):
-    """From THREADED_MIN_NEURONS neurons the blocks run on Numba's threads; each thread
-    writes only its own blocks, so one and two threads give the twin's result bit for bit,
-    per-neuron thresholds and an uneven last block included."""
-    import numba
-
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("Numba has a single thread here")
-    rng = np.random.default_rng(3)
-    N = THREADED_MIN_NEURONS + 2 * BLOCK + 11
-    currents = rng.normal(0.3, 0.7, (9, N)).astype(np.float32)
-    theta = rng.uniform(0.5, 1.5, N).astype(np.float32)
-    expected = if_neuron_reference(currents, theta, return_membrane=return_membrane)
-    for threads in (1, 2):
-        with limit_threads(threads):
-            got = if_neuron(currents, theta, return_membrane=return_membrane)
-        for a, b in zip(got, expected) if return_membrane else [(got, expected)]:
-            np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("where", [0, -1])
-def test_threaded_kernel_reports_nan_in_any_block(where):
-    """A NaN in the first or the last block of a threaded run is reported: every block
-    checks its own neurons."""
-    currents = np.zeros((5, THREADED_MIN_NEURONS + BLOCK + 3), dtype=np.float32)
-    currents[2, where] = np.nan
-    with pytest.raises(ValueError, match="currents must be finite"):
-        if_neuron(currents, 1.0)
-
-
-def test_threaded_kernel_is_chosen_from_the_threshold(monkeypatch):
-    """Below THREADED_MIN_NEURONS the serial kernel runs, from it the threaded one."""
-    calls = []
-    for name in ("_if_kernel", "_if_kernel_threaded"):
-        kernel = getattr(integrate_fire, name)
-        monkeypatch.setattr(integrate_fire, name, lambda *a, k=kernel, n=name: calls.append(n) or k(*a))
-    if_neuron(np.zeros((2, THREADED_MIN_NEURONS - 1), dtype=np.float32), 1.0)
-    if_neuron(np.zeros((2, THREADED_MIN_NEURONS), dtype=np.float32), 1.0)
-    assert calls == ["_if_kernel", "_if_kernel_threaded"]

@@ -10,8 +10,6 @@ from strategies import dtypes, dyadic_currents, exact_count
 
 from refsnn import first_spike_step, parallel_neuron
 from refsnn.neurons.parallel_kernels import BLOCK
-from refsnn.neurons import parallel
-from refsnn.programs.bench.machine import limit_threads
 from refsnn.neurons.parallel import (
     hadamard_reference,
     first_spike_step_from_total,
@@ -202,56 +200,6 @@ def test_bad_out_raises():
         parallel_neuron(currents, 1.0, out=currents.reshape(-1).view(np.bool_)[:12].reshape(3, 2, 2))
     with pytest.raises(ValueError, match="out must be C-contiguous"):
         parallel_neuron(currents, 1.0, out=np.zeros((3, 2, 4), dtype=bool)[..., ::2])
-    with pytest.raises(TypeError, match="out must be a numpy.ndarray, got list"):
-        parallel_neuron(currents, 1.0, out=np.zeros((3, 2, 2), dtype=bool).tolist())
-    read_only = np.zeros((3, 2, 2), dtype=bool)
-    read_only.flags.writeable = False
-    for method in METHODS:
-        with pytest.raises(ValueError, match="out must be writeable"):
-            parallel_neuron(currents, 1.0, method=method, out=read_only)
-
-
-# --------------------------------------------------------------------------- threads
-
-
-@pytest.mark.parametrize("T", [7, 300])
-@pytest.mark.parametrize("order", ["paper", "code"])
-def test_one_and_two_threads_give_the_same_bits(T, order):
-    """From THREADED_MIN_NEURONS neurons the hadamard blocks (and for T < 256 the spike
-    rows) run on Numba's threads; each thread writes only its own slots, so one and two
-    threads give the twin's spikes bit for bit, with an uneven last block."""
-    import numba
-
-    if numba.config.NUMBA_NUM_THREADS < 2:
-        pytest.skip("Numba has a single thread here")
-    rng = np.random.default_rng(T)
-    N = parallel.THREADED_MIN_NEURONS + BLOCK + 11 if T < 256 else parallel.THREADED_MIN_NEURONS + 5
-    currents = rng.normal(0.3, 0.7, (T, N)).astype(np.float32)
-    theta = rng.uniform(0.5, 1.5, N).astype(np.float32)
-    expected = hadamard_reference(currents, theta, order=order)
-    for threads in (1, 2):
-        with limit_threads(threads):
-            np.testing.assert_array_equal(parallel_neuron(currents, theta, order=order), expected)
-
-
-@pytest.mark.parametrize("where", [0, -1])
-def test_threaded_kernel_reports_nan_in_any_block(where):
-    """A NaN in the first or the last block of a threaded run is reported."""
-    currents = np.zeros((5, parallel.THREADED_MIN_NEURONS + BLOCK + 3), dtype=np.float32)
-    currents[2, where] = np.nan
-    with pytest.raises(ValueError, match="currents must be finite"):
-        parallel_neuron(currents, 1.0)
-
-
-def test_threaded_kernel_is_chosen_from_the_threshold(monkeypatch):
-    """Below THREADED_MIN_NEURONS the serial hadamard kernel runs, from it the threaded one."""
-    calls = []
-    for name in ("_hadamard_kernel", "_hadamard_kernel_threaded"):
-        kernel = getattr(parallel, name)
-        monkeypatch.setattr(parallel, name, lambda *a, k=kernel, n=name: calls.append(n) or k(*a))
-    parallel_neuron(np.zeros((2, parallel.THREADED_MIN_NEURONS - 1), dtype=np.float32), 1.0)
-    parallel_neuron(np.zeros((2, parallel.THREADED_MIN_NEURONS), dtype=np.float32), 1.0)
-    assert calls == ["_hadamard_kernel", "_hadamard_kernel_threaded"]
 
 
 @pytest.mark.parametrize("T", [255, 256, 300])

@@ -1,16 +1,11 @@
 """Every fast kernel against its readable twin, in one table.
 
 Each row pairs a public function that runs a Numba kernel with its NumPy twin, which
-takes the same arguments and returns the same thing. Every path counts: the IF and
-hadamard neurons run threaded kernels from ``THREADED_MIN_NEURONS`` neurons on (rows
-force each side), and ``out=`` writes into a caller's array (rows for every method and
-order). The pairs must agree bit for bit on
+takes the same arguments and returns the same thing. The pairs must agree bit for bit on
 arbitrary floats, at exact ties, over several kernel blocks (the kernels cut the neurons
 into blocks of ``BLOCK``; a handful of neurons never leaves the first one), in float32
 and float64, with per-neuron parameters, and in both spike orders.
 """
-
-from unittest import mock
 
 import numpy as np
 import pytest
@@ -20,30 +15,6 @@ from hypothesis.extra import numpy as hnp
 
 from refsnn.neurons import integrate_fire, parallel, quantization
 from refsnn.neurons.parallel_kernels import BLOCK
-
-
-def with_threads(fn, threaded):
-    """``fn`` with the threaded kernels forced on (``threaded``) or off, whatever N is: the
-    public functions choose them from ``THREADED_MIN_NEURONS`` neurons on."""
-    threshold = 0 if threaded else np.iinfo(np.int64).max
-
-    def run(*args):
-        with mock.patch.object(integrate_fire, "THREADED_MIN_NEURONS", threshold), \
-                mock.patch.object(parallel, "THREADED_MIN_NEURONS", threshold):
-            return fn(*args)
-    return run
-
-
-def into_out(fn, **kwargs):
-    """``fn`` writing its spikes into a preallocated ``out=`` (filled with True, so every
-    entry must be written), checked to be the array returned."""
-    def run(currents, theta):
-        out = np.ones(np.shape(currents), dtype=bool)
-        got = fn(currents, theta, out=out, **kwargs)
-        assert (got[0] if isinstance(got, tuple) else got) is out
-        return got
-    return run
-
 
 #: (name, fast, twin, kind): ``kind`` says what the pair takes — "currents" (T, ...),
 #: "total" (pre-summed currents) or "z" (a pre-activation).
@@ -63,24 +34,6 @@ PAIRS = [
      lambda c, th: parallel.dense_reference(c, th, order="code"), "currents"),
     ("parallel binary code order", lambda c, th: parallel.parallel_neuron(c, th, method="binary", order="code"),
      lambda c, th: parallel.binary_reference(c, th, order="code"), "currents"),
-    *[(f"{name} {'threaded' if threaded else 'serial'}", with_threads(fast, threaded), twin, "currents")
-      for threaded in (True, False)
-      for name, fast, twin in [
-          ("if_neuron", integrate_fire.if_neuron, integrate_fire.if_neuron_reference),
-          ("if_neuron membrane", lambda c, th: integrate_fire.if_neuron(c, th, return_membrane=True),
-           lambda c, th: integrate_fire.if_neuron_reference(c, th, return_membrane=True)),
-          ("parallel hadamard", parallel.parallel_neuron, parallel.hadamard_reference),
-          ("parallel hadamard code order", lambda c, th: parallel.parallel_neuron(c, th, order="code"),
-           lambda c, th: parallel.hadamard_reference(c, th, order="code")),
-      ]],
-    ("if_neuron out=", into_out(integrate_fire.if_neuron), integrate_fire.if_neuron_reference, "currents"),
-    ("if_neuron membrane out=", into_out(integrate_fire.if_neuron, return_membrane=True),
-     lambda c, th: integrate_fire.if_neuron_reference(c, th, return_membrane=True), "currents"),
-    *[(f"parallel {method} {order} order out=", into_out(parallel.parallel_neuron, method=method, order=order),
-       lambda c, th, twin=twin, order=order: twin(c, th, order=order), "currents")
-      for method, twin in [("hadamard", parallel.hadamard_reference), ("dense", parallel.dense_reference),
-                           ("binary", parallel.binary_reference)]
-      for order in ("paper", "code")],
     ("first_spike_step", lambda c, th: parallel.first_spike_step(c, th, return_comparisons=True),
      lambda c, th: parallel.first_spike_step_reference(c, th, return_comparisons=True), "currents"),
     ("first_spike_step_from_total",

@@ -12,12 +12,12 @@ the QCFS level at L = T; for uneven input it does not (the unevenness error that
 parallel neuron removes).
 
 :func:`if_neuron_reference` is the readable NumPy twin of the Numba kernel that
-:func:`if_neuron` runs (on one thread, or on Numba's threads for many neurons); they use
-the same operations in the same order and agree bit for bit.
+:func:`if_neuron` runs; both use the same operations in the same order and agree bit for
+bit.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from .._checks import _check_finite_after, _currents_unchecked, as_currents, as_param, block_param, check_out
 
@@ -54,56 +54,6 @@ def _prepare(currents, theta, v0):
 #: Neurons per block. A block's membrane (64 KB in float32) stays in the L2 cache while
 #: the kernel sweeps its T rows, and each row segment is long enough to stream.
 BLOCK = 16384
-#: From this many neurons (two full blocks) :func:`if_neuron` shares the blocks among
-#: Numba's threads (:func:`_if_kernel_threaded`, the same results bit for bit); with one
-#: block there is nothing to share. ``numba.set_num_threads(1)`` runs them on one thread.
-THREADED_MIN_NEURONS = 2 * BLOCK
-
-
-@njit(cache=True, error_model="numpy")
-def _if_block(currents, th, v, spikes, membrane, record, start):  # pragma: no cover
-    """Run the neurons ``start .. start + v.size`` over the T steps; return True if a final
-    membrane potential is NaN or infinite.
-
-    ``th`` holds their thresholds and ``v`` their initial potentials, overwritten with
-    the final ones. Within the block the loops run time-major over contiguous neurons,
-    four steps per sweep, so the membrane is loaded and stored once per four steps.
-    """
-    T = currents.shape[0]
-    stop = start + v.size
-    t = 0
-    while not record and t + 4 <= T:
-        i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],
-                          currents[t + 2, start:stop], currents[t + 3, start:stop])
-        s0, s1, s2, s3 = (spikes[t, start:stop], spikes[t + 1, start:stop],
-                          spikes[t + 2, start:stop], spikes[t + 3, start:stop])
-        for j in range(stop - start):
-            h = th[j]
-            m = v[j] + i0[j]  # m_t = v_{t-1} + I_t
-            s0[j] = m >= h  # s_t = H(m_t - θ)
-            m = m - h if m >= h else m  # v_t = m_t - θ s_t
-            m = m + i1[j]
-            s1[j] = m >= h
-            m = m - h if m >= h else m
-            m = m + i2[j]
-            s2[j] = m >= h
-            m = m - h if m >= h else m
-            m = m + i3[j]
-            s3[j] = m >= h
-            v[j] = m - h if m >= h else m
-        t += 4
-    for t in range(t, T):  # the remaining steps, or all of them when recording
-        i0, s0 = currents[t, start:stop], spikes[t, start:stop]
-        for j in range(stop - start):
-            m = v[j] + i0[j]
-            s0[j] = m >= th[j]
-            v[j] = m - th[j] if m >= th[j] else m
-        if record:
-            membrane[t, start:stop] = v
-    bad = False
-    for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
-        bad |= (v[j] - v[j]) != 0
-    return bad
 
 
 @njit(cache=True, error_model="numpy")
@@ -111,44 +61,60 @@ def _if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cov
     """Compiled twin of :func:`if_neuron_reference`.
 
     Same operations in the same order as the twin, arranged for memory bandwidth: the
-    neurons are cut into blocks of ``BLOCK``, each run over the T steps by
-    :func:`_if_block`. ``theta`` and ``v0`` hold one value per neuron, or the same
+    neurons are cut into blocks of ``BLOCK``; within a block the loops run time-major
+    over contiguous neurons, four steps per sweep, so the membrane is loaded and stored
+    once per four steps. ``theta`` and ``v0`` hold one value per neuron, or the same
     value ``BLOCK`` times for every block (:func:`refsnn._checks.block_param`).
 
     Returns 0.0, or infinity if a final membrane potential is NaN or infinite, as it is
     after a NaN or infinite current (inf + x, inf − θ and NaN + x stay non-finite): that
     is how :func:`if_neuron` checks its input without a separate pass.
     """
-    N = currents.shape[1]
+    T, N = currents.shape
     per_neuron = theta.size == N and v0.size == N
+    v_block = np.empty(min(BLOCK, N), dtype=currents.dtype)
     bad = False
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
-        first = start if per_neuron else 0
-        v = v0[first:first + stop - start].copy()  # contiguous, as the loops vectorise best
-        bad |= _if_block(currents, theta[first:first + stop - start], v, spikes, membrane, record, start)
+        v = v_block[:stop - start]
+        if per_neuron:
+            th = theta[start:stop]
+            v[:] = v0[start:stop]
+        else:
+            th = theta[:stop - start]
+            v[:] = v0[:stop - start]
+        t = 0
+        while not record and t + 4 <= T:
+            i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],
+                              currents[t + 2, start:stop], currents[t + 3, start:stop])
+            s0, s1, s2, s3 = (spikes[t, start:stop], spikes[t + 1, start:stop],
+                              spikes[t + 2, start:stop], spikes[t + 3, start:stop])
+            for j in range(stop - start):
+                h = th[j]
+                m = v[j] + i0[j]  # m_t = v_{t-1} + I_t
+                s0[j] = m >= h  # s_t = H(m_t - θ)
+                m = m - h if m >= h else m  # v_t = m_t - θ s_t
+                m = m + i1[j]
+                s1[j] = m >= h
+                m = m - h if m >= h else m
+                m = m + i2[j]
+                s2[j] = m >= h
+                m = m - h if m >= h else m
+                m = m + i3[j]
+                s3[j] = m >= h
+                v[j] = m - h if m >= h else m
+            t += 4
+        for t in range(t, T):  # the remaining steps, or all of them when recording
+            i0, s0 = currents[t, start:stop], spikes[t, start:stop]
+            for j in range(stop - start):
+                m = v[j] + i0[j]
+                s0[j] = m >= th[j]
+                v[j] = m - th[j] if m >= th[j] else m
+            if record:
+                membrane[t, start:stop] = v
+        for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
+            bad |= (v[j] - v[j]) != 0
     return np.inf if bad else 0.0
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def _if_kernel_threaded(currents, theta, v0, spikes, membrane, record):  # pragma: no cover
-    """:func:`_if_kernel` with the blocks shared among Numba's threads.
-
-    The block loop is the parallel loop: every block writes only its own neurons' spikes
-    and membrane, and its own slot of ``bad`` (no accumulator shared between threads,
-    numba issue #7133), so the result does not depend on the number of threads.
-    """
-    N = currents.shape[1]
-    per_neuron = theta.size == N and v0.size == N
-    blocks = (N + BLOCK - 1) // BLOCK
-    bad = np.zeros(blocks, dtype=np.bool_)
-    for b in prange(blocks):
-        start = b * BLOCK
-        stop = min(start + BLOCK, N)
-        first = start if per_neuron else 0
-        v = v0[first:first + stop - start].copy()
-        bad[b] = _if_block(currents, theta[first:first + stop - start], v, spikes, membrane, record, start)
-    return np.inf if bad.any() else 0.0
 
 
 def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
@@ -177,11 +143,6 @@ def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
     membrane : numpy.ndarray, shape (T, ...), only if ``return_membrane``
         float32 for float32 currents, else float64.
 
-    Notes
-    -----
-    From ``THREADED_MIN_NEURONS`` neurons the blocks of neurons run on Numba's threads
-    (``numba.set_num_threads``), with the same results bit for bit.
-
     Examples
     --------
     >>> if_neuron([[0.0], [0.0], [3.0]], theta=1.0)[:, 0]
@@ -199,8 +160,7 @@ def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
     else:
         spikes = check_out(out, currents.shape, np.bool_, inputs=(currents,))
     membrane = np.empty(flat.shape if return_membrane else (0, flat.shape[1]), dtype=dtype)
-    kernel = _if_kernel_threaded if flat.shape[1] >= THREADED_MIN_NEURONS else _if_kernel
-    state = kernel(flat, theta, v0, spikes, membrane, bool(return_membrane))
+    state = _if_kernel(flat, theta, v0, spikes, membrane, bool(return_membrane))
     _check_finite_after(currents, state)
     spikes = spikes.reshape(currents.shape) if out is None else out
     if return_membrane:

@@ -65,7 +65,6 @@ from .parallel_kernels import (
     _first_step_from_total,
     _first_step_kernel,
     _hadamard_kernel,
-    _hadamard_kernel_threaded,
 )
 
 __all__ = [
@@ -83,10 +82,6 @@ __all__ = [
 
 METHODS = ("dense", "hadamard", "binary")
 ORDERS = ("paper", "code")
-#: From this many neurons (two full blocks) ``"hadamard"`` shares the blocks among Numba's
-#: threads (``_hadamard_kernel_threaded``, the same spikes bit for bit); with one block
-#: there is nothing to share. ``numba.set_num_threads(1)`` runs them on one thread.
-THREADED_MIN_NEURONS = 2 * BLOCK
 
 
 # --------------------------------------------------------------------------- input checks
@@ -137,7 +132,7 @@ def _in_order(spikes, order):
 #
 # Each twin takes the public function's arguments and returns what it returns, and
 # mirrors the paper's equation in plain NumPy with the kernel's operations in the
-# kernel's order: ``tests/test_twins.py`` proves every (kernel, twin) pair equal.
+# kernel's order: ``tests/test_kernels.py`` proves every (kernel, twin) pair equal.
 
 
 def total_current(currents):
@@ -339,11 +334,6 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper",
     numpy.ndarray of bool, shape (T, ...)
         ``out`` if given.
 
-    Notes
-    -----
-    With ``"hadamard"``, from ``THREADED_MIN_NEURONS`` neurons the blocks of neurons run
-    on Numba's threads (``numba.set_num_threads``), with the same spikes bit for bit.
-
     Examples
     --------
     >>> parallel_neuron([[0.0], [0.0], [3.0]], theta=1.0)[:, 0]
@@ -366,8 +356,7 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper",
         Lpc = parallel_conversion_matrix(T).astype(flat.dtype)
         total = _dense_kernel(flat, Lpc, denominators, theta, psi, spikes, paper)
     elif fast:
-        kernel = _hadamard_kernel_threaded if flat.shape[1] >= THREADED_MIN_NEURONS else _hadamard_kernel
-        total = kernel(flat, denominators, theta, psi, spikes, paper)
+        total = _hadamard_kernel(flat, denominators, theta, psi, spikes, paper)
     else:  # binary search, or a T too large for the hadamard kernel's count estimate
         first = np.empty(flat.shape[1], dtype=np.int64)
         comparisons = np.empty_like(first)

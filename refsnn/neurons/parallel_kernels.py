@@ -1,7 +1,7 @@
 """Numba kernels of the parallel conversion neuron (:mod:`refsnn.neurons.parallel`).
 
 Every kernel here has a readable NumPy twin in :mod:`refsnn.neurons.parallel` with the
-public function's signature, and ``tests/test_twins.py`` proves each pair equal bit for
+public function's signature, and ``tests/test_kernels.py`` proves each pair equal bit for
 bit. The kernels share one file because they share ``_firing_count`` and the blocked
 loops, and Numba's on-disk cache only notices edits to the file that defines a kernel:
 a kernel in another file would keep running a stale copy of an edited helper.
@@ -14,15 +14,10 @@ denominator is ever zero. Each kernel returns the total Σ (or an equivalent sta
 as infinity if some Σ is not finite): a NaN or infinite current makes it non-finite,
 which is how the public functions check their input without a separate pass
 (``refsnn._checks._check_finite_after``).
-
-``_hadamard_kernel_threaded`` is ``_hadamard_kernel`` with the loops over blocks (and
-over spike rows) as Numba ``prange`` loops: every iteration writes only its own slots,
-the finiteness flag included (one per block, combined after the loop), so the spikes do
-not depend on the number of threads. Both call the same block helpers.
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 #: Neurons per block (64 KB of float32 running sums).
 BLOCK = 16384
@@ -123,36 +118,6 @@ def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes, paper):  # pr
 
 
 @njit(cache=True, error_model="numpy")
-def _hadamard_block(currents, denominators, theta, psi, spikes, paper, start, total, count, counts):  # pragma: no cover
-    """Sum, count and check the neurons ``start .. start + total.size``; return True if a
-    total Σ is NaN or infinite.
-
-    ``theta`` and ``psi`` are the block's own parameters; ``total`` and ``count`` are
-    scratch of the block's size. With a non-empty ``counts`` (T < 256) the counts go
-    there as bytes, at ``start``; otherwise the block writes its own spike rows.
-    """
-    stop = start + total.size
-    _total_block(currents, start, stop, total)
-    _count_block(total, psi, theta, denominators, count)
-    bad = False
-    for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
-        bad |= (total[j] - total[j]) != 0
-    if counts.size > 0:
-        for j in range(stop - start):
-            counts[start + j] = np.uint8(count[j])
-    else:
-        _fill_block(count, denominators, spikes, start, stop, paper)
-    return bad
-
-
-@njit(cache=True)
-def _count_row(counts, d, row):  # pragma: no cover - compiled
-    """row[j] = counts[j] >= d, as bytes: one spike row of the whole layer."""
-    for j in range(counts.size):
-        row[j] = np.uint8(counts[j] >= d)
-
-
-@njit(cache=True, error_model="numpy")
 def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
     """Rank-1 firing: per block, sum the T rows and count; then write the spike rows.
 
@@ -166,49 +131,34 @@ def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # prag
     """
     T, N = currents.shape
     per_neuron = theta.size == N and psi.size == N
-    counts = np.empty(N if T < 256 else 0, dtype=np.uint8)  # exact: counts are 0..T
+    total = np.empty(min(BLOCK, N), dtype=currents.dtype)
+    count = np.empty(min(BLOCK, N), dtype=currents.dtype)
+    small = T < 256
+    counts = np.empty(N if small else 0, dtype=np.uint8)  # exact: counts are 0..T
     bad = False
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
-        first = start if per_neuron else 0
-        total = np.empty(stop - start, dtype=currents.dtype)  # contiguous scratch, as in the threaded kernel
-        count = np.empty(stop - start, dtype=currents.dtype)
-        bad |= _hadamard_block(currents, denominators, theta[first:first + stop - start],
-                               psi[first:first + stop - start], spikes, paper, start, total, count, counts)
-    if counts.size > 0:  # paper order: step x fires iff count >= T − x + 1; code order iff count >= x
+        t, c = total[:stop - start], count[:stop - start]
+        _total_block(currents, start, stop, t)
+        if per_neuron:
+            _count_block(t, psi[start:stop], theta[start:stop], denominators, c)
+        else:
+            _count_block(t, psi[:stop - start], theta[:stop - start], denominators, c)
+        for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
+            bad |= (t[j] - t[j]) != 0
+        if small:
+            for j in range(stop - start):
+                counts[start + j] = np.uint8(c[j])
+        else:
+            _fill_block(c, denominators, spikes, start, stop, paper)
+    if small:  # paper order: step x fires iff count >= T − x + 1; code order iff count >= x
         rows = spikes.view(np.uint8)
         for x in range(T):
-            _count_row(counts, np.uint8(T - x) if paper else np.uint8(x + 1), rows[x])
+            d = np.uint8(T - x) if paper else np.uint8(x + 1)
+            row = rows[x]
+            for j in range(N):
+                row[j] = np.uint8(counts[j] >= d)
     return np.inf if bad else 0.0
-
-
-@njit(cache=True, error_model="numpy", parallel=True)
-def _hadamard_kernel_threaded(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
-    """:func:`_hadamard_kernel` with the work shared among Numba's threads.
-
-    Two parallel loops, each over slots that no other iteration writes (no accumulator
-    shared between threads, numba issue #7133), so the result does not depend on the
-    number of threads: the blocks of neurons (each writes its own counts, or spike
-    columns, and its own slot of ``bad``), then for T < 256 the spike rows.
-    """
-    T, N = currents.shape
-    per_neuron = theta.size == N and psi.size == N
-    counts = np.empty(N if T < 256 else 0, dtype=np.uint8)
-    blocks = (N + BLOCK - 1) // BLOCK
-    bad = np.zeros(blocks, dtype=np.bool_)
-    for b in prange(blocks):
-        start = b * BLOCK
-        stop = min(start + BLOCK, N)
-        first = start if per_neuron else 0
-        total = np.empty(stop - start, dtype=currents.dtype)
-        count = np.empty(stop - start, dtype=currents.dtype)
-        bad[b] = _hadamard_block(currents, denominators, theta[first:first + stop - start],
-                                 psi[first:first + stop - start], spikes, paper, start, total, count, counts)
-    if counts.size > 0:
-        rows = spikes.view(np.uint8)
-        for x in prange(T):
-            _count_row(counts, np.uint8(T - x) if paper else np.uint8(x + 1), rows[x])
-    return np.inf if bad.any() else 0.0
 
 
 @njit(cache=True, error_model="numpy")
