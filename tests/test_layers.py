@@ -21,7 +21,7 @@ from nets import numerical_grad
 from refsnn.networks import layer_kernels, layers
 from refsnn.networks.layers import (
     QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential, avg_pool2d_reference, col2im_reference,
-    conv2d_reference, im2col_reference,
+    conv2d_reference, conv_output_reference, im2col_reference,
 )
 
 F64 = np.float64
@@ -151,6 +151,46 @@ def test_avg_pool_kernel_equals_twin(k, H, W, seed, dtype):
     Ho, Wo = H // k, W // k
     means = x[:, :, :Ho * k, :Wo * k].reshape(2, 3, Ho, k, Wo, k).mean(axis=(3, 5))
     np.testing.assert_allclose(out, means, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-6)
+
+
+@settings(max_examples=30)
+@given(H=st.integers(2, 11), W=st.integers(2, 11), seed=st.integers(0, 99),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_avg_pool_2x2_kernel_equals_general_kernel_and_twin(H, W, seed, dtype):
+    """The unrolled 2×2 kernel (which multiplies by ¼) equals the general kernel (which
+    divides by 4) and the twin bit for bit, with leftover rows and columns, zeros of
+    both signs and numbers that a division by 4 makes subnormal."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((2, 3, H, W)).astype(dtype)
+    x.flat[::5] = 0.0
+    x.flat[1::7] = -0.0
+    x.flat[2::11] *= np.finfo(dtype).tiny  # the quarter of these is subnormal
+    Ho, Wo = H // 2, W // 2
+    unrolled = np.full((2, 3, Ho, Wo), np.nan, dtype=dtype)
+    general = np.full((2, 3, Ho, Wo), np.nan, dtype=dtype)
+    layer_kernels._avg_pool_2x2_kernel(x, dtype(0.25), unrolled)
+    layer_kernels._avg_pool_kernel(x, 2, dtype(4), general)
+    np.testing.assert_array_equal(unrolled, general)
+    np.testing.assert_array_equal(unrolled, avg_pool2d_reference(x, 2))
+    np.testing.assert_array_equal(AvgPool2d(2).forward(x), unrolled)
+
+
+@settings(max_examples=40)
+@given(O=st.integers(1, 5), n=st.integers(1, 6), R=st.integers(1, 17), images_inner=st.booleans(),
+       seed=st.integers(0, 99), dtype=st.sampled_from([np.float32, np.float64]))
+def test_conv_output_kernel_equals_twin(O, n, R, images_inner, seed, dtype):
+    """The copy of a block's matrix product into the output, bias added, equals
+    conv_output_reference bit for bit in both column orders, and fills every entry."""
+    rng = np.random.default_rng(seed)
+    product = rng.standard_normal((O, n * R)).astype(dtype)
+    bias = rng.standard_normal(O).astype(dtype)
+    out = np.full((n, O, R), np.nan, dtype=dtype)
+    layer_kernels._conv_output_kernel(product, bias, images_inner, out)
+    np.testing.assert_array_equal(out, conv_output_reference(product, bias, n, images_inner))
+    # the twin itself: entry (b, o, r) comes from column b·R + r, or r·n + b
+    b, o, r = n - 1, O - 1, R - 1
+    column = r * n + b if images_inner else b * R + r
+    assert out[b, o, r] == product[o, column] + bias[o]
 
 
 @settings(max_examples=40)

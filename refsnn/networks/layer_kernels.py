@@ -12,7 +12,9 @@ kernel                             twin
 ``_im2col_kernel``                 :func:`~refsnn.networks.layers.im2col_reference`
 ``_im2col_images_inner_kernel``    :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
 ``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
+``_conv_output_kernel``            :func:`~refsnn.networks.layers.conv_output_reference`
 ``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
+``_avg_pool_2x2_kernel``           :func:`~refsnn.networks.layers.avg_pool2d_reference`, k = 2
 ``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
 ``_adam_kernel``                   :meth:`~refsnn.networks.training.Adam.step_reference`
 ``_batchnorm_train_kernel``        :func:`~refsnn.networks.normalization.batchnorm_train_reference`
@@ -20,10 +22,11 @@ kernel                             twin
 =================================  ===========================================================
 
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
-patches through a 6-D strided view (a slow copy), and reduce pooling windows with
-``mean`` over a reshaped view (NumPy's reduction machinery on two short axes), and the
-QCFS backward pass and an Adam update take eight array passes each. The kernels read their input once and write
-the result once, padding with zeros as they go.
+patches through a 6-D strided view (a slow copy), copy the matrix product into the
+output through a transposed view, sum the pooling windows as k² strided slices (k²
+passes over the output), and the QCFS backward pass and an Adam update take eight
+array passes each. The kernels read their input once and write the result once,
+padding with zeros as they go.
 They live in one file because Numba's on-disk cache tracks only the defining file.
 Nothing compiles at import; each kernel compiles on its first call (cached on disk).
 """
@@ -134,14 +137,62 @@ def _avg_pool_kernel(x, kernel_size, window, out):  # pragma: no cover - compile
     k = kernel_size
     for b in range(B):
         for c in range(C):
+            plane = x[b, c]
+            pooled = out[b, c]
             for i in range(Ho):
                 for j in range(Wo):
-                    total = x[b, c, k * i, k * j]
-                    for u in range(k):
+                    total = plane[k * i, k * j]
+                    for v in range(1, k):  # the rest of the window's first row
+                        total += plane[k * i, k * j + v]
+                    for u in range(1, k):
                         for v in range(k):
-                            if u > 0 or v > 0:
-                                total += x[b, c, k * i + u, k * j + v]
-                    out[b, c, i, j] = total / window
+                            total += plane[k * i + u, k * j + v]
+                    pooled[i, j] = total / window
+
+
+@njit(cache=True)
+def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
+    """:func:`_avg_pool_kernel` for k = 2, unrolled (five times faster on 8×8 maps):
+    out[b, c, i, j] = (((x₀₀ + x₀₁) + x₁₀) + x₁₁)·¼ with x_uv = x[b, c, 2i + u, 2j + v].
+
+    ``quarter`` is ¼ in the dtype of ``x``: multiplying by it equals dividing by 4 bit
+    for bit (both round the same exact quotient, as for any power of two)."""
+    B, C, Ho, Wo = out.shape
+    for b in range(B):
+        for c in range(C):
+            plane = x[b, c]
+            pooled = out[b, c]
+            for i in range(Ho):
+                top = plane[2 * i]
+                bottom = plane[2 * i + 1]
+                row = pooled[i]
+                for j in range(Wo):
+                    row[j] = (((top[2 * j] + top[2 * j + 1]) + bottom[2 * j]) + bottom[2 * j + 1]) * quarter
+
+
+@njit(cache=True)
+def _conv_output_kernel(product, bias, images_inner, out):  # pragma: no cover - compiled
+    """out[b, o, r] = product[o, column(b, r)] + bias[o] for a block of n images.
+
+    ``product`` (O, n·R) is the weights times a block's patch columns, R = H_out·W_out;
+    column(b, r) = b·R + r for columns in (b, i, j) order, r·n + b with ``images_inner``
+    (columns (i, j, b), :func:`_im2col_images_inner_kernel`). ``out`` is the block's
+    (n, O, R) view of the layer's output. The readable twin is
+    :func:`~refsnn.networks.layers.conv_output_reference` (a transposed view plus the bias),
+    which NumPy copies three to four times slower.
+    """
+    n, O, R = out.shape
+    for b in range(n):
+        for o in range(O):
+            beta = bias[o]
+            source = product[o]
+            target = out[b, o]
+            if images_inner:
+                for r in range(R):
+                    target[r] = source[r * n + b] + beta
+            else:
+                for r in range(R):
+                    target[r] = source[b * R + r] + beta
 
 
 @njit(cache=True)

@@ -42,7 +42,8 @@ from . import layer_kernels
 __all__ = [
     "Linear", "Conv2d", "AvgPool2d", "Flatten", "Sequential",
     "ReLU", "ClipReLU", "QCFS", "DAQCFS",
-    "conv2d_reference", "im2col_reference", "col2im_reference", "avg_pool2d_reference",
+    "conv2d_reference", "im2col_reference", "col2im_reference", "conv_output_reference",
+    "avg_pool2d_reference",
 ]
 
 #: Floats in the patch matrix of one block of images in :meth:`Conv2d.forward` (256 KiB
@@ -136,6 +137,23 @@ def conv2d_reference(x, weight, bias, stride=1, padding=0):
     Ho, Wo = (H + 2 * padding - k) // stride + 1, (W + 2 * padding - k) // stride + 1
     out = im2col_reference(x, k, stride, padding) @ weight.reshape(O, -1).T + bias
     return np.ascontiguousarray(out.reshape(B, Ho, Wo, O).transpose(0, 3, 1, 2))
+
+
+def conv_output_reference(product, bias, n, images_inner=False):
+    """The output of a block of n images from its matrix product, with the bias added
+    (readable twin of the copy in :meth:`Conv2d.forward`, equal bit for bit).
+
+    .. math::  y_{b,o,r} = P_{o,\\,\\mathrm{col}(b, r)} + b_o
+
+    ``product`` P (O, n·R) holds the weights times the block's patch columns, R =
+    H_out·W_out, with col(b, r) = b·R + r (columns in (b, i, j) order) or r·n + b
+    (``images_inner``: columns in (i, j, b) order). Returns (n, O, R).
+    """
+    O = product.shape[0]
+    R = product.shape[1] // n
+    if images_inner:
+        return product.reshape(O, R, n).transpose(2, 0, 1) + bias[:, None]
+    return product.reshape(O, n, R).transpose(1, 0, 2) + bias[:, None]
 
 
 def avg_pool2d_reference(x, kernel_size):
@@ -303,21 +321,18 @@ class Conv2d(Layer):
         product = np.empty((O, chunk * rows), dtype=x.dtype)
         weight = self.weight.reshape(O, width)
         out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
-        bias = self.bias[:, None]
         for start in range(0, B, chunk):
             n = min(chunk, B - start)
             block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
             if narrow:  # columns (i, j, b): every tap copies a run of n images
                 images = np.ascontiguousarray(x[start:start + n].transpose(1, 2, 3, 0))
                 layer_kernels._im2col_images_inner_kernel(images, k, s, p, Ho, Wo, block)
-                order = (2, 0, 1)
             else:  # columns (b, i, j): every tap copies rows of the images
                 layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
-                order = (1, 0, 2)
             product_block = np.matmul(weight, block, out=product[:, :n * rows])
-            # (O, columns) → (n, O, Ho·Wo) with the bias added on the way
-            shape = (O, rows, n) if narrow else (O, n, rows)
-            np.add(product_block.reshape(shape).transpose(order), bias, out=out[start:start + n].reshape(n, O, rows))
+            # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
+            layer_kernels._conv_output_kernel(product_block, self.bias, narrow,
+                                              out[start:start + n].reshape(n, O, rows))
         self._x, self._cols, self._chunk = x, (cols if keep else None), (chunk if narrow else None)
         return out
 
@@ -390,8 +405,11 @@ class AvgPool2d(Layer):
         Ho, Wo = H // k, W // k
         self._x_shape, self._dtype = x.shape, x.dtype
         out = np.empty((B, C, Ho, Wo), dtype=x.dtype)
-        # compiled twin of avg_pool2d_reference: one pass over the input
-        layer_kernels._avg_pool_kernel(x, k, x.dtype.type(k * k), out)
+        # compiled twins of avg_pool2d_reference: one pass over the input
+        if k == 2:
+            layer_kernels._avg_pool_2x2_kernel(x, x.dtype.type(0.25), out)
+        else:
+            layer_kernels._avg_pool_kernel(x, k, x.dtype.type(k * k), out)
         return out
 
     def backward(self, grad_out):
