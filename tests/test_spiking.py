@@ -281,6 +281,22 @@ def test_collapsed_mode_refuses_T_at_the_float32_limit():
     assert to_parallel_snn(net, 2**22 - 1).run(X, "collapsed").shape == (16, 3)
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_lean_collapsed_kernel_reports_a_sum_that_is_not_finite(bad):
+    """The lean kernel checks finiteness as it reads (no separate pass): it returns 0 for
+    finite sums and a non-zero state for NaN or ±inf anywhere, and _fire_from_total then
+    takes the checked path, whose error names the problem."""
+    layer = ParallelNeurons([1.0, 0.5], 8)
+    total = np.random.default_rng(0).uniform(-1, 10, (5, 2, 3)).astype(np.float32)
+    counts, out = np.empty(total.shape, np.int64), np.empty_like(total)
+    args = (layer.theta, layer.psi, layer.theta_post, np.float32(8), counts, out)
+    assert parallel_kernels._collapsed_kernel(total, *args) == 0
+    total[4, 1, 2] = bad  # the last value read
+    assert parallel_kernels._collapsed_kernel(total, *args) != 0
+    with pytest.raises(ValueError, match="finite"):
+        layer._fire_from_total(total)
+
+
 def test_lean_collapsed_kernel_is_not_used_at_or_above_the_limit(monkeypatch):
     """At T = 2²⁴ + 1 the float32 kernel miscounts; _fire_from_total takes the checked
     path (binary search) instead and agrees with counts_from_total."""

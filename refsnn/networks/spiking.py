@@ -200,20 +200,25 @@ class ParallelNeurons(_NeuronLayer):
         The network has already checked its input, so this skips the public checks;
         anything unusual (not float32, not finite, or T >= :data:`COLLAPSED_MAX_T`, where
         the kernel's float32 count estimate is no longer exact) takes the checked path
-        (binary search) instead, which raises the documented errors.
+        (binary search) instead, which raises the documented errors. The kernel itself
+        reports a sum that is not finite, so finite sums are read once.
         """
         if (total.dtype != np.float32 or total.ndim < 2 or self.T >= COLLAPSED_MAX_T
-                or max(self.theta.size, self.psi.size, self.theta_post.size) not in (1, total.shape[1])
-                or not np.isfinite(total).all()):
-            _, _, theta_post = self._params(total)  # a channel mismatch names the layer
-            counts = self.counts_from_total(total)
-            return counts, (counts * theta_post).astype(total.dtype)
+                or max(self.theta.size, self.psi.size, self.theta_post.size) not in (1, total.shape[1])):
+            return self._checked_fire_from_total(total)
         flat = np.ascontiguousarray(total).reshape(total.shape[0], total.shape[1], -1)
         counts = np.empty(flat.shape if counts_wanted else (0, 0, 0), dtype=np.int64)
         out = np.empty_like(flat)
-        parallel_kernels._collapsed_kernel(flat, self.theta, self.psi, self.theta_post, np.float32(self.T),
-                                           counts, out)
+        if parallel_kernels._collapsed_kernel(flat, self.theta, self.psi, self.theta_post, np.float32(self.T),
+                                              counts, out) != 0:  # a NaN or infinite sum
+            return self._checked_fire_from_total(total)
         return (counts.reshape(total.shape) if counts_wanted else None), out.reshape(total.shape)
+
+    def _checked_fire_from_total(self, total):
+        """:meth:`_fire_from_total` through the public, checked path."""
+        _, _, theta_post = self._params(total)  # a channel mismatch names the layer
+        counts = self.counts_from_total(total)
+        return counts, (counts * theta_post).astype(total.dtype)
 
     def train_from_counts(self, counts):
         """The spike train (T, B, ...) that a given count array produces in this order."""

@@ -173,21 +173,27 @@ def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma
     by ``(counts * theta_post).astype(np.float32)`` gives; ``counts`` may be empty (shape
     (0, 0, 0)) when only ``out`` is wanted. Used by the collapsed mode of
     :class:`refsnn.networks.spiking.SpikingNetwork`; it lives here, beside ``_firing_count``, because
-    Numba's cache only notices edits to the file that defines a kernel.
+    Numba's cache only notices edits to the file that defines a kernel. Returns 0.0, or
+    infinity if some Σ is NaN or infinite (then ``counts`` and ``out`` are not meaningful):
+    the caller's finiteness check, without a separate pass.
     """
     B, C, S = total.shape
     one = np.float32(1)
     write_counts = counts.size > 0  # an empty ``counts``: the caller needs only ``out``
+    bad = False
     for c in range(C):  # a parameter of shape (1,) applies to every channel
         h = np.float32(theta[min(c, theta.size - 1)])
         shift = np.float32(psi[min(c, psi.size - 1)])
         a = np.float32(theta_post[min(c, theta_post.size - 1)])
         for b in range(B):
             for i in range(S):
-                k = _firing_count(total[b, c, i] + shift, h, Tf, one)
+                x = total[b, c, i]
+                bad |= (x - x) != 0  # x − x is NaN exactly when x is NaN or infinite
+                k = _firing_count(x + shift, h, Tf, one)
                 if write_counts:
                     counts[b, c, i] = np.int64(k)
                 out[b, c, i] = k * a
+    return np.inf if bad else 0.0
 
 
 @njit(cache=True, error_model="numpy")
