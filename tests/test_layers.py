@@ -177,20 +177,42 @@ def test_avg_pool_2x2_kernel_equals_general_kernel_and_twin(H, W, seed, dtype):
 
 @settings(max_examples=40)
 @given(O=st.integers(1, 5), n=st.integers(1, 6), R=st.integers(1, 17), images_inner=st.booleans(),
-       seed=st.integers(0, 99), dtype=st.sampled_from([np.float32, np.float64]))
-def test_conv_output_kernel_equals_twin(O, n, R, images_inner, seed, dtype):
-    """The copy of a block's matrix product into the output, bias added, equals
-    conv_output_reference bit for bit in both column orders, and fills every entry."""
+       with_extra=st.booleans(), seed=st.integers(0, 99), dtype=st.sampled_from([np.float32, np.float64]))
+def test_conv_output_kernel_equals_twin(O, n, R, images_inner, with_extra, seed, dtype):
+    """The copy of a block's matrix product into the output, bias (and an extra offset)
+    added, equals conv_output_reference bit for bit in both column orders, and fills
+    every entry."""
     rng = np.random.default_rng(seed)
     product = rng.standard_normal((O, n * R)).astype(dtype)
     bias = rng.standard_normal(O).astype(dtype)
+    extra = (rng.standard_normal(O) * 1000).astype(dtype) if with_extra else None
     out = np.full((n, O, R), np.nan, dtype=dtype)
-    layer_kernels._conv_output_kernel(product, bias, images_inner, out)
-    np.testing.assert_array_equal(out, conv_output_reference(product, bias, n, images_inner))
+    layer_kernels._conv_output_kernel(product, bias, np.zeros(0, dtype) if extra is None else extra, images_inner, out)
+    np.testing.assert_array_equal(out, conv_output_reference(product, bias, n, images_inner, extra))
     # the twin itself: entry (b, o, r) comes from column b·R + r, or r·n + b
     b, o, r = n - 1, O - 1, R - 1
     column = r * n + b if images_inner else b * R + r
-    assert out[b, o, r] == product[o, column] + bias[o]
+    assert out[b, o, r] == (product[o, column] + bias[o]) + (0 if extra is None else extra[o])
+
+
+@pytest.mark.parametrize("narrow_output", [0, 100])
+def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_output):
+    """forward_with_offset(x, e) is forward(x) + e per channel, bit for bit (the offset is
+    added after the bias, as the collapsed SNN did in a second pass); a wrong number of
+    offsets is a ValueError naming the layer."""
+    monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
+    monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", 100)  # several blocks
+    rng = np.random.default_rng(3)
+    layer = Conv2d(2, 3, 3, padding=1, rng=rng)
+    layer.bias[:] = rng.standard_normal(3)
+    x = rng.standard_normal((5, 2, 6, 6)).astype(np.float32)
+    offset = np.float32(63) * layer.bias
+    expected = layer.forward(x)
+    expected += offset.reshape(3, 1, 1)
+    np.testing.assert_array_equal(layer.forward_with_offset(x, offset), expected)
+    np.testing.assert_array_equal(layer.forward_with_offset(x), layer.forward(x))
+    with pytest.raises(ValueError, match=r"Conv2d.*offset must have 3 values"):
+        layer.forward_with_offset(x, np.ones(4))
 
 
 @settings(max_examples=40)

@@ -171,12 +171,14 @@ def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _conv_output_kernel(product, bias, images_inner, out):  # pragma: no cover - compiled
-    """out[b, o, r] = product[o, column(b, r)] + bias[o] for a block of n images.
+def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no cover - compiled
+    """out[b, o, r] = product[o, column(b, r)] + bias[o] (+ extra[o]) for a block of n images.
 
     ``product`` (O, n·R) is the weights times a block's patch columns, R = H_out·W_out;
     column(b, r) = b·R + r for columns in (b, i, j) order, r·n + b with ``images_inner``
-    (columns (i, j, b), :func:`_im2col_images_inner_kernel`). ``out`` is the block's
+    (columns (i, j, b), :func:`_im2col_images_inner_kernel`). ``extra`` is empty, or one
+    more value per channel added after the bias (the collapsed SNN's (T − 1)·bias,
+    :meth:`~refsnn.networks.layers.Conv2d.forward_with_offset`). ``out`` is the block's
     (n, O, R) view of the layer's output. The readable twin is
     :func:`~refsnn.networks.layers.conv_output_reference` (a transposed view plus the bias),
     which NumPy copies three to four times slower.
@@ -193,6 +195,10 @@ def _conv_output_kernel(product, bias, images_inner, out):  # pragma: no cover -
             else:
                 for r in range(R):
                     target[r] = source[b * R + r] + beta
+            if extra.size > 0:
+                more = extra[o]
+                for r in range(R):
+                    target[r] += more
 
 
 @njit(cache=True)

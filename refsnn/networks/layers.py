@@ -139,21 +139,27 @@ def conv2d_reference(x, weight, bias, stride=1, padding=0):
     return np.ascontiguousarray(out.reshape(B, Ho, Wo, O).transpose(0, 3, 1, 2))
 
 
-def conv_output_reference(product, bias, n, images_inner=False):
+def conv_output_reference(product, bias, n, images_inner=False, extra=None):
     """The output of a block of n images from its matrix product, with the bias added
     (readable twin of the copy in :meth:`Conv2d.forward`, equal bit for bit).
 
-    .. math::  y_{b,o,r} = P_{o,\\,\\mathrm{col}(b, r)} + b_o
+    .. math::  y_{b,o,r} = (P_{o,\\,\\mathrm{col}(b, r)} + b_o) + e_o
 
     ``product`` P (O, n·R) holds the weights times the block's patch columns, R =
     H_out·W_out, with col(b, r) = b·R + r (columns in (b, i, j) order) or r·n + b
-    (``images_inner``: columns in (i, j, b) order). Returns (n, O, R).
+    (``images_inner``: columns in (i, j, b) order). ``extra`` e (O,) is added after the
+    bias, in a second rounding (:meth:`Conv2d.forward_with_offset`); None for none.
+    Returns (n, O, R).
     """
     O = product.shape[0]
     R = product.shape[1] // n
     if images_inner:
-        return product.reshape(O, R, n).transpose(2, 0, 1) + bias[:, None]
-    return product.reshape(O, n, R).transpose(1, 0, 2) + bias[:, None]
+        out = product.reshape(O, R, n).transpose(2, 0, 1) + bias[:, None]
+    else:
+        out = product.reshape(O, n, R).transpose(1, 0, 2) + bias[:, None]
+    if extra is not None:
+        out += extra[:, None]
+    return out
 
 
 def avg_pool2d_reference(x, kernel_size):
@@ -298,6 +304,15 @@ class Conv2d(Layer):
         return (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
 
     def forward(self, x):
+        return self.forward_with_offset(x)
+
+    def forward_with_offset(self, x, offset=None):
+        """:meth:`forward` plus ``offset`` (O,) per output channel, added after the bias
+        in the same pass: y + offset with y the output of :meth:`forward`, bit for bit.
+
+        The collapsed SNN (:class:`refsnn.networks.spiking.SpikingNetwork`) adds the bias
+        T times, (y + (T − 1)·b), without another pass over the output.
+        """
         x = as_input(self, x, self.weight.dtype)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
@@ -321,6 +336,14 @@ class Conv2d(Layer):
         product = np.empty((O, chunk * rows), dtype=x.dtype)
         weight = self.weight.reshape(O, width)
         out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
+        if offset is None:
+            extra = np.zeros(0, dtype=x.dtype)
+        else:
+            extra = np.asarray(offset, dtype=x.dtype)
+            if extra.size != O:
+                raise ValueError(f"{self!r}: offset must have {O} values (one per output channel), "
+                                 f"got shape {extra.shape}")
+            extra = np.ascontiguousarray(extra.reshape(O))
         for start in range(0, B, chunk):
             n = min(chunk, B - start)
             block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
@@ -331,7 +354,7 @@ class Conv2d(Layer):
                 layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
             product_block = np.matmul(weight, block, out=product[:, :n * rows])
             # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
-            layer_kernels._conv_output_kernel(product_block, self.bias, narrow,
+            layer_kernels._conv_output_kernel(product_block, self.bias, extra, narrow,
                                               out[start:start + n].reshape(n, O, rows))
         self._x, self._cols, self._chunk = x, (cols if keep else None), (chunk if narrow else None)
         return out
