@@ -415,3 +415,16 @@ def test_check_output_names_the_first_non_finite_layer():
     net[4].weight[...] = 1e38  # the Linear input sums to about 25: 2.5e39 > float32 max
     with pytest.raises(ValueError, match=r"layer 4 .*overflowed"):
         net.check_output(x, net.forward(x))
+
+
+def test_every_layer_kernel_has_a_twin_in_the_table():
+    """The table in refsnn.networks.layer_kernels names a readable twin for every Numba
+    kernel of the file, so a new kernel cannot ship without one (each row's agreement is
+    tested beside its layer)."""
+    import re
+
+    from numba.core.registry import CPUDispatcher
+
+    kernels = {name for name, value in vars(layer_kernels).items() if isinstance(value, CPUDispatcher)}
+    rows = dict(re.findall(r"^``(_\w+)``\s+(:\w+:`[^`]+`)", layer_kernels.__doc__, flags=re.MULTILINE))
+    assert kernels and set(rows) == kernels, (sorted(kernels - set(rows)), sorted(set(rows) - kernels))

@@ -250,10 +250,11 @@ class Conv2d(Layer):
     block of images at a time (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so
     they stay in the cache; :func:`conv2d_reference` is the whole-batch twin). Outputs
     narrower than :data:`NARROW_OUTPUT` gather a block's patches with the images
-    innermost, so that each tap copies a long run. The backward pass multiplies back and
-    scatters the patch gradients onto the input ("col2im", :func:`col2im_reference`).
-    Gather and scatter are Numba kernels (:mod:`refsnn.networks.layer_kernels`) that pad
-    as they go.
+    innermost, so that each tap copies a long run. Each block's product is copied into
+    the output with the bias added (:func:`conv_output_reference`). The backward pass
+    multiplies back and scatters the patch gradients onto the input ("col2im",
+    :func:`col2im_reference`). Gather, copy and scatter are Numba kernels
+    (:mod:`refsnn.networks.layer_kernels`); gather and scatter pad as they go.
 
     Parameters
     ----------
