@@ -105,7 +105,6 @@ class BatchNorm(Layer):
 
     def forward(self, x):
         x = self._check(x)
-        axes = (0,) if x.ndim == 2 else (0, 2, 3)
         if not self.training:
             a, c = self.scale_and_shift()
             self._x, self._x_hat, self._inv_std = x, None, None
