@@ -513,6 +513,7 @@ def test_non_float_weights_are_rejected(dtype, tmp_path):
         rio.load(path)
 
 
+@pytest.mark.filterwarnings("ignore:.*never receive positive input:RuntimeWarning")  # this small net has one
 def test_non_float_thresholds_are_rejected(tmp_path):
     net = record_thresholds(cnn("ReLU"), inputs())
     path, _ = saved_bytes(tmp_path, net)
