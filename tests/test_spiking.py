@@ -122,6 +122,62 @@ def test_if_neurons_step_refuses_non_finite_currents():
         layer.step(np.array([[np.nan, 0.5]], np.float32))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_if_neurons_steps_equal_if_neuron_per_channel(dtype):
+    """Step by step, a layer with per-channel θ and ψ_DA fires what if_neuron fires on the
+    shifted currents over all steps, and keeps its membrane, bit for bit (the layer calls
+    if_neuron's kernel directly)."""
+    rng = np.random.default_rng(1)
+    theta, psi_da = np.array([0.75, 1.0, 1.5]), np.array([0.125, -0.25, 0.0])
+    currents = (rng.integers(-8, 20, (9, 4, 3, 2, 2)) / 4).astype(dtype)  # many exact ties
+    layer = IFNeurons(theta, psi_da=psi_da)
+    fired = np.stack([layer.step(c) for c in currents])
+    shifted = currents + psi_da.astype(dtype).reshape(3, 1, 1)
+    spikes, membrane = if_neuron(shifted, theta.astype(dtype).reshape(3, 1, 1), return_membrane=True)
+    assert spikes.any() and not spikes.all()
+    np.testing.assert_array_equal(fired, spikes)
+    np.testing.assert_array_equal(layer.v, membrane[-1])
+    assert layer.v.dtype == dtype and layer.v.shape == (4, 3, 2, 2)
+
+
+def test_if_neurons_step_checked_path_for_other_inputs():
+    """An integer input takes if_neuron itself (which converts it to float64): the same
+    spikes as if_neuron on the float64 currents."""
+    currents = np.array([[[1, 0]], [[0, 2]], [[1, 1]]])  # (T, B, C): 3 steps, 1 sample, 2 channels
+    layer = IFNeurons([1.0, 2.0])
+    fired = np.stack([layer.step(c) for c in currents])
+    np.testing.assert_array_equal(fired, if_neuron(currents.astype(np.float64), np.array([1.0, 2.0])))
+
+
+def test_if_neurons_step_follows_theta_changes_and_new_shapes():
+    """The per-neuron thresholds the layer keeps follow an edit of θ at the next step; an
+    input of another shape continues from the membrane as if_neuron does with it as v0
+    (broadcast, or a ValueError naming v0), and after reset() the layer starts over."""
+    layer = IFNeurons(1.0)
+    x = np.full((1, 4), 0.125, np.float32)
+    assert not layer.step(x).any()  # v: 0.5 → 0.625
+    layer.theta[...] = 0.5  # 0.625 + 0.125 = 0.75 >= 0.5 fires (it would not at θ = 1)
+    assert layer.step(x).all()  # v: 0.25
+    y = np.array([[0.0, 0.5, 0.0, 0.5], [0.25, 0.0, 0.0, 0.0]], np.float32)
+    expected, membrane = if_neuron(y[None], 0.5, v0=layer.v.copy(), return_membrane=True)
+    np.testing.assert_array_equal(layer.step(y), expected[0])
+    np.testing.assert_array_equal(layer.v, membrane[0])
+    with pytest.raises(ValueError, match="v0"):
+        layer.step(np.zeros((3, 4), np.float32))
+    layer.reset()
+    assert not layer.step(np.zeros((3, 4), np.float32)).any()
+
+
+def test_if_neurons_step_lets_a_float_overflow_stand():
+    """Finite currents whose sum overflows give an infinite membrane, as in if_neuron: the
+    result stands (only NaN or infinite currents are refused)."""
+    big = np.finfo(np.float32).max
+    layer = IFNeurons(1.0)
+    layer.step(np.array([[big]], np.float32))
+    assert layer.step(np.array([[big]], np.float32)).all()
+    assert np.isinf(layer.v).all()
+
+
 # --------------------------------------------------------------------------- DA-QCFS offset
 
 
