@@ -1,6 +1,8 @@
 """Tests for refsnn.networks.spiking: running converted networks in their three modes."""
 
+import copy
 import tracemalloc
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -316,6 +318,33 @@ def test_faithful_mode_refuses_runs_above_the_memory_limit(monkeypatch):
     np.testing.assert_array_equal(snn.predict(X), net.forward(X).argmax(axis=1))
     with pytest.raises(ValueError, match="MAX_BYTES"):
         snn.run(X, "faithful")  # the per-step outputs of all 8 samples are returned
+
+
+def test_memory_guard_dry_run_is_kept_per_sample_shape_and_layers():
+    """The memory guard's dry run (one zero sample through the network) runs once per
+    sample shape, dtype and set of layers: not again for a second batch, again for a new
+    image size or a replaced layer; and a parameter edited after the dry run is still
+    refused by the run itself."""
+    net, X = dyadic_cnn(1, 4)
+    snn = to_parallel_snn(net, 4)
+    calls = []
+    original = spiking.run
+
+    def counting(layer, x, hook=None):
+        if x.shape[0] == 1 and not x.any():
+            calls.append(x.shape)
+        return original(layer, x, hook)
+    with mock.patch.object(spiking, "run", counting):
+        snn.predict(X, mode="faithful")
+        snn.predict(X[:3] + 0.5, mode="faithful")
+        assert len(calls) == 1
+        snn.net.layers[-1] = copy.deepcopy(snn.net.layers[-1])  # a new layer object
+        snn.predict(X, mode="faithful")
+        assert len(calls) == 2
+    layer = snn.neuron_layers[0]
+    layer.theta = np.ones(7)  # not one per channel: the network has fewer channels
+    with pytest.raises(ValueError, match="channels"):
+        snn.predict(X, mode="faithful")
 
 
 def test_huge_T_is_refused_before_allocating():
