@@ -67,10 +67,9 @@ def as_param(name, value, shape, dtype, positive=False):
         A C-contiguous array of ``shape`` and ``dtype``.
     """
     arr = as_float_array(name, value)
-    if arr.size == 1 and arr.ndim <= len(shape):  # one number: check it once, then fill
-        if positive and not arr.reshape(1)[0] > 0:
-            raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
-        return np.full(shape, arr.reshape(1)[0], dtype=dtype)
+    one = _single_value(name, arr, shape, dtype, positive)
+    if one is not None:  # one number: checked once, then filled in
+        return np.full(shape, one[0], dtype=dtype)
     try:
         arr = np.broadcast_to(arr, shape)
     except ValueError:
@@ -80,6 +79,26 @@ def as_param(name, value, shape, dtype, positive=False):
     if positive and not (arr > 0).all():
         raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
     return np.asarray(arr, dtype=dtype, order="C")  # keeps 0-d arrays 0-d
+
+
+def single_param(name, value, shape, dtype, positive=False):
+    """A parameter that is one number, checked like :func:`as_param`, as an array of shape
+    (1,) and ``dtype``; ``None`` if it has more than one entry. Kernels read the one
+    value for every neuron instead of a fresh array of copies."""
+    if np.size(value) != 1:  # before converting: a larger parameter is converted once, elsewhere
+        return None
+    return _single_value(name, as_float_array(name, value), shape, dtype, positive)
+
+
+def _single_value(name, arr, shape, dtype, positive):
+    """:func:`single_param` for an array already through :func:`as_float_array`."""
+    if arr.size != 1:
+        return None
+    if arr.ndim > len(shape):  # one number broadcasts to ``shape`` unless it adds axes
+        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the neuron shape {shape}")
+    if positive and not arr.reshape(1)[0] > 0:
+        raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
+    return arr.reshape(1).astype(dtype)
 
 
 def as_int(name, value, minimum=1):
@@ -160,6 +179,5 @@ def block_param(name, value, shape, dtype, block, positive=False):
     """
     n = int(np.prod(shape))
     if np.size(value) == 1 and n > block:
-        arr = as_param(name, value, (1,) * len(shape), dtype, positive=positive)
-        return np.full(block, arr.reshape(1)[0], dtype=dtype)
+        return np.full(block, single_param(name, value, shape, dtype, positive)[0], dtype=dtype)
     return as_param(name, value, shape, dtype, positive=positive).reshape(-1)

@@ -24,7 +24,7 @@ input is computed and returned in float32; anything else in float64.
 import numpy as np
 from numba import njit
 
-from .._checks import as_float_array, as_int, as_param, working_dtype
+from .._checks import as_float_array, as_int, as_param, single_param, working_dtype
 
 __all__ = [
     "qcfs",
@@ -137,19 +137,6 @@ def _prepare(z, theta, psi, **extra):
     return np.asarray(z, order="C"), theta, psi, extra
 
 
-def _flat_param(name, value, z, dtype, positive=False):
-    """A single-number parameter as an array of shape (1,) for the kernels, checked like
-    :func:`~refsnn._checks.as_param`; ``None`` for a larger parameter."""
-    if np.size(value) != 1:
-        return None
-    arr = as_float_array(name, value)
-    if arr.ndim > z.ndim:  # a size-1 array broadcasts to z.shape unless it adds axes
-        raise ValueError(f"{name} of shape {arr.shape} does not broadcast to the neuron shape {z.shape}")
-    if positive and not arr.reshape(1)[0] > 0:
-        raise ValueError(f"{name} must be > 0 everywhere, got a minimum of {arr.min()}")
-    return arr.reshape(1).astype(dtype)
-
-
 def _prepare_flat(z, theta, psi, **extra):
     """:func:`_prepare` for the kernels: ``z`` and every parameter flattened, to length
     ``z.size``, or to length 1 for a parameter that is a single number (the usual scalar
@@ -158,7 +145,7 @@ def _prepare_flat(z, theta, psi, **extra):
     z = as_float_array("z", z)
     dtype = working_dtype(z)
     params = {"theta": theta, "psi": psi, **extra}
-    flat = {name: _flat_param(name, value, z, dtype, positive=name == "theta")
+    flat = {name: single_param(name, value, z.shape, dtype, positive=name == "theta")
             for name, value in params.items() if value is not None}
     if any(v is None for v in flat.values()):
         z, theta, psi, extra = _prepare(z, theta, psi, **extra)
