@@ -277,7 +277,7 @@ class IFNeurons(_NeuronLayer):
         """θ for every neuron of ``current``, flat and contiguous; kept while the input's
         shape and dtype and the layer's θ stay the same."""
         key = (current.shape, current.dtype.str, self.theta.tobytes())
-        if getattr(self, "_thresholds", (None,))[0] != key:
+        if self._thresholds[0] != key:
             self._thresholds = (key, np.ascontiguousarray(np.broadcast_to(theta, current.shape)).reshape(-1))
         return self._thresholds[1]
 
@@ -363,6 +363,7 @@ class SpikingNetwork:
             raise TypeError(f"net must be a Sequential or a list of layers, got {type(net).__name__}")
         self.net = net
         self.T = as_int("T", T)
+        self._kept_sizes = (None, None)  # (key, result) of the last _sample_sizes
         for path, layer in iter_layers(net):
             if not isinstance(layer, TIME_LINEAR + (ParallelNeurons, IFNeurons)):
                 raise TypeError(
@@ -433,9 +434,8 @@ class SpikingNetwork:
         is still checked by the run itself.
         """
         key = (X.shape[1:], X.dtype.str, tuple(id(layer) for _, layer in iter_layers(self.net)))
-        kept = getattr(self, "_kept_sizes", None)
-        if kept is not None and kept[0] == key:
-            return kept[1]
+        if self._kept_sizes[0] == key:
+            return self._kept_sizes[1]
         sizes, if_sizes = [int(np.prod(X.shape[1:]))], []
 
         def dry(layer, x):
@@ -663,7 +663,7 @@ class SpikingNetwork:
             if isinstance(layer, Conv2d):  # added in the pass that adds the bias: the same floats
                 return layer.forward_with_offset(total, np.float32(self.T - 1) * offset)
             out = layer.forward(total)  # a new array: the offset is added in place
-            if isinstance(layer, (Conv2d, Linear)):  # its bias, one per output channel
+            if isinstance(layer, Linear):  # its bias, one per output feature
                 offset = offset.reshape((-1,) + (1,) * (out.ndim - 2))
             else:
                 offset = _channel_view(layer, "offset", offset, out)
