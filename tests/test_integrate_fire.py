@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from strategies import GRID, dyadic_currents, exact_level, thresholds
 
 from refsnn import if_neuron, qcfs_level
-from refsnn.neurons.integrate_fire import BLOCK
+from refsnn.neurons.integrate_fire import BLOCK, if_neuron_reference
 
 
 @given(T=st.integers(1, 64), k=st.integers(-16, 160), theta=thresholds)
@@ -148,3 +148,20 @@ def test_read_only_or_overlapping_out_raises():
     currents, out = _overlapping()
     with pytest.raises(ValueError, match="out must not share memory with the input currents"):
         if_neuron(currents, 1.0, out=out)
+
+
+@pytest.mark.parametrize("per_neuron", ["theta", "v0"])
+def test_one_parameter_per_neuron_and_one_single_number_over_blocks(per_neuron):
+    """θ per neuron with a single-number v0, or the other way round, over more than two
+    kernel blocks: the single number is spread to every neuron (it comes as one block of
+    copies otherwise, which the kernel would read as if both were blocks), and the spikes
+    and membranes equal the twin's."""
+    rng = np.random.default_rng(3)
+    N = 2 * BLOCK + 5
+    currents = rng.normal(0.3, 0.7, (6, N)).astype(np.float32)
+    params = {"theta": 0.75, "v0": 0.25}
+    params[per_neuron] = rng.uniform(0.1, 1.0, N)
+    got = if_neuron(currents, params["theta"], v0=params["v0"], return_membrane=True)
+    expected = if_neuron_reference(currents, params["theta"], v0=params["v0"], return_membrane=True)
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)

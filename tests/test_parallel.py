@@ -212,3 +212,18 @@ def test_hadamard_kernel_on_both_sides_of_its_byte_counts(T, order):
     for theta in (0.75, rng.uniform(0.5, 1.0, BLOCK + 3)):
         np.testing.assert_array_equal(parallel_neuron(currents, theta, order=order),
                                       hadamard_reference(currents, theta, order=order))
+
+
+@pytest.mark.parametrize("per_neuron", ["theta", "psi"])
+def test_hadamard_with_one_parameter_per_neuron_and_one_single_number(per_neuron):
+    """θ per neuron with a single-number ψ, or the other way round, over more than two
+    kernel blocks: the single number is spread to every neuron, and the spikes equal the
+    twin's (read as blocks of copies, the per-neuron values would repeat block 0's)."""
+    rng = np.random.default_rng(4)
+    N = 2 * BLOCK + 5
+    currents = rng.normal(0.5, 1.0, (8, N)).astype(np.float32)
+    params = {"theta": 0.75, "psi": 0.25}
+    params[per_neuron] = rng.uniform(0.1, 1.0, N)
+    np.testing.assert_array_equal(parallel_neuron(currents, params["theta"], psi=params["psi"]),
+                                  hadamard_reference(currents, params["theta"], psi=params["psi"]))
+
