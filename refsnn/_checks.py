@@ -181,3 +181,12 @@ def block_param(name, value, shape, dtype, block, positive=False):
     if np.size(value) == 1 and n > block:
         return np.full(block, single_param(name, value, shape, dtype, positive)[0], dtype=dtype)
     return as_param(name, value, shape, dtype, positive=positive).reshape(-1)
+
+
+def per_neuron_pair(a, b, n, dtype):
+    """Two :func:`block_param` results that a blocked kernel reads side by side: if one
+    holds a value per neuron (``n`` values) and the other the copies of a single number,
+    the copies become ``n`` values too, so that both are indexed alike."""
+    if a.size == b.size:
+        return a, b
+    return tuple(x if x.size == n else np.full(n, x[0], dtype) for x in (a, b))

@@ -19,7 +19,9 @@ bit.
 import numpy as np
 from numba import njit
 
-from .._checks import _check_finite_after, _currents_unchecked, as_currents, as_param, block_param, check_out
+from .._checks import (
+    _check_finite_after, _currents_unchecked, as_currents, as_param, block_param, check_out, per_neuron_pair,
+)
 
 __all__ = ["if_neuron", "if_neuron_reference"]
 
@@ -153,8 +155,7 @@ def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
     theta = block_param("theta", theta, shape, dtype, BLOCK, positive=True)
     v0 = theta / dtype.type(2) if v0 is None else block_param("v0", v0, shape, dtype, BLOCK)
     flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
-    if theta.size != v0.size:  # one per neuron, the other a single number: both per neuron
-        theta, v0 = (a if a.size == flat.shape[1] else np.full(flat.shape[1], a[0], dtype) for a in (theta, v0))
+    theta, v0 = per_neuron_pair(theta, v0, flat.shape[1], dtype)
     if out is None:
         spikes = np.empty(flat.shape, dtype=np.bool_)
     else:

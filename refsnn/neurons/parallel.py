@@ -55,6 +55,7 @@ from .._checks import (
     block_param,
     check_choice,
     check_out,
+    per_neuron_pair,
 )
 from .matrices import parallel_conversion_matrix, step_offsets
 from .parallel_kernels import (
@@ -105,8 +106,7 @@ def _prepare(currents, theta, psi, checked=False, block=None):
     if block is not None:
         theta = block_param("theta", theta, shape, dtype, block, positive=True)
         psi = theta / dtype.type(2) if psi is None else block_param("psi", psi, shape, dtype, block)
-        if theta.size != psi.size:  # one per neuron, the other a single number: both per neuron
-            theta, psi = (a if a.size == flat.shape[1] else np.full(flat.shape[1], a[0], dtype) for a in (theta, psi))
+        theta, psi = per_neuron_pair(theta, psi, flat.shape[1], dtype)
         return flat, theta, psi, denominators, currents
     theta = as_param("theta", theta, shape, dtype, positive=True)
     psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, shape, dtype)
