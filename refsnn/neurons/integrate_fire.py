@@ -79,12 +79,9 @@ def _if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cov
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
         v = v_block[:stop - start]
-        if per_neuron:
-            th = theta[start:stop]
-            v[:] = v0[start:stop]
-        else:
-            th = theta[:stop - start]
-            v[:] = v0[:stop - start]
+        first = start if per_neuron else 0  # a block of copies is read from its start
+        th = theta[first:first + stop - start]
+        v[:] = v0[first:first + stop - start]
         t = 0
         while not record and t + 4 <= T:
             i0, i1, i2, i3 = (currents[t, start:stop], currents[t + 1, start:stop],

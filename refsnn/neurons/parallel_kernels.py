@@ -140,10 +140,8 @@ def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # prag
         stop = min(start + BLOCK, N)
         t, c = total[:stop - start], count[:stop - start]
         _total_block(currents, start, stop, t)
-        if per_neuron:
-            _count_block(t, psi[start:stop], theta[start:stop], denominators, c)
-        else:
-            _count_block(t, psi[:stop - start], theta[:stop - start], denominators, c)
+        first = start if per_neuron else 0  # a block of copies is read from its start
+        _count_block(t, psi[first:first + stop - start], theta[first:first + stop - start], denominators, c)
         for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
             bad |= (t[j] - t[j]) != 0
         if small:
