@@ -45,6 +45,7 @@ from ...networks.training import predict as ann_predict
 from ...neurons.integrate_fire import if_neuron
 from ...neurons.parallel import parallel_neuron
 from .machine import limit_threads
+from .network import _batch
 from .timing import interleaved, median, median_ratio
 
 __all__ = ["INSTALL_HINT", "bench_peers", "format_peers", "peer_versions"]
@@ -292,10 +293,6 @@ def torch_ann(torch, net):
             x = step(x)
         return x
     return forward, params
-
-
-def _batch(X, B):
-    return np.ascontiguousarray(X[np.arange(B) % X.shape[0]])
 
 
 def _bench_network(torch, versions, net, X, cfg, log):
