@@ -162,15 +162,17 @@ def _bench_neurons(torch, versions, cfg, log):
 # --------------------------------------------------------------------------- the network in torch
 
 
-def _torch_layer(torch, layer):
-    """A torch callable for a refsnn affine layer, with the same weights; or None."""
+def _torch_layer(torch, layer, weights=None):
+    """A torch callable ``f(x, scale=1.0)`` for a refsnn affine layer, with the same
+    weights (or ``weights``, a (weight, bias) pair of torch tensors) and the bias times
+    ``scale``; or None."""
     F = torch.nn.functional
-    if isinstance(layer, Conv2d):
-        w, b = torch.from_numpy(layer.weight), torch.from_numpy(layer.bias)
-        return lambda x, scale=1.0: F.conv2d(x, w, b * scale, stride=layer.stride, padding=layer.padding)
-    if isinstance(layer, Linear):
-        w, b = torch.from_numpy(layer.weight), torch.from_numpy(layer.bias)
-        return lambda x, scale=1.0: F.linear(x, w, b * scale)
+    if isinstance(layer, (Conv2d, Linear)):
+        w, b = weights or (torch.from_numpy(layer.weight), torch.from_numpy(layer.bias))
+        scaled = lambda scale: b if scale == 1.0 else b * scale  # noqa: E731
+        if isinstance(layer, Conv2d):
+            return lambda x, scale=1.0: F.conv2d(x, w, scaled(scale), stride=layer.stride, padding=layer.padding)
+        return lambda x, scale=1.0: F.linear(x, w, scaled(scale))
     if isinstance(layer, AvgPool2d):
         return lambda x, scale=1.0: F.avg_pool2d(x, layer.kernel_size)
     if isinstance(layer, Flatten):
@@ -276,16 +278,13 @@ def torch_ann(torch, net):
             steps.append(q)
             params.append(q.theta)
             continue
-        fn = _torch_layer(torch, layer)
+        weights = None
+        if isinstance(layer, (Conv2d, Linear)):  # trainable copies
+            weights = tuple(torch.nn.Parameter(torch.from_numpy(a.copy())) for a in (layer.weight, layer.bias))
+            params += weights
+        fn = _torch_layer(torch, layer, weights)
         if fn is None:
             raise ValueError(f"no torch version of {layer!r}")
-        if isinstance(layer, (Conv2d, Linear)):
-            w = torch.nn.Parameter(torch.from_numpy(layer.weight.copy()))
-            b = torch.nn.Parameter(torch.from_numpy(layer.bias.copy()))
-            params += [w, b]
-            F = torch.nn.functional
-            fn = ((lambda x, w=w, b=b, s=layer.stride, p=layer.padding: F.conv2d(x, w, b, stride=s, padding=p))
-                  if isinstance(layer, Conv2d) else (lambda x, w=w, b=b: F.linear(x, w, b)))
         steps.append(fn)
 
     def forward(x):
