@@ -110,6 +110,24 @@ def test_torch_snn_redoes_the_refsnn_snn_exactly():
         np.testing.assert_array_equal(tseq.sequential(xt).numpy(), sequential.run(X).sum(axis=0))
 
 
+def test_torch_ann_for_inference_records_no_graph_and_equals_refsnn():
+    """The torch ANN that ann_forward times holds plain tensors (no autograd graph, as
+    in inference) and gives refsnn's logits to the bit on an exact network; the
+    trainable one, for the training step, has parameters that record a graph."""
+    torch = pytest.importorskip("torch")
+    net, X = dyadic_cnn(3, 4)
+    xt = torch.from_numpy(X)
+    forward, params = peers.torch_ann(torch, net, trainable=False)
+    out = forward(xt)
+    assert params == [] and not out.requires_grad
+    np.testing.assert_array_equal(out.numpy(), net.forward(X))
+    forward, params = peers.torch_ann(torch, net)
+    assert len(params) == 8 and all(p.requires_grad for p in params)  # 3 × (weight, bias), 2 thresholds
+    out = forward(xt)
+    assert out.requires_grad
+    np.testing.assert_array_equal(out.detach().numpy().argmax(1), net.forward(X).argmax(1))
+
+
 def test_torch_rank1_neuron_equals_parallel_neuron():
     torch = pytest.importorskip("torch")
     from refsnn import parallel_neuron
@@ -138,6 +156,19 @@ def test_bench_peers_rows_agree_and_leave_the_network_unchanged():
         np.testing.assert_array_equal(v, before[k])
     lines = peers.format_peers(result)
     assert lines[0].startswith("peers: torch") and len(lines) == len(result["rows"]) + 3
+
+
+def test_bench_times_the_torch_ann_without_autograd(monkeypatch):
+    """The ann_forward row times the inference ANN (plain tensors), the train_step row
+    the trainable one."""
+    pytest.importorskip("torch")
+    net = network.demo_network(train=False, log=quiet)[0]
+    X = np.random.default_rng(1).random((5, 1, 8, 8), dtype=np.float32)
+    built, real = [], peers.torch_ann
+    monkeypatch.setattr(peers, "torch_ann", lambda torch, net, trainable=True: (
+        built.append(trainable), real(torch, net, trainable))[1])
+    peers.bench_peers(net, X, config=TINY, log=quiet)
+    assert built == [False, True]  # the network rows, then the training step
 
 
 def test_torch_runs_on_the_requested_threads_inside_limit_threads():

@@ -14,7 +14,8 @@ Neurons (T = 64, float32 currents in [0, 1), θ = 1)
     fire on mem >= θ, so a membrane exactly at θ fires one step later there; the uniform
     float currents here rarely produce such a tie (2 of 2¹⁸ trains in one run).
 Network (the demo CNN, the weights copied into torch)
-    ``ann_forward`` (the QCFS ANN), ``collapsed_parallel`` (one pass over the time sums:
+    ``ann_forward`` (the QCFS ANN, its weights plain tensors so that torch records no
+    autograd graph, as in inference), ``collapsed_parallel`` (one pass over the time sums:
     each affine layer adds its bias T times, each neuron layer fires
     clip(⌊(Σ + ψ)/θ⌋, 0, T) spikes of amplitude θ_post), ``faithful_parallel`` (the T·B
     batch through every layer, the rank-1 neuron on each layer's T steps) in plain
@@ -253,33 +254,41 @@ class TorchSNN:
 
 
 class _QCFS:
-    """QCFS in torch with the straight-through floor and a learnable threshold, as the
-    authors train it (forward equals refsnn's QCFS)."""
+    """QCFS in torch: for training, with the straight-through floor and a learnable
+    threshold, as the authors train it; for inference, the plain forward pass
+    clip(⌊(L·z + θ/2)/θ⌋, 0, L)·θ/L, the operations of refsnn's QCFS, on a plain tensor."""
 
-    def __init__(self, torch, layer):
-        self.torch, self.levels = torch, layer.levels
-        self.theta = torch.nn.Parameter(torch.tensor(float(layer.theta[0]), dtype=torch.float32))
+    def __init__(self, torch, layer, trainable=True):
+        self.torch, self.levels, self.trainable = torch, layer.levels, trainable
+        theta = torch.tensor(float(layer.theta[0]), dtype=torch.float32)
+        self.theta = torch.nn.Parameter(theta) if trainable else theta
 
     def __call__(self, z):
-        L = self.levels
-        u = z * L / self.theta + 0.5
+        L, theta = self.levels, self.theta
+        if not self.trainable:
+            return self.torch.clamp(self.torch.floor((z * L + theta / 2) / theta), 0, L) * (theta / L)
+        u = z * L / theta + 0.5
         floored = u + (self.torch.floor(u) - u).detach()  # straight-through floor
-        return self.torch.clamp(floored, 0, L) * (self.theta / L)
+        return self.torch.clamp(floored, 0, L) * (theta / L)
 
 
-def torch_ann(torch, net):
-    """The QCFS ANN as a list of torch callables and its trainable parameters."""
+def torch_ann(torch, net, trainable=True):
+    """The QCFS ANN as a torch forward function and its trainable parameters.
+
+    With ``trainable=False`` (inference, as a torch user would run it) the weights are
+    plain tensors, so torch records no autograd graph, and the parameter list is empty.
+    """
     from ...networks.activations import QCFS
 
     steps, params = [], []
     for layer in net.layers:
         if isinstance(layer, QCFS):
-            q = _QCFS(torch, layer)
+            q = _QCFS(torch, layer, trainable)
             steps.append(q)
-            params.append(q.theta)
+            params += [q.theta] if trainable else []
             continue
         weights = None
-        if isinstance(layer, (Conv2d, Linear)):  # trainable copies
+        if trainable and isinstance(layer, (Conv2d, Linear)):  # trainable copies
             weights = tuple(torch.nn.Parameter(torch.from_numpy(a.copy())) for a in (layer.weight, layer.bias))
             params += weights
         fn = _torch_layer(torch, layer, weights)
@@ -296,7 +305,7 @@ def torch_ann(torch, net):
 
 def _bench_network(torch, versions, net, X, cfg, log):
     rows = []
-    ann, _ = torch_ann(torch, net)
+    ann, _ = torch_ann(torch, net, trainable=False)
     for B in cfg["batches"]:
         xb = _batch(X, B)
         xt = torch.from_numpy(xb)
