@@ -19,6 +19,7 @@ import numpy as np
 
 from .._checks import as_int
 from ..networks import io
+from .outputs import check_output_path, save_json
 from .results import cache_dir, shown, snn_row
 from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_digits
@@ -254,10 +255,10 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     """Entry point of ``refsnn demo``: run, print the table, optionally write JSON.
 
     ``json_path`` is checked before the experiments start
-    (:func:`refsnn.networks.io.check_output_path`): its folder must exist and be writable.
+    (:func:`refsnn.programs.outputs.check_output_path`): its folder must exist and be writable.
     """
     if json_path is not None:
-        io.check_output_path(json_path, "json_path")
+        check_output_path(json_path, "json_path")
     result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
     print()
     print("\n".join(format_table(result)))
@@ -265,6 +266,6 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     print("\n".join(findings(result)))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
-        io.save_json(result, json_path)
+        save_json(result, json_path)
         print(f"wrote {json_path}")
     return result

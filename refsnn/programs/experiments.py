@@ -38,6 +38,7 @@ from ..networks.conversion import activation_outputs, calibrate, record_threshol
 from ..networks.data import load_cifar10, load_digits, load_mnist
 from ..networks.models import count_activations, deep_mlp, resnet_mini
 from ..networks.training import fit, predict
+from .outputs import check_output_path, save_json
 from .results import cache_dir, shown, snn_row
 
 __all__ = ["EXPERIMENTS", "DATASETS", "run_experiment", "run_depth", "run_resnet", "summarize", "format_summary", "load_data"]
@@ -289,16 +290,16 @@ def run(name, data="digits", data_dir=None, seeds=None, json_path=None, out_dir=
     """
     check_choice("name", name, EXPERIMENTS)
     if json_path is not None:
-        io.check_output_path(json_path, "--json")
+        check_output_path(json_path, "--json")
     if out_dir is not None:
-        io.check_output_path(out_dir, "--out", directory=True)
+        check_output_path(out_dir, "--out", directory=True)
     result = run_experiment(name, data, data_dir, seeds, retrain=retrain, phi_update=phi_update)
     print()
     print(f"{name} on {data}: mean [min, max] over seeds {', '.join(map(str, result['seeds']))} (percent)")
     print("\n".join(format_summary(result["summary"])))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
-        io.save_json(result, json_path)
+        save_json(result, json_path)
         print(f"wrote {json_path}")
     if out_dir is not None:
         from pathlib import Path
