@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from refsnn.programs import demo, results
+from refsnn.programs import demo
 from refsnn.programs.cli import main
 
 
@@ -80,14 +80,6 @@ def test_second_run_loads_the_cache(tiny, capsys):
     retrained, _ = demo.trained_networks(demo.load_digits(), retrain=True, log=print)
     assert capsys.readouterr().out.count("training") == 2
     assert (retrained[0].weight == qcfs_net[0].weight).all()  # seeded: same weights again
-
-
-def test_cache_dir_respects_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("REFSNN_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert results.cache_dir() == tmp_path / "refsnn"
-    monkeypatch.setenv("REFSNN_CACHE_DIR", str(tmp_path / "x"))
-    assert results.cache_dir() == tmp_path / "x"
 
 
 def test_bad_arguments():
