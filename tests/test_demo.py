@@ -97,12 +97,12 @@ def test_findings_summarise_the_rows(tiny):
     assert sum(line.startswith("speed at T") for line in lines) == len(demo.TIMING_STEPS)
 
 
-# --------------------------------------------------------------------------- issue 8
+# --------------------------------------------------------------------------- printed progress
 
 
 def test_progress_line_reports_the_epoch_it_names(tiny, monkeypatch):
-    """"epoch 10/10" is printed right after epoch 10, with epoch 10's loss (it used to
-    come after epoch 9, with epoch 9's loss)."""
+    """"epoch 10/10" is printed right after epoch 10, with epoch 10's loss (not after
+    epoch 9, with epoch 9's)."""
     monkeypatch.setitem(demo.CONFIG, "epochs", 10)
     events, real_fit = [], demo.fit
 

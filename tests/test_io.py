@@ -500,7 +500,7 @@ def test_str_and_path_are_equivalent(tmp_path):
     assert_same(rio.load(str(tmp_path / "a.npz")), rio.load(Path(tmp_path / "b.npz")))
 
 
-# --------------------------------------------------------------------------- issue 8: bad metadata and dtypes
+# --------------------------------------------------------------------------- bad metadata and dtypes
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.float16])
