@@ -35,8 +35,8 @@ from ..networks.conversion import activation_outputs, calibrate, record_threshol
 from ..networks.data import load_cifar10, load_digits, load_mnist
 from ..networks.models import count_activations, deep_mlp, resnet_mini
 from ..networks.training import fit, predict
-from .outputs import check_output_path, save_json
 from .cache import cache_path, trained
+from .outputs import check_output_path, save_json
 from .results import ann_row, snn_row
 
 __all__ = ["EXPERIMENTS", "DATASETS", "run_experiment", "run_depth", "run_resnet", "summarize", "format_summary", "load_data"]
