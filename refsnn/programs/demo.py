@@ -17,9 +17,9 @@ from functools import partial
 import numpy as np
 
 from .._checks import as_int
+from ..networks.activations import QCFS, ReLU
 from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_digits
-from ..networks.activations import QCFS, ReLU
 from ..networks.models import build_cnn
 from ..networks.training import fit, predict
 from .cache import cache_path, shown, trained
