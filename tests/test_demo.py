@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from refsnn.programs import demo, results
+from refsnn.programs import demo
 from refsnn.programs.cli import main
 
 
@@ -82,14 +82,6 @@ def test_second_run_loads_the_cache(tiny, capsys):
     assert (retrained[0].weight == qcfs_net[0].weight).all()  # seeded: same weights again
 
 
-def test_cache_dir_respects_environment(monkeypatch, tmp_path):
-    monkeypatch.delenv("REFSNN_CACHE_DIR", raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert results.cache_dir() == tmp_path / "refsnn"
-    monkeypatch.setenv("REFSNN_CACHE_DIR", str(tmp_path / "x"))
-    assert results.cache_dir() == tmp_path / "x"
-
-
 def test_bad_arguments():
     with pytest.raises(SystemExit):
         main(["demo", "--phi-update", "average"])
@@ -105,12 +97,12 @@ def test_findings_summarise_the_rows(tiny):
     assert sum(line.startswith("speed at T") for line in lines) == len(demo.TIMING_STEPS)
 
 
-# --------------------------------------------------------------------------- issue 8
+# --------------------------------------------------------------------------- printed progress
 
 
 def test_progress_line_reports_the_epoch_it_names(tiny, monkeypatch):
-    """"epoch 10/10" is printed right after epoch 10, with epoch 10's loss (it used to
-    come after epoch 9, with epoch 9's loss)."""
+    """"epoch 10/10" is printed right after epoch 10, with epoch 10's loss (not after
+    epoch 9, with epoch 9's)."""
     monkeypatch.setitem(demo.CONFIG, "epochs", 10)
     events, real_fit = [], demo.fit
 

@@ -500,7 +500,7 @@ def test_str_and_path_are_equivalent(tmp_path):
     assert_same(rio.load(str(tmp_path / "a.npz")), rio.load(Path(tmp_path / "b.npz")))
 
 
-# --------------------------------------------------------------------------- issue 8: bad metadata and dtypes
+# --------------------------------------------------------------------------- bad metadata and dtypes
 
 
 @pytest.mark.parametrize("dtype", [np.int64, np.bool_, np.float16])
@@ -563,7 +563,7 @@ def test_layers_must_be_a_list_of_objects(layers, tmp_path):
         rio.load(path)
 
 
-# --------------------------------------------------------------------------- issue 8: paths, modes, links
+# --------------------------------------------------------------------------- paths, modes, links
 
 
 def test_save_to_a_missing_folder_names_the_path(tmp_path):
@@ -581,9 +581,6 @@ def test_overwrite_keeps_the_permission_bits(tmp_path):
     os.chmod(path, 0o600)
     rio.save(cnn("ReLU"), path)
     assert os.stat(path).st_mode & 0o7777 == 0o600
-    os.chmod(path, 0o640)
-    rio.save_json({"a": 1}, path)
-    assert os.stat(path).st_mode & 0o7777 == 0o640
 
 
 def test_new_file_gets_the_umask_mode(tmp_path):
@@ -607,38 +604,3 @@ def test_overwriting_a_symlink_replaces_its_target(tmp_path):
     assert_same(net, rio.load(target))
     assert sorted(os.listdir(tmp_path / "store")) == ["real.npz"]
     assert sorted(os.listdir(tmp_path)) == ["link.npz", "store"]
-
-
-def test_check_output_path_accepts_a_writable_place(tmp_path):
-    assert rio.check_output_path(tmp_path / "x.json", "--json") == str(tmp_path / "x.json")
-    assert os.listdir(tmp_path) == []  # the probe leaves nothing behind
-    assert rio.check_output_path(tmp_path / "new", "out_dir", directory=True) == str(tmp_path / "new")
-    assert rio.check_output_path(tmp_path, "out_dir", directory=True) == str(tmp_path)
-    assert os.listdir(tmp_path) == []
-
-
-@pytest.mark.parametrize("make, problem", [
-    (lambda d: d / "missing" / "x.json", "does not exist"),
-    (lambda d: d, "is a directory"),
-    (lambda d: (d / "file").write_text("") or d / "file" / "x.json", "not a directory"),
-    (lambda d: Path("/proc/refsnn-x.json"), "cannot write"),
-])
-def test_check_output_path_rejects_bad_places(make, problem, tmp_path):
-    path = make(tmp_path)
-    with pytest.raises(ValueError, match=f"--json.*{re.escape(str(path))}.*{problem}"):
-        rio.check_output_path(path, "--json")
-    assert not (tmp_path / "missing").exists()
-
-
-def test_check_output_path_for_a_directory(tmp_path):
-    (tmp_path / "file").write_text("")
-    with pytest.raises(ValueError, match="--out.*not a directory"):
-        rio.check_output_path(tmp_path / "file", "--out", directory=True)
-    with pytest.raises(ValueError, match="--out.*does not exist"):
-        rio.check_output_path(tmp_path / "a" / "b", "--out", directory=True)
-
-
-def test_save_json_does_not_create_folders(tmp_path):
-    with pytest.raises(FileNotFoundError):
-        rio.save_json({"a": 1}, tmp_path / "missing" / "x.json")
-    assert os.listdir(tmp_path) == []

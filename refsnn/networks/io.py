@@ -54,38 +54,28 @@ The path is used exactly as given: no ``.npz`` suffix is appended (unlike
 
 Writing files
 -------------
-:func:`save` and :func:`save_json` write atomically: a temporary file beside the
-target, then a rename onto it. Three decisions follow from that, the same for both:
-
-* an error names the path the caller gave (never the hidden temporary file), and no
-  folder is ever created: the target's folder must exist;
-* overwriting an existing file keeps its permission bits (a ``0600`` file stays
-  ``0600``); a new file gets the default mode ``0666`` minus the umask;
-* a symbolic link is followed: the file it points to is replaced atomically and the
-  link stays a link. (A hard link, in contrast, is broken: the name gets a new file.)
-
-:func:`check_output_path` checks a path up front, before a long computation whose
-result is to be written there (``refsnn demo --json``, ``refsnn bench --json``,
-``refsnn figures --out``).
+:func:`save` writes atomically (:func:`refsnn._files.atomic_write`): a temporary file
+beside the target, then a rename onto it. So an error names the path the caller gave and
+no folder is ever created; overwriting keeps the existing file's permission bits; a
+symbolic link is followed and stays a link.
 """
 
 import io
 import json
 import os
-import secrets
-import stat
 import zipfile
 from typing import Callable, NamedTuple
 
 import numpy as np
 
+from .._files import atomic_write
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 from .containers import Residual
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
 from .normalization import BatchNorm
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
-__all__ = ["save", "load", "save_json", "check_output_path", "FORMAT", "FORMAT_VERSION"]
+__all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
 FORMAT = "refsnn"
 FORMAT_VERSION = 2
@@ -217,20 +207,6 @@ def _write_npz(file, arrays):
     np.savez(file, **arrays)
 
 
-def _fsync_directory(directory):
-    """Make the rename itself durable (POSIX); a no-op where directories cannot be opened."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def save(obj, path):
     """Save a network or a converted SNN to one ``.npz`` file, atomically.
 
@@ -265,127 +241,7 @@ def save(obj, path):
     """
     meta, arrays = _describe(obj)  # may raise TypeError before anything is written
     arrays["meta"] = np.array(json.dumps(meta))
-    _atomic_write(path, lambda file: _write_npz(file, arrays))
-
-
-def save_json(result, path):
-    """Write a result dict (``refsnn demo --json``, ``refsnn bench --json``) as JSON.
-
-    The write is atomic, and keeps the mode of an existing file and follows a symbolic
-    link, like :func:`save`. The folder of ``path`` must exist; it is not created (check
-    it up front with :func:`check_output_path`).
-    """
-    text = json.dumps(result, indent=1) + "\n"
-    _atomic_write(path, lambda file: file.write(text.encode("utf-8")))
-
-
-def check_output_path(path, name="path", directory=False):
-    """Check, before any long work starts, that the result can be written to ``path``.
-
-    A file path must not be a directory, and its folder must exist, be a directory and
-    accept new files (tested by creating and removing an empty hidden file there, which
-    is what the atomic write will do). With ``directory=True``, ``path`` is a folder of
-    output files: it must either be a writable directory, or not exist yet while its
-    parent is a writable directory (then the caller creates only ``path`` itself). A
-    symbolic link is followed, as :func:`save` does. Nothing is left behind.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    name : str
-        How the caller's user knows the path, used in messages: a parameter name
-        (``"json_path"``) or a command-line flag (``"--json"``).
-    directory : bool, default False
-        ``path`` is a directory for several output files, not a file.
-
-    Returns
-    -------
-    str
-        ``path`` as given, converted with :func:`os.fspath`.
-
-    Raises
-    ------
-    TypeError
-        If ``path`` is not a str or path-like object.
-    ValueError
-        Naming ``name`` and ``path``, if it cannot be written as described.
-    """
-    try:
-        path = os.fspath(path)
-    except TypeError:
-        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(path).__name__}") from None
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    if not path:
-        raise ValueError(f"{name} must be a non-empty path")
-    where = f"{name} {path!r}"
-    target = os.path.realpath(path)
-    if directory and os.path.isdir(target):
-        _probe_write(target, where)
-        return path
-    if directory and os.path.lexists(target):
-        raise ValueError(f"{where} is not a directory")
-    if not directory and os.path.isdir(target):
-        raise ValueError(f"{where} is a directory; expected the path of a file")
-    folder = os.path.dirname(target)
-    if not os.path.exists(folder):
-        raise ValueError(f"{where}: the folder {folder!r} does not exist (it is not created)")
-    if not os.path.isdir(folder):
-        raise ValueError(f"{where}: {folder!r} is not a directory")
-    _probe_write(folder, where)
-    return path
-
-
-def _probe_write(folder, where):
-    """Create and remove an empty hidden file in ``folder``; ValueError if impossible.
-
-    ``os.access`` is not enough: it says yes to root on read-only and virtual file
-    systems such as ``/proc``.
-    """
-    probe = os.path.join(folder, f".refsnn-probe.{secrets.token_hex(4)}.tmp")
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.remove(probe)
-    except OSError as exc:
-        raise ValueError(f"{where}: cannot write in the folder {folder!r} ({exc.strerror})") from None
-
-
-def _atomic_write(path, write):
-    """Call ``write(file)`` on a temporary file beside ``path``, fsync, then rename it
-    onto ``path``; on any error remove the temporary file and leave ``path`` untouched.
-
-    A symbolic link at ``path`` is followed (its target is replaced), an existing file's
-    permission bits are kept, and an error in creating the temporary file names ``path``.
-    """
-    path = os.fspath(path)
-    target = os.path.realpath(path)  # a symlink stays a symlink: replace what it points to
-    directory, name = os.path.split(target)
-    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
-    try:
-        mode = stat.S_IMODE(os.stat(target).st_mode)
-    except OSError:  # no file there yet
-        mode = None
-    # os.open with mode 0o666 honours the umask, so a new file gets the usual
-    # permissions (tempfile.mkstemp would make it private, 0o600).
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    except OSError as exc:  # name the user's path, not the hidden temporary file
-        raise type(exc)(exc.errno, exc.strerror, path) from None
-    try:
-        with os.fdopen(fd, "wb") as file:  # a file object: np.savez appends no suffix
-            if mode is not None:
-                os.chmod(file.fileno(), mode)
-            write(file)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.remove(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_directory(directory)
+    atomic_write(path, lambda file: _write_npz(file, arrays))
 
 
 # --------------------------------------------------------------------------- load

@@ -11,6 +11,9 @@ are the same shapes, small enough to train on a CPU in seconds to minutes:
 :func:`resnet_mini`
     A ResNet-20 shape: a 3×3 stem, three stages of BasicBlocks of widths w, 2w, 4w (the
     second and third start with stride 2), global average pooling and a linear layer.
+:func:`build_cnn`
+    The demo's CNN for 8×8 digits (``refsnn demo``): two 3×3 convolutions, each
+    followed by the activation and 2×2 average pooling, then a linear layer.
 
 Each takes an activation factory — a zero-argument callable such as ``ReLU`` or
 ``lambda: QCFS(8.0, levels=4)`` — and a seed, and is sized by the input shape: 8×8 digits,
@@ -25,7 +28,7 @@ from .containers import Residual
 from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
 from .normalization import BatchNorm
 
-__all__ = ["deep_mlp", "vgg_mini", "resnet_mini", "basic_block", "count_activations"]
+__all__ = ["deep_mlp", "vgg_mini", "resnet_mini", "basic_block", "build_cnn", "count_activations"]
 
 
 def _rng(seed):
@@ -197,3 +200,30 @@ def resnet_mini(activation, seed=0, in_shape=(1, 8, 8), width=8, blocks=3, class
     layers += [AvgPool2d(min(H, W)), Flatten(), Linear(c * (H // min(H, W)) * (W // min(H, W)),
                                                         as_int("classes", classes), rng)]
     return Sequential(*layers)
+
+
+def build_cnn(activation, rng):
+    """The demo's CNN for 1×8×8 digits and 10 classes, two spiking layers once converted.
+
+    Conv3×3(1 → 16, padding 1) → activation → AvgPool2d(2) → Conv3×3(16 → 32, padding 1)
+    → activation → AvgPool2d(2) → Flatten → Linear(32·2·2 → 10).
+
+    Parameters
+    ----------
+    activation : callable
+        Zero-argument factory of the activation layer (``ReLU``, ``lambda: QCFS(...)``).
+    rng : numpy.random.Generator
+        Draws the initial weights.
+
+    Examples
+    --------
+    >>> from refsnn.networks.activations import ReLU
+    >>> net = build_cnn(ReLU, np.random.default_rng(0))
+    >>> count_activations(net), net.forward(np.zeros((2, 1, 8, 8), np.float32)).shape
+    (2, (2, 10))
+    """
+    return Sequential(
+        Conv2d(1, 16, 3, padding=1, rng=rng), activation(), AvgPool2d(2),
+        Conv2d(16, 32, 3, padding=1, rng=rng), activation(), AvgPool2d(2),
+        Flatten(), Linear(32 * 2 * 2, 10, rng),
+    )

@@ -8,4 +8,5 @@
 ``experiments`` ``refsnn experiment NAME``: the accuracy claims on deep networks, over seeds
 ``verify``   ``refsnn verify``: the paper's claims as a report (the properties are in ``refsnn.claims``)
 ``results``  what the demo and the experiments share: the weight cache and one SNN as one result row
+``outputs``  the programs' output files: paths checked before the work, JSON written atomically
 """

@@ -19,6 +19,7 @@ import sys
 
 from .. import __version__
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
+from .outputs import check_output_path
 
 DESCRIPTIONS = {
     "demo": (
@@ -138,8 +139,6 @@ def _check_args(args):
 
     The program modules check again, under their parameter names, when called directly.
     """
-    from ..networks.io import check_output_path
-
     if args.command == "tour" and not (math.isfinite(args.theta) and args.theta > 0):
         raise ValueError(f"--theta must be a finite number > 0, got {args.theta}")
     if args.command in ("demo", "verify") and args.seed is not None and args.seed < 0:

@@ -10,20 +10,22 @@
    mean absolute error between each layer's SNN rate and the ANN activation it replaces.
 """
 
-import hashlib
-import json
 import time
 import warnings
+from functools import partial
 
 import numpy as np
 
 from .._checks import as_int
-from ..networks import io
-from .results import cache_dir, shown, snn_row
+from ..networks.activations import QCFS, ReLU
 from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_digits
-from ..networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
-from ..networks.training import accuracy, fit, predict
+from ..networks.models import build_cnn
+from ..networks.training import fit, predict
+from .cache import cache_path, shown, trained
+from .experiments import run_depth
+from .outputs import check_output_path, save_json
+from .results import ann_row, snn_row
 
 #: Everything that determines the trained weights; part of the cache key.
 CONFIG = {
@@ -44,23 +46,14 @@ TIMING_STEPS = (4, 32)
 STRONGER = {"depths": (12,), "if_multiples": (1, 2, 4, 8)}
 
 
-def build_cnn(activation, rng):
-    """The demo CNN; ``activation`` is a zero-argument factory (ReLU or QCFS)."""
-    return Sequential(
-        Conv2d(1, 16, 3, padding=1, rng=rng), activation(), AvgPool2d(2),
-        Conv2d(16, 32, 3, padding=1, rng=rng), activation(), AvgPool2d(2),
-        Flatten(), Linear(32 * 2 * 2, 10, rng),
-    )
-
-
 def _cache_path(kind, seed):
-    key = hashlib.sha256(json.dumps({**CONFIG, "kind": kind, "seed": seed}, sort_keys=True).encode()).hexdigest()[:12]
-    return cache_dir() / f"digits-{kind}-seed{seed}-{key}.npz"
+    """The cache file of the demo's ``kind`` ("qcfs" or "relu") CNN for ``seed``."""
+    return cache_path(f"digits-{kind}", seed, {**CONFIG, "kind": kind, "seed": seed})
 
 
 def trained_networks(data, seed=0, retrain=False, log=print):
-    """Train the QCFS and ReLU CNNs, or load them from the cache."""
-    X_train, y_train = data[0], data[1]
+    """Train the QCFS and ReLU CNNs (:func:`refsnn.networks.models.build_cnn`), or load
+    them from the cache; returns (qcfs_net, relu_net)."""
     factories = {
         "qcfs": lambda: QCFS(CONFIG["qcfs_theta0"], CONFIG["qcfs_levels"]),
         "relu": ReLU,
@@ -68,25 +61,26 @@ def trained_networks(data, seed=0, retrain=False, log=print):
     nets = {}
     for offset, (kind, factory) in enumerate(factories.items()):
         path = _cache_path(kind, seed)
-        if path.exists() and not retrain:
-            nets[kind] = io.load(path)
-            log(f"loaded the {kind.upper()} CNN from the cache: {shown(path)}")
-            continue
-        net = build_cnn(factory, np.random.default_rng(seed + offset))
-        start = time.perf_counter()
-
-        def progress(epoch, loss, acc, kind=kind):  # epoch counts from 1
-            if epoch % 10 == 0 or epoch == CONFIG["epochs"]:
-                log(f"  {kind.upper():4} epoch {epoch:2}/{CONFIG['epochs']}: loss {loss:.3f}, train accuracy {acc:.3f}")
-
-        log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
-        fit(net, X_train, y_train, epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
-            lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10 + offset), progress=progress)
-        log(f"  done in {time.perf_counter() - start:.1f} s; cached at {shown(path)}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        io.save(net, path)
-        nets[kind] = net
+        train = partial(_train_cnn, kind, factory, data, seed + offset, path, log)
+        nets[kind] = trained(path, train, retrain, log, loaded=f"loaded the {kind.upper()} CNN from the cache")
     return nets["qcfs"], nets["relu"]
+
+
+def _train_cnn(kind, activation, data, seed, path, log):
+    """The demo CNN with weights drawn from ``seed``, trained with batches shuffled by
+    ``seed + 10``; logs every 10th epoch and the time taken."""
+    net = build_cnn(activation, np.random.default_rng(seed))
+    start = time.perf_counter()
+
+    def progress(epoch, loss, acc):  # epoch counts from 1
+        if epoch % 10 == 0 or epoch == CONFIG["epochs"]:
+            log(f"  {kind.upper():4} epoch {epoch:2}/{CONFIG['epochs']}: loss {loss:.3f}, train accuracy {acc:.3f}")
+
+    log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
+    fit(net, data[0], data[1], epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
+        lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10), progress=progress)
+    log(f"  done in {time.perf_counter() - start:.1f} s; cached at {shown(path)}")
+    return net
 
 
 def _shown_steps(T):
@@ -113,6 +107,89 @@ def _timing(net, X, T, repeats=3):
     return result
 
 
+def _reference(net, X, y):
+    """What the SNNs converted from ``net`` are compared with: (X, y, the ANN's
+    predictions, its activation outputs)."""
+    return X, y, predict(net, X), activation_outputs(net, X)
+
+
+def _snn_row(source, method, T, snn, reference, log):
+    """:func:`refsnn.programs.results.snn_row` against ``reference``, logged as one line."""
+    row = snn_row(source, method, T, snn, *reference)
+    log(f"  {row['source']:4} {row['method']:20} T={row['T']:<3} accuracy {row['accuracy']:.4f}  "
+        f"agreement {row['agreement']:.4f}  rate error {' '.join(f'{e:.4f}' for e in row['rate_error'])}")
+    return row
+
+
+def _qcfs_rows(net, X_train, reference, calibration, log):
+    """QCFS ANN → the parallel SNN at T = T̃ (lossless, Theorem 4.1), IF SNNs at
+    ``IF_STEPS``, and parallel SNNs at ``OTHER_STEPS`` without and with DA-QCFS calibration."""
+    log("QCFS ANN -> SNNs")
+    rows = [_snn_row("qcfs", "parallel", T_TILDE, to_parallel_snn(net, T_TILDE), reference, log)]
+    for T in IF_STEPS:
+        rows.append(_snn_row("qcfs", "if", T, to_if_snn(net, T), reference, log))
+    for T in OTHER_STEPS:
+        rows.append(_snn_row("qcfs", "parallel", T, to_parallel_snn(net, T), reference, log))
+        calibrated = calibrate(net, X_train, T, **calibration)
+        rows.append(_snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), reference, log))
+    return rows
+
+
+def _training_free_rows(net, X_train, reference, calibration, log):
+    """ReLU ANN → record thresholds, calibrate DA-QCFS, convert: parallel SNNs at
+    ``TRAINING_FREE_STEPS``. The warnings of :func:`record_thresholds` (silent channels)
+    are logged as notes."""
+    log("ReLU ANN -> training-free parallel SNNs (record thresholds, calibrate DA-QCFS, convert)")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", RuntimeWarning)
+        clip_net = record_thresholds(net, X_train)
+    for w in caught:
+        log(f"  note: {w.message}")
+    rows = []
+    for T in TRAINING_FREE_STEPS:
+        calibrated = calibrate(clip_net, X_train, T, **calibration)
+        rows.append(_snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), reference, log))
+    return rows
+
+
+def _per_step_accuracy(net, X, y, log):
+    """Accuracy of the logits summed over steps 1..t, for every t, of a few SNNs of
+    ``net``: what the authors' code records as tot[t] (see ``tutorials/00_notation.md``,
+    "Evaluation and timing in the released code"). A dict label → list of T accuracies."""
+    log("per-step cumulative accuracy of a few SNNs (logits summed over steps 1..t)")
+    snns = {
+        f"QCFS parallel T={T_TILDE}, paper order": to_parallel_snn(net, T_TILDE),
+        f"QCFS parallel T={T_TILDE}, code order": to_parallel_snn(net, T_TILDE, order="code"),
+        "QCFS IF T=32": to_if_snn(net, 32),
+    }
+    curves = {}
+    for label, snn in snns.items():
+        curve = (snn.cumulative_predictions(X) == y).mean(axis=1).tolist()
+        curves[label] = curve
+        log(f"  {label:32} " + "  ".join(f"t={t} {curve[t - 1]:.3f}" for t in _shown_steps(len(curve))))
+    return curves
+
+
+def _timing_rows(net, X, log):
+    """:func:`_timing` at every T of ``TIMING_STEPS``, one row each."""
+    log("timing: predict() on the test set, median of 3 runs after a warm-up")
+    rows = []
+    for T in TIMING_STEPS:
+        t = _timing(net, X, T)
+        rows.append({"T": T, **t})
+        log(f"  T={T:<3} sequential IF {t['sequential_if']:.3f} s, faithful parallel {t['faithful_parallel']:.3f} s "
+            f"({t['sequential_if'] / t['faithful_parallel']:.1f}x), collapsed parallel {t['collapsed_parallel']:.4f} s "
+            f"({t['sequential_if'] / t['collapsed_parallel']:.0f}x)")
+    return rows
+
+
+def _stronger_rows(data, seed, retrain, log):
+    """The "stronger" block: the ``depth`` experiment at ``STRONGER`` on the demo's seed."""
+    log(f"stronger: a deep QCFS MLP ({STRONGER['depths'][0]} spiking layers, T~ = {T_TILDE}), "
+        "where the IF neuron's unevenness error compounds layer by layer")
+    return run_depth("digits", data, [seed], config=STRONGER, retrain=retrain, log=log)
+
+
 def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epochs=5, log=print):
     """Run every experiment and return the JSON-ready result dict.
 
@@ -124,68 +201,14 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     X_train, y_train, X_test, y_test = data
     log(f"digits: {len(X_train)} training and {len(X_test)} test images, 8x8, 10 classes (seed {seed})")
     qcfs_net, relu_net = trained_networks(data, seed, retrain, log)
-
-    rows = []
-    qcfs_pred, relu_pred = predict(qcfs_net, X_test), predict(relu_net, X_test)
-    qcfs_act = activation_outputs(qcfs_net, X_test)
-    for source, pred, net in (("qcfs", qcfs_pred, qcfs_net), ("relu", relu_pred, relu_net)):
-        rows.append({"source": source, "method": "ann", "T": None,
-                     "accuracy": float(accuracy(net, X_test, y_test)), "agreement": 1.0,
-                     "rate_error": [], "rate_bias": [], "channel_bias": [], "seconds": None})
-
-    def add(row):
-        rows.append(row)
-        log(f"  {row['source']:4} {row['method']:20} T={row['T']:<3} accuracy {row['accuracy']:.4f}  "
-            f"agreement {row['agreement']:.4f}  rate error {' '.join(f'{e:.4f}' for e in row['rate_error'])}")
-
-    log("QCFS ANN -> SNNs")
-    add(snn_row("qcfs", "parallel", T_TILDE, to_parallel_snn(qcfs_net, T_TILDE), X_test, y_test, qcfs_pred, qcfs_act))
-    for T in IF_STEPS:
-        add(snn_row("qcfs", "if", T, to_if_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
-    for T in OTHER_STEPS:
-        add(snn_row("qcfs", "parallel", T, to_parallel_snn(qcfs_net, T), X_test, y_test, qcfs_pred, qcfs_act))
-        calibrated = calibrate(qcfs_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
-        add(snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test, qcfs_pred, qcfs_act))
-
-    log("ReLU ANN -> training-free parallel SNNs (record thresholds, calibrate DA-QCFS, convert)")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", RuntimeWarning)
-        clip_net = record_thresholds(relu_net, X_train)
-    for w in caught:
-        log(f"  note: {w.message}")
-    relu_act = activation_outputs(relu_net, X_test)
-    for T in TRAINING_FREE_STEPS:
-        calibrated = calibrate(clip_net, X_train, T, phi_update=phi_update, epochs=calibration_epochs)
-        add(snn_row("relu", "training_free", T, to_parallel_snn(calibrated, T), X_test, y_test, relu_pred, relu_act))
-
-    # Accuracy of the logits summed over steps 1..t, for every t: what the authors' code
-    # records as tot[t] (see ``tutorials/00_notation.md``, "Evaluation and timing in the
-    # released code").
-    log("per-step cumulative accuracy of a few SNNs (logits summed over steps 1..t)")
-    per_step = {
-        f"QCFS parallel T={T_TILDE}, paper order": to_parallel_snn(qcfs_net, T_TILDE),
-        f"QCFS parallel T={T_TILDE}, code order": to_parallel_snn(qcfs_net, T_TILDE, order="code"),
-        "QCFS IF T=32": to_if_snn(qcfs_net, 32),
-    }
-    per_step_accuracy = {}
-    for label, snn in per_step.items():
-        curve = (snn.cumulative_predictions(X_test) == y_test).mean(axis=1).tolist()
-        per_step_accuracy[label] = curve
-        log(f"  {label:32} " + "  ".join(f"t={t} {curve[t - 1]:.3f}" for t in _shown_steps(len(curve))))
-
-    log("timing: predict() on the test set, median of 3 runs after a warm-up")
-    timing = []
-    for T in TIMING_STEPS:
-        t = _timing(qcfs_net, X_test, T)
-        timing.append({"T": T, **t})
-        log(f"  T={T:<3} sequential IF {t['sequential_if']:.3f} s, faithful parallel {t['faithful_parallel']:.3f} s "
-            f"({t['sequential_if'] / t['faithful_parallel']:.1f}x), collapsed parallel {t['collapsed_parallel']:.4f} s "
-            f"({t['sequential_if'] / t['collapsed_parallel']:.0f}x)")
-    log(f"stronger: a deep QCFS MLP ({STRONGER['depths'][0]} spiking layers, T~ = {T_TILDE}), "
-        "where the IF neuron's unevenness error compounds layer by layer")
-    from .experiments import run_depth  # the ``depth`` experiment, one depth and one seed
-
-    stronger = run_depth("digits", data, [seed], config=STRONGER, retrain=retrain, log=log)
+    qcfs, relu = _reference(qcfs_net, X_test, y_test), _reference(relu_net, X_test, y_test)
+    calibration = {"phi_update": phi_update, "epochs": calibration_epochs}
+    rows = [ann_row("qcfs", qcfs[2], y_test), ann_row("relu", relu[2], y_test)]
+    rows += _qcfs_rows(qcfs_net, X_train, qcfs, calibration, log)
+    rows += _training_free_rows(relu_net, X_train, relu, calibration, log)
+    per_step_accuracy = _per_step_accuracy(qcfs_net, X_test, y_test, log)
+    timing = _timing_rows(qcfs_net, X_test, log)
+    stronger = _stronger_rows(data, seed, retrain, log)
     return {"dataset": "digits", "seed": seed, "n_test": int(len(X_test)), "phi_update": phi_update,
             "rows": rows, "timing": timing,
             "per_step_accuracy": per_step_accuracy, "stronger": stronger,
@@ -254,10 +277,10 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     """Entry point of ``refsnn demo``: run, print the table, optionally write JSON.
 
     ``json_path`` is checked before the experiments start
-    (:func:`refsnn.networks.io.check_output_path`): its folder must exist and be writable.
+    (:func:`refsnn.programs.outputs.check_output_path`): its folder must exist and be writable.
     """
     if json_path is not None:
-        io.check_output_path(json_path, "json_path")
+        check_output_path(json_path, "json_path")
     result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
     print()
     print("\n".join(format_table(result)))
@@ -265,6 +288,6 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     print("\n".join(findings(result)))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
-        io.save_json(result, json_path)
+        save_json(result, json_path)
         print(f"wrote {json_path}")
     return result

@@ -23,22 +23,21 @@ Training is deterministic for a seed on one machine; another machine's BLAS can 
 differently and move a result by a test image or two.
 """
 
-import hashlib
-import json
 import time
 import warnings
 
 import numpy as np
 
 from .._checks import as_int, check_choice
-from ..networks import io
 from ..networks.activations import QCFS, ReLU
 from ..networks.containers import set_training
 from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_cifar10, load_digits, load_mnist
 from ..networks.models import count_activations, deep_mlp, resnet_mini
 from ..networks.training import fit, predict
-from .results import cache_dir, shown, snn_row
+from .cache import cache_path, trained
+from .outputs import check_output_path, save_json
+from .results import ann_row, snn_row
 
 __all__ = ["EXPERIMENTS", "DATASETS", "run_experiment", "run_depth", "run_resnet", "summarize", "format_summary", "load_data"]
 
@@ -90,31 +89,24 @@ def load_data(data="digits", data_dir=None, seed=0):
     return load_mnist(data_dir, kind="mnist" if data == "mnist" else "fashion")
 
 
-def _ann_row(source, net, X, y):
-    predictions = predict(net, X)
-    return {"source": source, "method": "ann", "T": None, "accuracy": float((predictions == y).mean()),
-            "agreement": 1.0, "rate_error": [], "rate_bias": [], "channel_bias": [], "seconds": None}, predictions
-
-
 def _trained(name, build, data, train_config, seed, retrain, log):
     """Build and train a network, or load it from the cache."""
     X_train, y_train = data[0], data[1]
-    key = json.dumps({"model": name, "seed": seed, "n": int(len(X_train)), "shape": list(X_train.shape[1:]),
-                      **{k: train_config[k] for k in ("epochs", "batch_size", "lr")}}, sort_keys=True)
-    path = cache_dir() / f"experiment-{name}-seed{seed}-{hashlib.sha256(key.encode()).hexdigest()[:12]}.npz"
-    if path.exists() and not retrain:
-        log(f"  loaded {name} (seed {seed}) from the cache: {shown(path)}")
-        return io.load(path)
-    net = build()
-    start = time.perf_counter()
-    fit(net, X_train, y_train, epochs=train_config["epochs"], batch_size=train_config["batch_size"],
-        lr=train_config["lr"], rng=np.random.default_rng(1000 + seed))
-    set_training(net, False)
-    log(f"  trained {name} (seed {seed}, {count_activations(net)} spiking layers) in "
-        f"{time.perf_counter() - start:.1f} s")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    io.save(net, path)
-    return net
+    key = {"model": name, "seed": seed, "n": int(len(X_train)), "shape": list(X_train.shape[1:]),
+           **{k: train_config[k] for k in ("epochs", "batch_size", "lr")}}
+
+    def train():
+        net = build()
+        start = time.perf_counter()
+        fit(net, X_train, y_train, epochs=train_config["epochs"], batch_size=train_config["batch_size"],
+            lr=train_config["lr"], rng=np.random.default_rng(1000 + seed))
+        set_training(net, False)
+        log(f"  trained {name} (seed {seed}, {count_activations(net)} spiking layers) in "
+            f"{time.perf_counter() - start:.1f} s")
+        return net
+
+    return trained(cache_path(f"experiment-{name}", seed, key), train, retrain, log,
+                   loaded=f"  loaded {name} (seed {seed}) from the cache")
 
 
 def _epochs(config, data):
@@ -133,7 +125,8 @@ def run_depth(data_name, data, seeds, config=None, retrain=False, log=print):
             net = _trained(name, lambda: deep_mlp(depth, config["width"], lambda: QCFS(config["theta0"], T_tilde),
                                                  seed=seed, in_features=in_features),
                            data, config, seed, retrain, log)
-            ann, ann_pred = _ann_row("qcfs", net, X_test, y_test)
+            ann_pred = predict(net, X_test)
+            ann = ann_row("qcfs", ann_pred, y_test)
             act = activation_outputs(net, X_test)
             found = [ann, snn_row("qcfs", "parallel", T_tilde, to_parallel_snn(net, T_tilde), X_test, y_test,
                                   ann_pred, act)]
@@ -165,7 +158,8 @@ def run_resnet(data_name, data, seeds, config=None, retrain=False, phi_update="e
                 for source, factory in build.items()}
         found = []
         qcfs_net, relu_net = nets["qcfs"], nets["relu"]
-        ann, pred = _ann_row("qcfs", qcfs_net, X_test, y_test)
+        pred = predict(qcfs_net, X_test)
+        ann = ann_row("qcfs", pred, y_test)
         act = activation_outputs(qcfs_net, X_test)
         found += [ann, snn_row("qcfs", "parallel", T_tilde, to_parallel_snn(qcfs_net, T_tilde), X_test, y_test,
                                pred, act)]
@@ -176,8 +170,8 @@ def run_resnet(data_name, data, seeds, config=None, retrain=False, phi_update="e
             calibrated = calibrate(qcfs_net, X_train, T, **cal)
             found.append(snn_row("qcfs", "parallel_calibrated", T, to_parallel_snn(calibrated, T), X_test, y_test,
                                  pred, act))
-        relu_ann, relu_pred = _ann_row("relu", relu_net, X_test, y_test)
-        found.append(relu_ann)
+        relu_pred = predict(relu_net, X_test)
+        found.append(ann_row("relu", relu_pred, y_test))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # silent channels: counted in the log below
             clip_net = record_thresholds(relu_net, X_train)
@@ -289,16 +283,16 @@ def run(name, data="digits", data_dir=None, seeds=None, json_path=None, out_dir=
     """
     check_choice("name", name, EXPERIMENTS)
     if json_path is not None:
-        io.check_output_path(json_path, "--json")
+        check_output_path(json_path, "--json")
     if out_dir is not None:
-        io.check_output_path(out_dir, "--out", directory=True)
+        check_output_path(out_dir, "--out", directory=True)
     result = run_experiment(name, data, data_dir, seeds, retrain=retrain, phi_update=phi_update)
     print()
     print(f"{name} on {data}: mean [min, max] over seeds {', '.join(map(str, result['seeds']))} (percent)")
     print("\n".join(format_summary(result["summary"])))
     print(f"\ntotal {result['seconds']:.1f} s")
     if json_path is not None:
-        io.save_json(result, json_path)
+        save_json(result, json_path)
         print(f"wrote {json_path}")
     if out_dir is not None:
         from pathlib import Path

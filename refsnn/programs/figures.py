@@ -227,11 +227,11 @@ def check_inputs(out_dir, demo_json=None, bench_json=None, names=None):
     ------
     ValueError
         Naming the input, if ``out_dir`` cannot be written (see
-        :func:`refsnn.networks.io.check_output_path`), or a results file is missing, is
+        :func:`refsnn.programs.outputs.check_output_path`), or a results file is missing, is
         not JSON, or is not of its kind (e.g. the demo's results given as the
         benchmark's).
     """
-    from ..networks.io import check_output_path
+    from .outputs import check_output_path
 
     names = {"out_dir": "out_dir", "demo_json": "demo_json", "bench_json": "bench_json", **(names or {})}
     check_output_path(out_dir, names["out_dir"], directory=True)

@@ -1,38 +1,21 @@
-"""What the demo and the experiments share: where trained weights are cached, and how
-one SNN becomes one result row.
+"""The result rows that the demo and the experiments share: one ANN or one SNN on a test set.
 
-A row compares an SNN with the ANN it was converted from, on a test set:
+An SNN's row compares it with the ANN it was converted from:
 ``accuracy``, ``agreement`` (the fraction of test images on which the SNN predicts what
 the ANN predicts), and per neuron layer ``rate_error`` (mean |SNN rate − ANN activation|)
 and ``rate_bias`` (mean over channels of |the per-channel mean of SNN rate − ANN
 activation|: the part of the error that DA-QCFS calibration targets, a per-channel
-shift, as opposed to per-sample noise).
+shift, as opposed to per-sample noise). An ANN's row has the same keys, with agreement
+1 and no rates.
 """
 
-import os
 import time
-from pathlib import Path
 
 import numpy as np
 
-__all__ = ["cache_dir", "shown", "snn_row", "channel_bias"]
+from .cache import cache_dir, shown  # noqa: F401  (their home is refsnn.programs.cache)
 
-
-def cache_dir():
-    """Where trained weights are cached: $REFSNN_CACHE_DIR, else $XDG_CACHE_HOME/refsnn,
-    else ~/.cache/refsnn."""
-    if os.environ.get("REFSNN_CACHE_DIR"):
-        return Path(os.environ["REFSNN_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "refsnn"
-
-
-def shown(path):
-    """``path`` for printing, with the home directory written as ~."""
-    try:
-        return "~/" + str(Path(path).relative_to(Path.home()))
-    except ValueError:
-        return str(path)
+__all__ = ["ann_row", "snn_row", "channel_bias"]
 
 
 def channel_bias(rate, activation):
@@ -45,6 +28,24 @@ def channel_bias(rate, activation):
 def _channel_bias(rate, activation):
     """Mean over channels of |:func:`channel_bias`|."""
     return float(np.abs(channel_bias(rate, activation)).mean())
+
+
+def ann_row(source, predictions, y):
+    """The row of an ANN (``method`` "ann", ``T`` None) from its test-set predictions.
+
+    Parameters
+    ----------
+    source : {"qcfs", "relu"}
+    predictions, y : numpy.ndarray, shape (B,)
+        The ANN's predicted classes and the labels.
+
+    Returns
+    -------
+    dict with the keys of :func:`snn_row`: ``accuracy``, ``agreement`` 1.0, empty
+    ``rate_error``, ``rate_bias`` and ``channel_bias``, and ``seconds`` None.
+    """
+    return {"source": source, "method": "ann", "T": None, "accuracy": float((predictions == y).mean()),
+            "agreement": 1.0, "rate_error": [], "rate_bias": [], "channel_bias": [], "seconds": None}
 
 
 def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):

@@ -15,7 +15,7 @@ import time
 from .. import claims as claims_module
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
 from .._checks import as_int
-from ..networks.io import check_output_path, save_json
+from .outputs import check_output_path, save_json
 
 #: How each result is printed: expected results in lower case, the others in capitals.
 LABELS = {"holds": "holds", "found": "found", "fails": "FAILS", "not found": "NOT FOUND"}

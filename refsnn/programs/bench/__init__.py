@@ -36,7 +36,7 @@ JSON (``run(json_path=...)``)::
 
 import time
 
-from ...networks.io import check_output_path, save_json
+from ..outputs import check_output_path, save_json
 from .kernels import bench_neurons, format_neurons
 from .machine import limit_threads, machine_info
 from .network import bench_network, demo_network, format_network
