@@ -7,9 +7,10 @@ import sys
 import numpy as np
 import pytest
 
+import refsnn.claims
 import refsnn.neurons.parallel as parallel
 import refsnn.neurons.variants as variants
-from refsnn.claims import CLAIMS, EXPECTED, RESULTS, SEARCH_EXAMPLES, Outcome, claim_named
+from refsnn.claims import CLAIMS, EXPECTED, NEURONS, RESULTS, SEARCH_EXAMPLES, Outcome, claim_named
 
 
 def strict_parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper"):
@@ -31,6 +32,7 @@ def test_the_claims_are_well_formed():
         paper = ("Theorem 4.1, case", "the sorting property")
         assert claim.where.startswith(paper + ("refsnn: tutorials/00_notation.md, ",)), claim.where
         assert "§" not in claim.where and "Section" not in claim.where
+        assert claim.neuron is None or callable(getattr(*NEURONS[claim.neuron]))
     wheres = {claim.where for claim in CLAIMS}
     assert {"Theorem 4.1, case T = T̃", "Theorem 4.1, case T ≠ T̃", "the sorting property"} <= wheres
     assert sum(claim.expected == "counterexample" for claim in CLAIMS) == 6
@@ -126,6 +128,12 @@ def test_a_missing_counterexample_is_not_found(monkeypatch):
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
         CLAIMS[0].run(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs", [dict(expect="maybe"), dict(neuron="lif")])
+def test_claim_rejects_an_unknown_expectation_or_neuron(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        refsnn.claims.claim("a-name", "the sorting property", **kwargs)
 
 
 def test_claim_named_rejects_unknown_names():

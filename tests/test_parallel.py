@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from strategies import dtypes, dyadic_currents, exact_count
+from strategies import dtypes, dyadic_currents
 
 from refsnn import first_spike_step, parallel_neuron
+from refsnn.claims import closed_form
 from refsnn.neurons.parallel_kernels import BLOCK
 from refsnn.neurons.parallel import (
     hadamard_reference,
@@ -21,33 +22,16 @@ from refsnn.neurons.parallel import (
 METHODS = ["dense", "hadamard", "binary"]
 
 
-def paper_train(count, T):
-    """The paper-order train of a given count: 0…0 1…1."""
-    return np.arange(1, T + 1)[:, None] > T - np.asarray(count)[None, :]
-
-
 @given(data=dyadic_currents(T=st.integers(1, 64)), dtype=dtypes)
 @example(data=(np.array([[1.0], [0.875], [0.625]]), 1.0), dtype=np.float64)  # Σ + ψ = 3θ: a tie
 def test_methods_agree_with_closed_form(data, dtype):
     """hadamard ≡ binary ≡ clip(floor((Σ+ψ)/θ), 0, T), and each train is 0…0 1…1 (the parallel firing rule and the sorting property).
 
-    On the exact grid this holds at ties too. ``dense`` sums rounded entries such as 1/3,
-    so it must agree wherever (Σ + ψ)/θ is not an exact integer.
+    The property is the claim "closed-form" of :mod:`refsnn.claims` (which ``refsnn verify``
+    runs too): on the exact grid it holds at ties, and ``dense``, which sums rounded entries
+    such as 1/3, must agree wherever (Σ + ψ)/θ is not an exact integer.
     """
-    currents, theta = data
-    currents = currents.astype(dtype)
-    T = currents.shape[0]
-    count = exact_count(currents, theta, theta / 2)
-    expected = paper_train(count, T)
-    np.testing.assert_array_equal(parallel_neuron(currents, theta, method="hadamard"), expected)
-    np.testing.assert_array_equal(parallel_neuron(currents, theta, method="binary"), expected)
-    np.testing.assert_array_equal(first_spike_step(currents, theta), T + 1 - count)
-    total = total_current(currents)
-    np.testing.assert_array_equal(closed_form_count(total, theta, T), count)
-    shifted = (total.astype(np.float64) + theta / 2) / theta
-    off_tie = shifted != np.floor(shifted)
-    dense = parallel_neuron(currents, theta, method="dense")
-    np.testing.assert_array_equal(dense[:, off_tie], expected[:, off_tie])
+    closed_form((data, dtype), parallel_neuron)
 
 
 def test_dense_can_miss_an_exact_tie_by_one():

@@ -201,7 +201,7 @@ plt.close(fig)
 #
 # **Calibration.** The same experiment converts at T = 2 and 8 ≠ T̃ with and without
 # DA-QCFS calibration, and runs the training-free pipeline from the ReLU ResNet. The
-# README's "claims at this scale" paragraph gives the numbers; the short version is printed
+# [results page](results.md#which-of-the-papers-claims-appear-at-this-scale) gives the numbers; the short version is printed
 # here, with the per-channel bias that calibration targets (the mean over channels of the
 # |per-channel mean| of SNN rate − ANN activation), before and after.
 

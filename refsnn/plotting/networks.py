@@ -363,7 +363,7 @@ def plot_peers(bench, ax=None):
     """refsnn against PyTorch and its SNN libraries: peer time / refsnn time per row.
 
     One horizontal bar per row of ``bench["peers"]["rows"]`` (``refsnn bench --peers``),
-    on a log scale with a line at 1: a bar to the right of it means refsnn was faster.
+    on a log scale with a line at 1: a bar to the right of it means refsnn is faster.
 
     Parameters
     ----------
@@ -408,9 +408,9 @@ def plot_speedup(bench, axes=None, bandwidth=True):
 
     Speed-up = seconds of ``sequential_if`` / seconds of the mode, at the same T and batch,
     one line per (mode, batch), on a log scale; ``ann_forward`` rows (the ANN's own forward
-    pass, the cost that collapsed inference approaches) are drawn in grey. The paper reports 19–38× for T >= 32,
-    measured on a GPU at batch size 1; expect far less on a CPU (see ``tutorials/00_notation.md``,
-    "Evaluation and timing in the released code").
+    pass, the cost that collapsed inference approaches) are drawn in grey. The paper's speed
+    claim is for T >= 32 on a GPU at batch size 1, where the faithful form runs the T copies
+    side by side (see ``tutorials/00_notation.md``, "Evaluation and timing in the released code").
 
     Parameters
     ----------

@@ -1,6 +1,6 @@
 """``refsnn bench``: where the parallel neuron's speed comes from, measured on this CPU.
 
-Three parts, each in its own module:
+Four parts, each in its own module:
 
 :mod:`~refsnn.programs.bench.kernels`
     Neuron kernels against ``np.copyto``'s bandwidth (a neuron layer is memory-bound),
@@ -8,8 +8,8 @@ Three parts, each in its own module:
     O(log T) binary search on pre-summed currents.
 :mod:`~refsnn.programs.bench.network`
     The demo CNN in its three modes (sequential IF, faithful and collapsed parallel) at
-    batch 1 and 256; the speed-ups are what the paper reports as 19-38x for T >= 32
-    (measured on a GPU at batch size 1).
+    batch 1 and 256: the speed-ups over sequential IF that the paper claims for T >= 32
+    (on a GPU at batch size 1).
 :mod:`~refsnn.programs.bench.startup`
     ``import refsnn`` time and Numba's first-call compile time, cold and cached.
 :mod:`~refsnn.programs.bench.peers` (``--peers``)
@@ -52,7 +52,7 @@ def collect(quick=False, train=None, startup=True, log=print, threads=1, peers=F
     Parameters
     ----------
     quick : bool
-        Small sizes and fewer repeats (well under 30 s).
+        Small sizes and fewer repeats.
     train : bool, optional
         Train the demo CNN if no cached weights exist; default: not when ``quick``.
     startup : bool

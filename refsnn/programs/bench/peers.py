@@ -12,7 +12,7 @@ Neurons (T = 64, float32 currents in [0, 1), θ = 1)
     plain torch, s_x = [(Σ + ψ)/(T − x + 1) >= θ]. Agreement: the share of neurons whose
     spike trains are identical. snnTorch fires on mem > θ where refsnn and SpikingJelly
     fire on mem >= θ, so a membrane exactly at θ fires one step later there; the uniform
-    float currents here rarely produce such a tie (2 of 2¹⁸ trains in one run).
+    float currents here rarely produce such a tie.
 Network (the demo CNN, the weights copied into torch)
     ``ann_forward`` (the QCFS ANN, its weights plain tensors so that torch records no
     autograd graph, as in inference), ``collapsed_parallel`` (one pass over the time sums:
@@ -414,8 +414,8 @@ def _same_threads(torch, threads):
     torch's thread count is set inside :func:`limit_threads`, and checked, not before
     it: Numba's OpenMP threading layer shares torch's OpenMP runtime, and launching it
     (the first ``numba.get_num_threads``) or leaving :func:`limit_threads` can change
-    torch's count (to 2 on a 2-core machine, whatever ``torch.set_num_threads`` said
-    before), so that torch ran on more threads than refsnn.
+    torch's count away from what ``torch.set_num_threads`` set (for example to 2 on a
+    2-core machine), and torch would then run on more threads than refsnn.
     """
     with limit_threads(threads):
         torch.set_num_threads(threads)

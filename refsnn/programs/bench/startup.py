@@ -5,8 +5,8 @@ Numba dispatcher in the package right after the import.
 
 Compilation: a child with ``NUMBA_CACHE_DIR`` set to a new empty directory calls each
 public entry point twice on tiny input; the first call minus the second is its
-compilation time with an empty cache. A second child with the now filled directory
-repeats this: loading from the cache. Entry points run in the order below, and a helper
+compilation time with an empty cache. A second child with the directory the first one
+filled repeats this: loading from the cache. Entry points run in the order below, and a helper
 kernel shared by several (e.g. the blockwise sum) is charged to the first that needs it.
 """
 
