@@ -84,7 +84,7 @@ predicted_channels = np.sum(e_before * (1 - alpha * s) ** n_batches) / e_before.
 print(f"{n_batches} updates; layer 1: E[s] = {s.mean():.3f} (channels {s.min():.3f} … {s.max():.3f})")
 print(f"signed error left: predicted {predicted_mean:.0%} from the mean E[s], "
       f"{predicted_channels:.0%} channel by channel; measured {measured:.0%}")
-assert n_batches == 845 and (daq.psi_da == 0).all()
+assert n_batches == 845 and np.abs(daq.psi_da).max() < 1e-6  # ψ_DA stays 0 up to float rounding
 assert abs(predicted_mean - 0.18) < 0.02
 assert 0.2 < measured < 0.35
 assert abs(predicted_channels - measured) < 0.05
