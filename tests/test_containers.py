@@ -110,3 +110,5 @@ def test_bad_parts():
         Residual(None)
     with pytest.raises(TypeError, match="shortcut"):
         Residual(ReLU(), shortcut=object())
+    with pytest.raises(TypeError, match=r"activation.*the class ReLU.*ReLU\(\)"):
+        Residual(ReLU(), activation=ReLU)  # the class, not a layer
