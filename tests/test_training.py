@@ -310,6 +310,17 @@ def test_inference_rejects_empty_or_non_finite_input(function):
         function(mlp(ReLU()), np.full((3, 2), np.nan, np.float32))
 
 
+@pytest.mark.parametrize("act", [ReLU, lambda: QCFS(theta=2.0, levels=4)], ids=["relu", "qcfs"])
+def test_inference_names_the_layer_whose_parameters_are_not_finite(act):
+    """A NaN weight before a QCFS layer, which refuses a non-finite input: the error names
+    the Linear layer and its weight, as it does before a ReLU."""
+    X, _ = blobs(n=10)
+    net = mlp(act())
+    net[0].weight[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"layer 0 \(Linear.*weight"):
+        predict(net, X)
+
+
 def test_accuracy_rejects_float_labels():
     X, y = blobs(n=10)
     with pytest.raises(TypeError, match="y.*integer"):

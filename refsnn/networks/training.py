@@ -27,7 +27,7 @@ import numpy as np
 
 from .._checks import as_float_array, as_int
 from . import layer_kernels
-from .containers import evaluation_mode, iter_layers, set_training
+from .containers import evaluation_mode, find_nonfinite, iter_layers, set_training
 from .normalization import BatchNorm
 
 __all__ = ["cross_entropy", "Adam", "fit", "forward_batches", "predict", "accuracy"]
@@ -322,11 +322,23 @@ def forward_batches(net, X, batch_size=256):
     with evaluation_mode(net):
         parts = []
         for i in range(0, len(X), batch_size):
-            out = net.forward(X[i:i + batch_size])
+            out = _forward(net, X[i:i + batch_size])
             if hasattr(net, "check_output"):  # never the argmax of NaNs: name the layer
                 net.check_output(X[i:i + batch_size], out)
             parts.append(out)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _forward(net, x):
+    """``net.forward(x)`` for a finite ``x``; a layer that refuses a non-finite input (QCFS)
+    turns into the error naming the first layer whose output is NaN or infinite."""
+    try:
+        return net.forward(x)
+    except ValueError as error:
+        found = find_nonfinite(net, x)
+        if found is None:
+            raise
+        raise found from error
 
 
 def predict(net, X, batch_size=256):
