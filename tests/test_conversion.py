@@ -166,6 +166,16 @@ def test_dual_thresholds_and_offset_merge():
     np.testing.assert_array_equal(snn.layer_rates(X)[0], activation_outputs(net, X)[0])
 
 
+@pytest.mark.parametrize("convert", [to_parallel_snn, to_if_snn])
+def test_a_calibration_that_makes_the_spike_amplitude_negative_is_refused(convert):
+    """φ_DA moved below −θ after construction (as a calibration's running averages may):
+    converting names the layer and the channel instead of firing negative spikes."""
+    net = Sequential(Linear(3, 2, np.random.default_rng(0)), DAQCFS([1.0, 2.0], 4))
+    net[1].phi_da[1] = -3.0
+    with pytest.raises(ValueError, match=r"layer 1 \(DAQCFS.*channel 1.*phi_da = -3\.0.*amplitude"):
+        convert(net, 4)
+
+
 def test_calibrate_linear_false_leaves_2d_layers_plain():
     net, X = dyadic_mlp(0, 4)
     cal = calibrate(net, X, 2, calibrate_linear=False)
