@@ -122,6 +122,14 @@ def test_bad_parameters_raise_value_error(make):
     with pytest.raises(ValueError):
         make()
 
+def test_a_negative_spike_amplitude_is_refused():
+    """θ + φ_DA is the spike amplitude of a converted DA-QCFS layer: φ_DA < −θ would make it
+    negative. φ_DA = −θ (amplitude 0) is allowed."""
+    with pytest.raises(ValueError, match=r"DAQCFS.*channel 1.*phi_da = -2\.5.*theta = 2\.0.*amplitude"):
+        DAQCFS([1.0, 2.0], 4, phi_da=[0.5, -2.5])
+    np.testing.assert_array_equal(DAQCFS([1.0, 2.0], 4, phi_da=[-1.0, 0.0]).phi_da, [-1.0, 0.0])
+
+
 @pytest.mark.parametrize("make", [
     lambda: QCFS(levels=2.5), lambda: QCFS(levels=True), lambda: DAQCFS([1.0], 4.0),
 ])

@@ -1,11 +1,14 @@
 """Tests for refsnn.networks.containers: the residual block and walking nested networks."""
 
+import contextlib
+
 import numpy as np
 import pytest
 from test_layers import check_layer_grads
 
 from refsnn.networks.activations import ReLU
-from refsnn.networks.containers import Residual, children, iter_layers, map_children, run, set_training
+from refsnn.networks.containers import (Residual, children, evaluation_mode, iter_layers, map_children, run,
+                                        set_training)
 from refsnn.networks.layers import Conv2d, Linear, Sequential
 from refsnn.networks.normalization import BatchNorm
 
@@ -73,6 +76,21 @@ def test_set_training_reaches_every_batchnorm():
         set_training(net, "no")
 
 
+@pytest.mark.parametrize("fails", [False, True], ids=["returns", "raises"])
+def test_evaluation_mode_puts_each_batchnorm_back_in_its_own_mode(fails):
+    """Inside the block every BatchNorm is in evaluation mode; afterwards (also after an
+    exception) each has the mode it had before, training or not."""
+    net = Sequential(block(np.random.default_rng(4)), BatchNorm(3))
+    norms = [layer for _, layer in iter_layers(net) if isinstance(layer, BatchNorm)]
+    norms[0].training = False  # one in evaluation mode, the others in training mode
+    with pytest.raises(RuntimeError) if fails else contextlib.nullcontext():
+        with evaluation_mode(net):
+            assert not any(layer.training for layer in norms)
+            if fails:
+                raise RuntimeError("inside the block")
+    assert [layer.training for layer in norms] == [False, True, True]
+
+
 def test_run_hook_replaces_leaves_and_falls_back_to_forward():
     """The hook sees every leaf in forward order; returning None keeps the leaf's forward."""
     rng = np.random.default_rng(5)
@@ -92,3 +110,5 @@ def test_bad_parts():
         Residual(None)
     with pytest.raises(TypeError, match="shortcut"):
         Residual(ReLU(), shortcut=object())
+    with pytest.raises(TypeError, match=r"activation.*the class ReLU.*ReLU\(\)"):
+        Residual(ReLU(), activation=ReLU)  # the class, not a layer

@@ -105,6 +105,56 @@ def test_phi_fixed_points(rule):
         assert abs(residual - phi_star) < 1e-5 and abs(residual) > 1e-4
 
 
+def test_a_silenced_channel_loses_its_bias_too():
+    """Channel 1 never sees positive input on X in [1, 2) (its input is 0.5 − x), but it
+    has a positive bias: silencing zeroes weight and bias, so it outputs 0 everywhere,
+    also on input where 0.5 alone would pass the ClipReLU."""
+    rng = np.random.default_rng(0)
+    conv = Conv2d(1, 2, 1, rng=rng)
+    conv.weight[...] = np.array([1, -1], dtype=np.float32).reshape(2, 1, 1, 1)
+    conv.bias[...] = [0.0, 0.5]
+    net = Sequential(conv, ReLU(), Flatten())
+    X = 1 + rng.random((10, 1, 2, 2)).astype(np.float32)
+    with pytest.warns(RuntimeWarning, match=r"channels \[1\]"):
+        clip_net = record_thresholds(net, X)
+    assert clip_net[0].weight[1].sum() == 0 and clip_net[0].bias[1] == 0
+    assert not clip_net.forward(np.zeros_like(X)).reshape(10, 2, 4)[:, 1].any()
+    assert conv.bias[1] == 0.5  # the input network is untouched
+
+
+def test_calibration_teaches_each_layer_with_the_teacher_path():
+    """With α = 1 and one batch, ψ_DA = e_pre and φ_DA = e_post of that batch, computed
+    here by running the two paths by hand: the teacher path is the ClipReLU network, the
+    student path feeds each DA-QCFS (φ_DA still 0) the student outputs before it. From
+    the second activation on the paths differ, and the teacher layer must see the
+    teacher path's input."""
+    rng = np.random.default_rng(5)
+    relu = Sequential(Linear(4, 6, rng), ReLU(), Linear(6, 5, rng), ReLU(), Linear(5, 4, rng), ReLU(),
+                      Linear(4, 2, rng))
+    for layer in relu.layers[0:5:2]:
+        layer.bias[...] = 0.5  # no silent channel
+    X = rng.random((40, 4)).astype(np.float32)
+    clip_net = record_thresholds(relu, X)
+    T = 2
+    calibrated = calibrate(clip_net, X, T, alpha=1.0, epochs=1, batch_size=len(X))
+    xt = xs = X
+    expected_psi, expected_phi = [], []
+    for layer in clip_net.layers:
+        if isinstance(layer, ClipReLU):
+            psi = (xt - xs).mean(axis=0, dtype=np.float64)
+            ys, yt = DAQCFS(layer.theta, T, psi_da=psi).forward(xs), layer.forward(xt)
+            expected_psi.append(psi)
+            expected_phi.append((yt - ys).mean(axis=0, dtype=np.float64))
+            xt, xs = yt, ys
+        else:
+            xt, xs = layer.forward(xt), layer.forward(xs)
+    students = [layer for layer in calibrated.layers if isinstance(layer, DAQCFS)]
+    assert len(students) == 3 and np.abs(expected_phi[1]).max() > 1e-3
+    for student, psi, phi in zip(students, expected_psi, expected_phi):
+        np.testing.assert_allclose(student.psi_da, psi, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(student.phi_da, phi, rtol=1e-6, atol=1e-7)
+
+
 def test_record_thresholds_records_channel_maxima():
     """θ_c is the maximum ReLU input per channel over all batches (running max)."""
     rng = np.random.default_rng(0)
@@ -164,6 +214,16 @@ def test_dual_thresholds_and_offset_merge():
     net[0].weight[...] = dyadic(np.random.default_rng(2), (2, 3))
     snn = to_parallel_snn(net, 4)
     np.testing.assert_array_equal(snn.layer_rates(X)[0], activation_outputs(net, X)[0])
+
+
+@pytest.mark.parametrize("convert", [to_parallel_snn, to_if_snn])
+def test_a_calibration_that_makes_the_spike_amplitude_negative_is_refused(convert):
+    """φ_DA moved below −θ after construction (as a calibration's running averages may):
+    converting names the layer and the channel instead of firing negative spikes."""
+    net = Sequential(Linear(3, 2, np.random.default_rng(0)), DAQCFS([1.0, 2.0], 4))
+    net[1].phi_da[1] = -3.0
+    with pytest.raises(ValueError, match=r"layer 1 \(DAQCFS.*channel 1.*phi_da = -3\.0.*amplitude"):
+        convert(net, 4)
 
 
 def test_calibrate_linear_false_leaves_2d_layers_plain():

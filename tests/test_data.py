@@ -231,6 +231,9 @@ def test_truncated_cifar_batch_names_the_path(tmp_path):
     ({b"data": np.zeros((2, 1024), np.uint8), b"labels": [0, 1]}, r"\(N, 3072\)"),
     ({b"labels": [0]}, "b'data'"),
     ({b"data": np.zeros((1, 3072), np.uint8), b"labels": [12]}, "0..9"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [0.5, 9.9]}, "integer.*float64"),  # not 0 and 9
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [b"a", b"b"]}, "integer.*S1"),
+    ({b"data": np.zeros((2, 3072), np.uint8), b"labels": [True, False]}, "integer.*bool"),
 ])
 def test_malformed_cifar_batch_names_the_path(tmp_path, batch, pattern):
     make_cifar(tmp_path)

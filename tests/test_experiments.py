@@ -104,6 +104,7 @@ def test_mnist_from_idx_files(small, monkeypatch):
     (dict(name="depth", data="mnist"), ValueError, "--data-dir"),
     (dict(name="depth", seeds=[]), ValueError, "seeds"),
     (dict(name="depth", seeds=[-1]), ValueError, "seeds"),
+    (dict(name="depth", seeds=[0, 1, 0]), ValueError, "seeds.*distinct.*0 1 0"),
 ])
 def test_bad_arguments(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -119,6 +120,7 @@ def test_command_line(small, capsys):
 
 @pytest.mark.parametrize("argv, flag", [
     (["experiment", "depth", "--seeds", "-1"], "--seeds"),
+    (["experiment", "depth", "--seeds", "0", "0"], "--seeds must be distinct"),
     (["experiment", "depth", "--data", "mnist"], "--data-dir"),
     (["experiment", "depth", "--data", "mnist", "--data-dir", "/nonexistent-folder"], "--data-dir"),
     (["experiment", "depth", "--json", "/nonexistent-folder/x.json"], "--json"),

@@ -16,9 +16,12 @@ Invariants, one test each where possible:
 * an unsupported object or layer raises TypeError naming its type, and writes nothing.
 """
 
+import io
 import json
 import os
 import re
+import tracemalloc
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -428,6 +431,142 @@ def test_loading_the_unedited_rewrite_still_works(tmp_path):
     path, _ = saved_bytes(tmp_path, net)
     rewrite(path, lambda meta, arrays: None)
     assert_same(net, rio.load(path))
+
+
+def peak_memory_of(function):
+    """The peak of memory traced while ``function()`` runs, in bytes."""
+    tracemalloc.start()
+    try:
+        function()
+    finally:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    return peak
+
+
+def raising(function, error=ValueError):
+    """``function`` made to return None on ``error``, to be measured by peak_memory_of."""
+    def run():
+        try:
+            function()
+        except error:
+            pass
+    return run
+
+
+@pytest.mark.parametrize("layer, settings, array", [
+    ("6", dict(in_features=10 ** 6, out_features=10 ** 6), "weight"),  # 4 TB of weights
+    ("3", dict(in_channels=1000, out_channels=1000), "weight"),  # 36 MB of weights
+    ("3", dict(kernel_size=1), "weight"),
+])
+def test_settings_that_do_not_match_the_stored_arrays_are_refused_before_building(layer, settings, array,
+                                                                                   tmp_path):
+    """A layer is built only after its settings agree with the shapes of its stored
+    arrays: no layer of the announced size is ever allocated."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: meta["layers"][int(layer)]["settings"].update(settings))
+    with raises_naming(path, f"layer {layer}", array, "shape"):
+        rio.load(path)
+    assert peak_memory_of(raising(lambda: rio.load(path))) < 4 * 2 ** 20
+
+
+def test_batchnorm_channels_that_do_not_match_the_stored_arrays(tmp_path):
+    path, _ = saved_bytes(tmp_path, resnet("ReLU"))
+    rewrite(path, lambda meta, arrays: meta["layers"][1]["settings"].update(channels=10 ** 12))
+    with raises_naming(path, "layer 1", "BatchNorm", "shape"):
+        rio.load(path)
+
+
+def nested(depth, entries):
+    """The JSON text of metadata layers ``entries``, each inside ``depth`` Sequential
+    entries (written as text: json.dumps itself recurses)."""
+    def wrap(entry):
+        return '{"type": "Sequential", "layers": [' * depth + json.dumps(entry) + "]}" * depth
+    return "[" + ", ".join(wrap(entry) for entry in entries) + "]"
+
+
+def rewrite_nested(path, depth):
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {key: f[key] for key in f.files}
+    meta = json.loads(str(arrays.pop("meta")))
+    text = json.dumps(dict(meta, layers=None)).replace('"layers": null', '"layers": ' + nested(depth, meta["layers"]))
+    with open(path, "wb") as file:
+        np.savez(file, meta=np.array(text), **arrays)
+
+
+@pytest.mark.parametrize("depth", [450, 1000, 100_000])
+def test_deeply_nested_metadata_is_refused(depth, tmp_path):
+    """900+ nested containers (or JSON nested deeper than Python's json reads) are a
+    ValueError naming the file, not a RecursionError."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite_nested(path, depth)
+    with raises_naming(path, "nested"):
+        rio.load(path)
+
+
+def test_networks_nested_a_few_levels_load(tmp_path):
+    """The guard of the test above: 20 levels load, the same network inside."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite_nested(path, 20)
+    loaded = rio.load(path)
+    X = inputs()
+    np.testing.assert_array_equal(loaded.forward(X), cnn().forward(X))
+
+
+def test_an_array_header_that_announces_more_data_than_its_entry_holds(tmp_path):
+    """A .npy header announcing 1.6 GB of float32 before a few stored bytes: refused from the
+    header, before NumPy allocates the array."""
+    path, _ = saved_bytes(tmp_path)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {key: f[key] for key in f.files}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (400_000_000,)})
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in arrays.items():
+            entry = io.BytesIO()
+            np.save(entry, value)
+            data = header.getvalue() + value.tobytes() if key == "layer6/bias" else entry.getvalue()
+            archive.writestr(key + ".npy", data)
+    with raises_naming(path, "layer6/bias", "400000000"):
+        rio.load(path)
+    assert peak_memory_of(raising(lambda: rio.load(path))) < 4 * 2 ** 20
+
+
+def test_an_array_the_metadata_does_not_mention(tmp_path):
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: arrays.update({"layer6/extra": np.zeros(3, np.float32)}))
+    with raises_naming(path, "does not mention", "layer6/extra"):
+        rio.load(path)
+
+
+def test_an_array_of_another_dtype_than_the_layer(tmp_path):
+    """float32 weights with a float64 bias: the layer computes in one dtype."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite(path, lambda meta, arrays: arrays.update({"layer6/bias": arrays["layer6/bias"].astype(np.float64)}))
+    with raises_naming(path, "layer 6", "bias", "float64", "dtype float32"):
+        rio.load(path)
+
+
+@pytest.mark.parametrize("name, value", [("running_var", -1.0), ("running_var", np.nan),
+                                         ("running_mean", np.inf)])
+def test_batchnorm_statistics_that_no_data_gives_are_refused(name, value, tmp_path):
+    """A variance < 0 or NaN, or an infinite mean: refused at load, naming the array,
+    instead of NaN outputs later blamed on an overflow."""
+    net = resnet("ReLU")
+    path, _ = saved_bytes(tmp_path, net)
+    key = f"layer1/{name}"
+    rewrite(path, lambda meta, arrays: arrays[key].__setitem__(0, value))
+    with raises_naming(path, "layer 1", name):
+        rio.load(path)
+
+
+def test_save_onto_a_directory_names_the_directory(tmp_path):
+    target = tmp_path / "folder"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError) as info:
+        rio.save(cnn(), target)
+    assert info.value.filename == str(target) and ".tmp" not in str(info.value)
+    assert os.listdir(tmp_path) == ["folder"] and os.listdir(target) == []
 
 
 # --------------------------------------------------------------------------- atomic writes

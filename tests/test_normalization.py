@@ -87,11 +87,23 @@ def test_fold_batchnorm_exact_on_a_dyadic_linear_layer():
     bn.running_var[...] = [1.0, 4.0]
     bn.running_mean[...] = [0.25, -1.0]
     bn.bias[...] = [1.0, 0.0]
+    lin.bias[...] = [0.75, -3.0]  # a bias of its own, which the fold scales by a
     set_training(Sequential(bn), False)
     net = Sequential(lin, bn)
     (folded,) = fold_batchnorm(net).layers
     np.testing.assert_array_equal(folded.weight, lin.weight * np.array([[2.0], [0.25]]))
-    np.testing.assert_array_equal(folded.bias, lin.bias * [2.0, 0.25] + [1.0 - 0.5, 0.25])
+    np.testing.assert_array_equal(folded.bias, [2.0 * 0.75 + 0.5, 0.25 * -3.0 + 0.25])
+
+
+@pytest.mark.parametrize("before", [lambda rng: Linear(3, 2, rng), lambda rng: Linear(3, 1, rng),
+                                    lambda rng: Conv2d(1, 2, 1, rng=rng)])
+def test_fold_batchnorm_refuses_a_batchnorm_of_other_channels(before):
+    """A BatchNorm(3) after a layer of 2 (or 1) outputs is an error naming both layers,
+    not a broadcast (1 output channel times 3 scales would give 3 rows)."""
+    layer = before(np.random.default_rng(0))
+    net = set_training(Sequential(layer, BatchNorm(3)), False)
+    with pytest.raises(ValueError, match=rf"BatchNorm\(3.*follows.*{layer.weight.shape[0]} output channels"):
+        fold_batchnorm(net)
 
 
 def test_a_batchnorm_without_a_layer_before_it_is_kept():

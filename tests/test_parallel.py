@@ -14,6 +14,7 @@ from refsnn.neurons.parallel_kernels import BLOCK
 from refsnn.neurons.parallel import (
     hadamard_reference,
     first_spike_step_from_total,
+    first_spike_step_from_total_reference,
     binary_search_probes,
     closed_form_count,
     total_current,
@@ -130,6 +131,31 @@ def test_first_spike_step_from_total_matches(data):
     np.testing.assert_array_equal(comparisons_t, comparisons)
     with pytest.raises(ValueError, match="T"):
         first_spike_step_from_total(total, theta, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_first_spike_step_from_total_needs_no_memory_per_time_step(dtype):
+    """At T = 2^40 a few neurons search with at most ⌈log2(T + 1)⌉ = 41 comparisons
+    each, in memory that does not grow with T; the steps equal the twin's (one array
+    of neurons per probe) and, in float64, where every step count is exact,
+    T + 1 − min(⌊(Σ + ψ)/θ⌋, T)."""
+    import tracemalloc
+
+    T = 2 ** 40
+    total = np.array([0.0, 1000.0, 2.0 ** 39, 3.0 * 2 ** 40], dtype)
+    tracemalloc.start()
+    try:
+        first, comparisons = first_spike_step_from_total(total, 1.0, T, return_comparisons=True)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 ** 20
+    if dtype == np.float64:
+        np.testing.assert_array_equal(first, [T + 1, T + 1 - 1000, T + 1 - 2 ** 39, 1])
+    assert comparisons.max() <= 41
+    twin = first_spike_step_from_total_reference(total, 1.0, T, return_comparisons=True)
+    np.testing.assert_array_equal(first, twin[0])
+    np.testing.assert_array_equal(comparisons, twin[1])
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -131,6 +131,16 @@ def test_scalar_parameters_give_the_per_neuron_result(dtype):
             np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("theta", [1e-50, [1.0, 1e-50]], ids=["single", "per-neuron"])
+def test_a_theta_that_rounds_to_zero_in_float32_is_refused(theta):
+    """θ = 1e-50 > 0 in float64 is 0 in float32 z's working dtype: a ValueError naming θ
+    and the dtype, not a division by zero."""
+    z = np.array([0.1, 0.2], np.float32)
+    for f in (qcfs, qcfs_level, lambda z, theta, L: da_qcfs(z, theta, L, 0.0, 0.0)):
+        with pytest.raises(ValueError, match="theta.*float32"):
+            f(z, theta, 4)
+
+
 def test_da_qcfs_bad_input():
     with pytest.raises(ValueError, match="psi_da"):
         da_qcfs([0.1], 1.0, 4, np.nan, 0.0)

@@ -14,6 +14,7 @@ import pytest
 
 from refsnn.networks.data import load_digits
 from refsnn.networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.normalization import BatchNorm
 from refsnn.networks.training import Adam, accuracy, cross_entropy, fit, forward_batches, predict
 
 
@@ -239,6 +240,48 @@ def test_fit_stops_when_the_loss_diverges():
         fit_blobs(X, y, lr=1e30, epochs=20)
 
 
+def bn_mlp(seed=0):
+    rng = np.random.default_rng(seed)
+    return Sequential(Linear(2, 8, rng), BatchNorm(8), ReLU(), Linear(8, 3, rng))
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the overflow that the test provokes
+def test_a_diverging_fit_leaves_the_running_statistics_as_before_that_batch():
+    """Inputs near the float32 maximum overflow the first Linear layer: the first batch's
+    loss is NaN, and every BatchNorm keeps the running statistics it had (finite)."""
+    X, y = blobs(n=30)
+    X = X * np.float32(1e38)
+    net = bn_mlp()
+    bn = net[1]
+    bn.running_mean[...], bn.running_var[...] = 0.5, 2.0
+    with pytest.raises(ValueError, match="loss.*lr"):
+        fit(net, X, y, epochs=1, batch_size=8, lr=1e-2, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(bn.running_mean, 0.5)
+    np.testing.assert_array_equal(bn.running_var, 2.0)
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["returns", "fails"])
+def test_fit_leaves_batchnorm_in_evaluation_mode(fails):
+    X, y = blobs(n=30)
+    if fails:
+        y[-1] = 3  # out of range: fit fails on its first batch
+    net = bn_mlp()
+    assert net[1].training
+    try:
+        fit(net, X, y, epochs=1, batch_size=8, lr=1e-2, rng=np.random.default_rng(0))
+    except ValueError:
+        assert fails
+    assert net[1].training is False
+
+
+def test_fit_skips_a_last_batch_of_one_sample_with_batchnorm():
+    """21 samples in batches of 10: the last batch holds one sample, whose batch
+    statistics do not exist; fit skips it instead of failing."""
+    X, y = blobs(n=21)
+    history = fit(bn_mlp(), X, y, epochs=2, batch_size=10, lr=1e-2, rng=np.random.default_rng(0))
+    assert len(history) == 2 and all(np.isfinite(history))
+
+
 @pytest.mark.parametrize("kwargs, pattern", [
     (dict(lr=float("nan")), "lr"), (dict(lr=0.0), "lr"), (dict(lr=float("inf")), "lr"),
     (dict(eps=float("nan")), "eps"), (dict(eps=0.0), "eps"),
@@ -265,6 +308,17 @@ def test_inference_rejects_empty_or_non_finite_input(function):
         function(mlp(ReLU()), np.zeros((0, 2), np.float32))
     with pytest.raises(ValueError, match="X.*finite"):
         function(mlp(ReLU()), np.full((3, 2), np.nan, np.float32))
+
+
+@pytest.mark.parametrize("act", [ReLU, lambda: QCFS(theta=2.0, levels=4)], ids=["relu", "qcfs"])
+def test_inference_names_the_layer_whose_parameters_are_not_finite(act):
+    """A NaN weight before a QCFS layer, which refuses a non-finite input: the error names
+    the Linear layer and its weight, as it does before a ReLU."""
+    X, _ = blobs(n=10)
+    net = mlp(act())
+    net[0].weight[0, 0] = np.nan
+    with pytest.raises(ValueError, match=r"layer 0 \(Linear.*weight"):
+        predict(net, X)
 
 
 def test_accuracy_rejects_float_labels():

@@ -205,7 +205,8 @@ class DAQCFS(Layer):
         layer equals QCFS with channel thresholds).
 
     Attributes ``theta``, ``psi_da``, ``phi_da`` are float64 arrays of shape (C,); a
-    calibration routine may update them in place. ``params()`` is empty because they are
+    calibration routine may update them in place. φ_DA >= −θ in every channel
+    (:meth:`spike_amplitude`). ``params()`` is empty because they are
     calibrated by running averages (DA-QCFS calibration), not by gradient descent.
     """
 
@@ -220,9 +221,27 @@ class DAQCFS(Layer):
                 raise ValueError(
                     f"{name} has shape {getattr(self, name).shape}, expected {self.theta.shape} like theta"
                 )
+        self.spike_amplitude()
 
     def __repr__(self):
         return f"DAQCFS(C={self.theta.size}, levels={self.levels})"
+
+    def spike_amplitude(self, where=None):
+        """θ + φ_DA per channel, shape (C,): the output scale of the layer and the spike
+        amplitude θ_post of the neurons it converts to.
+
+        Raises ValueError, naming the layer (or ``where``), the channel and the values,
+        if it is negative in a channel (φ_DA < −θ): the converted neurons would fire
+        negative spikes. Checked at construction and at conversion, after calibration.
+        """
+        amplitude = self.theta + self.phi_da
+        negative = np.flatnonzero(amplitude < 0)
+        if negative.size:
+            c = negative[0]
+            raise ValueError(f"{where or repr(self)}: in channel {c} (of {negative.size} such), phi_da = "
+                             f"{self.phi_da[c]} is below -theta (theta = {self.theta[c]}): the spike amplitude "
+                             f"theta + phi_da would be {amplitude[c]} < 0")
+        return amplitude
 
     def forward(self, z):
         z = as_input(self, z)

@@ -57,6 +57,9 @@ class Residual(Layer):
 
     def __init__(self, main, shortcut=None, activation=None):
         for name, part in (("main", main), ("shortcut", shortcut), ("activation", activation)):
+            if isinstance(part, type):
+                raise TypeError(f"Residual {name} must be a layer, got the class {part.__name__}: "
+                                f"write {part.__name__}()")
             if part is not None and not all(hasattr(part, m) for m in ("forward", "backward", "params", "grads")):
                 raise TypeError(f"Residual {name} ({part!r}) lacks forward/backward/params/grads")
         if main is None:

@@ -440,7 +440,8 @@ def to_parallel_snn(net, T, order="paper"):
         if isinstance(layer, DAQCFS):
             _check_level(path, layer, T)
             psi = da_qcfs_shift(layer.theta, T, layer.psi_da)
-            return ParallelNeurons(layer.theta, T, psi=psi, theta_post=layer.theta + layer.phi_da, order=order)
+            theta_post = layer.spike_amplitude(f"layer {path} ({layer!r})")
+            return ParallelNeurons(layer.theta, T, psi=psi, theta_post=theta_post, order=order)
         if isinstance(layer, (ReLU, ClipReLU)):
             raise ValueError(
                 f"layer {path} is {layer!r}: a parallel SNN needs QCFS or DA-QCFS layers; "
@@ -476,7 +477,8 @@ def to_if_snn(net, T):
             return IFNeurons(layer.theta)
         if isinstance(layer, DAQCFS):
             _check_level(path, layer, T)
-            return IFNeurons(layer.theta, psi_da=layer.psi_da, theta_post=layer.theta + layer.phi_da)
+            return IFNeurons(layer.theta, psi_da=layer.psi_da,
+                             theta_post=layer.spike_amplitude(f"layer {path} ({layer!r})"))
         if isinstance(layer, ReLU):
             raise ValueError(f"layer {path} is ReLU: an IF SNN needs thresholds; run record_thresholds first")
         return layer

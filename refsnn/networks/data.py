@@ -213,7 +213,9 @@ def _find(directory, stem):
 
 
 def _check_labels(labels, path, n_classes=10):
-    """Labels must be integers in 0..n_classes-1."""
+    """Labels must be integers in 0..n_classes-1 (floats would be truncated, 9.9 to 9)."""
+    if labels.size and labels.dtype.kind not in "iu":  # an empty list is float64
+        raise ValueError(f"{path}: labels must be integers in 0..{n_classes - 1}, got dtype {labels.dtype}")
     if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
         raise ValueError(
             f"{path}: labels must lie in 0..{n_classes - 1}, "

@@ -60,8 +60,10 @@ no folder is ever created; overwriting keeps the existing file's permission bits
 symbolic link is followed and stays a link.
 """
 
+import errno
 import io
 import json
+import math
 import os
 import zipfile
 from typing import Callable, NamedTuple
@@ -87,15 +89,19 @@ READABLE_VERSIONS = (1, 2)
 class Codec(NamedTuple):
     """How one layer type is written and rebuilt.
 
-    ``settings`` and ``arrays`` name the attributes that are stored. ``build(s, a)``
-    makes a layer from the dicts of settings and arrays; :func:`_rebuild` then puts the
-    stored arrays themselves into the layer, so they are exactly the saved ones.
+    ``settings`` and ``arrays`` name the attributes that are stored. ``shapes(s)`` gives
+    the shape that the settings ``s`` fix for some arrays, checked against the stored
+    arrays before anything is built (so that settings which announce a huge layer
+    allocate nothing). ``build(s, a)`` makes a layer from the dicts of settings and
+    arrays; :func:`_rebuild` then puts the stored arrays themselves into the layer, so
+    they are exactly the saved ones.
     """
 
     cls: type
     settings: tuple
     arrays: tuple
     build: Callable
+    shapes: Callable = lambda s: {}
 
 
 def _throwaway_rng():
@@ -104,6 +110,11 @@ def _throwaway_rng():
 
 
 def _build_batchnorm(s, a):
+    for name in ("running_mean", "running_var"):  # no data gives these; NaN outputs would follow
+        if not np.isfinite(a[name]).all():
+            raise ValueError(f"{name} holds NaN or infinity")
+    if (a["running_var"] < 0).any():
+        raise ValueError(f"running_var is a variance but holds {a['running_var'].min()} < 0")
     layer = BatchNorm(s["channels"], s["eps"], s["momentum"], dtype=a["weight"].dtype)
     layer.training = s["training"]
     return layer
@@ -117,17 +128,22 @@ CONTAINERS = ("Sequential", "Residual")
 LAYERS = {codec.cls.__name__: codec for codec in [
     Codec(Linear, ("in_features", "out_features"), ("weight", "bias"),
           lambda s, a: Linear(s["in_features"], s["out_features"], _throwaway_rng(),
-                              dtype=a["weight"].dtype)),
+                              dtype=a["weight"].dtype),
+          lambda s: {"weight": (s["out_features"], s["in_features"]), "bias": (s["out_features"],)}),
     Codec(Conv2d, ("in_channels", "out_channels", "kernel_size", "stride", "padding"), ("weight", "bias"),
           lambda s, a: Conv2d(s["in_channels"], s["out_channels"], s["kernel_size"], s["stride"],
-                              s["padding"], rng=_throwaway_rng(), dtype=a["weight"].dtype)),
+                              s["padding"], rng=_throwaway_rng(), dtype=a["weight"].dtype),
+          lambda s: {"weight": (s["out_channels"], s["in_channels"], s["kernel_size"], s["kernel_size"]),
+                     "bias": (s["out_channels"],)}),
     Codec(AvgPool2d, ("kernel_size",), (), lambda s, a: AvgPool2d(s["kernel_size"])),
     Codec(Flatten, (), (), lambda s, a: Flatten()),
     Codec(BatchNorm, ("channels", "eps", "momentum", "training"),
-          ("weight", "bias", "running_mean", "running_var"), _build_batchnorm),
+          ("weight", "bias", "running_mean", "running_var"), _build_batchnorm,
+          lambda s: dict.fromkeys(("weight", "bias", "running_mean", "running_var"), (s["channels"],))),
     Codec(ReLU, (), (), lambda s, a: ReLU()),
     Codec(ClipReLU, (), ("theta",), lambda s, a: ClipReLU(a["theta"])),
-    Codec(QCFS, ("levels",), ("theta",), lambda s, a: QCFS(a["theta"].item(), s["levels"])),
+    Codec(QCFS, ("levels",), ("theta",), lambda s, a: QCFS(a["theta"].item(), s["levels"]),
+          lambda s: {"theta": (1,)}),
     Codec(DAQCFS, ("levels",), ("theta", "psi_da", "phi_da"),
           lambda s, a: DAQCFS(a["theta"], s["levels"], a["psi_da"], a["phi_da"])),
     Codec(ParallelNeurons, ("T", "order"), ("theta", "psi", "theta_post"),
@@ -225,7 +241,8 @@ def save(obj, path):
         If ``obj`` or one of its layers is of an unsupported type.
     OSError
         If the file cannot be written, e.g. ``FileNotFoundError`` when the folder does
-        not exist or ``PermissionError``; the exception's ``filename`` is ``path``.
+        not exist, ``IsADirectoryError`` when ``path`` is a folder, or
+        ``PermissionError``; the exception's ``filename`` is ``path``.
 
     Notes
     -----
@@ -241,6 +258,8 @@ def save(obj, path):
     """
     meta, arrays = _describe(obj)  # may raise TypeError before anything is written
     arrays["meta"] = np.array(json.dumps(meta))
+    if os.path.isdir(path):  # the rename would fail naming the hidden temporary file
+        raise IsADirectoryError(errno.EISDIR, "Is a directory; expected the path of a file", os.fspath(path))
     atomic_write(path, lambda file: _write_npz(file, arrays))
 
 
@@ -260,12 +279,35 @@ def _read_archive(data):
         bad = archive.testzip()
         if bad is not None:
             raise ValueError(f"entry {bad!r} fails its checksum")
+        for info in archive.infolist():
+            _check_npy_size(archive, info)
     with np.load(io.BytesIO(data), allow_pickle=False) as npz:
         arrays = {key: npz[key] for key in npz.files}
     for key, value in arrays.items():
         if not isinstance(value, np.ndarray):  # NpzFile returns raw bytes for non-.npy entries
             raise ValueError(f"entry {key!r} is not a .npy array")
     return arrays
+
+
+_NPY_HEADERS = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+
+
+def _check_npy_size(archive, info):
+    """A ValueError if the .npy header of an entry announces more (or less) data than the
+    entry holds: NumPy would allocate the announced array before finding out."""
+    if not info.filename.endswith(".npy"):
+        return
+    with archive.open(info) as file:
+        read_header = _NPY_HEADERS.get(np.lib.format.read_magic(file))
+        if read_header is None:
+            return  # another .npy version: NumPy reads it and says what is wrong
+        shape, _, dtype = read_header(file)
+        if dtype.hasobject:
+            return  # refused by allow_pickle=False
+        size = file.tell() + math.prod(shape) * dtype.itemsize
+    if size != info.file_size:
+        raise ValueError(f"entry {info.filename!r} announces an array of shape {shape} and dtype {dtype} "
+                         f"({size} bytes with its header) but holds {info.file_size} bytes")
 
 
 def _read_meta(arrays, path):
@@ -275,6 +317,8 @@ def _read_meta(arrays, path):
         meta = json.loads(str(arrays["meta"][()]))
     except (ValueError, IndexError) as exc:
         raise ValueError(f"{path}: the 'meta' entry is not a JSON string ({exc})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: the 'meta' entry is nested too deeply to be read") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         found = meta.get("format") if isinstance(meta, dict) else None
         raise ValueError(
@@ -315,9 +359,16 @@ def _leaf_entries(layers, path, prefix=""):
         yield from _entry_leaves(entry, where, path)
 
 
+#: The deepest nesting of containers that :func:`load` reads (a ResNet nests 3 deep);
+#: deeper files are refused before Python's recursion limit is reached.
+MAX_NESTING = 100
+
+
 def _entry_leaves(entry, where, path):
     if not isinstance(entry, dict):
         raise ValueError(f"{path}: layer {where} must be a JSON object, got {entry!r}")
+    if where.count(".") > MAX_NESTING:  # one dot per level of nesting: "3.main.1"
+        raise ValueError(f"{path}: containers nested more than {MAX_NESTING} deep (layer {where[:20]}...)")
     kind = entry.get("type")
     if kind == "Sequential":
         children = entry.get("layers")
@@ -395,6 +446,10 @@ def _rebuild_leaf(i, entry, arrays, path):
     stored = {name: arrays[key] for name, key in entry["arrays"].items()}
     for name, arr in stored.items():
         _check_float(arr, f"{where}: array {name!r}")
+    for name, shape in codec.shapes(entry["settings"]).items():  # before building: no huge layer
+        if stored[name].shape != shape:
+            raise ValueError(f"{where}: array {name!r} has shape {stored[name].shape}, but the settings "
+                             f"{entry['settings']} need shape {shape}")
     try:
         layer = codec.build(entry["settings"], stored)
     except (TypeError, ValueError) as exc:
@@ -434,7 +489,11 @@ def load(path):
         ``format_version`` other than the integer 1 or 2, its metadata is malformed (e.g.
         ``"settings": null``, a setting or ``T`` that is not an integer) or references
         missing arrays, or an array is not float32 or float64 (int64, bool or float16
-        weights are refused).
+        weights are refused). Sizes are checked before anything is built: containers
+        nested more than ``MAX_NESTING`` deep, an entry whose .npy header announces more
+        data than it holds, or settings that do not match the shapes of the stored
+        arrays are refused. So are BatchNorm running statistics that hold NaN or
+        infinity, or a variance < 0.
 
     Notes
     -----

@@ -38,6 +38,9 @@ def _rng(seed):
 
 
 def _check_factory(activation):
+    if not isinstance(activation, type) and hasattr(activation, "forward"):  # one layer, not a maker of layers
+        raise TypeError(f"activation must be a zero-argument factory, called once per activation layer, such as "
+                        f"the class {type(activation).__name__} or a lambda; got the layer {activation!r}")
     if not callable(activation):
         raise TypeError(f"activation must be a zero-argument factory such as ReLU, got {activation!r}")
     layer = activation()
@@ -127,6 +130,8 @@ def vgg_mini(activation, seed=0, in_shape=(1, 8, 8), widths=(16, 32), classes=10
     (2, 10)
     """
     C, H, W = _check_shape(in_shape)
+    if not isinstance(widths, (tuple, list, np.ndarray)):
+        raise TypeError(f"widths must be a sequence of ints, one per stage, such as (16, 32), got {widths!r}")
     widths = [as_int("widths", w) for w in widths]
     _check_factory(activation)
     rng = _rng(seed)

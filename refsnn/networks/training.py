@@ -27,7 +27,7 @@ import numpy as np
 
 from .._checks import as_float_array, as_int
 from . import layer_kernels
-from .containers import evaluation_mode, iter_layers, set_training
+from .containers import evaluation_mode, find_nonfinite, iter_layers, set_training
 from .normalization import BatchNorm
 
 __all__ = ["cross_entropy", "Adam", "fit", "forward_batches", "predict", "accuracy"]
@@ -243,42 +243,39 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
         holds a label < 0 or >= the number of outputs (checked on the first batch, before
         any weight changes); ``epochs`` or ``batch_size`` < 1; ``lr`` not finite and > 0.
         Also if the loss of a batch becomes NaN or infinite during training (usually a
-        too large ``lr``); ``net`` is then left as it was before that batch's update.
+        too large ``lr``); ``net`` (its weights and every BatchNorm's running
+        statistics) is then left as it was before that batch's update.
     """
     X, y = _check_data(X, y)
     epochs, batch_size = as_int("epochs", epochs), as_int("batch_size", batch_size)
     lr = _positive("lr", lr)
     optimizer = Adam(net.params(), net.grads(), lr=lr)
-    normalised = any(isinstance(layer, BatchNorm) for _, layer in iter_layers(net))
+    norms = [layer for _, layer in iter_layers(net) if isinstance(layer, BatchNorm)]
     set_training(net, True)
     try:
-        return _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, normalised)
+        return _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, norms)
     finally:
         set_training(net, False)
 
 
-def _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, normalised):
-    """The training loop of :func:`fit`."""
+def _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, norms):
+    """The training loop of :func:`fit`; ``norms`` lists the BatchNorm layers of ``net``."""
     history = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(len(y))
         total_loss, correct = 0.0, 0
         for start in range(0, len(y), batch_size):
             idx = order[start:start + batch_size]
-            if normalised and idx.size < 2 and len(y) > 1:
+            if norms and idx.size < 2 and len(y) > 1:
                 continue  # batch statistics need two samples: a last batch of one is skipped
+            statistics = [(bn.running_mean.copy(), bn.running_var.copy()) for bn in norms]
             logits = net.forward(X[idx])
-            if epoch == 1 and start == 0 and y.max() >= logits.shape[1]:  # before any update
-                raise ValueError(
-                    f"y must hold class indices 0..{logits.shape[1] - 1} for a network with "
-                    f"{logits.shape[1]} outputs, got a maximum of {y.max()}"
-                )
-            loss, grad = cross_entropy(logits, y[idx])
-            if not np.isfinite(loss):
-                raise ValueError(
-                    f"the training loss became {loss} in epoch {epoch} (samples {start}..{start + idx.size - 1}); "
-                    f"the learning rate lr={lr} is probably too large"
-                )
+            try:
+                loss, grad = _batch_loss(logits, y, idx, epoch, start, lr)
+            except ValueError:  # the forward pass updated the running statistics: undo it
+                for bn, (mean, var) in zip(norms, statistics):
+                    bn.running_mean[...], bn.running_var[...] = mean, var
+                raise
             net.backward(grad)
             optimizer.step()
             total_loss += loss * idx.size
@@ -287,6 +284,23 @@ def _epochs(net, X, y, epochs, batch_size, lr, rng, progress, optimizer, normali
         if progress is not None:
             progress(epoch, history[-1], correct / len(y))
     return history
+
+
+def _batch_loss(logits, y, idx, epoch, start, lr):
+    """The loss of one batch of :func:`fit` and its gradient; a ValueError for a label
+    out of range (checked on the first batch) or a non-finite loss."""
+    if epoch == 1 and start == 0 and y.max() >= logits.shape[1]:  # before any update
+        raise ValueError(
+            f"y must hold class indices 0..{logits.shape[1] - 1} for a network with "
+            f"{logits.shape[1]} outputs, got a maximum of {y.max()}"
+        )
+    loss, grad = cross_entropy(logits, y[idx])
+    if not np.isfinite(loss):
+        raise ValueError(
+            f"the training loss became {loss} in epoch {epoch} (samples {start}..{start + idx.size - 1}); "
+            f"the learning rate lr={lr} is probably too large"
+        )
+    return loss, grad
 
 
 def forward_batches(net, X, batch_size=256):
@@ -308,11 +322,23 @@ def forward_batches(net, X, batch_size=256):
     with evaluation_mode(net):
         parts = []
         for i in range(0, len(X), batch_size):
-            out = net.forward(X[i:i + batch_size])
+            out = _forward(net, X[i:i + batch_size])
             if hasattr(net, "check_output"):  # never the argmax of NaNs: name the layer
                 net.check_output(X[i:i + batch_size], out)
             parts.append(out)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _forward(net, x):
+    """``net.forward(x)`` for a finite ``x``; a layer that refuses a non-finite input (QCFS)
+    turns into the error naming the first layer whose output is NaN or infinite."""
+    try:
+        return net.forward(x)
+    except ValueError as error:
+        found = find_nonfinite(net, x)
+        if found is None:
+            raise
+        raise found from error
 
 
 def predict(net, X, batch_size=256):

@@ -360,7 +360,7 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper",
     else:  # binary search, or a T too large for the hadamard kernel's count estimate
         first = np.empty(flat.shape[1], dtype=np.int64)
         comparisons = np.empty_like(first)
-        total = _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
+        total = _first_step_kernel(flat, theta, psi, first, comparisons)
         _fill_kernel((T + 1 - first).astype(flat.dtype), denominators, spikes, paper)
     _check_finite_after(currents, total)
     return spikes.reshape(currents.shape) if out is None else out
@@ -389,10 +389,10 @@ def first_spike_step(currents, theta, psi=None, return_comparisons=False):
         Values 1..T; T + 1 means the neuron is silent.
     comparisons : numpy.ndarray of int64, same shape, only if ``return_comparisons``
     """
-    flat, theta, psi, denominators, currents = _prepare(currents, theta, psi)
+    flat, theta, psi, _, currents = _prepare(currents, theta, psi)
     first = np.empty(flat.shape[1], dtype=np.int64)
     comparisons = np.empty_like(first)
-    total = _first_step_kernel(flat, denominators, theta, psi, first, comparisons)
+    total = _first_step_kernel(flat, theta, psi, first, comparisons)
     _check_finite_after(currents, total)
     shape = currents.shape
     if return_comparisons:
@@ -405,7 +405,8 @@ def first_spike_step_from_total(total, theta, T, psi=None, return_comparisons=Fa
 
     The parallel neuron only needs Σ (the prior control matrix averages over time), so a
     network that carries summed currents between layers fires each neuron with
-    ⌈log2(T+1)⌉ comparisons and never touches the T steps. (The count itself is O(1)
+    ⌈log2(T+1)⌉ comparisons and never touches the T steps: memory O(N) for N neurons,
+    whatever T. (The count itself is O(1)
     from Σ, :func:`closed_form_count`; binary search is how the paper finds t_fir.)
 
     Parameters
@@ -427,12 +428,11 @@ def first_spike_step_from_total(total, theta, T, psi=None, return_comparisons=Fa
         Values 1..T; T + 1 means silent. The count is T + 1 − first_step.
     """
     total, theta, T, psi = _prepare_total(total, theta, T, psi)
-    dtype, shape = total.dtype, total.shape
-    denominators = (T - np.arange(T)).astype(dtype)
+    shape = total.shape
     flat = np.ascontiguousarray(total).ravel()
     first = np.empty(flat.size, dtype=np.int64)
     comparisons = np.empty_like(first)
-    _first_step_from_total(flat, T, denominators, theta.ravel(), psi.ravel(), first, comparisons)
+    _first_step_from_total(flat, T, theta.ravel(), psi.ravel(), first, comparisons)
     if return_comparisons:
         return first.reshape(shape), comparisons.reshape(shape)
     return first.reshape(shape)

@@ -195,14 +195,14 @@ def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma
 
 
 @njit(cache=True, error_model="numpy")
-def _first_step_from_total(total, T, denominators, theta, psi, first, comparisons):  # pragma: no cover
+def _first_step_from_total(total, T, theta, psi, first, comparisons):  # pragma: no cover
     for n in range(total.size):
         s = total[n] + psi[n]
         lo, hi, k = 1, T + 1, 0
         while lo < hi:
             mid = (lo + hi) // 2
             k += 1
-            if s / denominators[mid - 1] >= theta[n]:
+            if s / total.dtype.type(T - mid + 1) >= theta[n]:  # H_mid >= θ; no array of T steps
                 hi = mid
             else:
                 lo = mid + 1
@@ -211,7 +211,7 @@ def _first_step_from_total(total, T, denominators, theta, psi, first, comparison
 
 
 @njit(cache=True)
-def _first_step_kernel(currents, denominators, theta, psi, first, comparisons):  # pragma: no cover
+def _first_step_kernel(currents, theta, psi, first, comparisons):  # pragma: no cover
     total = _total_kernel(currents)
-    _first_step_from_total(total, currents.shape[0], denominators, theta, psi, first, comparisons)
+    _first_step_from_total(total, currents.shape[0], theta, psi, first, comparisons)
     return total

@@ -131,10 +131,19 @@ def _prepare(z, theta, psi, **extra):
     """Check ``z`` and broadcast θ, ψ (default θ/2) and extra parameters to ``z.shape``."""
     z = as_float_array("z", z)
     dtype = working_dtype(z)
-    theta = as_param("theta", theta, z.shape, dtype, positive=True)
+    theta = _nonzero_in_dtype(as_param("theta", theta, z.shape, dtype, positive=True))
     psi = theta / dtype.type(2) if psi is None else as_param("psi", psi, z.shape, dtype)
     extra = {k: as_param(k, v, z.shape, dtype) for k, v in extra.items()}
     return np.asarray(z, order="C"), theta, psi, extra
+
+
+def _nonzero_in_dtype(theta):
+    """θ, checked > 0 after its cast to the working dtype: a positive float64 θ below
+    float32's smallest positive number is 0 in float32, and ⌊(L z + ψ)/θ⌋ would divide by 0."""
+    if not (theta > 0).all():
+        raise ValueError(f"theta must be > 0 in the working dtype {theta.dtype} of z, but a value rounds to 0 "
+                         f"there; pass z as float64 or scale z and theta up")
+    return theta
 
 
 def _prepare_flat(z, theta, psi, **extra):
@@ -150,6 +159,7 @@ def _prepare_flat(z, theta, psi, **extra):
     if any(v is None for v in flat.values()):
         z, theta, psi, extra = _prepare(z, theta, psi, **extra)
         return z.ravel(), theta.ravel(), psi.ravel(), {k: v.ravel() for k, v in extra.items()}
+    _nonzero_in_dtype(flat["theta"])
     if psi is None:
         flat["psi"] = flat["theta"] / dtype.type(2)  # θ/2, once
     z = np.asarray(z, order="C").ravel()

@@ -155,6 +155,8 @@ def _check_args(args):
     if args.command == "experiment":
         if args.seeds is not None and any(seed < 0 for seed in args.seeds):
             raise ValueError(f"--seeds must be integers >= 0, got {' '.join(map(str, args.seeds))}")
+        if args.seeds is not None and len(set(args.seeds)) < len(args.seeds):
+            raise ValueError(f"--seeds must be distinct, got {' '.join(map(str, args.seeds))}")
         if args.data != "digits" and args.data_dir is None:
             raise ValueError(f"--data {args.data} reads local files: pass --data-dir DIR")
         if args.data_dir is not None:

@@ -231,6 +231,8 @@ def run_experiment(name, data="digits", data_dir=None, seeds=None, config=None, 
                                                                                       else range(3)))]
     if not seeds:
         raise ValueError("seeds must name at least one seed")
+    if len(set(seeds)) < len(seeds):  # a repeated seed would count one run twice in the summary
+        raise ValueError(f"seeds must be distinct, got {' '.join(map(str, seeds))}")
     start = time.perf_counter()
     rows = []
     for seed in seeds:
