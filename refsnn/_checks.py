@@ -83,8 +83,8 @@ def float_dtype(name, dtype):
     """Return ``dtype`` as a numpy dtype if it is float32 or float64, else raise TypeError."""
     try:
         dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
+    except TypeError:  # not a dtype at all, e.g. a misspelt name
+        dt = np.dtype(object)
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise TypeError(f"{name} must be float32 or float64, got {dtype!r}")
     return dt
