@@ -1,4 +1,4 @@
-"""Every argument and array check of the package, in one vocabulary.
+"""The argument and array checks of the package, in one vocabulary.
 
 Each check raises a ``TypeError`` for a value of the wrong type (a string for a number,
 a bool for an integer, a non-numeric array) and a ``ValueError`` for a value of the
@@ -11,12 +11,12 @@ vocabulary follows scikit-learn's parameter constraints
 a type, then an interval or a set of choices.
 
 Dtype rule for the whole package: a float32 or float64 array is computed in its own
-dtype; any other numeric input (integers, booleans, float16) is promoted to a default
-float, which is float64 in the neuron functions of :mod:`refsnn.neurons` (exact for
-every integer up to 2**53) and float32 in a network layer (the networks' dtype). A layer
-with weights computes in its weights' dtype whatever the input (float32 by default,
-float64 on request, for gradient checks); the converted SNNs and the conversion pipeline
-take their samples as float32. :func:`working_dtype` is the rule, with the default as
+dtype; any other numeric input (integers, booleans, float16) is promoted to float64 in
+the neuron functions of :mod:`refsnn.neurons` (exact for every integer up to 2**53) and
+to float32, the networks' dtype, in a network layer without weights. A layer with
+weights computes in its weights' dtype whatever its input (float32 by default, float64
+on request, for gradient checks); the converted SNNs and the conversion pipeline take
+their samples as float32. :func:`working_dtype` is the rule, with the default float as
 its argument.
 """
 

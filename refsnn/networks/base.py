@@ -9,11 +9,8 @@ A layer is an object with
   the layer's own arrays (not copies), so an optimizer can update ``params()`` in place
   and read fresh gradients from the same ``grads()`` arrays after every backward pass.
 
-Dtype rule: the package's, stated in :mod:`refsnn._checks`. Layers with weights
-compute in the dtype of their weights (float32 by default, float64 on request, for
-gradient checks); layers without weights keep float32 and float64 input and compute
-in float32 otherwise. The input checks of the layers live in :mod:`refsnn._checks`
-too.
+The dtype rule (a layer with weights computes in its weights' dtype) and the layers'
+input checks are in :mod:`refsnn._checks`.
 
 Naming rule for learned or calibrated values: constructor arguments keep their paper
 names (``theta``, ``psi_da``, ``phi_da``) even when training or calibration updates them
