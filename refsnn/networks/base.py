@@ -1,4 +1,4 @@
-"""The base class shared by every layer in :mod:`refsnn.networks.layers`, and its input checks.
+"""The base class shared by every layer in :mod:`refsnn.networks.layers`.
 
 A layer is an object with
 
@@ -9,10 +9,8 @@ A layer is an object with
   the layer's own arrays (not copies), so an optimizer can update ``params()`` in place
   and read fresh gradients from the same ``grads()`` arrays after every backward pass.
 
-Dtype rule: layers with weights compute in the dtype of their weights (float32 by
-default, float64 on request, for gradient checks); any other weight dtype is a
-TypeError. Layers without weights compute in the input's dtype if it is float32 or
-float64, and in float32 otherwise.
+The dtype rule (a layer with weights computes in its weights' dtype) and the layers'
+input checks are in :mod:`refsnn._checks`.
 
 Naming rule for learned or calibrated values: constructor arguments keep their paper
 names (``theta``, ``psi_da``, ``phi_da``) even when training or calibration updates them
@@ -25,7 +23,9 @@ what ``forward`` saves for ``backward`` is private (``_x``, ``_z``).
 
 import numpy as np
 
-from .._checks import as_float_array, as_int
+# The layers' input checks, imported by the layers from here:
+from .._checks import as_input, check_finite_input, check_ndim, channel_param, float_dtype  # noqa: F401
+from .._checks import as_int as positive_int  # noqa: F401  (an integer >= 1)
 
 
 class Layer:
@@ -60,22 +60,6 @@ class Layer:
         return grad_out
 
 
-def as_input(layer, x, dtype=None):
-    """Convert ``x`` to a float array (``dtype``, or float32/float64 as is)."""
-    x = np.asarray(x)
-    if x.dtype.kind not in "biuf":
-        raise TypeError(f"{layer!r}: input must be numeric, got dtype {x.dtype}")
-    if dtype is None:
-        dtype = x.dtype if x.dtype in (np.float32, np.float64) else np.float32
-    return x.astype(dtype, copy=False)
-
-
-def check_ndim(layer, x, allowed, what):
-    """Raise ValueError naming ``layer`` unless ``x.ndim`` is in ``allowed``."""
-    if x.ndim not in allowed:
-        raise ValueError(f"{layer!r}: expected input of shape {what}, got shape {x.shape}")
-
-
 def per_channel(layer, param, x):
     """View a per-channel parameter of shape (C,) so it broadcasts along axis 1 of ``x``.
 
@@ -97,22 +81,6 @@ def kaiming_normal(rng, shape, fan_in, dtype):
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 
-def positive_int(name, value):
-    """Return ``value`` as int if it is an integer >= 1 (bools are rejected)."""
-    return as_int(name, value, minimum=1)
-
-
-def float_dtype(name, dtype):
-    """Return ``dtype`` as a numpy dtype if it is float32 or float64, else raise TypeError."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise TypeError(f"{name} must be float32 or float64, got {dtype!r}")
-    return dt
-
-
 def nonfinite_error(index, layer, where="layer"):
     """The ValueError for a layer whose output holds NaN or infinity on finite input.
 
@@ -126,27 +94,3 @@ def nonfinite_error(index, layer, where="layer"):
     else:
         reason = "its finite weights or inputs overflowed the float range"
     return ValueError(f"{where} {index} ({layer!r}) outputs NaN or infinity on finite input: {reason}")
-
-
-def check_finite_input(name, x):
-    """Raise ValueError naming ``name`` if the numeric array ``x`` holds NaN or infinity."""
-    if x.dtype.kind == "f" and not np.isfinite(x).all():
-        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-
-
-def channel_param(name, value, positive=False, scalar=False):
-    """A per-channel parameter as a float64 array of shape (C,), C >= 1.
-
-    With ``scalar=True`` a scalar is accepted too and becomes shape (1,), which applies
-    to every channel. Non-numeric values are a TypeError; any other shape, an empty
-    array, NaN or infinity, or (with ``positive``) a value <= 0 a ValueError.
-    """
-    arr = as_float_array(name, value).astype(np.float64)
-    if scalar and arr.ndim == 0:
-        arr = arr.reshape(1)
-    if arr.ndim != 1 or arr.size == 0:
-        what = "a scalar or " if scalar else ""
-        raise ValueError(f"{name} must be {what}a non-empty 1-D array of shape (C,), got shape {arr.shape}")
-    if positive and not (arr > 0).all():
-        raise ValueError(f"{name} must be > 0 in every channel, got a minimum of {arr.min()}")
-    return arr.copy()

@@ -22,12 +22,11 @@ The equations are in ``tutorials/00_notation.md`` ("The three-stage pipeline",
 """
 
 import copy
-import numbers
 import warnings
 
 import numpy as np
 
-from .._checks import as_float_array, as_int, check_choice
+from .._checks import as_float, as_int, check_bool, check_choice, check_samples
 from ..neurons.quantization import clip_relu, da_qcfs_shift, qcfs
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 from .containers import find_nonfinite, is_container, iter_layers, map_children, run, set_training
@@ -85,14 +84,6 @@ def _activation_paths(net):
     return {id(layer): path for path, layer in iter_layers(net) if isinstance(layer, ACTIVATIONS)}
 
 
-def _check_data(X, name="X"):
-    """``X`` as a finite float32 batch of shape (B, ...) with B >= 1."""
-    X = as_float_array(name, X)
-    if X.ndim < 2 or X.shape[0] == 0:
-        raise ValueError(f"{name} must be a non-empty batch of shape (B, ...), got shape {X.shape}")
-    return X.astype(np.float32, copy=False)
-
-
 def _reduce_axes(z):
     """Axes of batch and space: everything except the channel axis 1."""
     return (0,) + tuple(range(2, z.ndim))
@@ -125,30 +116,35 @@ def activation_outputs(net, X, batch_size=256):
         Also if a layer outputs NaN or infinity (the message names the first one).
     """
     _check_network(net)
-    X = _check_data(X)
+    X = check_samples(X, dtype=np.float32)
     batch_size = as_int("batch_size", batch_size)
     net = _evaluation_copy(net)
-    parts = []
-    for start in range(0, X.shape[0], batch_size):
-        xb, outs = X[start:start + batch_size], []
-
-        def hook(layer, x):
-            if isinstance(layer, ACTIVATIONS):
-                outs.append(layer.forward(x))
-                return outs[-1]
-            return None
-
-        try:  # QCFS layers refuse NaN pre-activations themselves
-            out = run(net, xb, hook)
-        except ValueError:
-            error = find_nonfinite(net, xb)
-            if error is None:
-                raise
-            raise error from None
-        if not np.isfinite(out).all() or not all(np.isfinite(a).all() for a in outs):
-            raise find_nonfinite(net, xb) or ValueError("net outputs NaN or infinity")
-        parts.append(outs)
+    starts = range(0, X.shape[0], batch_size)
+    parts = [_batch_activations(net, X[start:start + batch_size]) for start in starts]
     return [np.concatenate(p) for p in zip(*parts)]
+
+
+def _batch_activations(net, xb):
+    """What every activation layer of ``net`` outputs on the batch ``xb``, in forward order;
+    a NaN or infinity is a ValueError naming the first layer that produced it."""
+    outs = []
+
+    def hook(layer, x):
+        if isinstance(layer, ACTIVATIONS):
+            outs.append(layer.forward(x))
+            return outs[-1]
+        return None
+
+    try:  # QCFS layers refuse NaN pre-activations themselves
+        out = run(net, xb, hook)
+    except ValueError:
+        error = find_nonfinite(net, xb)
+        if error is None:
+            raise
+        raise error from None
+    if not np.isfinite(out).all() or not all(np.isfinite(a).all() for a in outs):
+        raise find_nonfinite(net, xb) or ValueError("net outputs NaN or infinity")
+    return outs
 
 
 # --------------------------------------------------------------------------- stage 1
@@ -200,12 +196,29 @@ def record_thresholds(relu_net, X, batch_size=256):
         in forward order.
     """
     _check_network(relu_net, "relu_net")
-    X = _check_data(X)
+    X = check_samples(X, dtype=np.float32)
     batch_size = as_int("batch_size", batch_size)
     net = _evaluation_copy(relu_net)
-    paths = {id(layer): path for path, layer in iter_layers(net) if isinstance(layer, ReLU)}
-    if not paths:
+    if not any(isinstance(layer, ReLU) for _, layer in iter_layers(net)):
         raise ValueError("relu_net has no ReLU layer: there is nothing to record")
+    maxima, thresholds, notes = _input_maxima(net, X, batch_size), [], []
+
+    def replace(path, layer):
+        if not isinstance(layer, ReLU):
+            return layer
+        clip = ClipReLU(_usable_thresholds(net, path, maxima[id(layer)], notes))
+        thresholds.append(clip.theta)
+        return clip
+
+    out = _replace(net, replace)
+    for note in notes:
+        warnings.warn(note, RuntimeWarning, stacklevel=2)
+    out.thresholds_ = thresholds
+    return out
+
+
+def _input_maxima(net, X, batch_size):
+    """id(ReLU) → the channel-wise maximum of its input over all batches of ``X``, float64."""
     maxima = {}
 
     def hook(layer, x):
@@ -216,27 +229,19 @@ def record_thresholds(relu_net, X, batch_size=256):
 
     for start in range(0, X.shape[0], batch_size):
         run(net, X[start:start + batch_size], hook)
-    thresholds, notes = [], []
+    return maxima
 
-    def replace(path, layer):
-        if not isinstance(layer, ReLU):
-            return layer
-        theta = maxima[id(layer)]
-        silent = np.flatnonzero(theta <= 0)
-        if silent.size:
-            how = ("they are made silent (zero weights and bias, θ = 1)" if _silence(net, path, silent)
-                   else "nothing before the ReLU can silence them, so they keep θ = 1")
-            notes.append(f"ReLU layer {path}: channels {silent.tolist()} never receive positive input; {how}")
-            theta = np.where(theta <= 0, 1.0, theta)
-        clip = ClipReLU(theta)
-        thresholds.append(clip.theta)
-        return clip
 
-    out = _replace(net, replace)
-    for note in notes:
-        warnings.warn(note, RuntimeWarning, stacklevel=2)
-    out.thresholds_ = thresholds
-    return out
+def _usable_thresholds(net, path, theta, notes):
+    """``theta`` with every θ_c <= 0 set to 1, after silencing those channels of the ReLU
+    at ``path`` if :func:`_silence` can; a note for the warning says what happened."""
+    silent = np.flatnonzero(theta <= 0)
+    if silent.size:
+        how = ("they are made silent (zero weights and bias, θ = 1)" if _silence(net, path, silent)
+               else "nothing before the ReLU can silence them, so they keep θ = 1")
+        notes.append(f"ReLU layer {path}: channels {silent.tolist()} never receive positive input; {how}")
+        theta = np.where(theta <= 0, 1.0, theta)
+    return theta
 
 
 # --------------------------------------------------------------------------- stage 2
@@ -265,131 +270,155 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
               calibrate_linear=True, progress=None):
     """Stage 2: layer-wise DA-QCFS calibration of ψ_DA and φ_DA.
 
-    The teacher is the network itself: ClipReLU for the training-free pipeline, or QCFS
-    at its trained level T̃. Its student copy runs DA-QCFS at level T. Each batch runs both
-    through the same weights; at every activation layer, in forward order,
-
-    .. math::
-
-        e_{pre} = \\overline{z_{teacher} - z_{student}},\\quad
-        \\psi_{DA} \\leftarrow (1-\\alpha)\\psi_{DA} + \\alpha e_{pre},\\quad
-        e_{post} = \\overline{y_{teacher} - r_{DA}(z_{student})},
-
-    with means over batch and space per channel, and then φ_DA is updated by
-    ``phi_update``:
-
-    ``"ema_residual"`` (the authors' code)
-        φ ← (1 − α)φ + α·e_post. Its fixed point leaves a mean residual of φ* itself: it
-        removes only a fraction E[s]/(1 + E[s]) of the output bias
-        (``tutorials/00_notation.md``, "Calibration details").
-    ``"accumulate"``
-        φ ← φ + α·e_post, which drives the mean residual to zero.
-
-    Later layers see a student path already corrected upstream (greedy, layer by layer).
+    A student copy runs DA-QCFS at level T; layer by layer in forward order (greedy), its
+    ψ_DA and φ_DA follow running averages of its mean input and output errors against the
+    teacher, the network itself (ClipReLU, or QCFS at T̃); equations in :meth:`_Calibration.hook`.
 
     Parameters
     ----------
     net : refsnn.networks.layers.Sequential
-        A ClipReLU network (from :func:`record_thresholds`) or a QCFS network; residual
-        blocks may be nested inside. It runs in evaluation mode.
+        A ClipReLU network (from :func:`record_thresholds`) or a QCFS network, residual
+        blocks allowed; it runs in evaluation mode.
     X : numpy.ndarray, shape (B, ...)
         Calibration data (the authors use one epoch of the training set).
     T : int
         The SNN's number of time steps, the level of every DA-QCFS.
     teacher : None or int
-        ``None``: each activation teaches its own DA-QCFS student — ClipReLU in the
-        training-free pipeline, QCFS at its trained level T̃ for a QCFS network. An int
-        L makes every QCFS teacher run at level L instead; the authors' code hard-codes
-        L = 8 ("resnet_qcfs 8, vgg16_qcfs 4 or 16"; ``tutorials/00_notation.md``,
-        "Where the released code differs").
+        ``None``: each activation teaches its own student; an int L runs every QCFS teacher
+        at level L, the code's 8 (``tutorials/00_notation.md``, "Where the released code differs").
     alpha : real number in (0, 1]
-        Momentum of the running averages; the code's 0.01. A non-number (or a bool) is
-        a TypeError.
+        Momentum of the running averages; the code's 0.01.
     phi_update : {"ema_residual", "accumulate"}
+        φ ← (1 − α)φ + α·e_post, the authors' code, or φ ← φ + α·e_post, which drives the
+        mean output residual to zero.
     epochs : int
-        Passes over ``X``. With α = 0.01 a running average needs a few hundred batches
-        to converge; small data sets need several epochs. ``epochs=0`` skips the
-        calibration: every activation becomes DA-QCFS at level T with ψ_DA = φ_DA = 0
-        (QCFS at level T with the layer's thresholds), the "without calibration"
-        baseline.
+        Passes over ``X`` (α = 0.01 needs a few hundred batches); 0 keeps ψ_DA = φ_DA = 0.
     batch_size : int
     calibrate_linear : bool
-        Also calibrate activations on 2-D (B, F) inputs. The paper's DA-QCFS is defined
-        per channel for every layer, so True by default; the authors' code calibrates
-        only 4-D (convolutional) layers, which is ``False``.
+        Also calibrate activations on 2-D (B, F) inputs, as the paper does; the authors'
+        code calibrates only 4-D (convolutional) ones (``False``).
     progress : callable, optional
-        Called as ``progress(epoch, layer_errors)`` after each epoch, where
-        ``layer_errors`` is the list of mean |e_post| per calibrated layer.
+        Called after each epoch as ``progress(epoch, mean |e_post| of each calibrated layer)``.
 
     Returns
     -------
     refsnn.networks.layers.Sequential
         A copy with DAQCFS layers at level T.
     """
+    X, epochs, batch_size, calibration = _check_calibration(
+        net, X, T, teacher, alpha, phi_update, epochs, batch_size, calibrate_linear)
+    net = _evaluation_copy(net)
+    if epochs == 0:  # one pass only builds the DA-QCFS layers (ψ_DA = φ_DA = 0)
+        calibration.run_batch(net, X[:batch_size], updating=False)
+    for epoch in range(epochs):
+        layer_errors = calibration.run_epoch(net, X, batch_size)
+        if progress is not None:
+            progress(epoch, layer_errors)
+    return _replace(net, lambda path, layer: calibration.students.get(id(layer), layer))
+
+
+def _check_calibration(net, X, T, teacher, alpha, phi_update, epochs, batch_size, calibrate_linear):
+    """The arguments of :func:`calibrate`, checked: ``X``, ``epochs`` and ``batch_size``,
+    and the others as a fresh :class:`_Calibration`."""
     _check_network(net)
-    X = _check_data(X)
+    X = check_samples(X, dtype=np.float32)
     T = as_int("T", T)
     epochs = as_int("epochs", epochs, minimum=0)
     batch_size = as_int("batch_size", batch_size)
     check_choice("phi_update", phi_update, ("ema_residual", "accumulate"))
     teacher_levels = None if teacher is None else as_int("teacher", teacher)
-    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real):
-        raise TypeError(f"alpha must be a real number in (0, 1], got {alpha!r}")
-    if not 0 < alpha <= 1:  # NaN fails too
-        raise ValueError(f"alpha must be in (0, 1], got {alpha}")
-    alpha = float(alpha)
-    net = _evaluation_copy(net)
-    paths = _activation_paths(net)
-    if not paths:
+    alpha = as_float("alpha", alpha, "(0, 1]")
+    calibrate_linear = check_bool("calibrate_linear", calibrate_linear)
+    if not _activation_paths(net):
         raise ValueError("net has no activation layer: there is nothing to calibrate")
     if any(isinstance(layer, ReLU) for _, layer in iter_layers(net)):
         raise ValueError("net still has ReLU layers: run record_thresholds first")
+    return X, epochs, batch_size, _Calibration(T, teacher_levels, alpha, phi_update, calibrate_linear)
 
-    students, teachers, frozen = {}, {}, set()
-    errors = {}
 
-    def hook(layer, x):
-        """Teacher and student run as the two halves of one batch (as in the released
-        code), through the same weights; at an activation both are updated here."""
+class _Calibration:
+    """The state of one :func:`calibrate` run, and the hook that updates it.
+
+    Teacher and student run as the two halves of one batch (as in the released code),
+    through the same weights. At each activation layer, the first time, :meth:`hook`
+    builds the DA-QCFS student and the teacher function (:func:`_to_daqcfs`); while
+    ``updating``, it then updates the student's ψ_DA and φ_DA.
+
+    Attributes
+    ----------
+    T, teacher_levels, alpha, phi_update, calibrate_linear
+        The checked arguments of :func:`calibrate`.
+    updating : bool
+        Whether :meth:`hook` updates ψ_DA and φ_DA (False: it only builds the students).
+    students : dict id(layer) -> DAQCFS
+    teachers : dict id(layer) -> callable, the teacher's output for its input
+    frozen : set of id(layer)
+        Students left uncalibrated (2-D input with ``calibrate_linear=False``).
+    errors : dict id(layer) -> list of float
+        The mean |e_post| of every batch since it was last cleared.
+    """
+
+    def __init__(self, T, teacher_levels, alpha, phi_update, calibrate_linear):
+        self.T, self.teacher_levels, self.alpha = T, teacher_levels, alpha
+        self.phi_update, self.calibrate_linear = phi_update, calibrate_linear
+        self.updating = False
+        self.students, self.teachers, self.frozen, self.errors = {}, {}, set(), {}
+
+    def run_batch(self, net, xb, updating):
+        """Run the batch ``xb`` through ``net`` as student and teacher, side by side."""
+        self.updating = updating
+        run(net, np.concatenate([xb, xb]), self.hook)
+
+    def run_epoch(self, net, X, batch_size):
+        """One updating pass over ``X``; returns the mean |e_post| of each calibrated layer,
+        in forward order."""
+        self.errors.clear()
+        for start in range(0, X.shape[0], batch_size):
+            self.run_batch(net, X[start:start + batch_size], updating=True)
+        return [float(np.mean(self.errors[key])) for key in _activation_paths(net) if key in self.errors]
+
+    def hook(self, layer, x):
+        """At an activation layer, update the student's ψ_DA from the inputs z and then its
+        φ_DA from the outputs y of this batch (the calibration's equations); return both
+        halves' outputs.
+
+        .. math::
+
+            e_{pre} = \\overline{z_{teacher} - z_{student}},\\quad
+            \\psi_{DA} \\leftarrow (1-\\alpha)\\psi_{DA} + \\alpha e_{pre},\\quad
+            e_{post} = \\overline{y_{teacher} - r_{DA}(z_{student})},
+
+        with means over batch and space per channel, and then by ``phi_update``:
+        ``"ema_residual"`` (the authors' code) φ_DA ← (1 − α)φ_DA + α·e_post, whose fixed
+        point leaves a mean residual of φ* itself, removing only a fraction
+        E[s]/(1 + E[s]) of the output bias (``tutorials/00_notation.md``, "Calibration
+        details"); ``"accumulate"`` φ_DA ← φ_DA + α·e_post, which drives the mean
+        residual to zero.
+        """
         if not isinstance(layer, ACTIVATIONS):
             return None
         half = x.shape[0] // 2
         xs, xt = x[:half], x[half:]
         key = id(layer)
-        if key not in students:
-            students[key], teachers[key] = _to_daqcfs(layer, T, xs, teacher_levels)
-            if xs.ndim == 2 and not calibrate_linear:
-                frozen.add(key)
-        student, teach = students[key], teachers[key]
+        if key not in self.students:
+            self.students[key], self.teachers[key] = _to_daqcfs(layer, self.T, xs, self.teacher_levels)
+            if xs.ndim == 2 and not self.calibrate_linear:
+                self.frozen.add(key)
+        student, teach = self.students[key], self.teachers[key]
         axes = _reduce_axes(xs)
-        update = updating and key not in frozen
+        update = self.updating and key not in self.frozen
         if update:  # ψ_DA first, from the raw student input
             e_pre = (xt - xs).mean(axis=axes, dtype=np.float64)
-            student.psi_da[:] = (1 - alpha) * student.psi_da + alpha * e_pre
+            student.psi_da[:] = (1 - self.alpha) * student.psi_da + self.alpha * e_pre
         ys, yt = student.forward(xs), teach(xt)
         if update:  # then φ_DA, from the residual of this batch
             e_post = (yt - ys).mean(axis=axes, dtype=np.float64)
-            if phi_update == "ema_residual":
-                student.phi_da[:] = (1 - alpha) * student.phi_da + alpha * e_post
+            if self.phi_update == "ema_residual":
+                student.phi_da[:] = (1 - self.alpha) * student.phi_da + self.alpha * e_post
             else:
-                student.phi_da[:] = student.phi_da + alpha * e_post
-            errors.setdefault(key, []).append(np.abs(e_post).mean())
+                student.phi_da[:] = student.phi_da + self.alpha * e_post
+            self.errors.setdefault(key, []).append(np.abs(e_post).mean())
         return np.concatenate([ys, yt])
-
-    updating = False  # epochs = 0: one pass only builds the DA-QCFS layers (ψ_DA = φ_DA = 0)
-    if epochs == 0:
-        xb = X[:batch_size]
-        run(net, np.concatenate([xb, xb]), hook)
-    updating = True
-    order = list(paths)
-    for epoch in range(epochs):
-        errors.clear()
-        for start in range(0, X.shape[0], batch_size):
-            xb = X[start:start + batch_size]
-            run(net, np.concatenate([xb, xb]), hook)
-        if progress is not None:
-            progress(epoch, [float(np.mean(errors[k])) for k in order if k in errors])
-    return _replace(net, lambda path, layer: students.get(id(layer), layer))
 
 
 # --------------------------------------------------------------------------- stage 3

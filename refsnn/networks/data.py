@@ -20,7 +20,6 @@ wrong format, inconsistent counts), and the message always names the offending p
 
 import gzip
 import math
-import numbers
 import pickle
 import zlib
 from importlib import resources
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._checks import as_int, check_choice
+from .._checks import as_float, as_int, check_choice
 
 __all__ = ["load_digits", "stratified_split", "read_idx", "load_mnist", "load_cifar10"]
 
@@ -77,10 +76,7 @@ def stratified_split(y, test_fraction, seed):
         ``seed`` < 0, or a class is too small for ``test_fraction``: it would put none
         or all of the class's samples into the test set.
     """
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, numbers.Real):
-        raise TypeError(f"test_fraction must be a real number, got {test_fraction!r}")
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be strictly between 0 and 1, got {test_fraction}")
+    as_float("test_fraction", test_fraction, "(0, 1)")
     seed = as_int("seed", seed, minimum=0)
     y = np.asarray(y)
     if y.ndim != 1 or y.size == 0:

@@ -33,6 +33,7 @@ import math
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .._checks import as_int
 from .base import (
     Layer, as_input, check_finite_input, check_ndim, float_dtype, kaiming_normal, positive_int,
 )
@@ -283,9 +284,7 @@ class Conv2d(Layer):
         self.out_channels = positive_int("out_channels", out_channels)
         self.kernel_size = positive_int("kernel_size", kernel_size)
         self.stride = positive_int("stride", stride)
-        if isinstance(padding, bool) or not isinstance(padding, (int, np.integer)) or padding < 0:
-            raise ValueError(f"padding must be an integer >= 0, got {padding!r}")
-        self.padding = int(padding)
+        self.padding = as_int("padding", padding, minimum=0)
         dtype = float_dtype("dtype", dtype)
         k = self.kernel_size
         fan_in = self.in_channels * k * k

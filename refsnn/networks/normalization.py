@@ -21,6 +21,7 @@ import copy
 
 import numpy as np
 
+from .._checks import as_float, check_positive
 from . import layer_kernels
 
 from .base import Layer, as_input, check_ndim, float_dtype, positive_int
@@ -67,14 +68,7 @@ class BatchNorm(Layer):
     def __init__(self, channels, eps=1e-5, momentum=0.1, dtype=np.float32):
         self.channels = positive_int("channels", channels)
         dtype = float_dtype("dtype", dtype)
-        for name, value, low in (("eps", eps, 0.0), ("momentum", momentum, 0.0)):
-            if isinstance(value, bool) or not isinstance(value, (int, float, np.floating)) or not np.isfinite(value):
-                raise TypeError(f"{name} must be a finite real number, got {value!r}")
-            if not value > low:
-                raise ValueError(f"{name} must be > {low}, got {value}")
-        if momentum > 1:
-            raise ValueError(f"momentum must be in (0, 1], got {momentum}")
-        self.eps, self.momentum = float(eps), float(momentum)
+        self.eps, self.momentum = check_positive("eps", eps), as_float("momentum", momentum, "(0, 1]")
         self.weight = np.ones(self.channels, dtype=dtype)
         self.bias = np.zeros(self.channels, dtype=dtype)
         self.running_mean = np.zeros(self.channels, dtype=dtype)

@@ -21,11 +21,9 @@ The matrices of these small networks are too small for multi-threaded BLAS: set
 much faster when other processes share the cores.
 """
 
-import numbers
-
 import numpy as np
 
-from .._checks import as_float_array, as_int
+from .._checks import as_float, as_int, check_positive, check_samples
 from . import layer_kernels
 from .containers import evaluation_mode, find_nonfinite, iter_layers, set_training
 from .normalization import BatchNorm
@@ -97,6 +95,8 @@ class Adam:
 
     Raises
     ------
+    TypeError
+        If a hyperparameter is of the wrong type (naming it).
     ValueError
         If the dicts do not match, or a hyperparameter is out of range (naming it).
     """
@@ -111,11 +111,12 @@ class Adam:
                 raise ValueError(
                     f"{name}: parameter shape {params[name].shape} != gradient shape {grads[name].shape}"
                 )
-        lr, eps = _positive("lr", lr), _positive("eps", eps)
-        if (not isinstance(betas, (tuple, list)) or len(betas) != 2
-                or not all(_is_real(b) and 0 <= b < 1 for b in betas)):
+        lr, eps = check_positive("lr", lr), check_positive("eps", eps)
+        if not isinstance(betas, (tuple, list)):
+            raise TypeError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
+        if len(betas) != 2:
             raise ValueError(f"betas must be a pair of numbers in [0, 1), got {betas!r}")
-        betas = (float(betas[0]), float(betas[1]))
+        betas = tuple(as_float(f"betas[{i}]", b, "[0, 1)") for i, b in enumerate(betas))
         self.params, self.grads = params, grads
         self.lr, self.betas, self.eps = lr, betas, eps
         self.m = {k: np.zeros_like(p) for k, p in params.items()}
@@ -156,35 +157,9 @@ class Adam:
         p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
 
 
-def _is_real(value):
-    """A real number that is not a bool; NaN fails every comparison, so callers test ranges."""
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
-
-
-def _positive(name, value):
-    """Check that ``value`` is a finite real number > 0 and return it as float."""
-    if not _is_real(value):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
-
-
-def _check_X(X):
-    """``X`` as a finite float array with at least one sample (see ``as_float_array``).
-
-    float32 stays float32 (no copy); other numeric types become float64, which the
-    layers then cast to their weights' dtype.
-    """
-    X = as_float_array("X", X)
-    if X.ndim == 0 or X.shape[0] == 0:
-        raise ValueError(f"X must hold at least one sample along its first axis, got shape {X.shape}")
-    return X
-
-
 def _check_data(X, y):
     """Check the samples ``X`` and their integer class labels ``y``."""
-    X, y = _check_X(X), np.asarray(y)
+    X, y = check_samples(X), np.asarray(y)
     if y.dtype.kind not in "iu":
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}")
     if y.ndim != 1:
@@ -248,7 +223,7 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
     """
     X, y = _check_data(X, y)
     epochs, batch_size = as_int("epochs", epochs), as_int("batch_size", batch_size)
-    lr = _positive("lr", lr)
+    lr = check_positive("lr", lr)
     optimizer = Adam(net.params(), net.grads(), lr=lr)
     norms = [layer for _, layer in iter_layers(net) if isinstance(layer, BatchNorm)]
     set_training(net, True)
@@ -317,7 +292,7 @@ def forward_batches(net, X, batch_size=256):
     ValueError
         If ``batch_size < 1``, or ``X`` is empty or holds NaN or infinity.
     """
-    X = _check_X(X)
+    X = check_samples(X)
     batch_size = as_int("batch_size", batch_size)
     with evaluation_mode(net):
         parts = []

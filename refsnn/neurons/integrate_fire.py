@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit
 
 from .._checks import (
-    _check_finite_after, _currents_unchecked, as_currents, as_param, block_param, check_out, per_neuron_pair,
+    as_currents, as_param, block_param, check_finite_after, check_out, currents_unchecked, per_neuron_pair,
 )
 
 __all__ = ["if_neuron", "if_neuron_reference"]
@@ -147,7 +147,7 @@ def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
     >>> if_neuron([[0.0], [0.0], [3.0]], theta=1.0)[:, 0]
     array([False, False,  True])
     """
-    currents = _currents_unchecked(currents)
+    currents = currents_unchecked(currents)
     T, shape, dtype = currents.shape[0], currents.shape[1:], currents.dtype
     theta = block_param("theta", theta, shape, dtype, BLOCK, positive=True)
     v0 = theta / dtype.type(2) if v0 is None else block_param("v0", v0, shape, dtype, BLOCK)
@@ -159,7 +159,7 @@ def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
         spikes = check_out(out, currents.shape, np.bool_, inputs=(currents,))
     membrane = np.empty(flat.shape if return_membrane else (0, flat.shape[1]), dtype=dtype)
     state = _if_kernel(flat, theta, v0, spikes, membrane, bool(return_membrane))
-    _check_finite_after(currents, state)
+    check_finite_after(currents, state)
     spikes = spikes.reshape(currents.shape) if out is None else out
     if return_membrane:
         return spikes, membrane.reshape(currents.shape)

@@ -46,15 +46,15 @@ rounded matrix entries such as 1/3 and can miss an exact tie by one spike.
 import numpy as np
 
 from .._checks import (
-    _check_finite_after,
-    _currents_unchecked,
     as_currents,
     as_float_array,
     as_int,
     as_param,
     block_param,
     check_choice,
+    check_finite_after,
     check_out,
+    currents_unchecked,
     per_neuron_pair,
 )
 from .matrices import parallel_conversion_matrix, step_offsets
@@ -93,12 +93,12 @@ def _prepare(currents, theta, psi, checked=False, block=None):
     T − x + 1 for x = 1..T, and the currents as given.
 
     The public functions check finiteness after the kernel, from the state it returns
-    (:func:`refsnn._checks._check_finite_after`), to save a pass over T×N values; the
+    (:func:`refsnn._checks.check_finite_after`), to save a pass over T×N values; the
     twins (``checked=True``) check it first. With ``block``, θ and ψ that are single
     numbers come as ``block`` copies (:func:`refsnn._checks.block_param`), as the
     hadamard kernel reads them, unless one of them is per neuron.
     """
-    currents = as_currents(currents) if checked else _currents_unchecked(currents)
+    currents = as_currents(currents) if checked else currents_unchecked(currents)
     T, shape = currents.shape[0], currents.shape[1:]
     dtype = currents.dtype
     flat = np.ascontiguousarray(currents.reshape(T, -1))  # a view unless currents is strided
@@ -345,7 +345,7 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper",
     """
     check_choice("method", method, METHODS)
     check_choice("order", order, ORDERS)
-    currents = _currents_unchecked(currents)
+    currents = currents_unchecked(currents)
     fast = method == "hadamard" and currents.shape[0] < HADAMARD_MAX_T
     flat, theta, psi, denominators, currents = _prepare(currents, theta, psi, block=BLOCK if fast else None)
     T, paper = flat.shape[0], order == "paper"
@@ -362,7 +362,7 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper",
         comparisons = np.empty_like(first)
         total = _first_step_kernel(flat, theta, psi, first, comparisons)
         _fill_kernel((T + 1 - first).astype(flat.dtype), denominators, spikes, paper)
-    _check_finite_after(currents, total)
+    check_finite_after(currents, total)
     return spikes.reshape(currents.shape) if out is None else out
 
 
@@ -393,7 +393,7 @@ def first_spike_step(currents, theta, psi=None, return_comparisons=False):
     first = np.empty(flat.shape[1], dtype=np.int64)
     comparisons = np.empty_like(first)
     total = _first_step_kernel(flat, theta, psi, first, comparisons)
-    _check_finite_after(currents, total)
+    check_finite_after(currents, total)
     shape = currents.shape
     if return_comparisons:
         return first.reshape(shape[1:]), comparisons.reshape(shape[1:])

@@ -13,7 +13,7 @@ cache, and run time-major over contiguous neurons inside a block. Divisions use
 denominator is ever zero. Each kernel returns the total Σ (or an equivalent state, such
 as infinity if some Σ is not finite): a NaN or infinite current makes it non-finite,
 which is how the public functions check their input without a separate pass
-(``refsnn._checks._check_finite_after``).
+(``refsnn._checks.check_finite_after``).
 """
 
 import numpy as np

@@ -1,11 +1,9 @@
-"""One palette, one way to make axes, and the input checks shared by the plotting modules.
+"""One palette and one way to make axes, shared by the plotting modules.
 
 The palette is Okabe & Ito's (2008) colour-blind-safe set. Every plot takes its colours
 from :data:`COLORS` (by role) or :data:`CYCLE` (for a list of curves), so the IF neuron is
 always vermillion, the parallel neuron always blue and the ANN always black.
 """
-
-import numbers
 
 import numpy as np
 
@@ -77,49 +75,7 @@ def new_axes_row(axes, n, figsize=None, width_ratios=None, name="axes"):
     return axes[0].figure, axes
 
 
-def check_positive(name, value):
-    """Check that ``value`` is a finite real number > 0 and return it as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not (np.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value}")
-    return float(value)
 
-
-def check_real(name, value):
-    """Check that ``value`` is a finite real number and return it as float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    return float(value)
-
-
-def as_array(name, value, ndim=None):
-    """Convert ``value`` to a finite float array, optionally of a given ``ndim``."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a numeric array, got {type(value).__name__}") from None
-    if ndim is not None and arr.ndim not in np.atleast_1d(ndim):
-        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite, but it contains NaN or infinity")
-    return arr
-
-
-def as_spikes(name, spikes):
-    """Check a spike array of shape (T, N) holding only 0/1 (or bools); return it as bool."""
-    arr = np.asarray(spikes)
-    if arr.ndim != 2:
-        raise ValueError(f"{name} must be 2-D with shape (T, N) (time × neurons), got shape {arr.shape}")
-    if arr.shape[0] < 1 or arr.shape[1] < 1:
-        raise ValueError(f"{name} must have at least one step and one neuron, got shape {arr.shape}")
-    if arr.dtype != bool:
-        if arr.dtype.kind not in "iuf" or not np.isin(arr, (0, 1)).all():
-            raise ValueError(f"{name} must hold only 0/1 or booleans")
-        arr = arr.astype(bool)
-    return arr
 
 
 def step_ticks(ax, axis="x"):

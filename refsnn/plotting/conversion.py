@@ -21,17 +21,8 @@ from ..neurons.matrices import (
 from ..neurons.parallel import parallel_neuron
 from ..neurons.quantization import clip_relu, qcfs
 from ..neurons.theory import expected_conversion_error
-from .._checks import as_int
-from ._style import (
-    CMAP,
-    COLORS,
-    CYCLE,
-    as_array,
-    check_positive,
-    check_real,
-    new_axes,
-    new_axes_row,
-)
+from .._checks import as_float, as_float_array, as_int, check_positive
+from ._style import CMAP, COLORS, CYCLE, new_axes, new_axes_row
 
 __all__ = ["plot_conversion_matrices", "plot_staircase", "plot_expected_error", "rising_pattern"]
 
@@ -86,7 +77,7 @@ def plot_conversion_matrices(T, psi=0.5, axes=None, annotate=None):
     from matplotlib.colors import Normalize
 
     T = as_int("T", T)
-    psi = check_real("psi", psi)
+    psi = as_float("psi", psi)
     annotate = T <= 8 if annotate is None else bool(annotate)
     mats = [prior_control_matrix(T), posterior_conversion_matrix(T), parallel_conversion_matrix(T)]
     b = step_offsets(T, psi)[:, None]
@@ -160,7 +151,7 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
     T_tilde = as_int("T_tilde", T_tilde)
     theta = check_positive("theta", theta)
     n_points = as_int("n_points", n_points, minimum=2)
-    p = rising_pattern(T) if pattern is None else as_array("pattern", pattern, ndim=1)
+    p = rising_pattern(T) if pattern is None else as_float_array("pattern", pattern, np.float64, ndim=1)
     if p.shape != (T,):
         raise ValueError(f"pattern must have shape ({T},), got {p.shape}")
     if not p.sum() > 0:

@@ -7,12 +7,11 @@ speed-ups. Inputs are the demo's and the benchmark's JSON results (plain lists a
 dicts) or NumPy arrays.
 """
 
-import numbers
-
 import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ._style import COLORS, CYCLE, as_array, new_axes, new_axes_row, step_ticks
+from .._checks import as_float, as_float_array, as_int
+from ._style import COLORS, CYCLE, new_axes, new_axes_row, step_ticks
 
 __all__ = [
     "plot_accuracy_vs_T",
@@ -59,12 +58,9 @@ def _check_accuracy_rows(rows, name="rows"):
             raise ValueError(f"{name}[{i}]['source'] must be one of {list(SOURCES)}, got {row['source']!r}")
         if row["method"] not in METHODS:
             raise ValueError(f"{name}[{i}]['method'] must be one of {list(METHODS)}, got {row['method']!r}")
-        T = row["T"]
-        if row["method"] != "ann" and (isinstance(T, bool) or not isinstance(T, numbers.Integral) or T < 1):
-            raise ValueError(f"{name}[{i}]['T'] must be an integer >= 1, got {row['T']!r}")
-        acc = row["accuracy"]
-        if isinstance(acc, bool) or not isinstance(acc, numbers.Real) or not 0.0 <= acc <= 1.0:
-            raise ValueError(f"{name}[{i}]['accuracy'] must be a fraction in [0, 1], got {acc!r}")
+        if row["method"] != "ann":
+            as_int(f"{name}[{i}]['T']", row["T"])
+        as_float(f"{name}[{i}]['accuracy']", row["accuracy"], "[0, 1]")
 
 
 #: Horizontal dodge (a factor on the log-2 T axis) per method, so that series measured at
@@ -104,8 +100,8 @@ def plot_accuracy_vs_T(rows, ax=None, n_test=None):
         another.
     """
     _check_accuracy_rows(rows)
-    if n_test is not None and (isinstance(n_test, bool) or not isinstance(n_test, numbers.Integral) or n_test < 1):
-        raise ValueError(f"n_test must be an integer >= 1, got {n_test!r}")
+    if n_test is not None:
+        as_int("n_test", n_test)
     fig, ax = new_axes(ax, figsize=(6.8, 4.4))
     for source in SOURCES:
         ann = sorted({float(r["accuracy"]) for r in rows if r["source"] == source and r["method"] == "ann"})
@@ -170,7 +166,7 @@ def plot_cumulative_accuracy(per_step_accuracy, labels=None, ax=None):
         curves = [per_step_accuracy] if single else list(per_step_accuracy)
     if not curves:
         raise ValueError("per_step_accuracy must hold at least one curve")
-    curves = [as_array("per_step_accuracy", c, ndim=1) for c in curves]
+    curves = [as_float_array("per_step_accuracy", c, np.float64, ndim=1) for c in curves]
     if any(c.size == 0 or c.min() < 0 or c.max() > 1 for c in curves):
         raise ValueError("per_step_accuracy must hold non-empty curves of fractions in [0, 1]")
     if labels is not None and len(labels) != len(curves):
@@ -206,8 +202,8 @@ def plot_calibration(errors_before, errors_after, layer_names=None, ax=None,
     fig, ax
         Bar containers with gids ``"before"`` and ``"after"``.
     """
-    before = as_array("errors_before", errors_before, ndim=1)
-    after = as_array("errors_after", errors_after, ndim=1)
+    before = as_float_array("errors_before", errors_before, np.float64, ndim=1)
+    after = as_float_array("errors_after", errors_after, np.float64, ndim=1)
     if before.shape != after.shape or before.size == 0:
         raise ValueError(f"errors_before and errors_after must have the same non-empty length, "
                          f"got {before.size} and {after.size}")
@@ -253,8 +249,8 @@ def plot_channel_bias(before, after, layer_names=None, axes=None):
     if not isinstance(before, (list, tuple)) or not isinstance(after, (list, tuple)) or not before \
             or len(before) != len(after):
         raise ValueError("before and after must be non-empty lists with one array per layer, of equal length")
-    before = [as_array(f"before[{i}]", b, ndim=1) for i, b in enumerate(before)]
-    after = [as_array(f"after[{i}]", a, ndim=1) for i, a in enumerate(after)]
+    before = [as_float_array(f"before[{i}]", b, np.float64, ndim=1) for i, b in enumerate(before)]
+    after = [as_float_array(f"after[{i}]", a, np.float64, ndim=1) for i, a in enumerate(after)]
     for i, (b, a) in enumerate(zip(before, after)):
         if b.shape != a.shape or b.size == 0:
             raise ValueError(f"layer {i}: before and after must have the same non-empty number of channels")
@@ -307,8 +303,8 @@ def plot_rate_vs_activation(activations, rates, layer_names=None, axes=None, max
     if len(activations) != len(rates) or len(activations) == 0:
         raise ValueError(f"activations and rates must be non-empty lists of equal length, "
                          f"got {len(activations)} and {len(rates)}")
-    acts = [as_array(f"activations[{i}]", a).ravel() for i, a in enumerate(activations)]
-    rts = [as_array(f"rates[{i}]", r).ravel() for i, r in enumerate(rates)]
+    acts = [as_float_array(f"activations[{i}]", a, np.float64).ravel() for i, a in enumerate(activations)]
+    rts = [as_float_array(f"rates[{i}]", r, np.float64).ravel() for i, r in enumerate(rates)]
     for i, (a, r) in enumerate(zip(acts, rts)):
         if a.size != r.size or a.size == 0:
             raise ValueError(f"layer {i}: activations and rates must have the same non-zero size, "

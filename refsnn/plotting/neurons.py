@@ -12,18 +12,8 @@ import numpy as np
 from ..neurons.integrate_fire import if_neuron
 from ..neurons.parallel import ORDERS, binary_search_probes, parallel_neuron
 from ..neurons.quantization import qcfs_level
-from .._checks import as_int
-from ._style import (
-    COLORS,
-    DIVERGING_CMAP,
-    as_array,
-    as_spikes,
-    check_positive,
-    check_real,
-    new_axes,
-    new_axes_row,
-    step_ticks,
-)
+from .._checks import as_float, as_float_array, as_int, as_spikes, check_positive
+from ._style import COLORS, DIVERGING_CMAP, new_axes, new_axes_row, step_ticks
 
 __all__ = ["plot_raster", "plot_membrane", "plot_if_vs_parallel", "plot_binary_search"]
 
@@ -135,14 +125,14 @@ def plot_membrane(currents, theta, v0=None, ax=None):
         ``ax`` holds a ``LineCollection`` with gid ``"soft_resets"`` (one segment per
         spike) and a ``Line2D`` with gid ``"spikes"``.
     """
-    c = as_array("currents", currents, ndim=(1, 2))
+    c = as_float_array("currents", currents, np.float64, ndim=(1, 2))
     if c.ndim == 2 and c.shape[1] != 1:
         raise ValueError(f"currents must hold one neuron, shape (T,) or (T, 1), got {c.shape}")
     c = c.reshape(-1)
     if c.size < 1:
         raise ValueError("currents must have at least one time step")
     theta = check_positive("theta", theta)
-    v0 = theta / 2 if v0 is None else check_real("v0", v0)
+    v0 = theta / 2 if v0 is None else as_float("v0", v0)
     T = c.size
     spikes, v = if_neuron(c[:, None], theta, v0=v0, return_membrane=True)
     spikes, v = spikes[:, 0], v[:, 0] / theta
@@ -204,12 +194,12 @@ def plot_if_vs_parallel(currents, theta, order="paper", psi=None, axes=None, ann
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {list(ORDERS)}, got {order!r}")
-    c = as_array("currents", currents, ndim=(1, 2))
+    c = as_float_array("currents", currents, np.float64, ndim=(1, 2))
     c = c[:, None] if c.ndim == 1 else c
     if c.shape[0] < 1 or c.shape[1] < 1:
         raise ValueError(f"currents must have at least one step and one neuron, got shape {c.shape}")
     theta = check_positive("theta", theta)
-    psi = theta / 2 if psi is None else check_real("psi", psi)
+    psi = theta / 2 if psi is None else as_float("psi", psi)
     T, N = c.shape
     level = qcfs_level(c.mean(axis=0), theta, T, psi)
     if_count = if_neuron(c, theta, v0=psi).sum(axis=0)
@@ -278,9 +268,9 @@ def plot_binary_search(total, theta, psi, T, ax=None):
         ``ax`` holds a ``Line2D`` with gid ``"probes"`` whose x data are the probed
         steps in probe order.
     """
-    total = check_real("total", total)
+    total = as_float("total", total)
     theta = check_positive("theta", theta)
-    psi = check_real("psi", psi)
+    psi = as_float("psi", psi)
     T = as_int("T", T)
     probes, first = binary_search_probes(total, theta, T, psi)
     x = np.arange(1, T + 1)

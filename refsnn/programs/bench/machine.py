@@ -8,6 +8,8 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from ..._checks import as_int
+
 
 def _cpu_model():
     try:
@@ -71,13 +73,11 @@ def limit_threads(threads):
     if threads is None:
         yield
         return
-    if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or not \
-            1 <= threads <= numba.config.NUMBA_NUM_THREADS:
-        raise ValueError(f"threads must be an integer in 1..{numba.config.NUMBA_NUM_THREADS}, got {threads!r}")
+    threads = as_int("threads", threads, maximum=numba.config.NUMBA_NUM_THREADS)
     previous = numba.get_num_threads()
-    numba.set_num_threads(int(threads))
+    numba.set_num_threads(threads)
     try:
-        with threadpool_limits(limits=int(threads), user_api="blas"):
+        with threadpool_limits(limits=threads, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
