@@ -158,6 +158,15 @@ def test_check_cache_warns_about_a_read_only_folder(monkeypatch, tmp_path):
     assert len(lines) == 1 and str(folder) in lines[0]
 
 
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs Linux's /proc")
+def test_check_cache_warns_about_a_folder_that_refuses_new_files(monkeypatch):
+    """/proc exists and is a folder, but no file can be created in it, even by root."""
+    monkeypatch.setenv("REFSNN_CACHE_DIR", "/proc")
+    lines = []
+    assert cache.check_cache(lines.append) is False
+    assert len(lines) == 1 and "/proc" in lines[0]
+
+
 def test_a_failed_save_is_reported_and_the_network_returned(monkeypatch, tmp_path):
     path = tmp_path / "net.npz"
 

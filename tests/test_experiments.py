@@ -161,15 +161,23 @@ def test_two_data_sets_of_one_size_do_not_share_weights(small, monkeypatch):
     assert _trained_names(log) == [] and any("loaded" in line for line in log)
 
 
-@pytest.mark.parametrize("change", [{"theta0": 1.0}, {"T_tilde": 2}])
-def test_resnet_key_covers_the_qcfs_settings(small, change):
-    """T̃ and θ0 determine the QCFS ResNet's weights (not the ReLU ResNet's)."""
+@pytest.mark.parametrize("change", [{"theta0": 1.0}, {"T_tilde": 2}, "one pixel"])
+def test_resnet_key_covers_the_qcfs_settings_and_the_data(small, change):
+    """T̃ and θ0 determine the QCFS ResNet's weights (not the ReLU ResNet's); the
+    training images determine both."""
     log = []
     experiments.run_experiment("resnet", seeds=[0], log=log.append)
     assert _trained_names(log) == ["resnet1x2-qcfs-digits", "resnet1x2-relu-digits"]
     log.clear()
-    experiments.run_resnet("digits", experiments.load_data(seed=0), [0], config=change, log=log.append)
-    assert _trained_names(log) == ["resnet1x2-qcfs-digits"]
+    X_train, y_train, X_test, y_test = experiments.load_data(seed=0)
+    if change == "one pixel":
+        X_train = X_train.copy()
+        X_train[0, 0, 4, 4] += 0.25
+        experiments.run_resnet("digits", (X_train, y_train, X_test, y_test), [0], log=log.append)
+        assert _trained_names(log) == ["resnet1x2-qcfs-digits", "resnet1x2-relu-digits"]
+    else:
+        experiments.run_resnet("digits", (X_train, y_train, X_test, y_test), [0], config=change, log=log.append)
+        assert _trained_names(log) == ["resnet1x2-qcfs-digits"]
 
 
 def test_depth_key_covers_theta0_and_not_the_evaluation_settings(small):
