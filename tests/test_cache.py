@@ -2,11 +2,15 @@
 
 * :func:`cache_dir` follows $REFSNN_CACHE_DIR, else $XDG_CACHE_HOME/refsnn;
 * :func:`cache_path` is ``<name>-seed<seed>-<12 hex digits>.npz``, the digits those of
-  the SHA-256 of the key as sorted JSON; the demo's file names stay what users' caches
-  hold;
+  the SHA-256 of the key as sorted JSON; the demo's key holds its settings and the
+  digest of its training data (:func:`array_digest`, a content hash);
 * :func:`trained` trains and saves once, then loads (logging the path) without training,
-  and trains again with ``retrain=True``.
-"""
+  and trains again with ``retrain=True``;
+* the cache never stops a run: an entry that does not load is reported in one line,
+  trained again and replaced; a folder at its path is reported and kept; a folder that
+  cannot be written is reported by :func:`check_cache`, a failed save by :func:`trained`;
+* temporary files of killed writes (the pattern :func:`refsnn._files.atomic_write`
+  uses) are removed once stale, and a fresh one is kept."""
 
 import errno
 import hashlib

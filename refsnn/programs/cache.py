@@ -81,7 +81,8 @@ def check_cache(log=print):
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as exc:
-        log(f"warning: the cache folder {shown(directory)} cannot be written ({_reason(exc)}); "
+        reason = "a file is in its place" if directory.is_file() else _reason(exc)
+        log(f"warning: the cache folder {shown(directory)} cannot be written ({reason}); "
             "going on without caching trained weights")
         return False
     return True
