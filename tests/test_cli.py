@@ -4,7 +4,9 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+from test_data import make_cifar, make_mnist, write_idx
 
 from refsnn.programs.cli import DESCRIPTIONS, build_parser, main
 from refsnn.programs.tour import tour_lines
@@ -41,7 +43,7 @@ def test_python_dash_m():
 @pytest.fixture
 def no_work(monkeypatch):
     """Make the long-running parts fail loudly: a bad argument must stop before them."""
-    from refsnn.programs import bench, demo, figures
+    from refsnn.programs import bench, demo, experiments, figures
 
     def started(*args, **kwargs):
         raise AssertionError("the work started despite a bad argument")
@@ -49,6 +51,7 @@ def no_work(monkeypatch):
     monkeypatch.setattr(demo, "run_demo", started)
     monkeypatch.setattr(bench, "collect", started)
     monkeypatch.setattr(figures, "_neuron_figures", started)
+    monkeypatch.setattr(experiments, "run_experiment", started)
 
 
 def usage_error(capsys, argv, *patterns):
@@ -135,3 +138,36 @@ def test_figures_json_inputs_are_checked_before_any_figure(capsys, no_work, tmp_
     bench.write_text(json.dumps({"copy_gbps": 1.0, "neuron": [], "network": []}))
     usage_error(capsys, ["figures", "--out", str(out), "--demo-json", str(bench)], "--demo-json", "demo")
     assert not out.exists()
+
+
+# --------------------------------------------------------------------------- damaged data files
+
+
+def _damage(directory, how):
+    """Write tiny data files into ``directory`` and damage them as ``how`` says."""
+    if how == "truncated IDX":
+        make_mnist(directory)
+        path = directory / "train-images-idx3-ubyte"
+        path.write_bytes(path.read_bytes()[:100])
+    elif how == "truncated pickle":
+        make_cifar(directory)
+        path = directory / "data_batch_1"
+        path.write_bytes(path.read_bytes()[:200])
+    elif how == "label out of range":
+        make_mnist(directory)
+        write_idx(directory / "train-labels-idx1-ubyte", np.array([0, 1, 12, 3, 4], dtype=np.uint8))
+
+
+@pytest.mark.parametrize("data, how, named", [
+    ("mnist", "empty folder", "train-images-idx3-ubyte"),
+    ("cifar10", "empty folder", "data_batch_1"),
+    ("mnist", "truncated IDX", "train-images-idx3-ubyte"),
+    ("cifar10", "truncated pickle", "data_batch_1"),
+    ("fashion-mnist", "label out of range", "train-labels-idx1-ubyte"),
+])
+def test_damaged_data_files_are_one_error_line(data, how, named, capsys, no_work, tmp_path):
+    """Missing, truncated or out-of-range data files: the loader's message (naming the
+    file) as one line, exit status 2, before any training."""
+    _damage(tmp_path, how)
+    usage_error(capsys, ["experiment", "depth", "--data", data, "--data-dir", str(tmp_path)], "--data-dir",
+                str(tmp_path / named))

@@ -149,3 +149,26 @@ def test_bad_json_path_is_refused_before_the_work(program, work, monkeypatch, tm
 def test_bad_seed_is_refused(seed, error):
     with pytest.raises(error, match="seed"):
         demo.run_demo(seed=seed, log=lambda *a: None)
+
+
+# --------------------------------------------------------------------------- the weights cache
+
+
+def test_a_damaged_entry_is_trained_again(tiny, capsys):
+    demo.trained_networks(demo.load_digits(), log=print)
+    (entry,) = (tiny / "cache").glob("digits-qcfs-*.npz")
+    entry.write_bytes(entry.read_bytes()[:-10])
+    capsys.readouterr()
+    demo.trained_networks(demo.load_digits(), log=print)
+    out = capsys.readouterr().out
+    assert out.count("warning:") == 1 and entry.name in out and out.count("training the") == 1
+    assert out.count("loaded") == 1  # the ReLU CNN
+
+
+def test_a_cache_that_cannot_be_written_is_reported_once_and_the_demo_completes(tiny):
+    (tiny / "cache").write_text("not a folder")
+    lines = []
+    result = demo.run_demo(log=lines.append)
+    warnings = [line for line in lines if "warning" in line]
+    assert len(warnings) == 1 and warnings[0] == lines[0] and str(tiny / "cache") in warnings[0]
+    assert result["rows"] and result["stronger"]

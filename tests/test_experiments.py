@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 from test_data import make_mnist
 
-from refsnn.programs import experiments
+from refsnn.networks import io
+from refsnn.programs import cache, experiments
 
 TINY_DEPTH = {"depths": (2, 3), "width": 8, "epochs": 2, "if_multiples": (1, 2)}
 TINY_RESNET = {"width": 2, "blocks": 1, "epochs": 1, "if_multiples": (1,), "other_steps": (2,),
@@ -132,3 +133,106 @@ def test_command_line_refuses_bad_arguments(argv, flag, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(argv)
     assert exit_info.value.code == 2 and flag in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- the weights cache
+
+
+def _trained_names(log):
+    """The networks a run trained (rather than loaded), from its log lines."""
+    return [line.split()[1] for line in log if line.startswith("  trained ")]
+
+
+def test_two_data_sets_of_one_size_do_not_share_weights(small, monkeypatch):
+    """Two MNIST-format folders with the same image counts but different images: the
+    second is trained on its own data, not evaluated with the first one's weights."""
+    monkeypatch.setattr(experiments, "DEPTH", {**experiments.DEPTH, "depths": (2,)})
+    for name, seed in (("a", 0), ("b", 1), ("a", 0)):
+        (small / name).mkdir(exist_ok=True)
+        make_mnist(small / name, n_train=40, n_test=12, seed=seed)
+    log = []
+
+    def run(folder):
+        experiments.run_experiment("depth", data="mnist", data_dir=small / folder, seeds=[0], log=log.append)
+
+    run("a")
+    run("b")
+    assert _trained_names(log) == ["mlp2x8-qcfs4-mnist"] * 2
+    log.clear()
+    run("a")  # the same data again: loaded
+    assert _trained_names(log) == [] and any("loaded" in line for line in log)
+
+
+@pytest.mark.parametrize("change", [{"theta0": 1.0}, {"T_tilde": 2}, "one pixel"])
+def test_resnet_key_covers_the_qcfs_settings_and_the_data(small, change):
+    """T̃ and θ0 determine the QCFS ResNet's weights (not the ReLU ResNet's); the
+    training images determine both."""
+    log = []
+    experiments.run_experiment("resnet", seeds=[0], log=log.append)
+    assert _trained_names(log) == ["resnet1x2-qcfs-digits", "resnet1x2-relu-digits"]
+    log.clear()
+    X_train, y_train, X_test, y_test = experiments.load_data(seed=0)
+    if change == "one pixel":
+        X_train = X_train.copy()
+        X_train[0, 0, 4, 4] += 0.25
+        experiments.run_resnet("digits", (X_train, y_train, X_test, y_test), [0], log=log.append)
+        assert _trained_names(log) == ["resnet1x2-qcfs-digits", "resnet1x2-relu-digits"]
+    else:
+        experiments.run_resnet("digits", (X_train, y_train, X_test, y_test), [0], config=change, log=log.append)
+        assert _trained_names(log) == ["resnet1x2-qcfs-digits"]
+
+
+def test_depth_key_covers_theta0_and_not_the_evaluation_settings(small):
+    log = []
+    data = experiments.load_data(seed=0)
+    experiments.run_depth("digits", data, [0], config={"depths": (2,)}, log=log.append)
+    assert _trained_names(log) == ["mlp2x8-qcfs4-digits"]
+    log.clear()
+    experiments.run_depth("digits", data, [0], config={"depths": (2,), "if_multiples": (1,)}, log=log.append)
+    assert _trained_names(log) == []  # the IF steps do not determine the weights
+    experiments.run_depth("digits", data, [0], config={"depths": (2,), "theta0": 1.0}, log=log.append)
+    assert _trained_names(log) == ["mlp2x8-qcfs4-digits"]
+
+
+def test_a_damaged_cache_is_trained_again_and_the_run_completes(small, capsys):
+    from refsnn.programs.cli import main
+
+    argv = ["experiment", "depth", "--seeds", "0", "--json", str(small / "d.json")]
+    assert main(argv) == 0
+    entries = sorted((small / "cache").glob("*.npz"))
+    assert len(entries) == 2
+    entries[0].write_bytes(entries[0].read_bytes()[:100])  # truncated
+    entries[1].write_bytes(b"")
+    (small / "d.json").unlink()
+    capsys.readouterr()
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert [line for line in out.splitlines() if line.startswith("warning:")] == [
+        line for line in out.splitlines() if "warning" in line] and out.count("warning:") == 2
+    assert out.count("  trained ") == 2 and (small / "d.json").exists()
+    assert all(io.load(path) is not None for path in entries)  # replaced
+
+
+@pytest.mark.parametrize("blocker", ["file", "full disk"])
+def test_a_cache_that_cannot_be_written_does_not_stop_the_run(small, monkeypatch, capsys, blocker):
+    """A regular file where the cache folder should be: one warning at the start, and the
+    run completes with its JSON. A save that fails later (a full disk): one warning per
+    network, and the run completes."""
+    from refsnn.programs.cli import main
+
+    if blocker == "file":
+        (small / "cache").write_text("not a folder")
+    else:
+        def full_disk(net, path):
+            raise OSError(28, "No space left on device", str(path))
+
+        monkeypatch.setattr(cache.io, "save", full_disk)
+    assert main(["experiment", "depth", "--seeds", "0", "--json", str(small / "d.json")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    warnings = [i for i, line in enumerate(lines) if line.startswith("warning:")]
+    assert (small / "d.json").exists() and not any("Traceback" in line for line in lines)
+    if blocker == "file":
+        assert len(warnings) == 1 and warnings[0] < min(i for i, line in enumerate(lines) if "  trained " in line)
+        assert "without caching" in lines[warnings[0]]
+    else:
+        assert len(warnings) == 2 and all("No space left" in lines[i] for i in warnings)

@@ -9,7 +9,7 @@
 
 Every argument is checked before any work starts: a bad one (a negative seed, an
 infinite threshold, an output path that cannot be written, a results file of the wrong
-kind) ends the program with exit status 2 and one ``refsnn <command>: error:`` line that
+kind, a missing or damaged data file) ends the program with exit status 2 and one ``refsnn <command>: error:`` line that
 names the flag, as argparse does for its own errors.
 """
 
@@ -164,6 +164,13 @@ def _check_args(args):
 
             if not Path(args.data_dir).is_dir():
                 raise ValueError(f"--data-dir {args.data_dir} is not a folder")
+        if args.data != "digits":
+            from .experiments import load_data
+
+            try:  # read once to check: a missing or damaged file is an argument error, not a traceback
+                load_data(args.data, args.data_dir)
+            except (OSError, ValueError) as exc:  # the loaders' messages name the file
+                raise ValueError(f"--data-dir: {exc}") from None
         if args.out is not None:
             check_output_path(args.out, "--out", directory=True)
     if args.command == "figures":

@@ -22,7 +22,7 @@ from ..networks.conversion import activation_outputs, calibrate, record_threshol
 from ..networks.data import load_digits
 from ..networks.models import build_cnn
 from ..networks.training import fit, predict
-from .cache import cache_path, shown, trained
+from .cache import array_digest, cache_path, check_cache, trained
 from .experiments import run_depth
 from .outputs import check_output_path, save_json
 from .results import ann_row, snn_row
@@ -46,27 +46,29 @@ TIMING_STEPS = (4, 32)
 STRONGER = {"depths": (12,), "if_multiples": (1, 2, 4, 8)}
 
 
-def _cache_path(kind, seed):
-    """The cache file of the demo's ``kind`` ("qcfs" or "relu") CNN for ``seed``."""
-    return cache_path(f"digits-{kind}", seed, {**CONFIG, "kind": kind, "seed": seed})
+def _cache_path(kind, seed, data):
+    """The cache file of the demo's ``kind`` ("qcfs" or "relu") CNN for ``seed``, trained
+    on the training split of ``data`` (its digest is part of the key)."""
+    return cache_path(f"digits-{kind}", seed,
+                      {**CONFIG, "kind": kind, "seed": seed, "data": array_digest(data[0], data[1])})
 
 
-def trained_networks(data, seed=0, retrain=False, log=print):
+def trained_networks(data, seed=0, retrain=False, log=print, cache=True):
     """Train the QCFS and ReLU CNNs (:func:`refsnn.networks.models.build_cnn`), or load
-    them from the cache; returns (qcfs_net, relu_net)."""
+    them from the cache; returns (qcfs_net, relu_net). ``cache=False`` saves neither."""
     factories = {
         "qcfs": lambda: QCFS(CONFIG["qcfs_theta0"], CONFIG["qcfs_levels"]),
         "relu": ReLU,
     }
     nets = {}
     for offset, (kind, factory) in enumerate(factories.items()):
-        path = _cache_path(kind, seed)
-        train = partial(_train_cnn, kind, factory, data, seed + offset, path, log)
-        nets[kind] = trained(path, train, retrain, log, loaded=f"loaded the {kind.upper()} CNN from the cache")
+        train = partial(_train_cnn, kind, factory, data, seed + offset, log)
+        nets[kind] = trained(_cache_path(kind, seed, data), train, retrain, log,
+                             loaded=f"loaded the {kind.upper()} CNN from the cache", saved="  cached at", cache=cache)
     return nets["qcfs"], nets["relu"]
 
 
-def _train_cnn(kind, activation, data, seed, path, log):
+def _train_cnn(kind, activation, data, seed, log):
     """The demo CNN with weights drawn from ``seed``, trained with batches shuffled by
     ``seed + 10``; logs every 10th epoch and the time taken."""
     net = build_cnn(activation, np.random.default_rng(seed))
@@ -79,7 +81,7 @@ def _train_cnn(kind, activation, data, seed, path, log):
     log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
     fit(net, data[0], data[1], epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
         lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10), progress=progress)
-    log(f"  done in {time.perf_counter() - start:.1f} s; cached at {shown(path)}")
+    log(f"  done in {time.perf_counter() - start:.1f} s")
     return net
 
 
@@ -183,11 +185,11 @@ def _timing_rows(net, X, log):
     return rows
 
 
-def _stronger_rows(data, seed, retrain, log):
+def _stronger_rows(data, seed, retrain, log, cache):
     """The "stronger" block: the ``depth`` experiment at ``STRONGER`` on the demo's seed."""
     log(f"stronger: a deep QCFS MLP ({STRONGER['depths'][0]} spiking layers, T~ = {T_TILDE}), "
         "where the IF neuron's unevenness error compounds layer by layer")
-    return run_depth("digits", data, [seed], config=STRONGER, retrain=retrain, log=log)
+    return run_depth("digits", data, [seed], config=STRONGER, retrain=retrain, log=log, cache=cache)
 
 
 def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epochs=5, log=print):
@@ -197,10 +199,11 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     """
     seed = as_int("seed", seed, minimum=0)
     start = time.perf_counter()
+    cache = check_cache(log)
     data = load_digits(seed=seed)
     X_train, y_train, X_test, y_test = data
     log(f"digits: {len(X_train)} training and {len(X_test)} test images, 8x8, 10 classes (seed {seed})")
-    qcfs_net, relu_net = trained_networks(data, seed, retrain, log)
+    qcfs_net, relu_net = trained_networks(data, seed, retrain, log, cache)
     qcfs, relu = _reference(qcfs_net, X_test, y_test), _reference(relu_net, X_test, y_test)
     calibration = {"phi_update": phi_update, "epochs": calibration_epochs}
     rows = [ann_row("qcfs", qcfs[2], y_test), ann_row("relu", relu[2], y_test)]
@@ -208,7 +211,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     rows += _training_free_rows(relu_net, X_train, relu, calibration, log)
     per_step_accuracy = _per_step_accuracy(qcfs_net, X_test, y_test, log)
     timing = _timing_rows(qcfs_net, X_test, log)
-    stronger = _stronger_rows(data, seed, retrain, log)
+    stronger = _stronger_rows(data, seed, retrain, log, cache)
     return {"dataset": "digits", "seed": seed, "n_test": int(len(X_test)), "phi_update": phi_update,
             "rows": rows, "timing": timing,
             "per_step_accuracy": per_step_accuracy, "stronger": stronger,

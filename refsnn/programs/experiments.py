@@ -35,7 +35,7 @@ from ..networks.conversion import activation_outputs, calibrate, record_threshol
 from ..networks.data import load_cifar10, load_digits, load_mnist
 from ..networks.models import count_activations, deep_mlp, resnet_mini
 from ..networks.training import fit, predict
-from .cache import cache_path, trained
+from .cache import array_digest, cache_path, check_cache, trained
 from .outputs import check_output_path, save_json
 from .results import ann_row, snn_row
 
@@ -44,8 +44,8 @@ __all__ = ["EXPERIMENTS", "DATASETS", "run_experiment", "run_depth", "run_resnet
 EXPERIMENTS = ("depth", "resnet")
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10")
 
-#: Settings of each experiment; everything that determines trained weights is part of
-#: the cache key. Tests pass smaller ones.
+#: Settings of each experiment (those that determine the trained weights are named in
+#: DEPTH_WEIGHTS and RESNET_WEIGHTS). Tests pass smaller ones.
 DEPTH = {
     "depths": (2, 4, 8, 12),
     "width": 32,
@@ -69,6 +69,10 @@ RESNET = {
     "training_free_steps": (2, 4, 8, 16, 32, 64),
     "calibration_epochs": 5,
 }
+#: The settings that determine the trained weights (with the training settings epochs,
+#: batch_size and lr, the seed and the training data): part of the cache key.
+DEPTH_WEIGHTS = ("width", "T_tilde", "theta0")
+RESNET_WEIGHTS = {"qcfs": ("width", "blocks", "T_tilde", "theta0"), "relu": ("width", "blocks")}
 #: On MNIST and CIFAR-10 the training sets are 40× larger than the digits'.
 LARGE_DATA_EPOCHS = 5
 
@@ -89,42 +93,57 @@ def load_data(data="digits", data_dir=None, seed=0):
     return load_mnist(data_dir, kind="mnist" if data == "mnist" else "fashion")
 
 
-def _trained(name, build, data, train_config, seed, retrain, log):
-    """Build and train a network, or load it from the cache."""
+def _trained(name, build, settings, data, config, seed, retrain, log, cache):
+    """Build and train a network, or load it from the cache.
+
+    The cache key holds everything that determines the weights: ``name``, ``seed``, the
+    training settings of ``config`` and ``settings``, the rest (the model's settings such
+    as width, T̃ and θ0, and the training data's digest, :func:`_data_key`).
+    """
     X_train, y_train = data[0], data[1]
-    key = {"model": name, "seed": seed, "n": int(len(X_train)), "shape": list(X_train.shape[1:]),
-           **{k: train_config[k] for k in ("epochs", "batch_size", "lr")}}
+    training = {k: config[k] for k in ("epochs", "batch_size", "lr")}
+    key = {"model": name, "seed": seed, **settings, **training}
 
     def train():
         net = build()
         start = time.perf_counter()
-        fit(net, X_train, y_train, epochs=train_config["epochs"], batch_size=train_config["batch_size"],
-            lr=train_config["lr"], rng=np.random.default_rng(1000 + seed))
+        fit(net, X_train, y_train, **training, rng=np.random.default_rng(1000 + seed))
         set_training(net, False)
         log(f"  trained {name} (seed {seed}, {count_activations(net)} spiking layers) in "
             f"{time.perf_counter() - start:.1f} s")
         return net
 
     return trained(cache_path(f"experiment-{name}", seed, key), train, retrain, log,
-                   loaded=f"  loaded {name} (seed {seed}) from the cache")
+                   loaded=f"  loaded {name} (seed {seed}) from the cache", cache=cache)
+
+
+def _data_key(data):
+    """The training arrays' part of a cache key: their digest
+    (:func:`refsnn.programs.cache.array_digest`), computed once per run."""
+    return {"data": array_digest(data[0], data[1])}
 
 
 def _epochs(config, data):
     return dict(config, epochs=config["epochs"] if data == "digits" else min(config["epochs"], LARGE_DATA_EPOCHS))
 
 
-def run_depth(data_name, data, seeds, config=None, retrain=False, log=print):
-    """The ``depth`` experiment: rows for every depth and seed."""
+def run_depth(data_name, data, seeds, config=None, retrain=False, log=print, cache=True):
+    """The ``depth`` experiment: rows for every depth and seed.
+
+    ``cache=False`` saves no trained network (cached ones are still loaded).
+    """
     config = _epochs(dict(DEPTH, **(config or {})), data_name)
     X_test, y_test = data[2], data[3]
+    data_key = _data_key(data)
     in_features = int(np.prod(data[0].shape[1:]))
     T_tilde, rows = config["T_tilde"], []
     for seed in seeds:
         for depth in config["depths"]:
             name = f"mlp{depth}x{config['width']}-qcfs{T_tilde}-{data_name}"
+            settings = {"depth": depth, **{k: config[k] for k in DEPTH_WEIGHTS}, **data_key}
             net = _trained(name, lambda: deep_mlp(depth, config["width"], lambda: QCFS(config["theta0"], T_tilde),
                                                  seed=seed, in_features=in_features),
-                           data, config, seed, retrain, log)
+                           settings, data, config, seed, retrain, log, cache)
             ann_pred = predict(net, X_test)
             ann = ann_row("qcfs", ann_pred, y_test)
             act = activation_outputs(net, X_test)
@@ -141,9 +160,14 @@ def run_depth(data_name, data, seeds, config=None, retrain=False, log=print):
     return rows
 
 
-def run_resnet(data_name, data, seeds, config=None, retrain=False, phi_update="ema_residual", log=print):
-    """The ``resnet`` experiment: rows for every seed (QCFS and ReLU ResNets with BatchNorm)."""
+def run_resnet(data_name, data, seeds, config=None, retrain=False, phi_update="ema_residual", log=print,
+               cache=True):
+    """The ``resnet`` experiment: rows for every seed (QCFS and ReLU ResNets with BatchNorm).
+
+    ``cache=False`` saves no trained network (cached ones are still loaded).
+    """
     config = _epochs(dict(RESNET, **(config or {})), data_name)
+    data_key = _data_key(data)
     X_train, X_test, y_test = data[0], data[2], data[3]
     in_shape = tuple(int(s) for s in X_train.shape[1:])
     T_tilde, rows = config["T_tilde"], []
@@ -154,7 +178,8 @@ def run_resnet(data_name, data, seeds, config=None, retrain=False, phi_update="e
         nets = {source: _trained(f"{model}-{source}-{data_name}",
                                  lambda f=factory: resnet_mini(f, seed=seed, in_shape=in_shape, width=config["width"],
                                                                blocks=config["blocks"]),
-                                 data, config, seed, retrain, log)
+                                 {**{k: config[k] for k in RESNET_WEIGHTS[source]}, **data_key},
+                                 data, config, seed, retrain, log, cache)
                 for source, factory in build.items()}
         found = []
         qcfs_net, relu_net = nets["qcfs"], nets["relu"]
@@ -234,14 +259,15 @@ def run_experiment(name, data="digits", data_dir=None, seeds=None, config=None, 
     if len(set(seeds)) < len(seeds):  # a repeated seed would count one run twice in the summary
         raise ValueError(f"seeds must be distinct, got {' '.join(map(str, seeds))}")
     start = time.perf_counter()
+    cache = check_cache(log)
     rows = []
     for seed in seeds:
         split = load_data(data, data_dir, seed)
         log(f"{name} on {data}: {len(split[0])} training and {len(split[2])} test images, seed {seed}")
         if name == "depth":
-            rows += run_depth(data, split, [seed], config, retrain, log)
+            rows += run_depth(data, split, [seed], config, retrain, log, cache)
         else:
-            rows += run_resnet(data, split, [seed], config, retrain, phi_update, log)
+            rows += run_resnet(data, split, [seed], config, retrain, phi_update, log, cache)
     return {"experiment": name, "data": data, "seeds": seeds, "rows": rows, "summary": summarize(rows),
             "seconds": time.perf_counter() - start}
 

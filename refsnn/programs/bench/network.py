@@ -48,7 +48,7 @@ def demo_network(train=True, log=print):
         The digits test images, float32 (451, 1, 8, 8).
     """
     data = load_digits()
-    cached = demo._cache_path("qcfs", 0).exists()
+    cached = demo._cache_path("qcfs", 0, data).exists()
     if cached or train:
         net, _ = demo.trained_networks(data, log=log)
         description = "demo QCFS CNN, trained on the digits (refsnn.programs.demo.trained_networks)"
