@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from nets import dyadic_cnn, dyadic_daqcfs_mlp, dyadic_mlp
 
 from refsnn import if_neuron, qcfs_level
-from refsnn.networks import spiking
+from refsnn.networks import fast_snn, modes, spiking
 from refsnn.networks.activations import QCFS, ReLU
 from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
-from refsnn.networks.layers import Flatten, Linear, Sequential
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import Flatten, Linear
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 from refsnn.neurons import parallel_kernels
 
@@ -210,7 +211,7 @@ def test_lean_collapsed_path_with_psi_not_half_theta():
     layer = ParallelNeurons(theta, T, psi=psi, theta_post=theta + 0.25)
     k = np.arange(-4, 4 * T + 4)
     total = (k[:, None] * theta / 4 - psi).astype(np.float32)  # (B, C)
-    counts, out = layer._fire_from_total(total)
+    counts, out = fast_snn.fire_from_total(layer, total)
     expected = layer.counts_from_total(total)
     np.testing.assert_array_equal(counts, expected)
     np.testing.assert_array_equal(out, (expected * (theta + 0.25)).astype(np.float32))
@@ -328,13 +329,13 @@ def test_memory_guard_dry_run_is_kept_per_sample_shape_and_layers():
     net, X = dyadic_cnn(1, 4)
     snn = to_parallel_snn(net, 4)
     calls = []
-    original = spiking.run
+    original = modes.run
 
     def counting(layer, x, hook=None):
         if x.shape[0] == 1 and not x.any():
             calls.append(x.shape)
         return original(layer, x, hook)
-    with mock.patch.object(spiking, "run", counting):
+    with mock.patch.object(modes, "run", counting):
         snn.predict(X, mode="faithful")
         snn.predict(X[:3] + 0.5, mode="faithful")
         assert len(calls) == 1
@@ -369,29 +370,29 @@ def test_collapsed_mode_refuses_T_at_the_float32_limit():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_lean_collapsed_kernel_reports_a_sum_that_is_not_finite(bad):
     """The lean kernel checks finiteness as it reads (no separate pass): it returns 0 for
-    finite sums and a non-zero state for NaN or ±inf anywhere, and _fire_from_total then
+    finite sums and a non-zero state for NaN or ±inf anywhere, and fire_from_total then
     takes the checked path, whose error names the problem."""
     layer = ParallelNeurons([1.0, 0.5], 8)
     total = np.random.default_rng(0).uniform(-1, 10, (5, 2, 3)).astype(np.float32)
     counts, out = np.empty(total.shape, np.int64), np.empty_like(total)
     args = (layer.theta, layer.psi, layer.theta_post, np.float32(8), counts, out)
-    assert parallel_kernels._collapsed_kernel(total, *args) == 0
+    assert parallel_kernels.collapsed_kernel(total, *args) == 0
     total[4, 1, 2] = bad  # the last value read
-    assert parallel_kernels._collapsed_kernel(total, *args) != 0
+    assert parallel_kernels.collapsed_kernel(total, *args) != 0
     with pytest.raises(ValueError, match="finite"):
-        layer._fire_from_total(total)
+        fast_snn.fire_from_total(layer, total)
 
 
 def test_lean_collapsed_kernel_is_not_used_at_or_above_the_limit(monkeypatch):
-    """At T = 2²⁴ + 1 the float32 kernel miscounts; _fire_from_total takes the checked
+    """At T = 2²⁴ + 1 the float32 kernel miscounts; fire_from_total takes the checked
     path (binary search) instead and agrees with counts_from_total."""
     def refuse(*args):
         raise AssertionError("the lean kernel must not run at this T")
     T = 2**24 + 1
     layer = ParallelNeurons([1.0, 0.5], T)
     total = np.random.default_rng(0).uniform(-1, 1.2 * T, (64, 2)).astype(np.float32)
-    monkeypatch.setattr(parallel_kernels, "_collapsed_kernel", refuse)
-    counts, out = layer._fire_from_total(total)
+    monkeypatch.setattr(parallel_kernels, "collapsed_kernel", refuse)
+    counts, out = fast_snn.fire_from_total(layer, total)
     np.testing.assert_array_equal(counts, layer.counts_from_total(total))
     np.testing.assert_array_equal(out, (counts * np.array([1.0, 0.5])).astype(np.float32))
 

@@ -22,7 +22,9 @@ from ..networks import io
 from .results import cache_dir, shown, snn_row
 from ..networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from ..networks.data import load_digits
-from ..networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from ..networks.activations import QCFS, ReLU
+from ..networks.containers import Sequential
+from ..networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from ..networks.training import accuracy, fit, predict
 
 #: Everything that determines the trained weights; part of the cache key.
