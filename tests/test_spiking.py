@@ -13,6 +13,7 @@ from nets import dyadic_cnn, dyadic_daqcfs_mlp, dyadic_mlp
 from refsnn import if_neuron, qcfs_level
 from refsnn.networks import fast_snn, modes, spiking
 from refsnn.networks.activations import QCFS, ReLU
+from refsnn.networks.base import NonFiniteError
 from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
 from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import Flatten, Linear
@@ -118,11 +119,33 @@ def test_if_neurons_start_from_half_threshold():
     assert (qcfs_level(z, theta, T) != np.floor(np.clip(T * z / theta, 0, T))).any()  # v0 = 0 differs
 
 
-def test_if_neurons_step_refuses_non_finite_currents():
-    """IFNeurons.step runs if_neuron, which refuses NaN or infinite currents."""
-    layer = IFNeurons(1.0)
-    with pytest.raises(ValueError, match="currents must be finite"):
-        layer.step(np.array([[np.nan, 0.5]], np.float32))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])  # float16: if_neuron's checked path
+def test_if_neurons_step_refuses_non_finite_currents(dtype):
+    """IFNeurons.step runs if_neuron, which refuses NaN or infinite currents: a
+    NonFiniteError (a ValueError); other errors keep their type."""
+    with pytest.raises(NonFiniteError, match="currents must be finite"):
+        IFNeurons(1.0).step(np.array([[np.nan, 0.5]], dtype))
+    with pytest.raises(NonFiniteError, match="currents must be finite"):
+        IFNeurons(1.0).step(np.array([[0.5, -np.inf]], dtype))
+    with pytest.raises(ValueError) as error:
+        IFNeurons([1.0, 2.0]).step(np.zeros((1, 3), dtype))  # 2 channels, 3 in the input
+    assert error.type is ValueError and "channels" in str(error.value)
+
+
+def test_parallel_neurons_refuse_non_finite_currents():
+    """Faithful and collapsed firing refuse NaN or infinite currents with a NonFiniteError."""
+    layer = ParallelNeurons([1.0, 0.5], 4)
+    currents = np.zeros((4, 1, 2), np.float32)
+    currents[2, 0, 1] = np.inf
+    with pytest.raises(NonFiniteError, match="finite"):
+        layer.spikes(currents)
+    with pytest.raises(NonFiniteError, match="finite"):
+        layer.counts_from_total(currents.sum(axis=0))
+    with pytest.raises(NonFiniteError, match="finite"):
+        fast_snn.fire_from_total(layer, currents.sum(axis=0))
+    with pytest.raises(ValueError) as error:
+        layer.spikes(np.zeros((4, 1, 3), np.float32))
+    assert error.type is ValueError
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -259,8 +282,10 @@ def test_infinite_weights_are_named_in_every_mode(layer_index, pattern):
     snns, X = _snns()
     for snn, mode in snns:
         snn.layers[layer_index].weight[0, 0] = np.inf
-        with pytest.raises(ValueError, match=pattern):
+        with pytest.raises(NonFiniteError, match=pattern):
             snn.predict(X, mode=mode)
+        with pytest.raises(NonFiniteError, match=pattern):
+            snn.run(X, mode, record=True)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
