@@ -44,7 +44,7 @@ def _check_network(net, name="net"):
     """``net`` must be a Sequential whose leaves are time-linear layers or activations
     (residual blocks and other containers may be nested)."""
     if not isinstance(net, Sequential):
-        raise TypeError(f"{name} must be a refsnn.networks.layers.Sequential network, got {type(net).__name__}")
+        raise TypeError(f"{name} must be a refsnn.networks.containers.Sequential network, got {type(net).__name__}")
     for path, layer in iter_layers(net):
         if not isinstance(layer, TIME_LINEAR + ACTIVATIONS):
             raise ValueError(
