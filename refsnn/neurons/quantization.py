@@ -101,7 +101,10 @@ def _qcfs_level_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
+def qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
+    """out = (θ/L)·clip(floor((L·z + ψ)/θ), 0, L) over flat arrays, unchecked: the kernel of
+    :func:`qcfs` (twin :func:`qcfs_reference`), which :class:`refsnn.networks.activations.QCFS`
+    also calls on input it has checked."""
     zero = L - L
     if theta.size == 1 and psi.size == 1:
         t, shift = theta[0], psi[0]
@@ -230,7 +233,7 @@ def qcfs(z, theta, levels, psi=None):
     shape = np.shape(z)
     z, theta, psi, _ = _prepare_flat(z, theta, psi)
     out = np.empty_like(z)
-    _qcfs_kernel(z, theta, z.dtype.type(L), psi, out)
+    qcfs_kernel(z, theta, z.dtype.type(L), psi, out)
     return out.reshape(shape)
 
 

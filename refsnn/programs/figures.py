@@ -117,9 +117,9 @@ def _load_rows(demo):
 
 def _check_demo(demo):
     """Raise if ``demo`` is not what :func:`_demo_figures` draws from."""
-    from ..plotting.networks import _check_accuracy_rows
+    from ..plotting.networks import check_accuracy_rows
 
-    _check_accuracy_rows(_load_rows(demo))
+    check_accuracy_rows(_load_rows(demo))
     curves = demo.get("per_step_accuracy") if isinstance(demo, dict) else None
     if curves is not None and not isinstance(curves, dict):
         raise ValueError("'per_step_accuracy' must map labels to lists of per-step accuracies")
@@ -127,9 +127,9 @@ def _check_demo(demo):
 
 def _check_bench(bench):
     """Raise if ``bench`` is not what :func:`_bench_figures` draws from."""
-    from ..plotting.networks import _check_bench
+    from ..plotting.networks import check_bench_rows
 
-    _check_bench(bench)
+    check_bench_rows(bench)
 
 
 def _demo_figures(demo):
