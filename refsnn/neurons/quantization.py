@@ -14,7 +14,7 @@ rounds half to even and differs exactly at the ties where the theorems are sharp
 
 Every function here has a plain NumPy reference (``*_reference``) that mirrors the
 equation and a Numba kernel that the public function calls. Both evaluate the same
-operations in the same order, so they agree bit for bit (``tests/test_qcfs.py``).
+operations in the same order, so they agree bit for bit (``tests/test_twins.py``).
 
 Parameters broadcast against ``z.shape`` by NumPy's rules: scalar, per channel (for
 example shape ``(C, 1, 1)`` for ``z`` of shape ``(B, C, H, W)``) or per neuron. float32
@@ -42,7 +42,7 @@ __all__ = [
 #
 # Each twin takes the public function's arguments, checks them the same way, and
 # computes the equation in plain NumPy with the same operations in the same order as the
-# kernel, so the two agree bit for bit (``tests/test_kernels.py``).
+# kernel, so the two agree bit for bit (``tests/test_twins.py``).
 
 
 def _folded_shift(psi, L, psi_da):

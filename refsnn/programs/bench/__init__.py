@@ -17,7 +17,8 @@ Four parts, each in its own module:
     with the same weights and threads, when they are installed.
 
 Everything runs with ``threads`` threads (Numba and BLAS, via
-:func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default.
+:func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default; :mod:`~refsnn.programs.bench.machine`
+also describes the machine (CPU, cores, load average, library versions).
 
 Timings are medians over interleaved rounds, and every ratio is taken within a round
 (:mod:`~refsnn.programs.bench.timing`), so that load from other processes cancels out.
