@@ -430,3 +430,18 @@ def test_every_layer_kernel_has_a_twin_in_the_table():
     kernels = {name for name, value in vars(layer_kernels).items() if isinstance(value, CPUDispatcher)}
     rows = dict(re.findall(r"^``(_\w+)``\s+(:\w+:`[^`]+`)", layer_kernels.__doc__, flags=re.MULTILINE))
     assert kernels and set(rows) == kernels, (sorted(kernels - set(rows)), sorted(set(rows) - kernels))
+
+
+def test_moved_names_resolve_from_their_old_path_with_a_warning():
+    """``Sequential`` and the activations are defined in ``containers`` and
+    ``activations``; the old path through ``layers`` gives the same class and says where
+    it lives, and an unknown name is still an AttributeError."""
+    from refsnn.networks import activations, containers, layers
+
+    with pytest.warns(DeprecationWarning, match="refsnn.networks.containers"):
+        assert layers.Sequential is containers.Sequential
+    with pytest.warns(DeprecationWarning, match="refsnn.networks.activations"):
+        from refsnn.networks.layers import QCFS
+    assert QCFS is activations.QCFS
+    with pytest.raises(AttributeError, match="Softmax"):
+        layers.Softmax

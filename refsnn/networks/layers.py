@@ -30,6 +30,7 @@ biases are zero. Every constructor that creates weights takes a
 """
 
 import math
+import warnings
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -38,7 +39,7 @@ from .._checks import as_int
 from .base import (
     Layer, as_input, check_ndim, float_dtype, kaiming_normal, positive_int,
 )
-from . import fast_conv, layer_kernels
+from . import activations, containers, fast_conv, layer_kernels
 
 __all__ = [
     "Linear", "Conv2d", "AvgPool2d", "Flatten",
@@ -389,3 +390,18 @@ class Flatten(Layer):
         shape = self._saved("_x_shape")
         g = self._check_grad(grad_out, (shape[0], math.prod(shape[1:])))
         return g.reshape(shape)
+
+
+#: Names that this module once re-exported, and their one home now.
+_MOVED = {"Sequential": containers, **{name: activations for name in ("ReLU", "ClipReLU", "QCFS", "DAQCFS")}}
+
+
+def __getattr__(name):
+    """``refsnn.networks.layers.Sequential`` and the activations still resolve, with a
+    DeprecationWarning naming the module that defines them (PEP 562)."""
+    if name in _MOVED:
+        home = _MOVED[name].__name__
+        warnings.warn(f"import {name} from {home}, its home; refsnn.networks.layers.{name} will be removed",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(_MOVED[name], name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
