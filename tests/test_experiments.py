@@ -94,13 +94,15 @@ def test_a_full_disk_leaves_no_truncated_figure(small, monkeypatch, capsys):
     """The figures under --out are written atomically: a write that fails midway (a full
     disk) leaves no truncated PNG, and the JSON written before them stays whole."""
     import matplotlib.figure
+    import matplotlib.pyplot as plt
     from test_outputs import failing_savefig
 
     monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
     out, path = small / "figs", small / "depth.json"
+    open_figures = plt.get_fignums()
     with pytest.raises(OSError, match="depth.png.*No space left on device"):
         experiments.run("depth", seeds=[0], json_path=path, out_dir=out)
-    assert os.listdir(out) == []
+    assert os.listdir(out) == [] and plt.get_fignums() == open_figures  # the figure was closed
     assert json.loads(path.read_text())["experiment"] == "depth"
 
 
