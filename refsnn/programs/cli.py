@@ -122,7 +122,8 @@ def build_parser():
     experiment.add_argument("--seeds", type=int, nargs="+", metavar="S",
                             help="seeds, integers >= 0 (default 0 1 2 3 4 for depth, 0 1 2 for resnet)")
     experiment.add_argument("--json", metavar="PATH",
-                            help="also write the rows and the summary as JSON to PATH (its folder must exist; - for standard output)")
+                            help="also write the rows and the summary as JSON to PATH "
+                                 "(its folder must exist; - for standard output)")
     experiment.add_argument("--out", metavar="DIR",
                             help="also draw the experiment's figures into DIR (created inside an existing folder)")
     experiment.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")

@@ -221,10 +221,11 @@ def check_output_path(path, name="path", directory=False):
     A file path must not be a directory, and its folder must exist, be a directory and
     accept new files (tested by creating and removing an empty hidden file there, which
     is what the atomic write will do). A standard stream (``-``, ``/dev/stdout``) is
-    accepted as it is, and a device or a FIFO if it can be opened for writing. With ``directory=True``, ``path`` is a folder of
-    output files: it must either be a writable directory, or not exist yet while its
-    parent is a writable directory (then the caller creates only ``path`` itself). A
-    symbolic link is followed, as the atomic write does. Nothing is left behind.
+    accepted as it is, and a device or a FIFO if it can be opened for writing. With
+    ``directory=True``, ``path`` is a folder of output files: it must either be a writable
+    directory, or not exist yet while its parent is a writable directory (then the caller
+    creates only ``path`` itself). A symbolic link is followed, as the atomic write does.
+    Nothing is left behind.
 
     Parameters
     ----------
