@@ -11,6 +11,15 @@ Every argument is checked before any work starts: a bad one (a negative seed, an
 infinite threshold, an output path that cannot be written, a results file of the wrong
 kind, a missing or damaged data file) ends the program with exit status 2 and one ``refsnn <command>: error:`` line that
 names the flag, as argparse does for its own errors.
+
+``--json -`` (or ``/dev/stdout``) writes the JSON to standard output and everything else
+to standard error, so that ``refsnn verify --json - | python -m json.tool`` works. Once the
+work has started, the program ends in one line, never a traceback: a result file that
+cannot be written (a full disk) gives ``refsnn <command>: error:`` with the reason and
+where the result was kept instead, and exit status 1; Ctrl-C gives ``refsnn <command>:
+interrupted`` and exit status 130. A standard output whose reader has gone (``refsnn tour
+| head -1``) is left quietly, as Unix tools do: the work goes on, its files are written,
+and the exit status is 141 (128 + SIGPIPE).
 """
 
 import argparse
@@ -19,7 +28,7 @@ import sys
 
 from .. import __version__
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
-from .outputs import check_output_path
+from .outputs import OutputError, check_output_path, stdout_guard
 
 DESCRIPTIONS = {
     "demo": (
@@ -85,14 +94,14 @@ def build_parser():
                       help="seed of the data split and training, an integer >= 0 (default 0)")
     demo.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
     demo.add_argument("--json", metavar="PATH",
-                      help="also write the results as JSON to PATH (its folder must exist)")
+                      help="also write the results as JSON to PATH (its folder must exist; - for standard output)")
     demo.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                       help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
 
     bench = add("bench", "measure kernel bandwidth and parallel vs sequential inference")
     bench.add_argument("--quick", action="store_true", help="a small version (under 30 s)")
     bench.add_argument("--json", metavar="PATH",
-                       help="also write the results as JSON to PATH (its folder must exist)")
+                       help="also write the results as JSON to PATH (its folder must exist; - for standard output)")
     bench.add_argument("--threads", type=int, default=1, metavar="N",
                        help="threads for Numba and BLAS (and torch with --peers), 1 to the cores (default: 1)")
     bench.add_argument("--peers", action="store_true",
@@ -113,7 +122,8 @@ def build_parser():
     experiment.add_argument("--seeds", type=int, nargs="+", metavar="S",
                             help="seeds, integers >= 0 (default 0 1 2 3 4 for depth, 0 1 2 for resnet)")
     experiment.add_argument("--json", metavar="PATH",
-                            help="also write the rows and the summary as JSON to PATH (its folder must exist)")
+                            help="also write the rows and the summary as JSON to PATH "
+                                 "(its folder must exist; - for standard output)")
     experiment.add_argument("--out", metavar="DIR",
                             help="also draw the experiment's figures into DIR (created inside an existing folder)")
     experiment.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
@@ -130,7 +140,7 @@ def build_parser():
     verify.add_argument("--seed", type=int, metavar="S",
                         help="seed of the examples, an integer >= 0 (default: derandomized, the same every run)")
     verify.add_argument("--json", metavar="PATH",
-                        help="also write the report as JSON to PATH (its folder must exist)")
+                        help="also write the report as JSON to PATH (its folder must exist; - for standard output)")
     return parser
 
 
@@ -182,6 +192,20 @@ def _check_args(args):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    with stdout_guard() as stdout:
+        try:
+            status = _run(args)
+        except KeyboardInterrupt:
+            print(f"refsnn {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except OutputError as exc:
+            print(f"refsnn {args.command}: error: {exc}", file=sys.stderr)
+            return 1
+    return 141 if stdout.reader_gone else status
+
+
+def _run(args):
+    """Check the arguments, then run the command; return its exit status."""
     try:
         _check_args(args)
     except (TypeError, ValueError) as exc:

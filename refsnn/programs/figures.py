@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import save_figure
+
 DPI = 120
 SEED = 0
 
@@ -292,7 +294,7 @@ def _write_figures(out, demo, bench):
             out.mkdir(exist_ok=True)  # only the folder asked for; its parent was checked
             for name, fig in drawn:
                 path = out / name
-                fig.savefig(path, dpi=DPI, metadata={"Software": None})
+                save_figure(fig, path, dpi=DPI, metadata={"Software": None})
                 written.append(path)
         finally:
             for _, fig in drawn:

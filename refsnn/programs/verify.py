@@ -15,7 +15,7 @@ import time
 from .. import claims as claims_module
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
 from .._checks import as_int
-from .outputs import check_output_path, save_json
+from .outputs import json_output
 
 #: How each result is printed: expected results in lower case, the others in capitals.
 LABELS = {"holds": "holds", "found": "found", "fails": "FAILS", "not found": "NOT FOUND"}
@@ -107,6 +107,7 @@ def run(examples=DEFAULT_EXAMPLES, seed=None, json_path=None):
     """``refsnn verify``: print the report, write it to ``json_path`` if given, return the exit status.
 
     The arguments are checked before any claim runs (ValueError naming the parameter).
+    ``json_path="-"`` writes the JSON to standard output and the report to standard error.
 
     Returns
     -------
@@ -114,10 +115,8 @@ def run(examples=DEFAULT_EXAMPLES, seed=None, json_path=None):
         0 if every claim came out as expected, 1 otherwise.
     """
     _check(examples, seed)
-    if json_path is not None:
-        check_output_path(json_path, "json_path")
-    with _hypothesis_storage():
-        report = verify(examples, seed)
-    if json_path is not None:
-        save_json(report, json_path)
+    with json_output(json_path, "json_path", announce=False) as write_json:
+        with _hypothesis_storage():
+            report = verify(examples, seed)
+        write_json(report)
     return 0 if report["passed"] else 1
