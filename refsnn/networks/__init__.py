@@ -16,6 +16,7 @@
 ``modes``          its three ways to run: sequential, faithful, collapsed
 ``fast_snn``       the lean paths of a spiking network's inner loop
 ``io``             save and load networks as versioned ``.npz`` files
+``checkpoints``    read PyTorch checkpoints as NumPy arrays, through an allow-list, without torch
 
 The public classes and functions of ``layers``, ``activations``, ``containers``
 (``Sequential``), ``spiking`` and ``conversion`` are re-exported here; no re-exported name
