@@ -16,6 +16,7 @@
 ``modes``          its three ways to run: sequential, faithful, collapsed
 ``fast_snn``       the lean paths of a spiking network's inner loop
 ``io``             save and load networks as versioned ``.npz`` files
+``zoo``            the authors' VGG-16 and ResNet-18/20/34 at full size, loaded from their checkpoints
 ``checkpoints``    read PyTorch checkpoints as NumPy arrays, through an allow-list, without torch
 
 The public classes and functions of ``layers``, ``activations``, ``containers``
