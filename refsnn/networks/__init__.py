@@ -9,7 +9,7 @@
 ``containers``     ``Sequential``, ``Residual``, and walking nested networks
 ``models``         the model zoo: ``deep_mlp``, ``vgg_mini``, ``resnet_mini``
 ``training``       cross-entropy, Adam, ``fit``, ``predict``, ``accuracy``
-``data``           the embedded digits, MNIST / Fashion-MNIST and CIFAR-10 from local files
+``data``           the embedded digits, MNIST / Fashion-MNIST and CIFAR-10/100 from local files
 ``conversion``     the three-stage pipeline and the IF baseline
 ``neuron_layers``  ``ParallelNeurons`` and ``IFNeurons``
 ``spiking``        ``SpikingNetwork``: construction, checks and results

@@ -201,8 +201,6 @@ def _fill(layer, prefix, keys, state, used, problems):
         else:
             target[...] = state[name]
             used.add(name)
-    if isinstance(layer, BatchNorm):
-        used.add(f"{prefix}.num_batches_tracked")
     if isinstance(layer, QCFS):
         return _calibrated(layer, prefix, state, used, problems)
     return None
