@@ -9,13 +9,15 @@
 ``containers``     ``Sequential``, ``Residual``, and walking nested networks
 ``models``         the model zoo: ``deep_mlp``, ``vgg_mini``, ``resnet_mini``
 ``training``       cross-entropy, Adam, ``fit``, ``predict``, ``accuracy``
-``data``           the embedded digits, MNIST / Fashion-MNIST and CIFAR-10 from local files
+``data``           the embedded digits, MNIST / Fashion-MNIST and CIFAR-10/100 from local files
 ``conversion``     the three-stage pipeline and the IF baseline
 ``neuron_layers``  ``ParallelNeurons`` and ``IFNeurons``
 ``spiking``        ``SpikingNetwork``: construction, checks and results
 ``modes``          its three ways to run: sequential, faithful, collapsed
 ``fast_snn``       the lean paths of a spiking network's inner loop
 ``io``             save and load networks as versioned ``.npz`` files
+``zoo``            the authors' VGG-16 and ResNet-18/20/34 at full size, loaded from their checkpoints
+``checkpoints``    read PyTorch checkpoints as NumPy arrays, through an allow-list, without torch
 
 The public classes and functions of ``layers``, ``activations``, ``containers``
 (``Sequential``), ``spiking`` and ``conversion`` are re-exported here; no re-exported name

@@ -6,6 +6,7 @@
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
 ``refsnn experiment NAME`` the paper's accuracy claims on deep networks, over seeds
 ``refsnn verify`` the paper's neuron-level claims as Hypothesis properties, printed as a report
+``refsnn evaluate`` a checkpoint of the authors' code as an ANN and as SNNs, on CIFAR, MNIST or digits
 
 Every argument is checked before any work starts: a bad one (a negative seed, an
 infinite threshold, an output path that cannot be written, a results file of the wrong
@@ -64,6 +65,13 @@ DESCRIPTIONS = {
         "no-reset neurons, a float tie, the IF unevenness error). Prints one line per claim; exit "
         "status 0 if every claim came out as expected, 1 otherwise. About 6 s on 2 cores (15 s "
         "the first time, when Numba compiles)."
+    ),
+    "evaluate": (
+        "Read a PyTorch checkpoint of the authors' code (torch is not needed) into their architecture, "
+        "and evaluate it on the test set as the ANN, the parallel SNN at each --T (collapsed mode, the "
+        "cost of one ANN pass), optionally after DA-QCFS calibration on --calibrate N training images, "
+        "and the sequential IF SNN at each --if-T (T ANN passes each). Prints the rows of 'refsnn "
+        "experiment' (accuracy, agreement with the ANN, per-layer rate error)."
     ),
     "tour": (
         "Print the paper's neuron-level facts for a few concrete inputs: QCFS level against "
@@ -130,6 +138,23 @@ def build_parser():
     experiment.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                             help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
 
+    evaluate = add("evaluate", "evaluate a checkpoint of the authors' code as an ANN and as SNNs")
+    evaluate.add_argument("--checkpoint", required=True, metavar="PATH", help="a torch.save file (zip format)")
+    evaluate.add_argument("--arch", required=True, choices=("vgg16", "resnet18", "resnet20", "resnet34"),
+                          help="the authors' architecture the checkpoint holds")
+    evaluate.add_argument("--levels", required=True, type=int, metavar="L",
+                          help="the QCFS level T~ the network was trained with (not stored in a checkpoint)")
+    evaluate.add_argument("--data", required=True, choices=("cifar10", "cifar100", "mnist", "digits"), help="test set")
+    evaluate.add_argument("--data-dir", metavar="DIR",
+                          help="folder of the data (cifar-10-batches-py/, cifar-100-python/, or their parent)")
+    evaluate.add_argument("--T", type=int, nargs="+", metavar="T", help="time steps of the parallel SNN (default: L)")
+    evaluate.add_argument("--if-T", type=int, nargs="+", default=[], metavar="T", help="time steps of the IF SNN")
+    evaluate.add_argument("--calibrate", type=int, default=0, metavar="N",
+                          help="also calibrate DA-QCFS on the first N training images (default 0: no)")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="the first N test images only")
+    evaluate.add_argument("--batch-size", type=int, default=100, metavar="B", help="images per chunk (default 100)")
+    evaluate.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH (its folder must exist)")
+
     tour = add("tour", "print the neuron-level facts for a few concrete inputs")
     tour.add_argument("--theta", type=float, default=1.0, help="threshold theta, finite and > 0 (default 1)")
 
@@ -183,10 +208,32 @@ def _check_args(args):
                 raise ValueError(f"--data-dir: {exc}") from None
         if args.out is not None:
             check_output_path(args.out, "--out", directory=True)
+    if args.command == "evaluate":
+        _check_evaluate(args)
     if args.command == "figures":
         from .figures import check_inputs
 
         check_inputs(args.out, args.demo_json, args.bench_json, names=FIGURES_FLAGS)
+
+
+def _check_evaluate(args):
+    """``refsnn evaluate``'s numbers, paths and files, before any work starts."""
+    from pathlib import Path
+
+    for flag, values, minimum in (("--levels", [args.levels], 1), ("--T", args.T or [], 1),
+                                  ("--if-T", args.if_T, 1), ("--calibrate", [args.calibrate], 0),
+                                  ("--limit", [] if args.limit is None else [args.limit], 1),
+                                  ("--batch-size", [args.batch_size], 1)):
+        if any(v < minimum for v in values):
+            raise ValueError(f"{flag} must be integers >= {minimum}, got {' '.join(map(str, values))}")
+    if args.data != "digits" and args.data_dir is None:
+        raise ValueError(f"--data {args.data} reads local files: pass --data-dir DIR")
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        raise ValueError(f"--data-dir {args.data_dir} is not a folder")
+    if not Path(args.checkpoint).is_file():
+        raise ValueError(f"--checkpoint {args.checkpoint} is not a file")
+    if args.json is not None:
+        check_output_path(args.json, "--json")
 
 
 def main(argv=None):
@@ -235,6 +282,14 @@ def _run(args):
         from .verify import run
 
         return run(examples=args.examples, seed=args.seed, json_path=args.json)
+    elif args.command == "evaluate":
+        from .evaluate import run
+
+        try:  # a damaged checkpoint or data file, or a checkpoint of another layout, is named in one line
+            run(args.checkpoint, args.arch, args.levels, args.data, args.data_dir, args.T, args.if_T, args.calibrate,
+                args.limit, args.batch_size, json_path=args.json)
+        except (OSError, ValueError) as exc:
+            args.subparser.error(str(exc))
     return 0
 
 
