@@ -301,3 +301,12 @@ def test_a_class_without_test_or_training_samples_is_an_error():
         stratified_split(y, 0.1, seed=0)
     train, test = stratified_split(y, 0.25, seed=0)
     assert sorted(np.bincount(y[test])) == [1, 5]
+
+
+def test_an_idx_header_with_zero_dimensions_is_refused(tmp_path):
+    """IDX data have at least one dimension: 0, 0, 0x08, 0 followed by one byte is not a
+    0-d array but a bad magic number."""
+    path = tmp_path / "zero-dims-idx1-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 0, 7]))
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*bad magic number"):
+        read_idx(path)
