@@ -143,3 +143,16 @@ def test_threshold_driven_to_zero_is_caught_at_forward():
     layer.theta[0] = -0.1  # e.g. by an optimizer step
     with pytest.raises(ValueError, match="QCFS.*> 0"):
         layer.forward(np.zeros((1, 2)))
+
+
+def test_relu_and_clip_relu_derivatives_are_zero_at_the_kinks():
+    """ReLU's derivative is 1 only where z > 0, ClipReLU's only where 0 < z < θ: at z = 0
+    and z = θ exactly the (sub)gradient taken is 0, as documented."""
+    z = np.array([[-1.0, 0.0, 0.5, 1.0, 1.5]], dtype=np.float32)
+    g = np.ones_like(z)
+    relu = ReLU()
+    relu.forward(z)
+    np.testing.assert_array_equal(relu.backward(g), [[0, 0, 1, 1, 1]])
+    clip = ClipReLU(np.ones(5))
+    clip.forward(z)
+    np.testing.assert_array_equal(clip.backward(g), [[0, 0, 1, 0, 0]])

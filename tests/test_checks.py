@@ -206,3 +206,16 @@ def test_limit_threads():
         with pytest.raises(error, match="threads"):
             with limit_threads(threads):
                 pass
+
+
+def test_channel_param_is_a_copy_of_the_callers_array():
+    """A layer owns its parameters: changing the float64 array it was built from later
+    changes neither the checked parameter nor a layer's threshold."""
+    from refsnn._checks import channel_param
+    from refsnn.networks.activations import ClipReLU
+
+    theta = np.array([1.0, 2.0])
+    param = channel_param("theta", theta, positive=True)
+    layer = ClipReLU(theta)
+    theta[0] = 5.0
+    assert param[0] == 1.0 and layer.theta[0] == 1.0

@@ -112,3 +112,41 @@ def test_bad_parts():
         Residual(ReLU(), shortcut=object())
     with pytest.raises(TypeError, match=r"activation.*the class ReLU.*ReLU\(\)"):
         Residual(ReLU(), activation=ReLU)  # the class, not a layer
+
+
+def test_a_residual_sum_changes_neither_the_input_nor_the_main_paths_output():
+    """The residual sum is a new array: a main path that returns a view of its input
+    (Flatten) must not have the identity shortcut added into the caller's input, and a
+    layer that keeps its output for backward (QCFS) must keep the output it returned."""
+    from refsnn.networks.activations import QCFS
+    from refsnn.networks.layers import Flatten
+
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    before = x.copy()
+    out = Residual(Flatten()).forward(x)
+    np.testing.assert_array_equal(x, before)
+    np.testing.assert_array_equal(out, 2 * before)
+    g = np.ones_like(x)
+    alone = QCFS(8.0, levels=4)
+    alone.forward(x)
+    alone.backward(g)
+    block = Residual(QCFS(8.0, levels=4))
+    block.forward(x)
+    block.backward(g)  # θ's gradient reads the output that QCFS kept
+    assert block.main.theta_grad[0] == alone.theta_grad[0]
+
+
+def test_find_nonfinite_names_the_layer_that_overflows_to_infinity():
+    """An infinite output (no NaN yet) is already the first non-finite one: layer 0
+    overflows to +inf, and layer 1 turns inf - inf into NaN."""
+    from refsnn.networks.containers import find_nonfinite
+
+    rng = np.random.default_rng(0)
+    first, second = Linear(1, 2, rng), Linear(2, 1, rng)
+    first.weight[...] = 3e38
+    first.bias[...] = 0
+    second.weight[...] = [[1, -1]]
+    net = Sequential(first, second)
+    with np.errstate(over="ignore", invalid="ignore"):
+        error = find_nonfinite(net, np.full((1, 1), 2, np.float32))  # 6e38 > float32 max
+    assert error is not None and "layer 0 " in str(error) and "overflowed" in str(error)

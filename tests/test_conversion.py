@@ -457,3 +457,67 @@ def test_conversion_uses_evaluation_mode_and_leaves_the_input_alone():
     set_training(net, True)
     np.testing.assert_array_equal(to_parallel_snn(net, 4).predict(X), expected)
     assert all(layer.training for _, layer in iter_layers(net) if isinstance(layer, BatchNorm))
+
+
+def test_a_channel_whose_largest_input_is_exactly_zero_is_silenced():
+    """θ_c = 0 is as unusable as θ_c < 0: channel 1's input −x is at most 0, reached on
+    the sample x = 0, and it is silenced with a warning like a never-positive channel."""
+    rng = np.random.default_rng(0)
+    linear = Linear(1, 2, rng)
+    linear.weight[...] = [[1.0], [-1.0]]
+    linear.bias[...] = 0
+    X = np.array([[0.0], [0.25], [0.5], [1.0]], dtype=np.float32)
+    with pytest.warns(RuntimeWarning, match=r"channels \[1\] never receive positive input; they are made silent"):
+        clip_net = record_thresholds(Sequential(linear, ReLU()), X)
+    assert clip_net[0].weight[1, 0] == 0
+    np.testing.assert_array_equal(clip_net.thresholds_[0], [1.0, 1.0])
+    assert not clip_net.forward(-X)[:, 1].any()  # silent also where −x > 0
+
+
+def test_calibration_reports_each_epochs_own_mean_residual():
+    """``progress(epoch, errors)`` gets the mean |e_post| of that epoch's batches only. With
+    α = 1 and one batch per epoch, φ_DA after epoch 0 is that epoch's residual e_0, so
+    epoch 1's residual is the teacher minus a DA-QCFS with φ_DA = e_0, computed here by hand
+    (the first layer's student and teacher inputs agree, so ψ_DA stays 0)."""
+    X, T = _half_normal(n=400), 4
+    net = Sequential(*list(_one_layer())[:2], Flatten())
+    reported = []
+    calibrate(net, X, T, alpha=1.0, epochs=2, batch_size=len(X), progress=lambda e, errors: reported.append(errors))
+    z = X.reshape(-1)
+    e0 = np.mean(clip_relu(z, 1.0) - da_qcfs(z, 1.0, T, 0.0, 0.0), dtype=np.float64)
+    e1 = np.mean(clip_relu(z, 1.0) - da_qcfs(z, 1.0, T, 0.0, e0), dtype=np.float64)
+    assert abs(e0 - e1) > 1e-4  # else the test could not tell the epochs apart
+    assert reported[0] == [pytest.approx(abs(e0), rel=1e-6)]
+    assert reported[1] == [pytest.approx(abs(e1), rel=1e-6)]
+
+
+def test_code_order_reaches_the_neurons_of_a_qcfs_network():
+    """``to_parallel_snn(..., order="code")`` of a QCFS network fires the first N steps where
+    the paper's order fires the last N: the first layer's trains are the paper's reversed
+    in time."""
+    net, X = dyadic_mlp(3, 4)
+    paper = to_parallel_snn(net, 4).spike_trains(X, 0)
+    code = to_parallel_snn(net, 4, order="code").spike_trains(X, 0)
+    assert not np.array_equal(code, paper)
+    np.testing.assert_array_equal(code, paper[::-1])
+
+
+def test_activation_outputs_use_the_running_statistics_of_a_network_in_training_mode():
+    """activation_outputs runs BatchNorm with its running statistics even when the network
+    is in training mode, and leaves the network's mode and statistics as they were."""
+    from refsnn.networks.containers import set_training
+    from refsnn.networks.normalization import BatchNorm
+
+    rng = np.random.default_rng(0)
+    bn = BatchNorm(3)
+    bn.running_mean[...] = [0.5, -0.25, 1.0]
+    bn.running_var[...] = [0.5, 2.0, 1.0]
+    net = Sequential(Linear(4, 3, rng), bn, QCFS(2.0, 4))
+    X = rng.random((6, 4), dtype=np.float32)
+    set_training(net, False)
+    expected = activation_outputs(net, X)
+    set_training(net, True)
+    found = activation_outputs(net, X)
+    np.testing.assert_array_equal(found[0], expected[0])
+    assert bn.training
+    np.testing.assert_array_equal(bn.running_mean, [0.5, -0.25, 1.0])

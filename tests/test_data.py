@@ -349,3 +349,12 @@ def test_normalise_uses_the_authors_constants():
     np.testing.assert_allclose(out[0, :, 0, 0], [(1 - 129.3 / 255) / (68.2 / 255), (1 - 124.1 / 255) / (65.4 / 255),
                                                  (1 - 112.4 / 255) / (70.4 / 255)], rtol=1e-6)
     np.testing.assert_allclose(normalise(X, "cifar10")[0, 0, 0, 0], (1 - 0.4914) / 0.2023, rtol=1e-6)
+
+
+def test_an_idx_header_with_zero_dimensions_is_refused(tmp_path):
+    """IDX data have at least one dimension: 0, 0, 0x08, 0 followed by one byte is not a
+    0-d array but a bad magic number."""
+    path = tmp_path / "zero-dims-idx1-ubyte"
+    path.write_bytes(bytes([0, 0, 0x08, 0, 7]))
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*bad magic number"):
+        read_idx(path)

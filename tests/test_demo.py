@@ -172,3 +172,26 @@ def test_a_cache_that_cannot_be_written_is_reported_once_and_the_demo_completes(
     warnings = [line for line in lines if "warning" in line]
     assert len(warnings) == 1 and warnings[0] == lines[0] and str(tiny / "cache") in warnings[0]
     assert result["rows"] and result["stronger"]
+
+
+def test_findings_count_an_if_snn_that_equals_the_parallel_accuracy_as_caught_up():
+    """The findings name the first T at which the IF SNN is at least as accurate as the
+    parallel SNN: an equal accuracy counts as reaching it."""
+    def row(source, method, T, accuracy):
+        return {"source": source, "method": method, "T": T, "accuracy": accuracy, "agreement": accuracy,
+                "rate_error": [0.0]}
+
+    rows = [row("qcfs", "ann", None, 0.9), row("relu", "ann", None, 0.9), row("qcfs", "parallel", demo.T_TILDE, 0.9)]
+    rows += [row("qcfs", "if", T, 0.8 if T == demo.IF_STEPS[0] else 0.9) for T in demo.IF_STEPS]
+    rows += [row("qcfs", method, T, 0.5) for T in demo.OTHER_STEPS for method in ("parallel", "parallel_calibrated")]
+    rows += [row("relu", "training_free", T, 0.5) for T in demo.TRAINING_FREE_STEPS]
+    lines = demo.findings({"rows": rows, "timing": []})
+    assert f"IF reaches the parallel SNN's accuracy at T = {demo.IF_STEPS[1]}" in lines
+
+
+def test_per_step_curves_are_shown_at_the_powers_of_two_and_at_T():
+    """The printed steps of a per-step curve: 1, 2, 4, … up to T, and T itself."""
+    assert demo._shown_steps(1) == [1]
+    assert demo._shown_steps(4) == [1, 2, 4]
+    assert demo._shown_steps(5) == [1, 2, 4, 5]
+    assert demo._shown_steps(12) == [1, 2, 4, 8, 12]

@@ -253,3 +253,42 @@ def test_a_cache_that_cannot_be_written_does_not_stop_the_run(small, monkeypatch
         assert "without caching" in lines[warnings[0]]
     else:
         assert len(warnings) == 2 and all("No space left" in lines[i] for i in warnings)
+
+
+def test_summarize_gives_mean_min_and_max_of_accuracy_and_agreement_over_seeds():
+    """One group per (experiment, model, source, method, T); each statistic from its own
+    column (accuracy and agreement differ here, so a mix-up shows)."""
+    base = {"experiment": "depth", "model": "mlp2x8", "depth": 2, "source": "qcfs", "method": "if", "T": 4}
+    rows = [dict(base, seed=0, accuracy=0.5, agreement=0.75), dict(base, seed=1, accuracy=0.7, agreement=0.95),
+            dict(base, seed=0, T=8, accuracy=0.25, agreement=0.125)]
+    first, second = experiments.summarize(rows)
+    assert first == {**base, "seeds": [0, 1], "accuracy_mean": pytest.approx(0.6), "accuracy_min": 0.5,
+                     "accuracy_max": 0.7, "agreement_mean": pytest.approx(0.85), "agreement_min": 0.75,
+                     "agreement_max": 0.95}
+    assert (second["T"], second["seeds"], second["agreement_min"], second["accuracy_max"]) == (8, [0], 0.125, 0.25)
+
+
+@pytest.mark.parametrize("change", [{"epochs": 1}, {"batch_size": 16}, {"lr": 3e-3}])
+def test_depth_key_covers_the_training_settings(small, change):
+    """Epochs, batch size and learning rate determine the weights: changing one trains afresh."""
+    log = []
+    data = experiments.load_data(seed=0)
+    experiments.run_depth("digits", data, [0], config={"depths": (2,), "if_multiples": (1,)}, log=log.append)
+    log.clear()
+    experiments.run_depth("digits", data, [0], config={"depths": (2,), "if_multiples": (1,), **change},
+                          log=log.append)
+    assert _trained_names(log) == ["mlp2x8-qcfs4-digits"]
+
+
+@pytest.mark.parametrize("data_name, epochs", [("digits", 7), ("mnist", experiments.LARGE_DATA_EPOCHS)])
+def test_large_data_sets_train_at_most_large_data_epochs(small, monkeypatch, data_name, epochs):
+    """On MNIST-size data the configured epochs are capped at LARGE_DATA_EPOCHS; the digits
+    train the configured number."""
+    seen = []
+    real_fit = experiments.fit
+    monkeypatch.setattr(experiments, "fit", lambda *args, **kwargs: seen.append(kwargs["epochs"]) or
+                        real_fit(*args, **kwargs))
+    data = experiments.load_data(seed=0)
+    experiments.run_depth(data_name, data, [0], config={"depths": (2,), "if_multiples": (1,), "epochs": 7},
+                          log=lambda *a: None)
+    assert seen == [epochs]

@@ -745,3 +745,31 @@ def test_overwriting_a_symlink_replaces_its_target(tmp_path):
     assert_same(net, rio.load(target))
     assert sorted(os.listdir(tmp_path / "store")) == ["real.npz"]
     assert sorted(os.listdir(tmp_path)) == ["link.npz", "store"]
+
+
+def test_nesting_exactly_max_nesting_deep_loads_and_one_more_is_refused(tmp_path):
+    """The limit is inclusive: leaves MAX_NESTING containers deep load, one level more is
+    refused (naming the file)."""
+    path, _ = saved_bytes(tmp_path)
+    rewrite_nested(path, rio.MAX_NESTING)
+    X = inputs()
+    np.testing.assert_array_equal(rio.load(path).forward(X), cnn().forward(X))
+    rewrite_nested(path, rio.MAX_NESTING + 1)
+    with raises_naming(path, "nested more than"):
+        rio.load(path)
+
+
+def test_an_entry_with_bytes_after_its_announced_array_is_refused(tmp_path):
+    """A .npy entry holding more than its header announces (a damaged or spliced file):
+    NumPy would read the announced array and ignore the rest, so it is refused."""
+    path, _ = saved_bytes(tmp_path)
+    with np.load(path, allow_pickle=False) as f:
+        arrays = {key: f[key] for key in f.files}
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in arrays.items():
+            entry = io.BytesIO()
+            np.save(entry, value)
+            extra = b"\x00" * 8 if key == "layer6/bias" else b""
+            archive.writestr(key + ".npy", entry.getvalue() + extra)
+    with raises_naming(path, "layer6/bias", "announces"):
+        rio.load(path)

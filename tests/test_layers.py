@@ -445,3 +445,20 @@ def test_moved_names_resolve_from_their_old_path_with_a_warning():
     assert QCFS is activations.QCFS
     with pytest.raises(AttributeError, match="Softmax"):
         layers.Softmax
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3, 5, 4), (1, 2, 5, 5)])
+def test_avg_pool_gives_zero_gradient_to_the_rows_and_columns_it_drops(shape):
+    """Rows or columns that do not fill a window get exactly zero gradient, whichever of
+    height and width is the one that does not divide. NaN is written to memory of the
+    gradient's size just before, so that an uninitialised gradient would show it."""
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    pool = AvgPool2d(2)
+    g = np.ones(pool.forward(x).shape, np.float32)
+    for _ in range(3):
+        stale = np.full(shape, np.nan, np.float32)  # memory that np.empty may hand back
+        del stale
+        dx = pool.backward(g)
+        H, W = shape[2] // 2 * 2, shape[3] // 2 * 2
+        assert (dx[:, :, H:, :] == 0).all() and (dx[:, :, :, W:] == 0).all()
+        np.testing.assert_array_equal(dx[:, :, :H, :W], 0.25)

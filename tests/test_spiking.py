@@ -567,3 +567,48 @@ def test_batchnorm_in_training_mode_is_refused():
 
     with pytest.raises(ValueError, match="training mode"):
         SpikingNetwork([Linear(3, 3, np.random.default_rng(0)), BatchNorm(3), ParallelNeurons(1.0, 4)], 4)
+
+
+def test_spike_trains_refuses_the_index_one_past_the_last_neuron_layer():
+    """Layers are numbered 0..L-1: asking for layer L is a ValueError that says so."""
+    net, X = dyadic_mlp(0, 4)
+    snn = to_parallel_snn(net, 4)
+    assert len(snn.neuron_layers) == 2
+    with pytest.raises(ValueError, match="layer must be < 2"):
+        snn.spike_trains(X, 2)
+
+
+def test_cumulative_predictions_sum_the_logits_over_time():
+    """Row t is the argmax of the logits summed over steps 1..t+1: row 0 is the first
+    step's prediction and the last row is predict()."""
+    net, X = dyadic_mlp(1, 8)
+    for snn in (to_parallel_snn(net, 8), to_if_snn(net, 8)):
+        rows = snn.cumulative_predictions(X)
+        assert rows.shape == (8, len(X))
+        np.testing.assert_array_equal(rows[0], snn.run(X)[0].argmax(axis=-1))
+        np.testing.assert_array_equal(rows[-1], snn.predict(X))
+
+
+def test_an_if_layers_spike_amplitude_is_its_own_array():
+    """θ_post defaults to θ's value, not to θ itself: doubling the spike amplitude in
+    place doubles the outputs and leaves the threshold, so the spike times, alone."""
+    layer = IFNeurons(1.0)
+    current = np.array([[0.75]], dtype=np.float32)
+    before = [layer.forward(current)[0, 0] for _ in range(4)]
+    layer.reset()
+    layer.theta_post *= 2
+    after = [layer.forward(current)[0, 0] for _ in range(4)]
+    assert layer.theta[0] == 1.0
+    np.testing.assert_array_equal(after, 2 * np.array(before))
+
+
+@pytest.mark.parametrize("order", ["paper", "code"])
+def test_train_from_counts_fires_exactly_the_counts(order):
+    """The train of a count N has N spikes, at the last N steps (paper order) or the
+    first N (code order), for every N in 0..T."""
+    layer = ParallelNeurons(1.0, 4, order=order)
+    counts = np.arange(5)
+    train = layer.train_from_counts(counts)
+    np.testing.assert_array_equal(train.sum(axis=0), counts)
+    first = np.argmax(train, axis=0)[1:]  # the first spike step of N = 1..4
+    np.testing.assert_array_equal(first, [3, 2, 1, 0] if order == "paper" else [0, 0, 0, 0])

@@ -327,3 +327,34 @@ def test_accuracy_rejects_float_labels():
     X, y = blobs(n=10)
     with pytest.raises(TypeError, match="y.*integer"):
         accuracy(mlp(ReLU()), X, y.astype(float))
+
+
+def test_fit_history_is_the_mean_loss_per_sample_of_each_epoch():
+    """With 21 samples in batches of 10 the last batch holds one sample: the epoch's loss
+    weighs each batch by its size. At a learning rate too small to move the weights, it
+    is the loss of the untrained network on all 21 samples."""
+    rng = np.random.default_rng(0)
+    net = Sequential(Flatten(), Linear(4, 3, rng, dtype=np.float64))
+    X = rng.normal(size=(21, 1, 2, 2))
+    y = rng.integers(0, 3, 21)
+    expected, _ = cross_entropy(net.forward(X), y)
+    history = fit(net, X, y, epochs=1, batch_size=10, lr=1e-12, rng=rng)
+    assert history == [pytest.approx(expected, rel=1e-9)]
+
+
+def test_forward_batches_uses_the_running_statistics_and_restores_training_mode():
+    """A network left in training mode still predicts with BatchNorm's running averages
+    (y = a·x + c), not the batch's statistics, and is put back in training mode with
+    its running averages unchanged."""
+    rng = np.random.default_rng(0)
+    bn = BatchNorm(3, dtype=np.float64)
+    bn.running_mean[...] = [0.5, -1.0, 2.0]
+    bn.running_var[...] = [0.25, 4.0, 1.0]
+    net = Sequential(Linear(2, 3, rng, dtype=np.float64), bn)
+    net[1].training = True
+    X = rng.normal(size=(5, 2))
+    a, c = bn.scale_and_shift()
+    expected = net[0].forward(X) * a + c
+    np.testing.assert_allclose(forward_batches(net, X), expected, rtol=1e-12)
+    assert bn.training
+    np.testing.assert_array_equal(bn.running_mean, [0.5, -1.0, 2.0])
