@@ -848,7 +848,7 @@ def _tie_failures(neuron, expected_trains, steps, what):
     if first is None:
         return None, total, agreement
     where = ", ".join(f"T = {T}: {n}" for T, n in wrong_per_T.items())
-    return f"{count} of {total} ties wrong ({where}); the first: {first}", total, agreement
+    return f"{count:,} of {total:,} ties wrong ({where}); the first: {first}", total, agreement
 
 
 def _tie(neuron, T, kind, theta, shift, currents, spikes, expected, j):
@@ -914,12 +914,13 @@ def _agreement(neuron, reference, seed):
         if first is None and not same.all():
             j = _first(~same)
             symbol = "ψ" if neuron.kind == "parallel" else "v₀"
-            first = (f"{_input(currents, theta, j, **{symbol: _num(shift)})}: spikes {_train(spikes, j)}, "
+            first = (f"{_input(currents, np.float32(theta), j, **{symbol: _num(np.float32(shift))})}: "
+                     f"spikes {_train(spikes, j)}, "
                      f"refsnn {_train(expected, j)}")
     agreement = (agree, total, "random-float neurons as refsnn")
     if agree >= MIN_AGREEMENT * total:
         return None, total, agreement
-    return (f"{agree} of {total} neurons ({100 * agree / total:.2f}%) agree with refsnn, fewer than "
+    return (f"{agree:,} of {total:,} neurons ({100 * agree / total:.2f}%) agree with refsnn, fewer than "
             f"{100 * MIN_AGREEMENT:g}%; the first that differs: {first}"), total, agreement
 
 
@@ -1062,8 +1063,11 @@ def _short(value, limit=200):
 
 
 def _num(x):
-    """A float as the shortest decimal that reads back to it: 2.0 -> '2', 0.375 -> '0.375'."""
-    return np.format_float_positional(float(x), trim="-")
+    """A float as the shortest decimal that reads back to it: 2.0 -> '2', 0.375 -> '0.375'.
+
+    A float32 number reads back as float32: np.float32(0.1) -> '0.1'.
+    """
+    return np.format_float_positional(x if isinstance(x, np.float32) else float(x), trim="-")
 
 
 def _fraction_of_theta(value):
