@@ -326,3 +326,80 @@ def test_a_neuron_off_the_convention_exits_1_with_one_line(adapters, name, said,
 def test_load_finds_a_dotted_module_and_a_file(adapters):
     assert load("refsnn.neurons.parallel:parallel_neuron") is parallel.parallel_neuron
     assert load(f"{adapters / 'mine.py'}:wrong_shape").__name__ == "wrong_shape"
+
+
+# --------------------------------------------------------------------------- the adapters of the page (torch)
+
+
+PAGE = HERE.parent / "tutorials" / "verify_against.md"
+
+
+def stand_ins(torch):
+    """A ``modules`` holding stand-ins for the authors' two neuron classes, written from
+    their formulas (same constructor arguments, same inputs and outputs: spikes·θ)."""
+    import types
+
+    class ParaInfNeuron(torch.nn.Module):
+        """Step x fires iff fl(T/x)·mean + fl(init_mem·θ/x) >= θ, float32; input (T·B, N)."""
+
+        def __init__(self, T, th=1.0, init_mem=0.5, dim=5):
+            super().__init__()
+            self.T, self.theta = T, th
+            x = torch.arange(1, T + 1, dtype=torch.float32)[:, None]
+            self.scale, self.offset = T / x, (init_mem * th) / x
+
+        def forward(self, x):
+            mean = x.reshape(self.T, -1).mean(dim=0)
+            return ((self.scale * mean + self.offset >= self.theta).float() * self.theta).reshape(x.shape)
+
+    class IFNeuron(torch.nn.Module):
+        """m = v + x, s = H(m − θ), v = m − θ·s, one step per call; back to v₀ after T steps."""
+
+        def __init__(self, T, th=1.0, init_mem=0.5):
+            super().__init__()
+            self.T, self.theta, self.v0 = T, th, init_mem * th
+            self.t, self.v = 0, self.v0
+
+        def forward(self, x):
+            self.v = self.v + x
+            spike = (self.v >= self.theta).float()
+            self.v, self.t = self.v - spike * self.theta, self.t + 1
+            if self.t == self.T:
+                self.t, self.v = 0, self.v0
+            return spike * self.theta
+
+    return types.SimpleNamespace(ParaInfNeuron=ParaInfNeuron, IFNeuron=IFNeuron)
+
+
+@pytest.fixture
+def page_adapters(tmp_path, monkeypatch):
+    """The page's adapters.py, imported as the command line would, the authors' classes stood in for."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("spikingjelly")
+    pytest.importorskip("snntorch")
+    import sys
+
+    block = PAGE.read_text(encoding="utf-8").split("<!-- adapters.py -->\n```python\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "adapters.py").write_text(block, encoding="utf-8")
+    monkeypatch.setitem(sys.modules, "modules", stand_ins(torch))
+    return lambda name, kind: load(f"{tmp_path / 'adapters.py'}:{name}", kind)
+
+
+@pytest.mark.parametrize("name, kind, order, failing", [
+    ("AuthorsParallel", "parallel", "code", {"every-exact-tie"}),
+    ("AuthorsIF", "if", "paper", set()),
+    ("spikingjelly_if", "if", "paper", set()),
+    ("SpikingJellyPSN", "parallel", "paper", {"every-exact-tie"}),
+    ("snntorch_leaky", "if", "paper", {"if-constant-input", "if-soft-reset", "if-every-exact-tie"}),
+])
+def test_the_page_adapters_report_what_the_page_says(page_adapters, name, kind, order, failing):
+    report = claims.verify(page_adapters(name, kind), kind, order, examples=10)
+    assert {row["name"] for row in report["claims"] if row["result"] != "holds"} >= failing
+    assert {row["name"] for row in report["claims"] if row["result"] != "holds"} <= failing | {"count-is-level"}
+    floats = report["claims"][-1]["agreement"]
+    assert floats["agreeing"] == floats["of"] == 45056
+    ties = next(row for row in report["claims"] if row["name"].endswith("every-exact-tie"))
+    wrong = {"AuthorsParallel": 168, "SpikingJellyPSN": 498, "snntorch_leaky": 3084}.get(name, 0)
+    assert ties["agreement"]["of"] - ties["agreement"]["agreeing"] == wrong
+    if name == "AuthorsParallel":
+        assert "(T = 32: 24, T = 64: 144); the first: T = 32, θ = 1, ψ = 0.5, I = [24.5, 0, …, 0]" in ties["counterexample"]
