@@ -787,7 +787,8 @@ def _cells(T, T_tilde):
     return edges[:-1], edges[1:]
 
 
-@claim("sorted-in-order", "the sorting property", given=_exact_grid, neuron="parallel", against="only")
+@claim("sorted-in-order", "the sorting property", given=_exact_grid, neuron="parallel", against="only",
+       explicit=[(np.array([[0.0], [0.0], [1.0]]), 1.0)])  # one spike of three: order shows
 def sorted_in_order(value, neuron):
     """every spike train is sorted in the neuron's order: 0…0 1…1 in paper order, 1…1 0…0 in code order"""
     currents, theta = value
@@ -942,7 +943,8 @@ def _dyadic_and_v0():
     return st.tuples(_exact_grid(32), st.sampled_from([0.5, 0.0, 0.25, 1.0]))
 
 
-@claim("if-soft-reset", f"{NOTATION}, IF neuron", given=_dyadic_and_v0, neuron="if", against="only")
+@claim("if-soft-reset", f"{NOTATION}, IF neuron", given=_dyadic_and_v0, neuron="if", against="only",
+       explicit=[((np.array([[0.5], [0.75], [0.0]]), 1.0), 0.5)])  # m_1 = θ: a tie, then a reset shows
 def if_soft_reset(value, neuron):
     """the IF neuron starts at v₀, fires when m_t >= θ and subtracts θ: its trains are the soft-reset recurrence
 

@@ -63,6 +63,14 @@ def test_the_parallel_claims_and_the_if_claims():
     assert sum(T for T, *_ in claims.exact_ties()) == 3084
 
 
+def test_the_sections_named_in_where_exist_on_the_notation_page():
+    page = (HERE.parent / "tutorials" / "00_notation.md").read_text(encoding="utf-8")
+    headings = {line.lstrip("#").strip() for line in page.splitlines() if line.startswith("#")}
+    for registered in claims.AGAINST_CLAIMS:
+        if registered.where.startswith("refsnn: "):
+            assert registered.where.split(", ", 1)[1] in headings, registered.where
+
+
 # --------------------------------------------------------------------------- broken neurons
 
 
@@ -125,6 +133,8 @@ def test_v0_zero_breaks_the_if_count_and_the_soft_reset():
     assert failure(report, "if-constant-input") == (
         "T = 2, θ = 1, I_t = 0.25 at every step: IF count 0, QCFS level 1, exact level 1")
     assert "soft reset from v₀ gives 1" in failure(report, "if-soft-reset")
+    assert results(report)["if-random-floats-agree"] == "fails"
+    assert "neurons (49.93%) agree with refsnn, fewer than 99%" in failure(report, "if-random-floats-agree")
 
 
 def test_no_reset_fires_too_often():

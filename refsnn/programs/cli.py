@@ -55,7 +55,9 @@ DESCRIPTIONS = {
         "on inputs where floats are exact, and find the documented counterexamples (leaky and "
         "no-reset neurons, a float tie, the IF unevenness error). Prints one line per claim; exit "
         "status 0 if every claim came out as expected, 1 otherwise. About 6 s on 2 cores (15 s "
-        "the first time, when Numba compiles)."
+        "the first time, when Numba compiles). With --against MODULE:NAME --neuron parallel|if, run "
+        "the claims that apply to any implementation on a neuron implemented elsewhere instead "
+        "(tutorials/verify_against.md)."
     ),
     "tour": (
         "Print the paper's neuron-level facts for a few concrete inputs: QCFS level against "
