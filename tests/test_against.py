@@ -111,6 +111,24 @@ def test_greater_than_instead_of_at_least_loses_every_tie():
     assert results(report)["random-floats-agree"] == "holds"  # random floats never sit on a tie
 
 
+def if_strict(currents, theta, v0):
+    """An IF neuron that fires on m_t > θ (as snnTorch's Leaky does)."""
+    v, spikes = np.full(currents.shape[1:], v0), []
+    for current in currents.astype(np.float64):
+        v = v + current
+        spikes.append(v > theta)
+        v = v - theta * spikes[-1]
+    return np.array(spikes)
+
+
+def test_greater_than_in_an_if_neuron_loses_every_tie():
+    report = claims.verify(if_strict, "if", examples=10)
+    assert results(report)["if-every-exact-tie"] == "fails"
+    assert failure(report, "if-every-exact-tie").startswith("3,084 of 3,084 ties wrong (T = 1: 24, ")
+    assert failure(report, "if-every-exact-tie").endswith(
+        "the first: T = 1, θ = 1, v₀ = 0.5, I = [0.5]: Σ + v₀ = 1 = tθ, count 0, expected 1")
+
+
 def test_round_half_to_even_loses_the_odd_ties():
     report = claims.verify(half_to_even, "parallel", examples=10)
     assert results(report)["every-exact-tie"] == "fails"
