@@ -717,7 +717,7 @@ def float_count_matches_level(k, neuron):
                         f"(float Σ_t I_t = {float(currents.sum())!r})")
 
 
-# --------------------------------------------------------------------------- any implementation (refsnn verify --against)
+# --------------------------------------------------------------------------- any implementation (--against)
 #
 # These properties call the neuron in the calling convention of refsnn.against, on inputs
 # that are exact in float32; ``neuron.order`` says in which order a parallel neuron fires.
