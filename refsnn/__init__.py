@@ -3,6 +3,16 @@
 Hao et al., "Faster and Stronger: When ANN-SNN Conversion Meets Parallel Spiking
 Calculation", ICML 2025 (arXiv 2412.13610). Importing refsnn compiles nothing: each Numba
 kernel compiles on its first call and is cached on disk.
+
+``neurons``      the paper's neurons and their theory; ``refsnn.<function>`` re-exports them
+``networks``     layers, training, data, conversion and spiking networks
+``claims``       the paper's claims as properties (``refsnn verify`` and the tests)
+``against``      a neuron implemented elsewhere, called and checked for ``refsnn verify --against``
+``programs``     the ``refsnn`` command line and the programs behind it
+``plotting``     the figures (import it explicitly: ``import refsnn`` does not load matplotlib)
+``_checks``      the argument checks every module shares (internal)
+``_strategies``  Hypothesis strategies that keep float arithmetic exact (internal)
+``_files``       writing a file atomically (internal)
 """
 
 from .neurons.integrate_fire import if_neuron

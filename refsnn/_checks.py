@@ -345,6 +345,3 @@ def per_neuron_pair(a, b, n, dtype):
     if a.size == b.size:
         return a, b
     return tuple(x if x.size == n else np.full(n, x[0], dtype) for x in (a, b))
-
-
-_check_finite_after = check_finite_after  # alias kept until spiking.py is updated

@@ -1,4 +1,4 @@
-"""Shared test settings: Hypothesis profiles and strategies that keep arithmetic exact.
+"""Shared test settings: the Hypothesis profiles and the Agg backend for every test.
 
 Profiles: ``ci`` is derandomized (same examples every run, so CI cannot flake) and is
 selected by ``HYPOTHESIS_PROFILE=ci`` (``.ci/run`` sets it) or by ``CI`` being set.

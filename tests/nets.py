@@ -8,7 +8,9 @@ every product and sum has few significant bits, and float32 computes them exactl
 
 import numpy as np
 
-from refsnn.networks.layers import DAQCFS, QCFS, AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from refsnn.networks.activations import DAQCFS, QCFS
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 
 
 def dyadic(rng, shape, low=-8, high=8, scale=8):

@@ -1,7 +1,7 @@
 """Hypothesis strategies that keep floating-point arithmetic exact, and exact oracles.
 
-They live in :mod:`refsnn._strategies`, where ``refsnn verify`` (:mod:`refsnn.claims`)
-uses them too; the tests import them from here by their old names.
+They are defined in :mod:`refsnn._strategies`, where ``refsnn verify``
+(:mod:`refsnn.claims`) uses them too; the tests import them from this module.
 """
 
 from refsnn._strategies import (  # noqa: F401 (re-exported for the tests)

@@ -24,7 +24,8 @@ from refsnn._checks import (
 )
 from refsnn.networks.conversion import calibrate
 from refsnn.networks.data import stratified_split
-from refsnn.networks.layers import Conv2d, Linear, ReLU
+from refsnn.networks.activations import ReLU
+from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.normalization import BatchNorm
 from refsnn.networks.training import Adam
 

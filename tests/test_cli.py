@@ -1,12 +1,20 @@
-"""Tests for the command line: ``refsnn tour`` and ``python -m refsnn``."""
+"""Tests for the command line: ``refsnn tour``, ``python -m refsnn``, bad arguments, and
+how its output behaves: ``--json -``, a full disk, a closed pipe, Ctrl-C."""
 
+import errno
+import io
 import json
+import os
+import signal
+import stat
 import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import pytest
 from test_data import make_cifar, make_mnist, write_idx
+from test_files import nothing_renamed_onto_dev, read_fifo_in_thread  # noqa: F401 (a fixture)
 
 from refsnn.programs.cli import DESCRIPTIONS, build_parser, main
 from refsnn.programs.tour import tour_lines
@@ -171,3 +179,197 @@ def test_damaged_data_files_are_one_error_line(data, how, named, capsys, no_work
     _damage(tmp_path, how)
     usage_error(capsys, ["experiment", "depth", "--data", data, "--data-dir", str(tmp_path)], "--data-dir",
                 str(tmp_path / named))
+
+
+# Output to standard output, a full disk, a closed pipe, Ctrl-C --------------------------
+
+#: The canned result of every command's work under ``fake_work``.
+RESULT = {"seeds": [0], "seconds": 0.5, "passed": True, "rows": [], "summary": []}
+JSON_COMMANDS = [["demo"], ["bench"], ["experiment", "depth"], ["verify"]]
+
+
+@pytest.fixture
+def fake_work(monkeypatch):
+    """Every command's work replaced by one printed line and ``RESULT``; its tables by one line."""
+    from refsnn.programs import bench, demo, experiments, verify
+
+    def work(*args, **kwargs):
+        print("working")
+        return dict(RESULT)
+
+    for module, name in ((demo, "run_demo"), (bench, "collect"), (experiments, "run_experiment"), (verify, "verify")):
+        monkeypatch.setattr(module, name, work)
+    for module, name in ((demo, "format_table"), (demo, "findings"), (bench, "format_report"),
+                         (experiments, "format_summary")):
+        monkeypatch.setattr(module, name, lambda result: ["a table"])
+
+
+@pytest.mark.parametrize("path", ["-", "/dev/stdout"])
+@pytest.mark.parametrize("command", JSON_COMMANDS)
+def test_json_to_standard_output_comes_alone(command, path, fake_work, capsys, monkeypatch, tmp_path):
+    """``--json -`` (or ``/dev/stdout``) puts the JSON alone on standard output and the
+    report on standard error, so that ``refsnn verify --json - | python -m json.tool`` works."""
+    monkeypatch.chdir(tmp_path)
+    assert main([*command, "--json", path]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out) == RESULT
+    assert "working" in err
+    assert os.listdir(tmp_path) == []  # no file named "-"
+
+
+def test_json_to_dev_null_and_a_fifo_leaves_them_special(fake_work, nothing_renamed_onto_dev, capsys, tmp_path):
+    """``refsnn verify --json /dev/null`` (or a FIFO) writes in place; neither becomes a regular file."""
+    assert main(["verify", "--json", "/dev/null"]) == 0
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader, received = read_fifo_in_thread(fifo)
+    assert main(["verify", "--json", str(fifo)]) == 0
+    reader.join(timeout=10)
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode) and json.loads(received[0]) == RESULT
+
+
+def child(code, *popen_args, **popen_kwargs):
+    """Start ``python -u -c code`` (unbuffered, so every print reaches the pipe at once)."""
+    return subprocess.Popen([sys.executable, "-u", "-c", code], *popen_args, **popen_kwargs)
+
+
+#: A child's program: fake work for ``verify`` and ``experiment``, then the command line.
+FAKE_CHILD = """
+import sys
+from refsnn.programs import experiments, verify
+
+def work(*args, **kwargs):
+    for i in range(3):
+        print("working", i)
+    return {"seeds": [0], "seconds": 0.5, "passed": True, "rows": [], "summary": []}
+
+verify.verify = experiments.run_experiment = work
+experiments.format_summary = lambda summary: ["a table"]
+from refsnn.programs.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_dev_stdout_redirected_to_a_file_keeps_the_json_and_the_report(tmp_path):
+    """``refsnn verify --json /dev/stdout > report`` writes the JSON into ``report``
+    through the stream (a rename would replace the file) and the report to stderr."""
+    report = tmp_path / "report"
+    with open(report, "w") as stdout:
+        run = subprocess.run([sys.executable, "-c", FAKE_CHILD, "verify", "--json", "/dev/stdout"],
+                             stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(report.read_text())["passed"] is True
+    assert "working 2" in run.stderr
+
+
+def closed_stdout(argv, code=None, unbuffered=False):
+    """Run the command line with a standard output whose reader has gone before the first
+    line; return (exit status, standard error). ``unbuffered`` makes every print reach the
+    pipe at once (python -u), so the first one fails; otherwise the last flush does."""
+    program = ["-m", "refsnn"] if code is None else ["-c", code]
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    process = subprocess.Popen([sys.executable, *(["-u"] if unbuffered else []), *program, *argv],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    process.stdout.close()
+    err = process.stderr.read().decode()
+    return process.wait(timeout=120), err
+
+
+def test_tour_into_a_closed_pipe_stops_quietly():
+    """``refsnn tour | head -1``: no BrokenPipeError traceback, nor "Exception ignored" at
+    the interpreter's last flush; exit status 141 (128 + SIGPIPE)."""
+    status, err = closed_stdout(["tour"])
+    assert (status, err) == (141, "")
+
+
+def test_a_closed_pipe_does_not_lose_the_json(tmp_path):
+    """``refsnn experiment depth --json F | head -1``: the first print fails, the work goes
+    on, and F is written."""
+    path = tmp_path / "x.json"
+    status, err = closed_stdout(["experiment", "depth", "--json", str(path)], FAKE_CHILD, unbuffered=True)
+    assert (status, err) == (141, "")
+    assert json.loads(path.read_text())["rows"] == []
+
+
+def test_a_closed_stdout_in_process_gives_141(monkeypatch, tmp_path, fake_work):
+    class ClosedPipe(io.StringIO):
+        def write(self, text):
+            raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    path = tmp_path / "x.json"
+    assert main(["experiment", "depth", "--json", str(path)]) == 141
+    assert json.loads(path.read_text()) == RESULT
+
+
+@pytest.mark.parametrize("command", JSON_COMMANDS)
+def test_a_full_disk_at_the_json_is_one_line_and_keeps_the_result(command, fake_work, capsys, monkeypatch, tmp_path):
+    from refsnn.programs import outputs
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    kept = tmp_path / "tmp"
+    kept.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(kept))
+    monkeypatch.setattr(outputs, "atomic_write", full_disk)
+    path = tmp_path / "x.json"
+    assert main([*command, "--json", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    [line] = err.splitlines()
+    [saved] = kept.iterdir()
+    assert line.startswith(f"refsnn {command[0]}: error: cannot write ")
+    assert "No space left on device" in line and str(saved) in line
+    assert json.loads(saved.read_text()) == RESULT and not path.exists()
+
+
+def test_a_full_disk_leaves_no_truncated_figure(monkeypatch, capsys, tmp_path):
+    import matplotlib.figure
+    from test_outputs import failing_savefig
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
+    out = tmp_path / "figures"
+    assert main(["figures", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.splitlines()) == 1
+    assert "membrane.png" in err and "No space left on device" in err
+    assert os.listdir(out) == []
+
+
+def test_ctrl_c_is_one_line_and_exit_130(monkeypatch, capsys):
+    from refsnn.programs import tour
+
+    def interrupted(theta):
+        print("some output")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tour, "run", interrupted)
+    try:
+        status = main(["tour"])
+    except KeyboardInterrupt:
+        pytest.fail("KeyboardInterrupt escaped main()")
+    assert status == 130
+    assert capsys.readouterr().err == "refsnn tour: interrupted\n"
+
+
+def test_sigint_in_a_child_is_one_line_and_exit_130():
+    code = """
+import sys, time
+from refsnn.programs import tour
+
+def slow(theta):
+    print("ready")
+    time.sleep(60)
+
+tour.run = slow
+from refsnn.programs.cli import main
+sys.exit(main(["tour"]))
+"""
+    process = child(code, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert process.stdout.readline() == "ready\n"
+    process.send_signal(signal.SIGINT)
+    err = process.stderr.read()
+    assert process.wait(timeout=60) == 130
+    assert err == "refsnn tour: interrupted\n"

@@ -7,9 +7,9 @@ import pytest
 from test_layers import check_layer_grads
 
 from refsnn.networks.activations import ReLU
-from refsnn.networks.containers import (Residual, children, evaluation_mode, iter_layers, map_children, run,
-                                        set_training)
-from refsnn.networks.layers import Conv2d, Linear, Sequential
+from refsnn.networks.containers import (Residual, Sequential, children, evaluation_mode, iter_layers,
+                                        map_children, run, set_training)
+from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.normalization import BatchNorm
 
 F64 = np.float64

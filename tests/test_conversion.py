@@ -11,7 +11,9 @@ from nets import dyadic, dyadic_cnn, dyadic_mlp
 from refsnn import clip_relu, da_qcfs, qcfs_level
 from refsnn.networks.conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
 from refsnn.networks.base import Layer
-from refsnn.networks.layers import DAQCFS, QCFS, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.activations import DAQCFS, QCFS, ClipReLU, ReLU
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import Conv2d, Flatten, Linear
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons
 from refsnn.neurons.quantization import da_qcfs_shift
 from refsnn.networks.training import predict

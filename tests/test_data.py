@@ -15,7 +15,9 @@ import re
 import numpy as np
 import pytest
 
-from refsnn.networks.data import load_cifar10, load_digits, load_mnist, read_idx, stratified_split
+from refsnn.networks.data import (
+    load_cifar10, load_cifar100, load_digits, load_mnist, normalise, read_idx, stratified_split,
+)
 
 IDX_TYPES = {np.dtype(np.uint8): 0x08, np.dtype(np.int16): 0x0B, np.dtype(np.float32): 0x0D}
 
@@ -301,3 +303,49 @@ def test_a_class_without_test_or_training_samples_is_an_error():
         stratified_split(y, 0.1, seed=0)
     train, test = stratified_split(y, 0.25, seed=0)
     assert sorted(np.bincount(y[test])) == [1, 5]
+
+
+# --------------------------------------------------------------------------- CIFAR-100
+
+
+def make_cifar100(directory, n=4, seed=0):
+    """Tiny CIFAR-100 python files (``train``, ``test``), fine and coarse labels, protocol 2."""
+    rng = np.random.default_rng(seed)
+    directory.mkdir(parents=True, exist_ok=True)
+    written = {}
+    for name in ("train", "test"):
+        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        fine = [int(v) for v in rng.integers(0, 100, n)]
+        batch = {b"filenames": [f"img_{i}.png".encode() for i in range(n)], b"batch_label": name.encode(),
+                 b"fine_labels": fine, b"coarse_labels": [v // 5 for v in fine], b"data": data}
+        with open(directory / name, "wb") as f:
+            pickle.dump(batch, f, protocol=2)
+        written[name] = (data, fine)
+    return written
+
+
+def test_cifar100_round_trip_with_fine_labels_from_the_parent_folder(tmp_path):
+    written = make_cifar100(tmp_path / "cifar-100-python", n=5)
+    X_train, y_train, X_test, y_test = load_cifar100(tmp_path)
+    assert X_train.shape == (5, 3, 32, 32) and X_train.dtype == np.float32 and y_test.dtype == np.int64
+    np.testing.assert_array_equal(X_test, written["test"][0].reshape(-1, 3, 32, 32) / np.float32(255))
+    np.testing.assert_array_equal(y_train, written["train"][1])
+
+
+def test_cifar100_refuses_labels_beyond_99_and_a_missing_file(tmp_path):
+    make_cifar100(tmp_path)
+    with open(tmp_path / "test", "wb") as f:
+        pickle.dump({b"data": np.zeros((1, 3072), np.uint8), b"fine_labels": [100]}, f, protocol=2)
+    with pytest.raises(ValueError, match=r"test.*0\.\.99"):
+        load_cifar100(tmp_path)
+    (tmp_path / "train").unlink()
+    with pytest.raises(FileNotFoundError, match="train"):
+        load_cifar100(tmp_path)
+
+
+def test_normalise_uses_the_authors_constants():
+    X = np.ones((1, 3, 2, 2), np.float32)
+    out = normalise(X, "cifar100")
+    np.testing.assert_allclose(out[0, :, 0, 0], [(1 - 129.3 / 255) / (68.2 / 255), (1 - 124.1 / 255) / (65.4 / 255),
+                                                 (1 - 112.4 / 255) / (70.4 / 255)], rtol=1e-6)
+    np.testing.assert_allclose(normalise(X, "cifar10")[0, 0, 0, 0], (1 - 0.4914) / 0.2023, rtol=1e-6)

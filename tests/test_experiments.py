@@ -1,6 +1,7 @@
 """Tests for ``refsnn experiment`` at tiny sizes: rows, summaries, JSON, figures, MNIST files."""
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -88,6 +89,22 @@ def test_run_writes_json_and_figures(small, capsys):
     data = json.loads(path.read_text())
     assert set(data) == {"experiment", "data", "seeds", "rows", "summary", "seconds"}
     assert sorted(p.name for p in out.iterdir()) == ["depth.png", "depth_accuracy_vs_T.png", "depth_layers.png"]
+
+
+def test_a_full_disk_leaves_no_truncated_figure(small, monkeypatch, capsys):
+    """The figures under --out are written atomically: a write that fails midway (a full
+    disk) leaves no truncated PNG, and the JSON written before them stays whole."""
+    import matplotlib.figure
+    import matplotlib.pyplot as plt
+    from test_outputs import failing_savefig
+
+    monkeypatch.setattr(matplotlib.figure.Figure, "savefig", failing_savefig)
+    out, path = small / "figs", small / "depth.json"
+    open_figures = plt.get_fignums()
+    with pytest.raises(OSError, match="depth.png.*No space left on device"):
+        experiments.run("depth", seeds=[0], json_path=path, out_dir=out)
+    assert os.listdir(out) == [] and plt.get_fignums() == open_figures  # the figure was closed
+    assert json.loads(path.read_text())["experiment"] == "depth"
 
 
 def test_mnist_from_idx_files(small, monkeypatch):

@@ -29,7 +29,9 @@ import pytest
 
 from refsnn.networks import io as rio
 from refsnn.networks.conversion import record_thresholds, to_if_snn, to_parallel_snn
-from refsnn.networks.layers import DAQCFS, QCFS, AvgPool2d, ClipReLU, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.activations import DAQCFS, QCFS, ClipReLU, ReLU
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 T = 4

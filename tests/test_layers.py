@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 
 from nets import numerical_grad
 
-from refsnn.networks import layer_kernels, layers
+from refsnn.networks import fast_conv, layer_kernels
+from refsnn.networks.activations import QCFS, ReLU
+from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import (
-    QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential, avg_pool2d_reference, col2im_reference,
-    conv2d_reference, conv_output_reference, im2col_reference,
+    AvgPool2d, Conv2d, Flatten, Linear, avg_pool2d_reference, col2im_reference, conv2d_reference,
+    conv_output_reference, im2col_reference,
 )
 
 F64 = np.float64
@@ -197,11 +199,11 @@ def test_conv_output_kernel_equals_twin(O, n, R, images_inner, with_extra, seed,
 
 @pytest.mark.parametrize("narrow_output", [0, 100])
 def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_output):
-    """forward_with_offset(x, e) is forward(x) + e per channel, bit for bit (the offset is
-    added after the bias, as the collapsed SNN did in a second pass); a wrong number of
+    """fast_conv.forward(layer, x, e) is forward(x) + e per channel, bit for bit (the
+    offset is added after the bias, as a second pass would add it); a wrong number of
     offsets is a ValueError naming the layer."""
-    monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
-    monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", 100)  # several blocks
+    monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
+    monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", 100)  # several blocks
     rng = np.random.default_rng(3)
     layer = Conv2d(2, 3, 3, padding=1, rng=rng)
     layer.bias[:] = rng.standard_normal(3)
@@ -209,10 +211,10 @@ def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_out
     offset = np.float32(63) * layer.bias
     expected = layer.forward(x)
     expected += offset.reshape(3, 1, 1)
-    np.testing.assert_array_equal(layer.forward_with_offset(x, offset), expected)
-    np.testing.assert_array_equal(layer.forward_with_offset(x), layer.forward(x))
+    np.testing.assert_array_equal(fast_conv.forward(layer, x, offset), expected)
+    np.testing.assert_array_equal(fast_conv.forward(layer, x), layer.forward(x))
     with pytest.raises(ValueError, match=r"Conv2d.*offset must have 3 values"):
-        layer.forward_with_offset(x, np.ones(4))
+        fast_conv.forward(layer, x, np.ones(4))
 
 
 @settings(max_examples=40)
@@ -236,8 +238,8 @@ def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, 
     """The forward pass in blocks of images (1 image, a few, all at once) equals the
     whole-batch matrix product of conv2d_reference to float rounding (BLAS may order a
     row's products differently in a smaller matrix), and the backward pass is unchanged."""
-    monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
-    monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
+    monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     rng = np.random.default_rng(5)
     layer = Conv2d(3, 4, 3, stride=1, padding=1, rng=rng, dtype=dtype)
     layer.bias[:] = rng.standard_normal(4)
@@ -255,21 +257,21 @@ def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypat
     from forward for backward (written block by block); a large one gathers it again,
     and inference (forward without backward) keeps nothing. Gradients are the same bit
     for bit, and a batch never reuses an earlier batch's patches."""
-    monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
-    monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
+    monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     rng = np.random.default_rng(8)
     layer = Conv2d(3, 4, 3, stride=2, padding=1, rng=rng)
     x = rng.standard_normal((6, 3, 7, 7)).astype(np.float32)
     g = rng.standard_normal((6, 4, 4, 4)).astype(np.float32)
     results = []
     for keep in (0, 2**20):
-        monkeypatch.setattr(layers, "KEEP_PATCHES_FLOATS", keep)
+        monkeypatch.setattr(fast_conv, "KEEP_PATCHES_FLOATS", keep)
         layer.forward(rng.standard_normal((2, 3, 7, 7)).astype(np.float32))  # an earlier, other batch
         layer.forward(x)
-        assert layer._cols is None  # inference: the last forward had no backward
+        assert layer._patches is None  # inference: the last forward had no backward
         layer.backward(g)
         layer.forward(x)  # training
-        assert (layer._cols is None) == (keep == 0)
+        assert (layer._patches is None) == (keep == 0)
         dx = layer.backward(g)
         results.append((dx, layer.weight_grad.copy(), layer.bias_grad.copy()))
     (dx_gathered, w_gathered, b_gathered), (dx_kept, w_kept, b_kept) = results
@@ -291,8 +293,8 @@ def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
     expected = conv2d_reference(x, layer.weight, layer.bias, 1, 1)
     for block_floats in (1, 200, 2**16):
         for narrow_output in (0, 100):
-            monkeypatch.setattr(layers, "CONV_BLOCK_FLOATS", block_floats)
-            monkeypatch.setattr(layers, "NARROW_OUTPUT", narrow_output)
+            monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+            monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
             np.testing.assert_array_equal(layer.forward(x), expected)
 
 
@@ -428,3 +430,18 @@ def test_every_layer_kernel_has_a_twin_in_the_table():
     kernels = {name for name, value in vars(layer_kernels).items() if isinstance(value, CPUDispatcher)}
     rows = dict(re.findall(r"^``(_\w+)``\s+(:\w+:`[^`]+`)", layer_kernels.__doc__, flags=re.MULTILINE))
     assert kernels and set(rows) == kernels, (sorted(kernels - set(rows)), sorted(set(rows) - kernels))
+
+
+def test_moved_names_resolve_from_their_old_path_with_a_warning():
+    """``Sequential`` and the activations are defined in ``containers`` and
+    ``activations``; the old path through ``layers`` gives the same class and says where
+    it lives, and an unknown name is still an AttributeError."""
+    from refsnn.networks import activations, containers, layers
+
+    with pytest.warns(DeprecationWarning, match="refsnn.networks.containers"):
+        assert layers.Sequential is containers.Sequential
+    with pytest.warns(DeprecationWarning, match="refsnn.networks.activations"):
+        from refsnn.networks.layers import QCFS
+    assert QCFS is activations.QCFS
+    with pytest.raises(AttributeError, match="Softmax"):
+        layers.Softmax

@@ -5,8 +5,8 @@ import pytest
 from test_layers import check_layer_grads
 
 from refsnn.networks.activations import ReLU
-from refsnn.networks.containers import iter_layers, set_training
-from refsnn.networks.layers import Conv2d, Linear, Sequential
+from refsnn.networks.containers import Sequential, iter_layers, set_training
+from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.models import resnet_mini
 from refsnn.networks.normalization import BatchNorm, fold_batchnorm
 

@@ -11,10 +11,12 @@ from hypothesis import strategies as st
 from nets import dyadic_cnn, dyadic_daqcfs_mlp, dyadic_mlp
 
 from refsnn import if_neuron, qcfs_level
-from refsnn.networks import spiking
+from refsnn.networks import fast_snn, modes, spiking
 from refsnn.networks.activations import QCFS, ReLU
+from refsnn.networks.base import NonFiniteError
 from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
-from refsnn.networks.layers import Flatten, Linear, Sequential
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import Flatten, Linear
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 from refsnn.neurons import parallel_kernels
 
@@ -117,11 +119,33 @@ def test_if_neurons_start_from_half_threshold():
     assert (qcfs_level(z, theta, T) != np.floor(np.clip(T * z / theta, 0, T))).any()  # v0 = 0 differs
 
 
-def test_if_neurons_step_refuses_non_finite_currents():
-    """IFNeurons.step runs if_neuron, which refuses NaN or infinite currents."""
-    layer = IFNeurons(1.0)
-    with pytest.raises(ValueError, match="currents must be finite"):
-        layer.step(np.array([[np.nan, 0.5]], np.float32))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])  # float16: if_neuron's checked path
+def test_if_neurons_step_refuses_non_finite_currents(dtype):
+    """IFNeurons.step runs if_neuron, which refuses NaN or infinite currents: a
+    NonFiniteError (a ValueError); other errors keep their type."""
+    with pytest.raises(NonFiniteError, match="currents must be finite"):
+        IFNeurons(1.0).step(np.array([[np.nan, 0.5]], dtype))
+    with pytest.raises(NonFiniteError, match="currents must be finite"):
+        IFNeurons(1.0).step(np.array([[0.5, -np.inf]], dtype))
+    with pytest.raises(ValueError) as error:
+        IFNeurons([1.0, 2.0]).step(np.zeros((1, 3), dtype))  # 2 channels, 3 in the input
+    assert error.type is ValueError and "channels" in str(error.value)
+
+
+def test_parallel_neurons_refuse_non_finite_currents():
+    """Faithful and collapsed firing refuse NaN or infinite currents with a NonFiniteError."""
+    layer = ParallelNeurons([1.0, 0.5], 4)
+    currents = np.zeros((4, 1, 2), np.float32)
+    currents[2, 0, 1] = np.inf
+    with pytest.raises(NonFiniteError, match="finite"):
+        layer.spikes(currents)
+    with pytest.raises(NonFiniteError, match="finite"):
+        layer.counts_from_total(currents.sum(axis=0))
+    with pytest.raises(NonFiniteError, match="finite"):
+        fast_snn.fire_from_total(layer, currents.sum(axis=0))
+    with pytest.raises(ValueError) as error:
+        layer.spikes(np.zeros((4, 1, 3), np.float32))
+    assert error.type is ValueError
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -210,7 +234,7 @@ def test_lean_collapsed_path_with_psi_not_half_theta():
     layer = ParallelNeurons(theta, T, psi=psi, theta_post=theta + 0.25)
     k = np.arange(-4, 4 * T + 4)
     total = (k[:, None] * theta / 4 - psi).astype(np.float32)  # (B, C)
-    counts, out = layer._fire_from_total(total)
+    counts, out = fast_snn.fire_from_total(layer, total)
     expected = layer.counts_from_total(total)
     np.testing.assert_array_equal(counts, expected)
     np.testing.assert_array_equal(out, (expected * (theta + 0.25)).astype(np.float32))
@@ -258,8 +282,10 @@ def test_infinite_weights_are_named_in_every_mode(layer_index, pattern):
     snns, X = _snns()
     for snn, mode in snns:
         snn.layers[layer_index].weight[0, 0] = np.inf
-        with pytest.raises(ValueError, match=pattern):
+        with pytest.raises(NonFiniteError, match=pattern):
             snn.predict(X, mode=mode)
+        with pytest.raises(NonFiniteError, match=pattern):
+            snn.run(X, mode, record=True)
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -328,13 +354,13 @@ def test_memory_guard_dry_run_is_kept_per_sample_shape_and_layers():
     net, X = dyadic_cnn(1, 4)
     snn = to_parallel_snn(net, 4)
     calls = []
-    original = spiking.run
+    original = modes.run
 
     def counting(layer, x, hook=None):
         if x.shape[0] == 1 and not x.any():
             calls.append(x.shape)
         return original(layer, x, hook)
-    with mock.patch.object(spiking, "run", counting):
+    with mock.patch.object(modes, "run", counting):
         snn.predict(X, mode="faithful")
         snn.predict(X[:3] + 0.5, mode="faithful")
         assert len(calls) == 1
@@ -369,29 +395,29 @@ def test_collapsed_mode_refuses_T_at_the_float32_limit():
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_lean_collapsed_kernel_reports_a_sum_that_is_not_finite(bad):
     """The lean kernel checks finiteness as it reads (no separate pass): it returns 0 for
-    finite sums and a non-zero state for NaN or ±inf anywhere, and _fire_from_total then
+    finite sums and a non-zero state for NaN or ±inf anywhere, and fire_from_total then
     takes the checked path, whose error names the problem."""
     layer = ParallelNeurons([1.0, 0.5], 8)
     total = np.random.default_rng(0).uniform(-1, 10, (5, 2, 3)).astype(np.float32)
     counts, out = np.empty(total.shape, np.int64), np.empty_like(total)
     args = (layer.theta, layer.psi, layer.theta_post, np.float32(8), counts, out)
-    assert parallel_kernels._collapsed_kernel(total, *args) == 0
+    assert parallel_kernels.collapsed_kernel(total, *args) == 0
     total[4, 1, 2] = bad  # the last value read
-    assert parallel_kernels._collapsed_kernel(total, *args) != 0
+    assert parallel_kernels.collapsed_kernel(total, *args) != 0
     with pytest.raises(ValueError, match="finite"):
-        layer._fire_from_total(total)
+        fast_snn.fire_from_total(layer, total)
 
 
 def test_lean_collapsed_kernel_is_not_used_at_or_above_the_limit(monkeypatch):
-    """At T = 2²⁴ + 1 the float32 kernel miscounts; _fire_from_total takes the checked
+    """At T = 2²⁴ + 1 the float32 kernel miscounts; fire_from_total takes the checked
     path (binary search) instead and agrees with counts_from_total."""
     def refuse(*args):
         raise AssertionError("the lean kernel must not run at this T")
     T = 2**24 + 1
     layer = ParallelNeurons([1.0, 0.5], T)
     total = np.random.default_rng(0).uniform(-1, 1.2 * T, (64, 2)).astype(np.float32)
-    monkeypatch.setattr(parallel_kernels, "_collapsed_kernel", refuse)
-    counts, out = layer._fire_from_total(total)
+    monkeypatch.setattr(parallel_kernels, "collapsed_kernel", refuse)
+    counts, out = fast_snn.fire_from_total(layer, total)
     np.testing.assert_array_equal(counts, layer.counts_from_total(total))
     np.testing.assert_array_equal(out, (counts * np.array([1.0, 0.5])).astype(np.float32))
 

@@ -13,7 +13,9 @@ import numpy as np
 import pytest
 
 from refsnn.networks.data import load_digits
-from refsnn.networks.layers import QCFS, AvgPool2d, Conv2d, Flatten, Linear, ReLU, Sequential
+from refsnn.networks.activations import QCFS, ReLU
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from refsnn.networks.normalization import BatchNorm
 from refsnn.networks.training import Adam, accuracy, cross_entropy, fit, forward_batches, predict
 

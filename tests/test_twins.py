@@ -13,8 +13,38 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from refsnn.neurons import integrate_fire, parallel, quantization
+from refsnn.networks import fast_snn
+from refsnn.networks.neuron_layers import IFNeurons, ParallelNeurons
+from refsnn.neurons import integrate_fire, parallel, parallel_kernels, quantization
 from refsnn.neurons.parallel_kernels import BLOCK
+
+
+def if_layer_steps(step):
+    """The spike train (T, ...) of an IF layer stepped through currents (T, ...) by
+    ``step(layer, current)``, one channel per neuron (or one for a scalar θ)."""
+    def steps(currents, theta):
+        layer = IFNeurons(theta)
+        flat = currents.reshape(currents.shape[0], 1, -1)
+        return np.stack([step(layer, c) for c in flat]).reshape(currents.shape)
+    return steps
+
+
+def collapsed_firing(fire):
+    """Counts and outputs of a parallel layer from the summed currents Σ (...), by
+    ``fire(layer, total)``, one channel per neuron (or one for a scalar θ)."""
+    def counts(total, theta, T):
+        layer = ParallelNeurons(theta, T)
+        return tuple(a.reshape(total.shape) for a in fire(layer, total.reshape(1, -1)))
+    return counts
+
+
+def if_neuron_step(layer, current):
+    """One step of ``if_neuron`` from the layer's membrane: the readable twin of
+    fast_snn.if_step."""
+    spikes, membrane = integrate_fire.if_neuron_reference(current[None], layer.theta.astype(current.dtype),
+                                                          v0=layer.v, return_membrane=True)
+    layer.v = membrane[0]
+    return spikes[0]
 
 #: (name, fast, twin, kind): ``kind`` says what the pair takes — "currents" (T, ...),
 #: "total" (pre-summed currents) or "z" (a pre-activation).
@@ -43,6 +73,9 @@ PAIRS = [
     ("qcfs_level", quantization.qcfs_level, quantization.qcfs_level_reference, "z"),
     ("da_qcfs", lambda z, th, L: quantization.da_qcfs(z, th, L, 0.1 * th, -0.05 * th),
      lambda z, th, L: quantization.da_qcfs_reference(z, th, L, 0.1 * th, -0.05 * th), "z"),
+    ("IFNeurons.step (fast_snn.if_step)", if_layer_steps(IFNeurons.step), if_layer_steps(if_neuron_step), "currents"),
+    ("collapsed firing (fast_snn.fire_from_total)", collapsed_firing(fast_snn.fire_from_total),
+     collapsed_firing(ParallelNeurons.fire_from_total), "total"),
 ]
 IDS = [row[0] for row in PAIRS]
 
@@ -105,8 +138,7 @@ def test_kernel_equals_twin_across_blocks_and_at_ties(name, fast, twin, kind, T,
 def test_the_table_covers_every_kernel():
     """Every Numba kernel that a public neuron function calls is reached by a row of the
     table, so a new kernel cannot ship without a twin. (Helpers inlined into these kernels
-    are covered through them; the collapsed network kernel is compared with its checked
-    path in tests/test_spiking.py.)"""
+    are covered through them.)"""
     from numba.core.registry import CPUDispatcher
 
     for name, fast, twin, kind in PAIRS:
@@ -116,3 +148,4 @@ def test_the_table_covers_every_kernel():
                 for attr, value in vars(module).items()
                 if isinstance(value, CPUDispatcher) and not value.signatures]
     assert not untested, f"kernels no row of the table ran: {untested}"
+    assert parallel_kernels.collapsed_kernel.signatures, "no row ran the collapsed network kernel"

@@ -46,7 +46,8 @@ from refsnn.networks.activations import QCFS, DAQCFS
 from refsnn.networks.conversion import activation_outputs, calibrate, to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
-from refsnn.networks.layers import Linear, Sequential
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import Linear
 from refsnn.networks.training import predict
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/

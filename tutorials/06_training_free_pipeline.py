@@ -47,7 +47,7 @@ from refsnn.networks.conversion import activation_outputs, calibrate, record_thr
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
 from refsnn.programs.figures import tutorial_figures_dir
-from refsnn.networks.layers import Sequential
+from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/

@@ -20,9 +20,9 @@ import numpy as np
 
 from . import layer_kernels
 from .base import Layer, as_input, channel_param, per_channel, positive_int
-from ..neurons.quantization import _qcfs_kernel, clip_relu, da_qcfs, qcfs
+from ..neurons.quantization import clip_relu, da_qcfs, qcfs, qcfs_kernel
 
-__all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS", "qcfs_backward_reference"]
+__all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS", "ACTIVATIONS", "qcfs_backward_reference"]
 
 
 class ReLU(Layer):
@@ -160,7 +160,7 @@ class QCFS(Layer):
         if z.flags.c_contiguous and np.isfinite(z).all():  # qcfs's kernel, without its checks
             theta = self.theta.astype(z.dtype)
             out = np.empty_like(z)
-            _qcfs_kernel(z.reshape(-1), theta, z.dtype.type(self.levels), theta / z.dtype.type(2), out.reshape(-1))
+            qcfs_kernel(z.reshape(-1), theta, z.dtype.type(self.levels), theta / z.dtype.type(2), out.reshape(-1))
         else:  # the checked path, which names a non-finite input
             out = qcfs(z, self.theta, self.levels)
         self._z, self._out = z, out
@@ -253,3 +253,7 @@ class DAQCFS(Layer):
             "DAQCFS is forward only: its ψ_DA and φ_DA are calibrated by running averages "
             "(DA-QCFS calibration), not trained; fine-tune the network with QCFS or ClipReLU instead"
         )
+
+
+#: Every activation layer: what the three-stage pipeline replaces by neuron layers.
+ACTIVATIONS = (ReLU, ClipReLU, QCFS, DAQCFS)

@@ -81,8 +81,13 @@ def kaiming_normal(rng, shape, fan_in, dtype):
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 
+class NonFiniteError(ValueError):
+    """NaN or infinity where a network needs finite numbers: in a layer's output on
+    finite input, or in the current that a neuron layer receives."""
+
+
 def nonfinite_error(index, layer, where="layer"):
-    """The ValueError for a layer whose output holds NaN or infinity on finite input.
+    """The :class:`NonFiniteError` for a layer whose output holds NaN or infinity on finite input.
 
     It names the layer (``where`` ``index`` and its repr) and says why: parameters that
     hold NaN or infinity, or else a float overflow of finite values.
@@ -93,4 +98,4 @@ def nonfinite_error(index, layer, where="layer"):
         reason = f"its {', '.join(bad)} hold NaN or infinity"
     else:
         reason = "its finite weights or inputs overflowed the float range"
-    return ValueError(f"{where} {index} ({layer!r}) outputs NaN or infinity on finite input: {reason}")
+    return NonFiniteError(f"{where} {index} ({layer!r}) outputs NaN or infinity on finite input: {reason}")

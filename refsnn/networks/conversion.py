@@ -28,25 +28,24 @@ import numpy as np
 
 from .._checks import as_float, as_int, check_bool, check_choice, check_samples
 from ..neurons.quantization import clip_relu, da_qcfs_shift, qcfs
-from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-from .containers import find_nonfinite, is_container, iter_layers, map_children, run, set_training
-from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .activations import ACTIVATIONS, DAQCFS, QCFS, ClipReLU, ReLU
+from .containers import (
+    Sequential, children, find_nonfinite, is_container, iter_layers, map_children, run, set_training,
+)
+from .layers import Conv2d, Linear
 from .normalization import BatchNorm
-from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
+from .spiking import TIME_LINEAR, IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activation_outputs"]
-
-LINEAR_LAYERS = (Conv2d, Linear, AvgPool2d, Flatten, BatchNorm)
-ACTIVATIONS = (ReLU, ClipReLU, QCFS, DAQCFS)
 
 
 def _check_network(net, name="net"):
     """``net`` must be a Sequential whose leaves are time-linear layers or activations
     (residual blocks and other containers may be nested)."""
     if not isinstance(net, Sequential):
-        raise TypeError(f"{name} must be a refsnn.networks.layers.Sequential network, got {type(net).__name__}")
+        raise TypeError(f"{name} must be a refsnn.networks.containers.Sequential network, got {type(net).__name__}")
     for path, layer in iter_layers(net):
-        if not isinstance(layer, LINEAR_LAYERS + ACTIVATIONS):
+        if not isinstance(layer, TIME_LINEAR + ACTIVATIONS):
             raise ValueError(
                 f"{name} layer {path} ({layer!r}) cannot be converted: between spiking layers only "
                 "Conv2d, Linear, AvgPool2d, Flatten and BatchNorm are allowed"
@@ -65,15 +64,9 @@ def _replace(net, fn):
     def walk(layer, path):
         if not is_container(layer):
             return fn(path, layer)
-        names = iter(name for name, _ in _named(layer))
+        names = iter(name for name, _ in children(layer))
         return map_children(layer, lambda child: walk(child, _join(path, next(names))))
     return walk(net, "")
-
-
-def _named(layer):
-    from .containers import children
-
-    return children(layer)
 
 
 def _join(prefix, name):
@@ -157,7 +150,7 @@ def _silence(net, path, silent):
     *parent_path, index = path.split(".")
     parent = net
     for name in parent_path:
-        parent = dict(_named(parent))[name]
+        parent = dict(children(parent))[name]
     if not isinstance(parent, Sequential) or int(index) == 0:
         return False
     source = parent.layers[int(index) - 1]

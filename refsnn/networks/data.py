@@ -11,7 +11,7 @@ with ``X`` float32 of shape ``(N, C, H, W)`` scaled to [0, 1] and ``y`` int64 of
   (``refsnn/_data/digits.csv.gz``; source and licence in ``refsnn/_data/README.md``).
   It is small enough to train a CNN on a laptop CPU in seconds, which makes it the
   default data set of the examples and tests.
-* :func:`load_mnist` and :func:`load_cifar10` read the standard distribution files
+* :func:`load_mnist`, :func:`load_cifar10` and :func:`load_cifar100` read the standard distribution files
   from a directory that the user has already downloaded. refsnn never fetches data.
 
 Bad files raise ``FileNotFoundError`` (missing) or ``ValueError`` (truncated, corrupt,
@@ -29,7 +29,8 @@ import numpy as np
 
 from .._checks import as_float, as_int, check_choice
 
-__all__ = ["load_digits", "stratified_split", "read_idx", "load_mnist", "load_cifar10"]
+__all__ = ["load_digits", "stratified_split", "read_idx", "load_mnist", "load_cifar10", "load_cifar100", "NORMALISATION",
+           "normalise"]
 
 
 # --------------------------------------------------------------------------- digits
@@ -296,19 +297,19 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
-def _cifar_batch(path):
-    """Read one CIFAR-10 python batch: images (N, 3, 32, 32) uint8 and labels (N,)."""
+def _cifar_batch(path, labels_key=b"labels", n_classes=10):
+    """Read one CIFAR python batch: images (N, 3, 32, 32) uint8 and labels (N,)."""
     if not path.is_file():
-        raise FileNotFoundError(f"no such CIFAR-10 batch file: {path}")
+        raise FileNotFoundError(f"no such CIFAR batch file: {path}")
     try:
         with path.open("rb") as f:
             batch = _NumpyOnlyUnpickler(f, encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
-        raise ValueError(f"{path} is not a readable CIFAR-10 pickle ({exc})") from None
-    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
-        raise ValueError(f"{path}: expected a dict with keys b'data' and b'labels'")
+        raise ValueError(f"{path} is not a readable CIFAR pickle ({exc})") from None
+    if not isinstance(batch, dict) or b"data" not in batch or labels_key not in batch:
+        raise ValueError(f"{path}: expected a dict with keys b'data' and {labels_key!r}")
     data = np.asarray(batch[b"data"])
-    labels = np.asarray(batch[b"labels"])
+    labels = np.asarray(batch[labels_key])
     if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
         raise ValueError(
             f"{path}: b'data' must be uint8 of shape (N, 3072), got {data.dtype} {data.shape}"
@@ -317,7 +318,22 @@ def _cifar_batch(path):
         raise ValueError(
             f"{path} holds {data.shape[0]} images but {labels.size} labels"
         )
-    return data.reshape(-1, 3, 32, 32), _check_labels(labels, path)
+    return data.reshape(-1, 3, 32, 32), _check_labels(labels, path, n_classes)
+
+
+def _cifar_directory(directory, nested, first, name):
+    """``directory``, or its ``nested`` folder if the batches are there instead."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise FileNotFoundError(f"{name} directory does not exist: {directory}")
+    if not (directory / first).exists() and (directory / nested).is_dir():
+        return directory / nested
+    return directory
+
+
+def _scaled(X_train, y_train, X_test, y_test):
+    scale = np.float32(255.0)
+    return X_train.astype(np.float32) / scale, y_train, X_test.astype(np.float32) / scale, y_test
 
 
 def load_cifar10(directory):
@@ -343,15 +359,48 @@ def load_cifar10(directory):
     X_test : float32, shape (10000, 3, 32, 32)
     y_test : int64, shape (10000,)
     """
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise FileNotFoundError(f"CIFAR-10 directory does not exist: {directory}")
-    nested = directory / "cifar-10-batches-py"
-    if not (directory / "data_batch_1").exists() and nested.is_dir():
-        directory = nested
+    directory = _cifar_directory(directory, "cifar-10-batches-py", "data_batch_1", "CIFAR-10")
     train = [_cifar_batch(directory / f"data_batch_{i}") for i in range(1, 6)]
     X_test, y_test = _cifar_batch(directory / "test_batch")
     X_train = np.concatenate([x for x, _ in train])
     y_train = np.concatenate([y for _, y in train])
-    scale = np.float32(255.0)
-    return X_train.astype(np.float32) / scale, y_train, X_test.astype(np.float32) / scale, y_test
+    return _scaled(X_train, y_train, X_test, y_test)
+
+
+def load_cifar100(directory):
+    """CIFAR-100 from the python files (``cifar-100-python.tar.gz``, extracted), fine labels.
+
+    ``directory`` holds ``train`` and ``test``, or is the parent of the extracted
+    ``cifar-100-python`` folder. Each is a pickled dict with ``b"data"`` (uint8, shape (N,
+    3072), laid out as in CIFAR-10) and ``b"fine_labels"`` (N ints in 0..99; the 20
+    ``b"coarse_labels"`` are not used). Pixels are scaled to x/255, as in :func:`load_cifar10`.
+
+    Returns
+    -------
+    X_train : float32, shape (50000, 3, 32, 32) for the full data set
+    y_train : int64, shape (50000,)
+    X_test : float32, shape (10000, 3, 32, 32)
+    y_test : int64, shape (10000,)
+    """
+    directory = _cifar_directory(directory, "cifar-100-python", "train", "CIFAR-100")
+    X_train, y_train = _cifar_batch(directory / "train", b"fine_labels", 100)
+    X_test, y_test = _cifar_batch(directory / "test", b"fine_labels", 100)
+    return _scaled(X_train, y_train, X_test, y_test)
+
+
+#: The per-channel (mean, std) of the authors' ``dataprocess.py``, applied after the x/255 scaling.
+NORMALISATION = {
+    "cifar10": ((0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010)),
+    "cifar100": (tuple(v / 255 for v in (129.3, 124.1, 112.4)), tuple(v / 255 for v in (68.2, 65.4, 70.4))),
+}
+
+
+def normalise(X, data):
+    """(X − mean_c)/std_c per channel with the authors' constants for ``data``
+    (:data:`NORMALISATION`), so that their checkpoints see what they were trained on.
+
+    X : float32 array, shape (N, 3, H, W), scaled to [0, 1]. Returns a new float32 array.
+    """
+    check_choice("data", data, tuple(NORMALISATION))
+    mean, std = (np.asarray(v, np.float32).reshape(1, -1, 1, 1) for v in NORMALISATION[data])
+    return ((X - mean) / std).astype(np.float32)

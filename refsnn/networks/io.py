@@ -72,8 +72,8 @@ import numpy as np
 
 from .._files import atomic_write
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-from .containers import Residual
-from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .containers import Residual, Sequential
+from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .normalization import BatchNorm
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 

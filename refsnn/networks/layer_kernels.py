@@ -76,7 +76,7 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
 
     ``images`` holds n images as (C, H, W, n) (the batch axis last), so that every tap
     copies a contiguous run of n values: the layout for narrow outputs, whose rows of
-    W_out values are too short to copy fast (:meth:`~refsnn.networks.layers.Conv2d.forward`).
+    W_out values are too short to copy fast (:func:`refsnn.networks.fast_conv.forward`).
     The same entries as :func:`_im2col_kernel`, with the columns in (i, j, b) order.
     """
     C, H, W, n = images.shape
@@ -152,7 +152,7 @@ def _avg_pool_kernel(x, kernel_size, window, out):  # pragma: no cover - compile
 
 @njit(cache=True)
 def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
-    """:func:`_avg_pool_kernel` for k = 2, unrolled (five times faster on 8×8 maps):
+    """:func:`_avg_pool_kernel` for k = 2, with the window unrolled:
     out[b, c, i, j] = (((x₀₀ + x₀₁) + x₁₀) + x₁₁)·¼ with x_uv = x[b, c, 2i + u, 2j + v].
 
     ``quarter`` is ¼ in the dtype of ``x``: multiplying by it equals dividing by 4 bit
@@ -178,10 +178,10 @@ def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no 
     column(b, r) = b·R + r for columns in (b, i, j) order, r·n + b with ``images_inner``
     (columns (i, j, b), :func:`_im2col_images_inner_kernel`). ``extra`` is empty, or one
     more value per channel added after the bias (the collapsed SNN's (T − 1)·bias,
-    :meth:`~refsnn.networks.layers.Conv2d.forward_with_offset`). ``out`` is the block's
+    the ``offset`` of :func:`refsnn.networks.fast_conv.forward`). ``out`` is the block's
     (n, O, R) view of the layer's output. The readable twin is
     :func:`~refsnn.networks.layers.conv_output_reference` (a transposed view plus the bias),
-    which NumPy copies three to four times slower.
+    which NumPy copies through a strided view.
     """
     n, O, R = out.shape
     for b in range(n):

@@ -1,13 +1,14 @@
 """Small neural networks in NumPy: the ANNs that refsnn converts into SNNs.
 
 Every layer has ``forward(x)``, ``backward(grad_out)``, ``params()`` and ``grads()``
-(see :mod:`refsnn.networks.base`); :class:`Sequential` chains them. Together with
+(see :mod:`refsnn.networks.base`); :class:`~refsnn.networks.containers.Sequential` chains
+them. Together with the activations of :mod:`refsnn.networks.activations` and
 :mod:`refsnn.networks.training` this is enough to train the small CNNs of the examples on a CPU.
 
 Layers: :class:`Linear`, :class:`Conv2d` (im2col + one matrix product),
-:class:`AvgPool2d`, :class:`Flatten`, and the activations :class:`ReLU`,
-:class:`ClipReLU`, :class:`QCFS` and :class:`DAQCFS` (defined in
-:mod:`refsnn.networks.activations`, re-exported here).
+:class:`AvgPool2d` and :class:`Flatten`, with a readable NumPy twin of every compiled step
+(``*_reference``). The blocked convolution that :class:`Conv2d` runs is in
+:mod:`refsnn.networks.fast_conv`.
 
 **Why there is no max pooling.** In the converted SNN, every operation between two
 spiking layers is applied to each time step separately, while the next neuron reads
@@ -20,7 +21,7 @@ time-linear operations are allowed between spiking layers, and
 :class:`refsnn.networks.spiking.SpikingNetwork` refuses anything else.
 
 **Dtype.** Weights are float32 by default and inputs are cast to the weights' dtype,
-so a whole network runs in float32, which is twice as fast as float64 for BLAS.
+so a whole network runs in float32, the precision that BLAS runs fastest.
 Pass ``dtype=np.float64`` to the constructors for gradient checks.
 
 **Initialisation.** Weights are Kaiming-normal with fan-in, N(0, 2/fan_in), and
@@ -29,38 +30,22 @@ biases are zero. Every constructor that creates weights takes a
 """
 
 import math
+import warnings
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from .._checks import as_int
 from .base import (
-    Layer, as_input, check_finite_input, check_ndim, float_dtype, kaiming_normal, positive_int,
+    Layer, as_input, check_ndim, float_dtype, kaiming_normal, positive_int,
 )
-from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-from . import layer_kernels
+from . import activations, containers, fast_conv, layer_kernels
 
 __all__ = [
-    "Linear", "Conv2d", "AvgPool2d", "Flatten", "Sequential",
-    "ReLU", "ClipReLU", "QCFS", "DAQCFS",
+    "Linear", "Conv2d", "AvgPool2d", "Flatten",
     "conv2d_reference", "im2col_reference", "col2im_reference", "conv_output_reference",
     "avg_pool2d_reference",
 ]
-
-#: Floats in the patch matrix of one block of images in :meth:`Conv2d.forward` (256 KiB
-#: in float32): each block's patches are gathered and multiplied while they are in the
-#: cache, instead of one patch matrix for the whole batch (k² times the input's size).
-CONV_BLOCK_FLOATS = 2**16
-#: Outputs narrower than this many columns gather their patches with the images innermost
-#: (:meth:`Conv2d.forward`): a row of W_out values is too short to copy fast, a run of
-#: the block's images is not.
-NARROW_OUTPUT = 8
-#: While training (a forward pass followed by a backward pass), a batch whose whole patch
-#: matrix has at most this many floats (4 MiB in float32) keeps it from
-#: :meth:`Conv2d.forward` for :meth:`Conv2d.backward` (the blocks are written into it); a
-#: larger batch's backward pass gathers the patches again.
-KEEP_PATCHES_FLOATS = 2**20
-
 
 # ---------------------------------------------------------------- readable twins
 
@@ -149,7 +134,7 @@ def conv_output_reference(product, bias, n, images_inner=False, extra=None):
     ``product`` P (O, n·R) holds the weights times the block's patch columns, R =
     H_out·W_out, with col(b, r) = b·R + r (columns in (b, i, j) order) or r·n + b
     (``images_inner``: columns in (i, j, b) order). ``extra`` e (O,) is added after the
-    bias, in a second rounding (:meth:`Conv2d.forward_with_offset`); None for none.
+    bias, in a second rounding (the ``offset`` of :func:`refsnn.networks.fast_conv.forward`); None for none.
     Returns (n, O, R).
     """
     O = product.shape[0]
@@ -245,17 +230,13 @@ class Conv2d(Layer):
         y_{b,o,i,j} = b_o + \\sum_{c,u,v} W_{o,c,u,v}\\,
                       x^{pad}_{b,\\,c,\\,s i + u,\\,s j + v}
 
-    computed as matrix products: the k×k patches of the zero-padded input are gathered
+    computed as a matrix product: the k×k patches of the zero-padded input are gathered
     into a matrix with rows (b, i, j) and columns (c, u, v) ("im2col",
-    :func:`im2col_reference`) and multiplied by the weights reshaped to (O, C·k·k), one
-    block of images at a time (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so
-    they stay in the cache; :func:`conv2d_reference` is the whole-batch twin). Outputs
-    narrower than :data:`NARROW_OUTPUT` gather a block's patches with the images
-    innermost, so that each tap copies a long run. Each block's product is copied into
-    the output with the bias added (:func:`conv_output_reference`). The backward pass
-    multiplies back and scatters the patch gradients onto the input ("col2im",
-    :func:`col2im_reference`). Gather, copy and scatter are Numba kernels
-    (:mod:`refsnn.networks.layer_kernels`); gather and scatter pad as they go.
+    :func:`im2col_reference`) and multiplied by the weights reshaped to (O, C·k·k)
+    (:func:`conv2d_reference`). The backward pass multiplies back and scatters the patch
+    gradients onto the input ("col2im", :func:`col2im_reference`). The layer runs both
+    passes in blocks of images, with compiled gathers and scatters, in
+    :mod:`refsnn.networks.fast_conv`.
 
     Parameters
     ----------
@@ -292,7 +273,8 @@ class Conv2d(Layer):
         self.bias = np.zeros(self.out_channels, dtype=dtype)
         self.weight_grad = np.zeros_like(self.weight)
         self.bias_grad = np.zeros_like(self.bias)
-        self._x, self._cols, self._chunk, self._training = None, None, None, False
+        # kept by fast_conv between the passes: the input, its patches, whether backward ran
+        self._x, self._patches, self._backward_ran = None, None, False
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}->{self.out_channels}, k={self.kernel_size}, "
@@ -303,94 +285,29 @@ class Conv2d(Layer):
         k, s, p = self.kernel_size, self.stride, self.padding
         return (height + 2 * p - k) // s + 1, (width + 2 * p - k) // s + 1
 
-    def forward(self, x):
-        return self.forward_with_offset(x)
-
-    def forward_with_offset(self, x, offset=None):
-        """:meth:`forward` plus ``offset`` (O,) per output channel, added after the bias
-        in the same pass: y + offset with y the output of :meth:`forward`, bit for bit.
-
-        The collapsed SNN (:class:`refsnn.networks.spiking.SpikingNetwork`) adds the bias
-        T times, (y + (T − 1)·b), without another pass over the output.
-        """
+    def checked_input(self, x):
+        """``x`` as a C-contiguous (B, in_channels, H, W) array in the weights' dtype, at
+        least as large as the kernel after padding; anything else is a ValueError naming
+        the layer."""
         x = as_input(self, x, self.weight.dtype)
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(
                 f"{self!r}: expected input of shape (B, {self.in_channels}, H, W), got {x.shape}"
             )
-        k, s, p = self.kernel_size, self.stride, self.padding
-        if min(x.shape[2:]) + 2 * p < k:
+        if min(x.shape[2:]) + 2 * self.padding < self.kernel_size:
             raise ValueError(f"{self!r}: input {x.shape} is smaller than the kernel after padding")
-        x = np.ascontiguousarray(x)
-        B, C, H, W = x.shape
-        O = self.out_channels
-        Ho, Wo = self.output_shape(H, W)
-        rows, width = Ho * Wo, C * k * k
-        chunk = max(1, min(B, CONV_BLOCK_FLOATS // (rows * width)))
-        narrow = Wo < NARROW_OUTPUT
-        # keep the patches for backward only while training: the last forward pass was
-        # followed by a backward pass (inference reuses one cache-sized block instead)
-        keep, self._training = self._training and B * rows * width <= KEEP_PATCHES_FLOATS, False
-        # patches as columns: of the whole batch (kept for backward), or of one block
-        cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
-        product = np.empty((O, chunk * rows), dtype=x.dtype)
-        weight = self.weight.reshape(O, width)
-        out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
-        if offset is None:
-            extra = np.zeros(0, dtype=x.dtype)
-        else:
-            extra = np.asarray(offset, dtype=x.dtype)
-            if extra.size != O:
-                raise ValueError(f"{self!r}: offset must have {O} values (one per output channel), "
-                                 f"got shape {extra.shape}")
-            extra = np.ascontiguousarray(extra.reshape(O))
-        for start in range(0, B, chunk):
-            n = min(chunk, B - start)
-            block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
-            if narrow:  # columns (i, j, b): every tap copies a run of n images
-                images = np.ascontiguousarray(x[start:start + n].transpose(1, 2, 3, 0))
-                layer_kernels._im2col_images_inner_kernel(images, k, s, p, Ho, Wo, block)
-            else:  # columns (b, i, j): every tap copies rows of the images
-                layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
-            product_block = np.matmul(weight, block, out=product[:, :n * rows])
-            # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
-            layer_kernels._conv_output_kernel(product_block, self.bias, extra, narrow,
-                                              out[start:start + n].reshape(n, O, rows))
-        self._x, self._cols, self._chunk = x, (cols if keep else None), (chunk if narrow else None)
-        return out
+        return np.ascontiguousarray(x)
+
+    def forward(self, x):
+        """y = b + W ⋆ x_pad (the class equation), by :func:`refsnn.networks.fast_conv.forward`."""
+        return fast_conv.forward(self, self.checked_input(x))
 
     def backward(self, grad_out):
-        """Weight and bias gradients from the patches (kept by forward while training, for
-        a batch of at most :data:`KEEP_PATCHES_FLOATS` patch floats, else gathered again);
-        input gradient by col2im.
-
-        Patches kept from a narrow output are in (block, i, j, b) column order; the
-        weight gradient then multiplies a copy of the output gradient in the same order
-        (its sum over samples and positions runs in another order than over (b, i, j):
-        equal to float rounding)."""
+        """dL/dW = g · patchesᵀ, dL/db = Σ g, dL/dx = col2im(Wᵀ g), by
+        :func:`refsnn.networks.fast_conv.backward`."""
         x = self._saved("_x")
-        B, C, H, W = x.shape
-        k, s, p = self.kernel_size, self.stride, self.padding
-        O = self.out_channels
-        Ho, Wo = self.output_shape(H, W)
-        g4 = self._check_grad(grad_out, (B, O, Ho, Wo)).astype(x.dtype, copy=False)
-        g = g4.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of cols
-        cols, self._training = self._cols, True
-        if cols is None:
-            cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
-            layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
-            g_cols = g
-        elif self._chunk is None:
-            g_cols = g
-        else:  # the column order of the kept narrow patches: (block, i, j, b)
-            g_cols = np.concatenate([g4[start:start + self._chunk].transpose(1, 2, 3, 0).reshape(O, -1)
-                                     for start in range(0, B, self._chunk)], axis=1)
-        np.matmul(g_cols, cols.T, out=self.weight_grad.reshape(O, -1))
-        np.sum(g, axis=1, out=self.bias_grad)
-        dcols = self.weight.reshape(O, -1).T @ g
-        dx = np.zeros((B, C, H, W), dtype=x.dtype)
-        layer_kernels._col2im_kernel(dcols, k, s, p, Ho, Wo, dx)
-        return dx
+        g4 = self._check_grad(grad_out, (x.shape[0], self.out_channels) + self.output_shape(*x.shape[2:]))
+        return fast_conv.backward(self, g4.astype(x.dtype, copy=False))
 
     def params(self):
         return {"weight": self.weight, "bias": self.bias}
@@ -475,69 +392,16 @@ class Flatten(Layer):
         return g.reshape(shape)
 
 
-class Sequential(Layer):
-    """Layers applied in order; backward runs them in reverse.
+#: Names that this module once re-exported, and their one home now.
+_MOVED = {"Sequential": containers, **{name: activations for name in ("ReLU", "ClipReLU", "QCFS", "DAQCFS")}}
 
-    ``params()`` and ``grads()`` merge the layers' dicts with keys prefixed by the
-    layer index, e.g. ``"0.weight"``, ``"3.theta"``.
 
-    Examples
-    --------
-    >>> rng = np.random.default_rng(0)
-    >>> net = Sequential(Conv2d(1, 4, 3, padding=1, rng=rng), ReLU(), AvgPool2d(2),
-    ...                  Flatten(), Linear(4 * 4 * 4, 10, rng))
-    >>> net.forward(np.zeros((2, 1, 8, 8), np.float32)).shape
-    (2, 10)
-    """
-
-    def __init__(self, *layers):
-        for i, layer in enumerate(layers):
-            if not all(hasattr(layer, m) for m in ("forward", "backward", "params", "grads")):
-                raise TypeError(f"layer {i} ({layer!r}) lacks forward/backward/params/grads")
-        self.layers = list(layers)
-
-    def __repr__(self):
-        inner = "".join(f"\n  ({i}) {layer!r}" for i, layer in enumerate(self.layers))
-        return f"Sequential({inner}\n)"
-
-    def __iter__(self):
-        return iter(self.layers)
-
-    def __len__(self):
-        return len(self.layers)
-
-    def __getitem__(self, index):
-        return self.layers[index]
-
-    def forward(self, x):
-        """Run the layers in order. A float input with NaN or infinity is a ValueError."""
-        x = np.asarray(x)
-        check_finite_input(f"the input of {type(self).__name__}.forward", x)
-        for layer in self.layers:
-            x = layer.forward(x)
-        return x
-
-    def check_output(self, x, out):
-        """Raise ValueError naming the first layer with a non-finite output if ``out`` is not finite.
-
-        ``out`` is ``self.forward(x)`` for a finite ``x``. A finite ``out`` costs one
-        ``np.isfinite`` pass; otherwise the layers are re-run on ``x`` to find the first
-        one whose output holds NaN or infinity (infinite weights, or an overflow).
-        Predict functions call this so that they never return the argmax of NaNs.
-        """
-        if not np.isfinite(out).all():
-            from .containers import find_nonfinite
-
-            error = find_nonfinite(self, x)
-            raise error or ValueError(f"{type(self).__name__}: the output holds NaN or infinity")
-
-    def backward(self, grad_out):
-        for layer in reversed(self.layers):
-            grad_out = layer.backward(grad_out)
-        return grad_out
-
-    def params(self):
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.params().items()}
-
-    def grads(self):
-        return {f"{i}.{k}": v for i, layer in enumerate(self.layers) for k, v in layer.grads().items()}
+def __getattr__(name):
+    """``refsnn.networks.layers.Sequential`` and the activations still resolve, with a
+    DeprecationWarning naming the module that defines them (PEP 562)."""
+    if name in _MOVED:
+        home = _MOVED[name].__name__
+        warnings.warn(f"import {name} from {home}, its home; refsnn.networks.layers.{name} will be removed",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(_MOVED[name], name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -24,8 +24,9 @@ pooling does not commute with the sum over time (:mod:`refsnn.networks.layers`).
 import numpy as np
 
 from .._checks import as_int
-from .containers import Residual
-from .layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from .activations import ACTIVATIONS
+from .containers import Residual, Sequential, iter_layers
+from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .normalization import BatchNorm
 
 __all__ = ["deep_mlp", "vgg_mini", "resnet_mini", "basic_block", "build_cnn", "count_activations"]
@@ -59,10 +60,7 @@ def _check_shape(in_shape):
 
 def count_activations(net):
     """The number of activation (spiking, once converted) layers of a network."""
-    from .activations import DAQCFS, QCFS, ClipReLU, ReLU
-    from .containers import iter_layers
-
-    return sum(isinstance(layer, (ReLU, ClipReLU, QCFS, DAQCFS)) for _, layer in iter_layers(net))
+    return sum(isinstance(layer, ACTIVATIONS) for _, layer in iter_layers(net))
 
 
 def deep_mlp(depth, width, activation, seed=0, in_features=64, classes=10, batchnorm=False):

@@ -25,6 +25,8 @@ from .._checks import as_float, check_positive
 from . import layer_kernels
 
 from .base import Layer, as_input, check_ndim, float_dtype, positive_int
+from .containers import Sequential, is_container, map_children
+from .layers import Conv2d, Linear
 
 __all__ = ["BatchNorm", "fold_batchnorm", "batchnorm_train_reference", "batchnorm_backward_reference"]
 
@@ -205,8 +207,6 @@ def batchnorm_backward_reference(grad, x_hat, weight, inv_std):
 def _fold_into(layer, bn):
     """A copy of ``layer`` (Conv2d or Linear) with ``bn`` (evaluation mode) merged in:
     W' = a·W (per output channel), b' = a·b + c."""
-    from .layers import Conv2d, Linear
-
     if not isinstance(layer, (Conv2d, Linear)):
         return None
     if layer.weight.shape[0] != bn.channels:
@@ -236,9 +236,6 @@ def fold_batchnorm(net):
     -------
     A new network with no BatchNorm directly after a Conv2d or Linear.
     """
-    from .containers import is_container, map_children
-    from .layers import Sequential
-
     def fold(layer):
         if isinstance(layer, Sequential):
             out = []

@@ -5,8 +5,8 @@
 * :func:`fit`: a mini-batch training loop;
 * :func:`forward_batches`, :func:`predict`, :func:`accuracy`: batched inference.
 
-Example: a QCFS CNN on the bundled digits. 30 epochs take about 5 s on one CPU core
-and reach about 97% test accuracy (ReLU instead of QCFS: about 4 s, 97%)::
+Example: a QCFS CNN on the bundled digits; 30 epochs reach about 97% test accuracy, as
+with ReLU instead of QCFS::
 
     rng = np.random.default_rng(0)
     X_train, y_train, X_test, y_test = load_digits(seed=0)
@@ -16,9 +16,9 @@ and reach about 97% test accuracy (ReLU instead of QCFS: about 4 s, 97%)::
     fit(net, X_train, y_train, epochs=30, batch_size=32, lr=3e-3, rng=rng)
     accuracy(net, X_test, y_test)
 
-The matrices of these small networks are too small for multi-threaded BLAS: set
-``OMP_NUM_THREADS=1`` (or ``OPENBLAS_NUM_THREADS=1``), which is never slower here and
-much faster when other processes share the cores.
+The matrices of these small networks are too small to gain from multi-threaded BLAS,
+and a busy second core slows a split product down: set ``OMP_NUM_THREADS=1`` (or
+``OPENBLAS_NUM_THREADS=1``) on a shared machine.
 """
 
 import numpy as np

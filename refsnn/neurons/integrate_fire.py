@@ -59,7 +59,7 @@ BLOCK = 16384
 
 
 @njit(cache=True, error_model="numpy")
-def _if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cover
+def if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cover
     """Compiled twin of :func:`if_neuron_reference`.
 
     Same operations in the same order as the twin, arranged for memory bandwidth: the
@@ -158,7 +158,7 @@ def if_neuron(currents, theta, v0=None, return_membrane=False, out=None):
     else:
         spikes = check_out(out, currents.shape, np.bool_, inputs=(currents,))
     membrane = np.empty(flat.shape if return_membrane else (0, flat.shape[1]), dtype=dtype)
-    state = _if_kernel(flat, theta, v0, spikes, membrane, bool(return_membrane))
+    state = if_kernel(flat, theta, v0, spikes, membrane, bool(return_membrane))
     check_finite_after(currents, state)
     spikes = spikes.reshape(currents.shape) if out is None else out
     if return_membrane:

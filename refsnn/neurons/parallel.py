@@ -132,7 +132,7 @@ def _in_order(spikes, order):
 #
 # Each twin takes the public function's arguments and returns what it returns, and
 # mirrors the paper's equation in plain NumPy with the kernel's operations in the
-# kernel's order: ``tests/test_kernels.py`` proves every (kernel, twin) pair equal.
+# kernel's order: ``tests/test_twins.py`` proves every (kernel, twin) pair equal.
 
 
 def total_current(currents):

@@ -1,7 +1,7 @@
 """Numba kernels of the parallel conversion neuron (:mod:`refsnn.neurons.parallel`).
 
 Every kernel here has a readable NumPy twin in :mod:`refsnn.neurons.parallel` with the
-public function's signature, and ``tests/test_kernels.py`` proves each pair equal bit for
+public function's signature, and ``tests/test_twins.py`` proves each pair equal bit for
 bit. The kernels share one file because they share ``_firing_count`` and the blocked
 loops, and Numba's on-disk cache only notices edits to the file that defines a kernel:
 a kernel in another file would keep running a stale copy of an edited helper.
@@ -160,7 +160,7 @@ def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # prag
 
 
 @njit(cache=True, error_model="numpy")
-def _collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma: no cover
+def collapsed_kernel(total, theta, psi, theta_post, Tf, counts, out):  # pragma: no cover
     """Counts and summed outputs of a parallel layer from summed float32 currents.
 
     ``total`` has shape (B, C, S) (S = 1 after a Linear layer); ``theta``, ``psi`` and

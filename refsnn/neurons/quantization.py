@@ -14,7 +14,7 @@ rounds half to even and differs exactly at the ties where the theorems are sharp
 
 Every function here has a plain NumPy reference (``*_reference``) that mirrors the
 equation and a Numba kernel that the public function calls. Both evaluate the same
-operations in the same order, so they agree bit for bit (``tests/test_qcfs.py``).
+operations in the same order, so they agree bit for bit (``tests/test_twins.py``).
 
 Parameters broadcast against ``z.shape`` by NumPy's rules: scalar, per channel (for
 example shape ``(C, 1, 1)`` for ``z`` of shape ``(B, C, H, W)``) or per neuron. float32
@@ -42,7 +42,7 @@ __all__ = [
 #
 # Each twin takes the public function's arguments, checks them the same way, and
 # computes the equation in plain NumPy with the same operations in the same order as the
-# kernel, so the two agree bit for bit (``tests/test_kernels.py``).
+# kernel, so the two agree bit for bit (``tests/test_twins.py``).
 
 
 def _folded_shift(psi, L, psi_da):
@@ -101,7 +101,10 @@ def _qcfs_level_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
 
 
 @njit(cache=True)
-def _qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
+def qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
+    """out = (θ/L)·clip(floor((L·z + ψ)/θ), 0, L) over flat arrays, unchecked: the kernel of
+    :func:`qcfs` (twin :func:`qcfs_reference`), which :class:`refsnn.networks.activations.QCFS`
+    also calls on input it has checked."""
     zero = L - L
     if theta.size == 1 and psi.size == 1:
         t, shift = theta[0], psi[0]
@@ -230,7 +233,7 @@ def qcfs(z, theta, levels, psi=None):
     shape = np.shape(z)
     z, theta, psi, _ = _prepare_flat(z, theta, psi)
     out = np.empty_like(z)
-    _qcfs_kernel(z, theta, z.dtype.type(L), psi, out)
+    qcfs_kernel(z, theta, z.dtype.type(L), psi, out)
     return out.reshape(shape)
 
 

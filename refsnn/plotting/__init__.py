@@ -40,6 +40,10 @@ function                       what it shows                               paper
 
 A name in parentheses is a section of ``tutorials/00_notation.md``, for what refsnn
 adds or where the authors' released code differs from the paper.
+
+The functions live in ``neurons`` (rasters, membranes, the binary search), ``conversion``
+(matrices, staircase, expected error), ``networks`` (accuracy, calibration, speed) and
+``experiments`` (depth and seeds); ``_style`` holds the palette and the shared axes set-up.
 """
 
 from ._style import CMAP, COLORS, CYCLE, OKABE_ITO

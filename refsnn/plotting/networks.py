@@ -49,7 +49,7 @@ def _log2_T_axis(ax, Ts):
     ax.set_xlabel("time steps T")
 
 
-def _check_accuracy_rows(rows, name="rows"):
+def check_accuracy_rows(rows, name="rows"):
     """The demo's rows as :func:`plot_accuracy_vs_T` needs them (also used by
     ``refsnn figures`` to check a results file before it draws anything)."""
     _check_rows(rows, ("source", "method", "T", "accuracy"), name)
@@ -99,7 +99,7 @@ def plot_accuracy_vs_T(rows, ax=None, n_test=None):
         sideways a little (:data:`_DODGE`), IF with hollow markers on top, so none hides
         another.
     """
-    _check_accuracy_rows(rows)
+    check_accuracy_rows(rows)
     if n_test is not None:
         as_int("n_test", n_test)
     fig, ax = new_axes(ax, figsize=(6.8, 4.4))
@@ -337,7 +337,9 @@ def plot_rate_vs_activation(activations, rates, layer_names=None, axes=None, max
     return fig, axes
 
 
-def _check_bench(bench):
+def check_bench_rows(bench):
+    """The benchmark JSON as the bench figures need it (also used by ``refsnn figures`` to
+    check a results file before it draws anything)."""
     if not isinstance(bench, dict):
         raise TypeError(f"bench must be a dict (the benchmark JSON), got {type(bench).__name__}")
     for key in ("copy_gbps", "neuron", "network"):
@@ -423,7 +425,7 @@ def plot_speedup(bench, axes=None, bandwidth=True):
     axes : numpy.ndarray of 1 or 2 Axes
         Speed-up lines have gids ``"<mode>/batch=<batch>"``.
     """
-    _check_bench(bench)
+    check_bench_rows(bench)
     fig, axes = new_axes_row(axes, 2 if bandwidth else 1, figsize=(13, 4.2) if bandwidth else (5.6, 4.0))
     ax = axes[0]
     base = {(int(r["T"]), int(r["batch"])): float(r["seconds"]) for r in bench["network"]
@@ -474,7 +476,7 @@ def plot_bandwidth(bench, ax=None):
     -------
     fig, ax
     """
-    _check_bench(bench)
+    check_bench_rows(bench)
     fig, ax = new_axes(ax, figsize=(5.6, 4.0))
     keys = sorted({(str(r["kernel"]), int(r["N"])) for r in bench["neuron"]})
     for i, (kernel, N) in enumerate(keys):

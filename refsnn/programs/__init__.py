@@ -7,6 +7,8 @@
 ``bench``    ``refsnn bench``: kernel bandwidth, network modes, start-up
 ``experiments`` ``refsnn experiment NAME``: the accuracy claims on deep networks, over seeds
 ``verify``   ``refsnn verify``: the paper's claims as a report (the properties are in ``refsnn.claims``)
-``results``  what the demo and the experiments share: the weight cache and one SNN as one result row
+``evaluate`` ``refsnn evaluate``: a PyTorch checkpoint of the authors' code as an ANN and as SNNs
+``results``  what the demo and the experiments share: one network as one result row
+``cache``    the weights cache: train a network or load it, keyed on everything that sets its weights
 ``outputs``  the programs' output files: paths checked before the work, JSON written atomically
 """

@@ -7,11 +7,21 @@
 ``refsnn experiment NAME`` the paper's accuracy claims on deep networks, over seeds
 ``refsnn verify`` the paper's neuron-level claims as Hypothesis properties, printed as a report
                (``--against MODULE:NAME``: on a neuron implemented elsewhere)
+``refsnn evaluate`` a checkpoint of the authors' code as an ANN and as SNNs, on CIFAR, MNIST or digits
 
 Every argument is checked before any work starts: a bad one (a negative seed, an
 infinite threshold, an output path that cannot be written, a results file of the wrong
 kind, a missing or damaged data file) ends the program with exit status 2 and one ``refsnn <command>: error:`` line that
 names the flag, as argparse does for its own errors.
+
+``--json -`` (or ``/dev/stdout``) writes the JSON to standard output and everything else
+to standard error, so that ``refsnn verify --json - | python -m json.tool`` works. Once the
+work has started, the program ends in one line, never a traceback: a result file that
+cannot be written (a full disk) gives ``refsnn <command>: error:`` with the reason and
+where the result was kept instead, and exit status 1; Ctrl-C gives ``refsnn <command>:
+interrupted`` and exit status 130. A standard output whose reader has gone (``refsnn tour
+| head -1``) is left quietly, as Unix tools do: the work goes on, its files are written,
+and the exit status is 141 (128 + SIGPIPE).
 """
 
 import argparse
@@ -20,7 +30,7 @@ import sys
 
 from .. import __version__
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
-from .outputs import check_output_path
+from .outputs import OutputError, check_output_path, stdout_guard
 
 DESCRIPTIONS = {
     "demo": (
@@ -59,6 +69,13 @@ DESCRIPTIONS = {
         "the claims that apply to any implementation on a neuron implemented elsewhere instead "
         "(tutorials/verify_against.md)."
     ),
+    "evaluate": (
+        "Read a PyTorch checkpoint of the authors' code (torch is not needed) into their architecture, "
+        "and evaluate it on the test set as the ANN, the parallel SNN at each --T (collapsed mode, the "
+        "cost of one ANN pass), optionally after DA-QCFS calibration on --calibrate N training images, "
+        "and the sequential IF SNN at each --if-T (T ANN passes each). Prints the rows of 'refsnn "
+        "experiment' (accuracy, agreement with the ANN, per-layer rate error)."
+    ),
     "tour": (
         "Print the paper's neuron-level facts for a few concrete inputs: QCFS level against "
         "IF and parallel spike counts (Theorem 4.1), spike trains in both orders, binary "
@@ -88,14 +105,14 @@ def build_parser():
                       help="seed of the data split and training, an integer >= 0 (default 0)")
     demo.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
     demo.add_argument("--json", metavar="PATH",
-                      help="also write the results as JSON to PATH (its folder must exist)")
+                      help="also write the results as JSON to PATH (its folder must exist; - for standard output)")
     demo.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                       help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
 
     bench = add("bench", "measure kernel bandwidth and parallel vs sequential inference")
     bench.add_argument("--quick", action="store_true", help="a small version (under 30 s)")
     bench.add_argument("--json", metavar="PATH",
-                       help="also write the results as JSON to PATH (its folder must exist)")
+                       help="also write the results as JSON to PATH (its folder must exist; - for standard output)")
     bench.add_argument("--threads", type=int, default=1, metavar="N",
                        help="threads for Numba and BLAS (and torch with --peers), 1 to the cores (default: 1)")
     bench.add_argument("--peers", action="store_true",
@@ -116,12 +133,30 @@ def build_parser():
     experiment.add_argument("--seeds", type=int, nargs="+", metavar="S",
                             help="seeds, integers >= 0 (default 0 1 2 3 4 for depth, 0 1 2 for resnet)")
     experiment.add_argument("--json", metavar="PATH",
-                            help="also write the rows and the summary as JSON to PATH (its folder must exist)")
+                            help="also write the rows and the summary as JSON to PATH "
+                                 "(its folder must exist; - for standard output)")
     experiment.add_argument("--out", metavar="DIR",
                             help="also draw the experiment's figures into DIR (created inside an existing folder)")
     experiment.add_argument("--retrain", action="store_true", help="train again even if cached weights exist")
     experiment.add_argument("--phi-update", choices=("ema_residual", "accumulate"), default="ema_residual",
                             help="DA-QCFS phi update rule (default: ema_residual, as in the authors' code)")
+
+    evaluate = add("evaluate", "evaluate a checkpoint of the authors' code as an ANN and as SNNs")
+    evaluate.add_argument("--checkpoint", required=True, metavar="PATH", help="a torch.save file (zip format)")
+    evaluate.add_argument("--arch", required=True, choices=("vgg16", "resnet18", "resnet20", "resnet34"),
+                          help="the authors' architecture the checkpoint holds")
+    evaluate.add_argument("--levels", required=True, type=int, metavar="L",
+                          help="the QCFS level T~ the network was trained with (not stored in a checkpoint)")
+    evaluate.add_argument("--data", required=True, choices=("cifar10", "cifar100", "mnist", "digits"), help="test set")
+    evaluate.add_argument("--data-dir", metavar="DIR",
+                          help="folder of the data (cifar-10-batches-py/, cifar-100-python/, or their parent)")
+    evaluate.add_argument("--T", type=int, nargs="+", metavar="T", help="time steps of the parallel SNN (default: L)")
+    evaluate.add_argument("--if-T", type=int, nargs="+", default=[], metavar="T", help="time steps of the IF SNN")
+    evaluate.add_argument("--calibrate", type=int, default=0, metavar="N",
+                          help="also calibrate DA-QCFS on the first N training images (default 0: no)")
+    evaluate.add_argument("--limit", type=int, metavar="N", help="the first N test images only")
+    evaluate.add_argument("--batch-size", type=int, default=100, metavar="B", help="images per chunk (default 100)")
+    evaluate.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH (its folder must exist)")
 
     tour = add("tour", "print the neuron-level facts for a few concrete inputs")
     tour.add_argument("--theta", type=float, default=1.0, help="threshold theta, finite and > 0 (default 1)")
@@ -133,7 +168,7 @@ def build_parser():
     verify.add_argument("--seed", type=int, metavar="S",
                         help="seed of the examples, an integer >= 0 (default: derandomized, the same every run)")
     verify.add_argument("--json", metavar="PATH",
-                        help="also write the report as JSON to PATH (its folder must exist)")
+                        help="also write the report as JSON to PATH (its folder must exist; - for standard output)")
     verify.add_argument("--against", metavar="MODULE:NAME",
                         help="check another implementation instead: NAME(currents, theta, psi) for a parallel neuron "
                              "or NAME(currents, theta, v0) for an IF neuron, float32 currents (T, N) in, (T, N) spikes "
@@ -187,6 +222,8 @@ def _check_args(args):
                 raise ValueError(f"--data-dir: {exc}") from None
         if args.out is not None:
             check_output_path(args.out, "--out", directory=True)
+    if args.command == "evaluate":
+        _check_evaluate(args)
     if args.command == "figures":
         from .figures import check_inputs
 
@@ -212,9 +249,43 @@ def _check_against(args):
         raise ValueError(f"--against: {exc}") from None
 
 
+def _check_evaluate(args):
+    """``refsnn evaluate``'s numbers, paths and files, before any work starts."""
+    from pathlib import Path
+
+    for flag, values, minimum in (("--levels", [args.levels], 1), ("--T", args.T or [], 1),
+                                  ("--if-T", args.if_T, 1), ("--calibrate", [args.calibrate], 0),
+                                  ("--limit", [] if args.limit is None else [args.limit], 1),
+                                  ("--batch-size", [args.batch_size], 1)):
+        if any(v < minimum for v in values):
+            raise ValueError(f"{flag} must be integers >= {minimum}, got {' '.join(map(str, values))}")
+    if args.data != "digits" and args.data_dir is None:
+        raise ValueError(f"--data {args.data} reads local files: pass --data-dir DIR")
+    if args.data_dir is not None and not Path(args.data_dir).is_dir():
+        raise ValueError(f"--data-dir {args.data_dir} is not a folder")
+    if not Path(args.checkpoint).is_file():
+        raise ValueError(f"--checkpoint {args.checkpoint} is not a file")
+    if args.json is not None:
+        check_output_path(args.json, "--json")
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    with stdout_guard() as stdout:
+        try:
+            status = _run(args)
+        except KeyboardInterrupt:
+            print(f"refsnn {args.command}: interrupted", file=sys.stderr)
+            return 130
+        except OutputError as exc:
+            print(f"refsnn {args.command}: error: {exc}", file=sys.stderr)
+            return 1
+    return 141 if stdout.reader_gone else status
+
+
+def _run(args):
+    """Check the arguments, then run the command; return its exit status."""
     try:
         _check_args(args)
     except (TypeError, ValueError) as exc:
@@ -249,6 +320,14 @@ def main(argv=None):
         from .verify import run
 
         return run(examples=args.examples, seed=args.seed, json_path=args.json)
+    elif args.command == "evaluate":
+        from .evaluate import run
+
+        try:  # a damaged checkpoint or data file, or a checkpoint of another layout, is named in one line
+            run(args.checkpoint, args.arch, args.levels, args.data, args.data_dir, args.T, args.if_T, args.calibrate,
+                args.limit, args.batch_size, json_path=args.json)
+        except (OSError, ValueError) as exc:
+            args.subparser.error(str(exc))
     return 0
 
 

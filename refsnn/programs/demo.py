@@ -24,7 +24,7 @@ from ..networks.models import build_cnn
 from ..networks.training import fit, predict
 from .cache import array_digest, cache_path, check_cache, trained
 from .experiments import run_depth
-from .outputs import check_output_path, save_json
+from .outputs import json_output
 from .results import ann_row, snn_row
 
 #: Everything that determines the trained weights; part of the cache key.
@@ -280,17 +280,15 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
     """Entry point of ``refsnn demo``: run, print the table, optionally write JSON.
 
     ``json_path`` is checked before the experiments start
-    (:func:`refsnn.programs.outputs.check_output_path`): its folder must exist and be writable.
+    (:func:`refsnn.programs.outputs.json_output`): its folder must exist and be writable;
+    ``-`` writes the JSON to standard output and the rest to standard error.
     """
-    if json_path is not None:
-        check_output_path(json_path, "json_path")
-    result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
-    print()
-    print("\n".join(format_table(result)))
-    print()
-    print("\n".join(findings(result)))
-    print(f"\ntotal {result['seconds']:.1f} s")
-    if json_path is not None:
-        save_json(result, json_path)
-        print(f"wrote {json_path}")
+    with json_output(json_path, "json_path") as write_json:
+        result = run_demo(seed=seed, retrain=retrain, phi_update=phi_update)
+        print()
+        print("\n".join(format_table(result)))
+        print()
+        print("\n".join(findings(result)))
+        print(f"\ntotal {result['seconds']:.1f} s")
+        write_json(result)
     return result

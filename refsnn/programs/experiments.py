@@ -36,7 +36,7 @@ from ..networks.data import load_cifar10, load_digits, load_mnist
 from ..networks.models import count_activations, deep_mlp, resnet_mini
 from ..networks.training import fit, predict
 from .cache import array_digest, cache_path, check_cache, trained
-from .outputs import check_output_path, save_json
+from .outputs import check_output_path, json_output, save_figure
 from .results import ann_row, snn_row
 
 __all__ = ["EXPERIMENTS", "DATASETS", "run_experiment", "run_depth", "run_resnet", "summarize", "format_summary", "load_data"]
@@ -296,8 +296,10 @@ def draw_figures(result, out_dir):
     for filename, draw in figures.items():
         fig, _ = draw()
         path = f"{out_dir}/{filename}"
-        fig.savefig(path, dpi=120, metadata={"Software": None})
-        plt.close(fig)
+        try:
+            save_figure(fig, path, dpi=120, metadata={"Software": None})
+        finally:
+            plt.close(fig)
         paths.append(path)
     return paths
 
@@ -307,25 +309,23 @@ def run(name, data="digits", data_dir=None, seeds=None, json_path=None, out_dir=
     """Entry point of ``refsnn experiment NAME``: run, print the per-seed rows and the
     summary over seeds, and optionally write JSON and figures.
 
-    ``json_path`` and ``out_dir`` are checked before the work starts.
+    ``json_path`` and ``out_dir`` are checked before the work starts; ``json_path="-"``
+    writes the JSON to standard output and the rest to standard error.
     """
     check_choice("name", name, EXPERIMENTS)
-    if json_path is not None:
-        check_output_path(json_path, "--json")
-    if out_dir is not None:
-        check_output_path(out_dir, "--out", directory=True)
-    result = run_experiment(name, data, data_dir, seeds, retrain=retrain, phi_update=phi_update)
-    print()
-    print(f"{name} on {data}: mean [min, max] over seeds {', '.join(map(str, result['seeds']))} (percent)")
-    print("\n".join(format_summary(result["summary"])))
-    print(f"\ntotal {result['seconds']:.1f} s")
-    if json_path is not None:
-        save_json(result, json_path)
-        print(f"wrote {json_path}")
-    if out_dir is not None:
-        from pathlib import Path
+    with json_output(json_path, "--json") as write_json:
+        if out_dir is not None:
+            check_output_path(out_dir, "--out", directory=True)
+        result = run_experiment(name, data, data_dir, seeds, retrain=retrain, phi_update=phi_update)
+        print()
+        print(f"{name} on {data}: mean [min, max] over seeds {', '.join(map(str, result['seeds']))} (percent)")
+        print("\n".join(format_summary(result["summary"])))
+        print(f"\ntotal {result['seconds']:.1f} s")
+        write_json(result)
+        if out_dir is not None:
+            from pathlib import Path
 
-        Path(out_dir).mkdir(exist_ok=True)
-        for path in draw_figures(result, out_dir):
-            print(f"wrote {path}")
+            Path(out_dir).mkdir(exist_ok=True)
+            for path in draw_figures(result, out_dir):
+                print(f"wrote {path}")
     return result

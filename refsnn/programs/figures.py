@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .outputs import save_figure
+
 DPI = 120
 SEED = 0
 
@@ -117,9 +119,9 @@ def _load_rows(demo):
 
 def _check_demo(demo):
     """Raise if ``demo`` is not what :func:`_demo_figures` draws from."""
-    from ..plotting.networks import _check_accuracy_rows
+    from ..plotting.networks import check_accuracy_rows
 
-    _check_accuracy_rows(_load_rows(demo))
+    check_accuracy_rows(_load_rows(demo))
     curves = demo.get("per_step_accuracy") if isinstance(demo, dict) else None
     if curves is not None and not isinstance(curves, dict):
         raise ValueError("'per_step_accuracy' must map labels to lists of per-step accuracies")
@@ -127,9 +129,9 @@ def _check_demo(demo):
 
 def _check_bench(bench):
     """Raise if ``bench`` is not what :func:`_bench_figures` draws from."""
-    from ..plotting.networks import _check_bench
+    from ..plotting.networks import check_bench_rows
 
-    _check_bench(bench)
+    check_bench_rows(bench)
 
 
 def _demo_figures(demo):
@@ -292,7 +294,7 @@ def _write_figures(out, demo, bench):
             out.mkdir(exist_ok=True)  # only the folder asked for; its parent was checked
             for name, fig in drawn:
                 path = out / name
-                fig.savefig(path, dpi=DPI, metadata={"Software": None})
+                save_figure(fig, path, dpi=DPI, metadata={"Software": None})
                 written.append(path)
         finally:
             for _, fig in drawn:

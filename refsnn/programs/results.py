@@ -48,7 +48,7 @@ def ann_row(source, predictions, y):
             "agreement": 1.0, "rate_error": [], "rate_bias": [], "channel_bias": [], "seconds": None}
 
 
-def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
+def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations, mode=None):
     """One result row for ``snn`` on the test set (X, y) (module docstring).
 
     Parameters
@@ -63,6 +63,8 @@ def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
     ann_predictions : numpy.ndarray, shape (B,)
     ann_activations : list of numpy.ndarray
         The ANN's activation outputs (``activation_outputs``), one per neuron layer.
+    mode : {None, "sequential", "faithful", "collapsed"}
+        How ``snn`` runs; None for its default mode.
 
     Returns
     -------
@@ -71,7 +73,7 @@ def snn_row(source, method, T, snn, X, y, ann_predictions, ann_activations):
     (per neuron layer, the list of signed per-channel biases) and ``seconds``.
     """
     start = time.perf_counter()
-    predictions, rates = snn.predict_and_rates(X)
+    predictions, rates = snn.predict_and_rates(X, mode)
     seconds = time.perf_counter() - start
     return {
         "source": source, "method": method, "T": T,

@@ -22,7 +22,7 @@ from .. import claims as claims_module
 from ..against import ConventionError, Implementation
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
 from .._checks import as_int
-from .outputs import check_output_path, save_json
+from .outputs import json_output
 
 #: How each result is printed: expected results in lower case, the others in capitals.
 LABELS = {"holds": "holds", "found": "found", "fails": "FAILS", "not found": "NOT FOUND"}
@@ -114,6 +114,7 @@ def run(examples=DEFAULT_EXAMPLES, seed=None, json_path=None):
     """``refsnn verify``: print the report, write it to ``json_path`` if given, return the exit status.
 
     The arguments are checked before any claim runs (ValueError naming the parameter).
+    ``json_path="-"`` writes the JSON to standard output and the report to standard error.
 
     Returns
     -------
@@ -121,12 +122,10 @@ def run(examples=DEFAULT_EXAMPLES, seed=None, json_path=None):
         0 if every claim came out as expected, 1 otherwise.
     """
     _check(examples, seed)
-    if json_path is not None:
-        check_output_path(json_path, "json_path")
-    with _hypothesis_storage():
-        report = verify(examples, seed)
-    if json_path is not None:
-        save_json(report, json_path)
+    with json_output(json_path, "json_path", announce=False) as write_json:
+        with _hypothesis_storage():
+            report = verify(examples, seed)
+        write_json(report)
     return 0 if report["passed"] else 1
 
 
@@ -170,7 +169,8 @@ def run_against(fire, name, neuron="parallel", order="paper", examples=DEFAULT_E
     neuron, order, examples, seed
         As in :func:`refsnn.claims.verify`.
     json_path : str, optional
-        Also write the report (:func:`refsnn.claims.verify`'s dict) there.
+        Also write the report (:func:`refsnn.claims.verify`'s dict) there; ``"-"``: to
+        standard output, and the printed report to standard error.
 
     Returns
     -------
@@ -180,26 +180,24 @@ def run_against(fire, name, neuron="parallel", order="paper", examples=DEFAULT_E
         claim runs).
     """
     _check(examples, seed)
-    if json_path is not None:
-        check_output_path(json_path, "json_path")
     implementation = Implementation(fire, neuron, order, name)
-    problem = _probe(implementation)
-    if problem is not None:
-        echo(f"refsnn verify --against {name}: does not follow the calling convention: {problem}")
-        report = {"against": name, "neuron": neuron, "order": order, "claims": [], "passed": False,
-                  "error": problem, "seed": seed, "examples": examples}
-    else:
-        claims = claims_module.against_claims(neuron)
-        how = "derandomized" if seed is None else f"seed {seed}"
-        ordered = f", {order} order" if neuron == "parallel" else ""
-        echo(f"refsnn verify --against {name} ({neuron} neuron{ordered}): {len(claims)} claims, "
-             f"up to {examples} examples per property, {how}")
-        with _hypothesis_storage():
-            report = claims_module.verify(implementation, examples=examples, seed=seed,
-                                          echo=lambda claim, outcome: echo(against_line(claim, outcome)))
-        echo(_against_summary(report))
-    if json_path is not None:
-        save_json(report, json_path)
+    with json_output(json_path, "json_path", announce=False) as write_json:
+        problem = _probe(implementation)
+        if problem is not None:
+            echo(f"refsnn verify --against {name}: does not follow the calling convention: {problem}")
+            report = {"against": name, "neuron": neuron, "order": order, "claims": [], "passed": False,
+                      "error": problem, "seed": seed, "examples": examples}
+        else:
+            claims = claims_module.against_claims(neuron)
+            how = "derandomized" if seed is None else f"seed {seed}"
+            ordered = f", {order} order" if neuron == "parallel" else ""
+            echo(f"refsnn verify --against {name} ({neuron} neuron{ordered}): {len(claims)} claims, "
+                 f"up to {examples} examples per property, {how}")
+            with _hypothesis_storage():
+                report = claims_module.verify(implementation, examples=examples, seed=seed,
+                                              echo=lambda claim, outcome: echo(against_line(claim, outcome)))
+            echo(_against_summary(report))
+        write_json(report)
     return 0 if report["passed"] else 1
 
 

@@ -25,7 +25,8 @@ import refsnn
 from refsnn.networks.activations import QCFS, DAQCFS
 from refsnn.networks.conversion import activation_outputs, calibrate
 from refsnn.networks.data import load_digits
-from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear, Sequential
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from refsnn.programs.demo import trained_networks
 
 data = load_digits()

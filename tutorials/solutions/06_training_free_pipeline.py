@@ -27,7 +27,7 @@ import numpy as np
 from refsnn.networks.activations import DAQCFS, ClipReLU
 from refsnn.networks.conversion import activation_outputs, record_thresholds, to_parallel_snn
 from refsnn.networks.data import load_digits
-from refsnn.networks.layers import Sequential
+from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 from refsnn.programs.demo import trained_networks
 

@@ -17,7 +17,8 @@ Four parts, each in its own module:
     with the same weights and threads, when they are installed.
 
 Everything runs with ``threads`` threads (Numba and BLAS, via
-:func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default.
+:func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default; :mod:`~refsnn.programs.bench.machine`
+also describes the machine (CPU, cores, load average, library versions).
 
 Timings are medians over interleaved rounds, and every ratio is taken within a round
 (:mod:`~refsnn.programs.bench.timing`), so that load from other processes cancels out.
@@ -36,7 +37,7 @@ JSON (``run(json_path=...)``)::
 
 import time
 
-from ..outputs import check_output_path, save_json
+from ..outputs import json_output
 from .kernels import bench_neurons, format_neurons
 from .machine import limit_threads, machine_info
 from .network import bench_network, demo_network, format_network
@@ -100,16 +101,14 @@ def run(quick=False, json_path=None, threads=1, peers=False):
     """Entry point of ``refsnn bench [--quick] [--json PATH] [--threads N] [--peers]``:
     run, print, write JSON.
 
-    ``json_path`` is checked before the measurements start (:func:`check_output_path`):
-    its folder must exist and be writable.
+    ``json_path`` is checked before the measurements start
+    (:func:`~refsnn.programs.outputs.json_output`): its folder must exist and be writable;
+    ``-`` writes the JSON to standard output and the rest to standard error.
     """
-    if json_path is not None:
-        check_output_path(json_path, "json_path")
-    result = collect(quick=quick, threads=threads, peers=peers)
-    print()
-    print("\n".join(format_report(result)))
-    print(f"\ntotal {result['seconds']:.1f} s")
-    if json_path is not None:
-        save_json(result, json_path)
-        print(f"wrote {json_path}")
+    with json_output(json_path, "json_path") as write_json:
+        result = collect(quick=quick, threads=threads, peers=peers)
+        print()
+        print("\n".join(format_report(result)))
+        print(f"\ntotal {result['seconds']:.1f} s")
+        write_json(result)
     return result

@@ -27,7 +27,7 @@ import numpy as np
 from .. import demo
 from ...networks.conversion import to_if_snn, to_parallel_snn
 from ...networks.data import load_digits
-from ...networks.layers import QCFS
+from ...networks.activations import QCFS
 from ...networks.training import predict as ann_predict
 from .timing import interleaved, median, median_ratio
 

@@ -38,7 +38,9 @@ import json, time
 import numpy as np
 import refsnn
 from refsnn.networks.conversion import to_parallel_snn
-from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear, QCFS, Sequential
+from refsnn.networks.activations import QCFS
+from refsnn.networks.containers import Sequential
+from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from refsnn.neurons.parallel import first_spike_step_from_total
 
 c = np.full((4, 3), 0.5, dtype=np.float32)

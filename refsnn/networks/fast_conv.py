@@ -1,0 +1,133 @@
+"""The blocked convolution that :class:`~refsnn.networks.layers.Conv2d` runs.
+
+A reader can skip this module: it computes what :func:`~refsnn.networks.layers.conv2d_reference`
+and :func:`~refsnn.networks.layers.col2im_reference` compute, arranged for the CPU's cache.
+``tests/test_layers.py`` checks every step against its twin.
+
+Forward
+    The k×k patches of the zero-padded input are gathered into a matrix with columns
+    (b, i, j) and rows (c, u, v) (the transpose of
+    :func:`~refsnn.networks.layers.im2col_reference`'s matrix) and multiplied by the
+    weights reshaped to (O, C·k·k), one block of images at a time
+    (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so that they stay in the
+    cache). Outputs narrower than :data:`NARROW_OUTPUT` gather a block's patches with the
+    images innermost, so that each tap copies a long run. Each block's product is copied
+    into the output with the bias added (:func:`~refsnn.networks.layers.conv_output_reference`).
+Backward
+    Weight and bias gradients from the patches, input gradient by scattering the patch
+    gradients back onto the input ("col2im"). While training (a forward pass that
+    follows a backward pass), a batch of at most :data:`KEEP_PATCHES_FLOATS` patch
+    floats keeps its patches from the forward pass for the backward pass; otherwise the
+    backward pass gathers them again.
+
+Gather, copy and scatter are the Numba kernels of :mod:`refsnn.networks.layer_kernels`;
+gather and scatter pad as they go.
+"""
+
+import numpy as np
+
+from . import layer_kernels
+
+__all__ = ["forward", "backward", "CONV_BLOCK_FLOATS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS"]
+
+#: Floats in the patch matrix of one block of images in :func:`forward` (256 KiB in
+#: float32): each block's patches are gathered and multiplied while they are in the
+#: cache, instead of one patch matrix for the whole batch (k² times the input's size).
+CONV_BLOCK_FLOATS = 2**16
+#: Outputs narrower than this many columns gather their patches with the images innermost
+#: (:func:`forward`): a row of W_out values is too short to copy fast, a run of the
+#: block's images is not.
+NARROW_OUTPUT = 8
+#: While training (a forward pass followed by a backward pass), a batch whose whole patch
+#: matrix has at most this many floats (4 MiB in float32) keeps it from :func:`forward`
+#: for :func:`backward` (the blocks are written into it); a larger batch's backward pass
+#: gathers the patches again.
+KEEP_PATCHES_FLOATS = 2**20
+
+
+def forward(layer, x, offset=None):
+    """The output of the Conv2d ``layer`` on its checked, C-contiguous input x (B, C, H, W),
+    plus ``offset`` (O,) per output channel if given.
+
+    The offset is added after the bias, in the same pass: y + offset with y the output
+    without it, bit for bit. The collapsed SNN (:mod:`refsnn.networks.modes`) adds the
+    bias T times, y + (T − 1)·b, this way. Keeps on the layer what :func:`backward`
+    needs: the input, and the patches while training.
+    """
+    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    B, C, H, W = x.shape
+    O = layer.out_channels
+    Ho, Wo = layer.output_shape(H, W)
+    rows, width = Ho * Wo, C * k * k
+    chunk = max(1, min(B, CONV_BLOCK_FLOATS // (rows * width)))
+    narrow = Wo < NARROW_OUTPUT
+    # keep the patches for backward only while training: the last forward pass was
+    # followed by a backward pass (inference reuses one cache-sized block instead)
+    keep = layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
+    layer._backward_ran = False
+    # patches as columns: of the whole batch (kept for backward), or of one block
+    cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
+    product = np.empty((O, chunk * rows), dtype=x.dtype)
+    weight = layer.weight.reshape(O, width)
+    out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
+    extra = _offset(layer, offset, x.dtype)
+    for start in range(0, B, chunk):
+        n = min(chunk, B - start)
+        block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
+        if narrow:  # columns (i, j, b): every tap copies a run of n images
+            images = np.ascontiguousarray(x[start:start + n].transpose(1, 2, 3, 0))
+            layer_kernels._im2col_images_inner_kernel(images, k, s, p, Ho, Wo, block)
+        else:  # columns (b, i, j): every tap copies rows of the images
+            layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
+        product_block = np.matmul(weight, block, out=product[:, :n * rows])
+        # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
+        layer_kernels._conv_output_kernel(product_block, layer.bias, extra, narrow,
+                                          out[start:start + n].reshape(n, O, rows))
+    layer._x, layer._patches = x, ((cols, chunk if narrow else None) if keep else None)
+    return out
+
+
+def _offset(layer, offset, dtype):
+    """``offset`` as a contiguous (O,) array in ``dtype``; empty for None."""
+    if offset is None:
+        return np.zeros(0, dtype=dtype)
+    extra = np.asarray(offset, dtype=dtype)
+    if extra.size != layer.out_channels:
+        raise ValueError(f"{layer!r}: offset must have {layer.out_channels} values (one per output "
+                         f"channel), got shape {extra.shape}")
+    return np.ascontiguousarray(extra.reshape(layer.out_channels))
+
+
+def backward(layer, g4):
+    """The input gradient of the Conv2d ``layer`` for the output gradient g4 (B, O, H_out, W_out)
+    of its last forward pass; writes the weight and bias gradients into the layer's arrays.
+
+    Patches kept from a narrow output are in (block, i, j, b) column order; the weight
+    gradient then multiplies a copy of the output gradient in the same order (its sum over
+    samples and positions runs in another order than over (b, i, j): equal to float
+    rounding).
+    """
+    x = layer._x
+    B, C, H, W = x.shape
+    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    O = layer.out_channels
+    Ho, Wo = layer.output_shape(H, W)
+    g = g4.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of the patches
+    layer._backward_ran = True
+    if layer._patches is None:
+        cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
+        layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
+        g_cols = g
+    else:
+        cols, chunk = layer._patches
+        if chunk is None:
+            g_cols = g
+        else:  # the column order of the kept narrow patches: (block, i, j, b)
+            g_cols = np.concatenate([g4[start:start + chunk].transpose(1, 2, 3, 0).reshape(O, -1)
+                                     for start in range(0, B, chunk)], axis=1)
+    np.matmul(g_cols, cols.T, out=layer.weight_grad.reshape(O, -1))
+    np.sum(g, axis=1, out=layer.bias_grad)
+    dcols = layer.weight.reshape(O, -1).T @ g
+    dx = np.zeros((B, C, H, W), dtype=x.dtype)
+    layer_kernels._col2im_kernel(dcols, k, s, p, Ho, Wo, dx)
+    return dx
