@@ -356,6 +356,16 @@ def test_load_finds_a_dotted_module_and_a_file(adapters):
     assert load(f"{adapters / 'mine.py'}:wrong_shape").__name__ == "wrong_shape"
 
 
+def test_json_to_standard_output_moves_the_report_to_standard_error(capsys):
+    argv = ["verify", "--against", "refsnn.neurons.integrate_fire:if_neuron", "--neuron", "if", "--examples", "5",
+            "--json", "-"]
+    assert main(argv) == 0
+    captured = capsys.readouterr()
+    report = json.loads(captured.out)
+    assert report["passed"] and report["neuron"] == "if" and len(report["claims"]) == 4
+    assert captured.err.splitlines()[-1].startswith("all 4 claims hold; 3,084 of 3,084 exact ties as the soft-reset")
+
+
 # --------------------------------------------------------------------------- the adapters of the page (torch)
 
 
@@ -433,12 +443,3 @@ def test_the_page_adapters_report_what_the_page_says(page_adapters, name, kind, 
         first = "(T = 32: 24, T = 64: 144); the first: T = 32, θ = 1, ψ = 0.5, I = [24.5, 0, …, 0]"
         assert first in ties["counterexample"]
 
-
-def test_json_to_standard_output_moves_the_report_to_standard_error(capsys):
-    argv = ["verify", "--against", "refsnn.neurons.integrate_fire:if_neuron", "--neuron", "if", "--examples", "5",
-            "--json", "-"]
-    assert main(argv) == 0
-    captured = capsys.readouterr()
-    report = json.loads(captured.out)
-    assert report["passed"] and report["neuron"] == "if" and len(report["claims"]) == 4
-    assert captured.err.splitlines()[-1].startswith("all 4 claims hold; 3,084 of 3,084 exact ties as the soft-reset")
