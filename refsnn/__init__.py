@@ -7,6 +7,7 @@ kernel compiles on its first call and is cached on disk.
 ``neurons``      the paper's neurons and their theory; ``refsnn.<function>`` re-exports them
 ``networks``     layers, training, data, conversion and spiking networks
 ``claims``       the paper's claims as properties (``refsnn verify`` and the tests)
+``against``      a neuron implemented elsewhere, called and checked for ``refsnn verify --against``
 ``programs``     the ``refsnn`` command line and the programs behind it
 ``plotting``     the figures (import it explicitly: ``import refsnn`` does not load matplotlib)
 ``_checks``      the argument checks every module shares (internal)

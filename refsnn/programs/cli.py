@@ -6,6 +6,7 @@
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
 ``refsnn experiment NAME`` the paper's accuracy claims on deep networks, over seeds
 ``refsnn verify`` the paper's neuron-level claims as Hypothesis properties, printed as a report
+               (``--against MODULE:NAME``: on a neuron implemented elsewhere)
 ``refsnn evaluate`` a checkpoint of the authors' code as an ANN and as SNNs, on CIFAR, MNIST or digits
 
 Every argument is checked before any work starts: a bad one (a negative seed, an
@@ -64,7 +65,9 @@ DESCRIPTIONS = {
         "on inputs where floats are exact, and find the documented counterexamples (leaky and "
         "no-reset neurons, a float tie, the IF unevenness error). Prints one line per claim; exit "
         "status 0 if every claim came out as expected, 1 otherwise. About 6 s on 2 cores (15 s "
-        "the first time, when Numba compiles)."
+        "the first time, when Numba compiles). With --against MODULE:NAME --neuron parallel|if, run "
+        "the claims that apply to any implementation on a neuron implemented elsewhere instead "
+        "(tutorials/verify_against.md)."
     ),
     "evaluate": (
         "Read a PyTorch checkpoint of the authors' code (torch is not needed) into their architecture, "
@@ -166,6 +169,15 @@ def build_parser():
                         help="seed of the examples, an integer >= 0 (default: derandomized, the same every run)")
     verify.add_argument("--json", metavar="PATH",
                         help="also write the report as JSON to PATH (its folder must exist; - for standard output)")
+    verify.add_argument("--against", metavar="MODULE:NAME",
+                        help="check another implementation instead: NAME(currents, theta, psi) for a parallel neuron "
+                             "or NAME(currents, theta, v0) for an IF neuron, float32 currents (T, N) in, (T, N) spikes "
+                             "of 0 and 1 out (or a class built from (T, theta, psi)); MODULE is a module importable "
+                             "from here or a .py file (see tutorials/verify_against.md)")
+    verify.add_argument("--neuron", choices=("parallel", "if"), help="with --against: what NAME is")
+    verify.add_argument("--order", choices=("paper", "code"),
+                        help="with --against --neuron parallel: NAME fires the last N steps (paper, the default) "
+                             "or the first N (code, as the authors' code)")
     return parser
 
 
@@ -182,6 +194,8 @@ def _check_args(args):
         raise ValueError(f"--examples must be an integer >= 1, got {args.examples}")
     if args.command in ("demo", "bench", "experiment", "verify") and args.json is not None:
         check_output_path(args.json, "--json")
+    if args.command == "verify":
+        _check_against(args)
     if args.command == "bench":
         import numba
 
@@ -214,6 +228,25 @@ def _check_args(args):
         from .figures import check_inputs
 
         check_inputs(args.out, args.demo_json, args.bench_json, names=FIGURES_FLAGS)
+
+
+def _check_against(args):
+    """Check --against, --neuron and --order, and load --against's NAME into ``args.fire``:
+    loaded once, here, so that a missing module or a wrong signature is an argument error."""
+    if args.against is None:
+        if args.neuron is not None or args.order is not None:
+            raise ValueError("--neuron and --order go with --against MODULE:NAME")
+        return
+    if args.neuron is None:
+        raise ValueError("--against needs --neuron parallel or --neuron if")
+    if args.neuron == "if" and args.order is not None:
+        raise ValueError("--order applies to --neuron parallel only")
+    from ..against import load
+
+    try:
+        args.fire = load(args.against, args.neuron)
+    except ValueError as exc:
+        raise ValueError(f"--against: {exc}") from None
 
 
 def _check_evaluate(args):
@@ -278,6 +311,11 @@ def _run(args):
 
         run(args.name, args.data, args.data_dir, args.seeds, json_path=args.json, out_dir=args.out,
             retrain=args.retrain, phi_update=args.phi_update)
+    elif args.command == "verify" and args.against is not None:
+        from .verify import run_against
+
+        return run_against(args.fire, args.against, args.neuron, args.order or "paper", examples=args.examples,
+                           seed=args.seed, json_path=args.json)
     elif args.command == "verify":
         from .verify import run
 

@@ -5,6 +5,10 @@ prints one line per claim: whether it holds, or the counterexample found, then t
 where it comes from and how many examples were tried. A claim that should hold and fails
 is reported with its shrunk counterexample; a counterexample that refsnn documents must
 be found. The exit status is 0 if every claim came out as expected, 1 otherwise.
+
+``refsnn verify --against MODULE:NAME --neuron parallel|if`` runs the claims that apply to
+any implementation (:func:`refsnn.claims.against_claims`) on a neuron from outside refsnn,
+given in the calling convention of :mod:`refsnn.against` (:func:`run_against`).
 """
 
 import contextlib
@@ -12,7 +16,10 @@ import os
 import tempfile
 import time
 
+import numpy as np
+
 from .. import claims as claims_module
+from ..against import ConventionError, Implementation
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
 from .._checks import as_int
 from .outputs import json_output
@@ -120,3 +127,85 @@ def run(examples=DEFAULT_EXAMPLES, seed=None, json_path=None):
             report = verify(examples, seed)
         write_json(report)
     return 0 if report["passed"] else 1
+
+
+# --------------------------------------------------------------------------- --against
+
+
+def against_line(claim, outcome):
+    """A claim line of ``refsnn verify --against``: :func:`claim_line`, then the agreement if measured."""
+    line = claim_line(claim, outcome)
+    if outcome.agreement is not None:
+        line += f"  ({_agreement(outcome.agreement)})"
+    return line
+
+
+def _agreement(agreement):
+    agreeing, of, what = agreement
+    return f"{agreeing:,} of {of:,} {what}" + (f", {100 * agreeing / of:.2f}%" if agreeing < of else "")
+
+
+def _probe(implementation):
+    """None if the neuron returns (T, N) spikes on a small input, else what it did instead."""
+    currents = (np.arange(12, dtype=np.float32).reshape(4, 3) - 4) / 4
+    try:
+        implementation(currents, 1.0, 0.5)
+    except ConventionError as exc:
+        return str(exc)
+    return None
+
+
+def run_against(fire, name, neuron="parallel", order="paper", examples=DEFAULT_EXAMPLES, seed=None,
+                json_path=None, echo=print):
+    """``refsnn verify --against``: check ``fire`` against the claims, print the report, return the exit status.
+
+    Parameters
+    ----------
+    fire : callable or class
+        The neuron in the calling convention (:mod:`refsnn.against`), e.g. from
+        :func:`refsnn.against.load`.
+    name : str
+        How the report names it (the ``MODULE:NAME`` given).
+    neuron, order, examples, seed
+        As in :func:`refsnn.claims.verify`.
+    json_path : str, optional
+        Also write the report (:func:`refsnn.claims.verify`'s dict) there; ``"-"``: to
+        standard output, and the printed report to standard error.
+
+    Returns
+    -------
+    int
+        0 if every claim holds, 1 if one fails or the neuron does not follow the calling
+        convention on a small first input (then one line says what it returned, and no
+        claim runs).
+    """
+    _check(examples, seed)
+    implementation = Implementation(fire, neuron, order, name)
+    with json_output(json_path, "json_path", announce=False) as write_json:
+        problem = _probe(implementation)
+        if problem is not None:
+            echo(f"refsnn verify --against {name}: does not follow the calling convention: {problem}")
+            report = {"against": name, "neuron": neuron, "order": order, "claims": [], "passed": False,
+                      "error": problem, "seed": seed, "examples": examples}
+        else:
+            claims = claims_module.against_claims(neuron)
+            how = "derandomized" if seed is None else f"seed {seed}"
+            ordered = f", {order} order" if neuron == "parallel" else ""
+            echo(f"refsnn verify --against {name} ({neuron} neuron{ordered}): {len(claims)} claims, "
+                 f"up to {examples} examples per property, {how}")
+            with _hypothesis_storage():
+                report = claims_module.verify(implementation, examples=examples, seed=seed,
+                                              echo=lambda claim, outcome: echo(against_line(claim, outcome)))
+            echo(_against_summary(report))
+        write_json(report)
+    return 0 if report["passed"] else 1
+
+
+def _against_summary(report):
+    """The last line: how many claims hold, the agreement figures, the time."""
+    rows = report["claims"]
+    wrong = [row["name"] for row in rows if row["result"] != "holds"]
+    figures = "; ".join(_agreement(tuple(row["agreement"].values())) for row in rows if row["agreement"])
+    head = (f"FAILED: {len(wrong)} of {len(rows)} claims fail ({', '.join(wrong)})" if wrong
+            else f"all {len(rows)} claims hold")
+    return f"{head}; {figures}; {report['seconds']:.1f} s"
