@@ -36,7 +36,7 @@ class ReLU(Layer):
 
     def forward(self, z):
         z = as_input(self, z)
-        self._z = z
+        self._keep(_z=z)
         return np.maximum(z, 0)
 
     def backward(self, grad_out):
@@ -68,7 +68,7 @@ class ClipReLU(Layer):
     def forward(self, z):
         z = as_input(self, z)
         theta = per_channel(self, self.theta, z)
-        self._z = z
+        self._keep(_z=z)
         return clip_relu(z, theta)
 
     def backward(self, grad_out):
@@ -163,7 +163,7 @@ class QCFS(Layer):
             qcfs_kernel(z.reshape(-1), theta, z.dtype.type(self.levels), theta / z.dtype.type(2), out.reshape(-1))
         else:  # the checked path, which names a non-finite input
             out = qcfs(z, self.theta, self.levels)
-        self._z, self._out = z, out
+        self._keep(_z=z, _out=out)
         return out
 
     def backward(self, grad_out):

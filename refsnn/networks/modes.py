@@ -33,12 +33,12 @@ import numpy as np
 
 from . import fast_conv, fast_snn
 from .base import NonFiniteError
-from .containers import find_nonfinite, run
+from .containers import Residual, children, find_nonfinite, run
 from .layers import Conv2d, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
-__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes"]
+__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes", "arrays_alive"]
 
 
 def sequential(network, X, steps, record):
@@ -201,10 +201,11 @@ def diagnose(network, X, mode):
 def sample_sizes(network, X):
     """Per-sample sizes of the input and of every leaf's output, from one zero sample.
 
-    Returns the list of sizes and the list of the IF layers' output sizes. The dry run
-    also raises every shape or channel error up front.
+    Returns the list of sizes, the list of the neuron layers' output sizes, and how many
+    arrays of the largest size are alive at once in a pass (:func:`arrays_alive`). The
+    dry run also raises every shape or channel error up front.
     """
-    sizes, if_sizes = [int(np.prod(X.shape[1:]))], []
+    sizes, neuron_sizes = [int(np.prod(X.shape[1:]))], []
 
     def dry(layer, x):
         if isinstance(layer, ParallelNeurons):
@@ -213,11 +214,27 @@ def sample_sizes(network, X):
         elif isinstance(layer, IFNeurons):
             channel_view(layer, "theta", layer.theta, x)
             out = x
-            if_sizes.append(int(np.prod(x.shape[1:])))
         else:
             out = layer.forward(x)
+        if isinstance(layer, (ParallelNeurons, IFNeurons)):
+            neuron_sizes.append(int(np.prod(x.shape[1:])))
         sizes.append(int(np.prod(out.shape[1:])))
         return out
 
     run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
-    return sizes, if_sizes
+    return sizes, neuron_sizes, arrays_alive(network.net)
+
+
+def arrays_alive(net):
+    """How many float arrays of a layer's output size a pass of ``net`` holds at once, at most.
+
+    A pass holds a layer's input and its output, and a neuron layer also its boolean
+    spikes (a quarter of a float array): 2.25. Inside a residual block the block's input
+    stays alive for the shortcut, and the main path's output while the shortcut runs and
+    their sum is formed: 4 (input, main output, shortcut output, sum).
+    """
+    return 4 if _holds_residual(net) else 2.25
+
+
+def _holds_residual(layer):
+    return isinstance(layer, Residual) or any(_holds_residual(child) for _, child in children(layer))

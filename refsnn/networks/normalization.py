@@ -103,7 +103,7 @@ class BatchNorm(Layer):
         x = self._check(x)
         if not self.training:
             a, c = self.scale_and_shift()
-            self._x, self._x_hat, self._inv_std = x, None, None
+            self._keep(_x=x, _x_hat=None, _inv_std=None)
             out = self._view(a, x.ndim) * x  # a·x + c, the sum in place
             out += self._view(c, x.ndim)
             return out
@@ -120,7 +120,7 @@ class BatchNorm(Layer):
         m = self.weight.dtype.type(self.momentum)
         self.running_mean[...] = (1 - m) * self.running_mean + m * mean.astype(x.dtype)
         self.running_var[...] = (1 - m) * self.running_var + m * var.astype(x.dtype) * (n / (n - 1))
-        self._x, self._x_hat, self._inv_std = x, x_hat, inv_std
+        self._keep(_x=x, _x_hat=x_hat, _inv_std=inv_std)
         return out
 
     def backward(self, grad_out):

@@ -26,12 +26,14 @@ collapsed mode would disagree (:mod:`refsnn.networks.layers`). :class:`SpikingNe
 refuses any other layer.
 
 Limits
-    Faithful mode holds T copies of a group's layer outputs (of the whole batch when
-    :meth:`SpikingNetwork.run` returns per-step logits or spike trains), and sequential
-    mode's :meth:`SpikingNetwork.run` returns T·B logits (and T·B spike trains if recorded).
-    A run whose estimate of these T-sized arrays exceeds :data:`MAX_BYTES` (2 GiB,
-    change it if you have the memory) is refused before anything is allocated; the
-    collapsed mode never holds T copies. Collapsed mode computes the time sums T·x in
+    Faithful mode holds T copies of a group's layer inputs and outputs (and per-step
+    logits and spike trains of the whole batch when :meth:`SpikingNetwork.run` returns
+    them), and sequential mode's :meth:`SpikingNetwork.run` returns T·B logits (and T·B
+    spike trains if recorded). A run whose estimate of these T-sized arrays exceeds
+    :data:`MAX_BYTES` (2 GiB, change it if you have the memory) is refused before
+    anything is allocated; the collapsed mode never holds T copies. No layer keeps
+    anything for a backward pass (:func:`~refsnn.networks.base.no_backward`): a run
+    holds nothing once it returns. Collapsed mode computes the time sums T·x in
     float32 and is refused at T >= :data:`COLLAPSED_MAX_T` = 2²², where the count
     estimate of the neuron kernels stops being exact (``HADAMARD_MAX_T`` in
     :mod:`refsnn.neurons.parallel_kernels`) and, from 2²⁴ on, T itself is no longer a
@@ -49,7 +51,7 @@ import numpy as np
 
 from .._checks import as_int, check_choice, check_samples
 from . import fast_snn, modes
-from .base import NonFiniteError
+from .base import NonFiniteError, no_backward
 from .containers import Sequential, iter_layers
 from .fast_snn import COLLAPSED_MAX_T
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
@@ -168,19 +170,25 @@ class SpikingNetwork:
         """Refuse a run whose T-sized arrays would exceed :data:`MAX_BYTES` (estimate).
 
         The estimate comes from a dry run of one zero sample (:func:`refsnn.networks.modes.sample_sizes`),
-        which also raises every shape or channel error up front.
+        which also raises every shape or channel error up front. Faithful mode holds, at
+        once, a few arrays of T copies of one group of samples (one layer's input and
+        output, :func:`refsnn.networks.modes.arrays_alive`); both modes hold the
+        per-step logits (float32) and spike trains (one byte a spike) of the whole batch
+        if asked for, twice while the groups or steps are stacked into one array.
         """
         if mode == "collapsed" or (mode == "sequential" and not steps and record != "spikes"):
             return
         B, T = X.shape[0], self.T
-        sizes, if_sizes = fast_snn.kept_sample_sizes(self, X, modes.sample_sizes)
-        if mode == "faithful":  # predict holds one group of samples at a time (modes.faithful)
-            held = B if (steps or record == "spikes") else min(B, max(1, FAITHFUL_GROUP_IMAGES // T))
-            need = T * held * max(sizes) * 4
-            what = f"T={T} copies of {held} samples through a layer of {max(sizes)} values, float32"
+        sizes, neuron_sizes, alive = fast_snn.kept_sample_sizes(self, X, modes.sample_sizes)
+        results = 2 * B * (sizes[-1] * 4 * steps + sum(neuron_sizes) * (record == "spikes"))  # per step
+        if mode == "faithful":  # one group of samples at a time (modes.faithful)
+            group = min(B, max(1, FAITHFUL_GROUP_IMAGES // T))
+            need = T * (alive * group * max(sizes) * 4 + results)
+            what = (f"T={T} copies of {group} samples through a layer of {max(sizes)} values, float32"
+                    + (", and the per-step results of the whole batch" if results else ""))
             advice = 'use mode="collapsed" (same predictions, memory independent of T) or a smaller batch'
         else:
-            need = T * B * (sizes[-1] * 4 * steps + sum(if_sizes) * (record == "spikes"))
+            need = T * results
             what = f"T={T} steps of a batch of {B}: logits per step and, if recorded, spike trains"
             advice = "use predict(), which sums the steps as it goes, or a smaller batch"
         if need > MAX_BYTES:
@@ -228,19 +236,26 @@ class SpikingNetwork:
 
     def _forward(self, X, mode, steps, record):
         """Run a checked batch. ``steps``: per-step outputs (T, B, K), else their sum
-        (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts)."""
-        self._check_memory(X, mode, steps, record)
-        try:
-            if mode == "sequential":
-                out, records = modes.sequential(self, X, steps, record)
-            elif mode == "faithful":
-                out, records = modes.faithful(self, X, steps, record, group=max(1, FAITHFUL_GROUP_IMAGES // self.T))
-            else:
-                out, records = modes.collapsed(self, X, record)
-        except NonFiniteError:
-            raise modes.diagnose(self, X, mode) from None
-        if not np.isfinite(out).all():
-            raise modes.diagnose(self, X, mode)
+        (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts).
+
+        No backward pass follows, so the layers keep nothing for one
+        (:func:`~refsnn.networks.base.no_backward`): in faithful mode that would be T
+        copies of every layer's input, held after the run.
+        """
+        with no_backward():
+            self._check_memory(X, mode, steps, record)
+            try:
+                if mode == "sequential":
+                    out, records = modes.sequential(self, X, steps, record)
+                elif mode == "faithful":
+                    group = max(1, FAITHFUL_GROUP_IMAGES // self.T)
+                    out, records = modes.faithful(self, X, steps, record, group=group)
+                else:
+                    out, records = modes.collapsed(self, X, record)
+            except NonFiniteError:
+                raise modes.diagnose(self, X, mode) from None
+            if not np.isfinite(out).all():
+                raise modes.diagnose(self, X, mode)
         return out, records
 
     # ----------------------------------------------------------------- results
