@@ -630,3 +630,32 @@ def test_batchnorm_in_training_mode_is_refused():
 
     with pytest.raises(ValueError, match="training mode"):
         SpikingNetwork([Linear(3, 3, np.random.default_rng(0)), BatchNorm(3), ParallelNeurons(1.0, 4)], 4)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "collapsed", "sequential"])
+def test_batchnorm_put_in_training_mode_after_construction_is_refused_on_every_run(mode):
+    """set_training(snn.net, True) after the SNN is built: every run is a ValueError
+    naming the first BatchNorm and saying how to fix it, before any BatchNorm normalises
+    with batch statistics or overwrites its running statistics; also the first run,
+    whose memory guard's dry run would otherwise go through the BatchNorm layers."""
+    net = _qcfs_networks()["resnet_mini"]
+    X = np.random.default_rng(2).random((3, 1, 8, 8)).astype(np.float32)
+    convert = to_if_snn if mode == "sequential" else to_parallel_snn
+    snn, fresh = convert(net, 4), convert(net, 4)
+    expected = snn.predict(X, mode=mode)
+    for network in (snn, fresh):  # after a run (the dry run kept), and before any
+        set_training(network.net, True)
+        statistics = [(layer.running_mean.copy(), layer.running_var.copy())
+                      for _, layer in iter_layers(network.net) if hasattr(layer, "running_mean")]
+        for call in (lambda: network.predict(X, mode=mode), lambda: network.run(X, mode=mode, record=True),
+                     lambda: network.spike_counts(X, mode=mode)):
+            with pytest.raises(ValueError, match=r"layer 1 \(BatchNorm.*training mode.*set_training\(net, False\)"):
+                call()
+        after = [(layer.running_mean, layer.running_var)
+                 for _, layer in iter_layers(network.net) if hasattr(layer, "running_mean")]
+        for (mean, var), (mean_after, var_after) in zip(statistics, after):
+            np.testing.assert_array_equal(mean_after, mean)
+            np.testing.assert_array_equal(var_after, var)
+        set_training(network.net, False)
+        np.testing.assert_array_equal(network.predict(X, mode=mode), expected)
+

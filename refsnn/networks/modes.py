@@ -26,19 +26,22 @@ counts ``"counts"`` (B, ...) and, if asked for, its spike trains ``"spikes"`` (T
     total current Σ_t I_t that faithful mode feeds it step by step, fires its counts N
     from it, and passes on θ_post·N (``tutorials/00_notation.md``, "Collapsed inference").
 
-:func:`diagnose` runs a mode again to name the first layer whose output is not finite.
+Every pass checks that each BatchNorm it meets is in evaluation mode
+(:func:`evaluation_only`). :func:`diagnose` runs a mode again to name the first layer
+whose output is not finite.
 """
 
 import numpy as np
 
 from . import fast_conv, fast_snn
 from .base import NonFiniteError
-from .containers import Residual, children, find_nonfinite, run
+from .containers import Residual, children, find_nonfinite, iter_layers, run
 from .layers import Conv2d, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
-__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes", "arrays_alive"]
+__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes", "arrays_alive", "evaluation_only",
+           "training_error"]
 
 
 def sequential(network, X, steps, record):
@@ -80,7 +83,7 @@ def _sequential_hook(network, records, record):
                 rec["spikes"].append(fired)
         theta_post = channel_view(layer, "theta_post", layer.theta_post, x)
         return np.multiply(fired, theta_post.astype(x.dtype))  # s·θ_post in x's dtype
-    return hook
+    return evaluation_only(network, hook)
 
 
 def faithful(network, X, steps, record, group):
@@ -124,7 +127,7 @@ def _faithful_hook(network, B, records, record):
             records.append(rec)
         _, _, theta_post = layer._params(currents[0])
         return np.multiply(spikes, theta_post.astype(x.dtype)).reshape(x.shape)  # s·θ_post in x's dtype
-    return hook
+    return evaluation_only(network, hook)
 
 
 def collapsed(network, X, record):
@@ -170,7 +173,34 @@ def _collapsed_hook(network, records, record):
             offset = channel_view(layer, "offset", offset, out)
         out += more * offset
         return out
-    return hook
+    return evaluation_only(network, hook)
+
+
+def evaluation_only(network, hook):
+    """``hook`` behind a check that every BatchNorm the pass meets is in evaluation mode.
+
+    In training mode BatchNorm normalises with the statistics of its batch (T·B copies,
+    time sums or one step) instead of the running averages, which do not commute with
+    the sum over time, and overwrites those averages: no mode would compute the
+    converted network. ``set_training(snn.net, True)`` can do that at any time after
+    construction, so every pass checks, before the layer runs (a ValueError,
+    :func:`training_error`); the check is one ``isinstance`` per leaf.
+    """
+    def checked(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            path = next(path for path, leaf in iter_layers(network.net) if leaf is layer)
+            raise training_error(path, layer)
+        return hook(layer, x)
+    return checked
+
+
+def training_error(path, layer):
+    """The ValueError for the BatchNorm ``layer`` at ``path`` found in training mode."""
+    return ValueError(
+        f"layer {path} ({layer!r}) is in training mode, where it normalises with batch "
+        "statistics, which do not commute with the sum over time (and overwrites its running "
+        "statistics); call refsnn.networks.containers.set_training(net, False) first"
+    )
 
 
 def diagnose(network, X, mode):
@@ -221,7 +251,7 @@ def sample_sizes(network, X):
         sizes.append(int(np.prod(out.shape[1:])))
         return out
 
-    run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
+    run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), evaluation_only(network, dry))
     return sizes, neuron_sizes, arrays_alive(network.net)
 
 

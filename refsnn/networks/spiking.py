@@ -87,6 +87,8 @@ class SpikingNetwork:
         ``AvgPool2d``, ``Flatten``, ``BatchNorm`` in evaluation mode) and neuron layers,
         :class:`ParallelNeurons` or :class:`IFNeurons` (not both). Any other layer (an
         activation, max pooling) is a TypeError: it does not commute with the sum over time.
+        A BatchNorm in training mode is a ValueError, at construction and on every run
+        (``set_training(net, True)`` may come later).
     T : int
         Number of time steps.
 
@@ -122,12 +124,8 @@ class SpikingNetwork:
                     "BatchNorm and neuron layers (ParallelNeurons or IFNeurons) are allowed, because "
                     "activations and max pooling do not commute with the sum over time"
                 )
-            if isinstance(layer, BatchNorm) and layer.training:
-                raise ValueError(
-                    f"layer {path} ({layer!r}) is in training mode, where it normalises with batch "
-                    "statistics, which do not commute with the sum over time; call "
-                    "refsnn.networks.containers.set_training(net, False) first"
-                )
+            if isinstance(layer, BatchNorm) and layer.training:  # checked on every run too (modes)
+                raise modes.training_error(path, layer)
         kinds = {type(layer) for layer in self.neuron_layers}
         if len(kinds) != 1:
             raise ValueError("a SpikingNetwork needs neuron layers of exactly one kind (parallel or IF)")
@@ -225,7 +223,8 @@ class SpikingNetwork:
         ------
         ValueError
             For an empty, 0-d or non-finite X; a run above :data:`MAX_BYTES`; collapsed
-            mode at T >= :data:`COLLAPSED_MAX_T`; or NaN or infinity produced inside the
+            mode at T >= :data:`COLLAPSED_MAX_T`; a BatchNorm in training mode (naming
+            it, before it runs); or NaN or infinity produced inside the
             network (a :class:`~refsnn.networks.base.NonFiniteError` whose message names
             the first such layer).
         """
