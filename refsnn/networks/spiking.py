@@ -59,7 +59,7 @@ from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
 __all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "TIME_LINEAR", "MAX_BYTES", "COLLAPSED_MAX_T",
-           "FAITHFUL_GROUP_IMAGES"]
+           "FAITHFUL_GROUP_IMAGES", "first_neuron_layer"]
 
 #: Largest estimated memory, in bytes, of the arrays that grow with T in one run (the
 #: T·B copies of faithful mode, the stacked steps and spike trains of sequential mode).
@@ -320,3 +320,15 @@ class SpikingNetwork:
             raise ValueError(f"layer must be < {len(self.neuron_layers)} (the number of neuron layers), got {index}")
         _, records = self.run(X, record=True)
         return records[index]["spikes"]
+
+
+def first_neuron_layer(net):
+    """(path, layer) of the first neuron layer in the tree ``net``, or None.
+
+    A network that holds neuron layers is the network of a spiking network
+    (``snn.net``), not an ANN: run as one, its neuron layers would read the batch axis
+    as time, firing the B samples as the B steps of one sample.
+    """
+    return next(((path, layer) for path, layer in iter_layers(net)
+                 if isinstance(layer, (ParallelNeurons, IFNeurons))), None)
+
