@@ -11,6 +11,7 @@ from refsnn.networks.containers import (Residual, Sequential, children, evaluati
                                         map_children, run, set_training)
 from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.normalization import BatchNorm
+from refsnn.networks.training import predict
 
 F64 = np.float64
 
@@ -112,3 +113,24 @@ def test_bad_parts():
         Residual(ReLU(), shortcut=object())
     with pytest.raises(TypeError, match=r"activation.*the class ReLU.*ReLU\(\)"):
         Residual(ReLU(), activation=ReLU)  # the class, not a layer
+
+
+def mismatched_blocks(rng):
+    """Residual blocks whose main path and shortcut give different shapes, with an input:
+    one output feature against four, and eight channels against one (identity)."""
+    return [(Residual(Linear(4, 1, rng)), rng.normal(0, 1, (3, 4)).astype(np.float32), r"\(3, 1\).*\(3, 4\)"),
+            (Residual(Conv2d(1, 8, 3, padding=1, rng=rng)), rng.normal(0, 1, (3, 1, 4, 4)).astype(np.float32),
+             r"\(3, 8, 4, 4\).*\(3, 1, 4, 4\)")]
+
+
+def test_residual_refuses_paths_of_different_shapes():
+    """main(x) + shortcut(x) must not broadcast: a (B, 1) main path plus a (B, 4) identity
+    would give (B, 4). A ValueError names the block and both shapes, in forward, in
+    run (every mode of a spiking network runs it) and in batched inference."""
+    for res, x, shapes in mismatched_blocks(np.random.default_rng(7)):
+        for call in (lambda: res.forward(x), lambda: run(res, x), lambda: Sequential(res).forward(x),
+                     lambda: predict(Sequential(res), x)):
+            with pytest.raises(ValueError, match=r"Residual block \(main: (Linear|Conv2d).*shortcut: identity\).*"
+                                                 + shapes):
+                call()
+

@@ -15,8 +15,8 @@ from refsnn.networks import fast_snn, modes, spiking
 from refsnn.networks.activations import QCFS, ReLU
 from refsnn.networks.base import NonFiniteError
 from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
-from refsnn.networks.containers import Sequential, iter_layers, set_training
-from refsnn.networks.layers import Flatten, Linear
+from refsnn.networks.containers import Residual, Sequential, iter_layers, set_training
+from refsnn.networks.layers import Conv2d, Flatten, Linear
 from refsnn.networks.models import build_cnn, resnet_mini
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 from refsnn.neurons import parallel_kernels
@@ -658,4 +658,17 @@ def test_batchnorm_put_in_training_mode_after_construction_is_refused_on_every_r
             np.testing.assert_array_equal(var_after, var)
         set_training(network.net, False)
         np.testing.assert_array_equal(network.predict(X, mode=mode), expected)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "collapsed", "sequential"])
+def test_residual_paths_of_different_shapes_are_refused_in_every_mode(mode):
+    """An 8-channel main path plus a 1-channel identity shortcut broadcasts to 8
+    channels: every mode refuses it with a ValueError naming the block and both shapes."""
+    rng = np.random.default_rng(3)
+    neurons = IFNeurons(1.0) if mode == "sequential" else ParallelNeurons(1.0, 4)
+    snn = SpikingNetwork([Residual(Conv2d(1, 8, 3, padding=1, rng=rng), None, neurons), Flatten(),
+                          Linear(8 * 4 * 4, 3, rng)], 4)
+    X = rng.random((2, 1, 4, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"Residual block.*shortcut: identity.*8, 4, 4\).*1, 4, 4\)"):
+        snn.predict(X, mode=mode)
 

@@ -109,7 +109,10 @@ class Residual(Layer):
     ----------
     main : layer or container
     shortcut : layer or container, optional
-        ``None`` is the identity.
+        ``None`` is the identity. main(x) and shortcut(x) must have the same shape;
+        otherwise every forward pass (of the ANN and of every SNN mode) is a ValueError
+        naming the block and both shapes, where NumPy would broadcast one onto the
+        other (a (B, 1) main path plus a (B, 4) identity giving (B, 4)).
     activation : layer, optional
         Applied to the sum; ``None`` for none.
 
@@ -240,16 +243,28 @@ def run(layer, x, hook=None):
             x = run(child, x, hook)
         return x
     if isinstance(layer, Residual):
-        total = run(layer.main, x, hook)
+        main = run(layer.main, x, hook)
+        shortcut = x if layer.shortcut is None else run(layer.shortcut, x, hook)
+        if main.shape != shortcut.shape:  # NumPy would broadcast one onto the other
+            raise ValueError(f"{_label(layer)}: its main path outputs shape {main.shape} but its shortcut "
+                             f"{shortcut.shape}; a residual sum needs equal shapes (when the channels or the "
+                             "size change, use a projection shortcut such as Conv2d(1x1) -> BatchNorm)")
         # a new array, not an add in place: the main path may return a view of x or an
         # array that a layer or hook keeps (Residual, Notes)
-        total = total + (x if layer.shortcut is None else run(layer.shortcut, x, hook))
+        total = main + shortcut
         return total if layer.activation is None else run(layer.activation, total, hook)
     if hook is not None:
         out = hook(layer, x)
         if out is not None:
             return out
     return layer.forward(x)
+
+
+def _label(block):
+    """A Residual block named on one line by its parts' leaves, for error messages."""
+    def leaves(part):
+        return "identity" if part is None else " -> ".join(repr(leaf) for _, leaf in iter_layers(part))
+    return f"Residual block (main: {leaves(block.main)}, shortcut: {leaves(block.shortcut)})"
 
 
 def find_nonfinite(net, x, hook=None):
