@@ -14,7 +14,7 @@ import pytest
 
 from refsnn.networks.data import load_digits
 from refsnn.networks.activations import QCFS, ReLU
-from refsnn.networks.containers import Sequential, iter_layers
+from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from refsnn.networks.conversion import to_if_snn, to_parallel_snn
 from refsnn.networks.normalization import BatchNorm
@@ -328,26 +328,6 @@ def test_accuracy_rejects_float_labels():
     X, y = blobs(n=10)
     with pytest.raises(TypeError, match="y.*integer"):
         accuracy(mlp(ReLU()), X, y.astype(float))
-
-
-def test_inference_keeps_nothing_for_a_backward_pass():
-    """After fit the layers hold the last batch's inputs for a backward pass; predict
-    (forward_batches) forgets them and keeps none of its own batches, and training goes on
-    afterwards."""
-    X, y = load_digits(seed=0)[:2]
-    rng = np.random.default_rng(0)
-    net = Sequential(Conv2d(1, 4, 3, padding=1, rng=rng), BatchNorm(4), QCFS(8.0, levels=4), AvgPool2d(2),
-                     Flatten(), Linear(4 * 4 * 4, 10, rng))
-    fit(net, X[:64], y[:64], epochs=1, batch_size=32, lr=1e-3, rng=rng)
-
-    def kept():
-        return [f"{path}.{name}" for path, layer in iter_layers(net) for name, value in vars(layer).items()
-                if name.startswith("_") and any(isinstance(v, np.ndarray)
-                                                for v in (value if isinstance(value, tuple) else (value,)))]
-    assert "0._x" in kept()
-    predict(net, X[:300])
-    assert kept() == []
-    assert len(fit(net, X[:64], y[:64], epochs=1, batch_size=32, lr=1e-3, rng=rng)) == 1
 
 
 @pytest.mark.parametrize("convert", [to_parallel_snn, to_if_snn])

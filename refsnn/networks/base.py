@@ -3,7 +3,7 @@
 A layer is an object with
 
 * ``forward(x)`` → output, remembering whatever the backward pass needs, except inside
-  :func:`no_backward`, where no backward pass follows and it remembers nothing;
+  :class:`no_backward`, where no backward pass follows and it remembers nothing;
 * ``backward(grad_out)`` → the gradient of the loss for ``x`` of the last forward call,
   writing parameter gradients **in place** into the arrays that ``grads()`` returns;
 * ``params()`` and ``grads()`` → dicts name → ndarray with the same keys. Both return
@@ -22,7 +22,6 @@ trailing underscore (``thresholds_`` on the output of
 what ``forward`` saves for ``backward`` is private (``_x``, ``_z``).
 """
 
-import contextlib
 import contextvars
 
 import numpy as np
@@ -32,33 +31,34 @@ from .._checks import as_input, check_finite_input, check_ndim, channel_param, f
 from .._checks import as_int as positive_int  # noqa: F401  (an integer >= 1)
 
 
-#: False inside :func:`no_backward`: forward passes then keep nothing for a backward pass.
+#: False inside :class:`no_backward`: forward passes then keep nothing for a backward pass.
 _KEEPING = contextvars.ContextVar("refsnn_keep_for_backward", default=True)
 
 
-@contextlib.contextmanager
-def no_backward():
-    """Run a block of forward passes that no backward pass follows: every layer keeps
-    nothing for one (its input, a convolution's patches, BatchNorm's normalised input)
-    and forgets what an earlier forward pass kept.
+class no_backward:
+    """``with no_backward():`` runs a block of forward passes that no backward pass
+    follows: every layer keeps nothing for one (its input, a convolution's patches,
+    BatchNorm's normalised input) and forgets what an earlier forward pass kept.
 
     Why: what a layer keeps for backward is as large as its input, and it stays alive
-    until the layer's next forward pass. Inference (:func:`refsnn.networks.training.predict`)
-    and every run of a :class:`~refsnn.networks.spiking.SpikingNetwork`, which never
-    runs backward, use this block; in faithful mode the kept inputs would be T copies of
-    every layer's input. Outputs are the same as outside the block, bit for bit.
-    A ``backward()`` after a forward pass inside the block is a RuntimeError.
-    Blocks nest, and each thread (each :mod:`contextvars` context) has its own setting.
+    until the layer's next forward pass. Every run of a
+    :class:`~refsnn.networks.spiking.SpikingNetwork`, which never runs backward, is such
+    a block: in faithful mode the kept inputs would be T copies of every layer's input.
+    Outputs are the same as outside the block, bit for bit. A ``backward()`` after a
+    forward pass inside the block is a RuntimeError. Blocks nest, and each thread (each
+    :mod:`contextvars` context) has its own setting. (A class rather than a generator
+    function: entering it costs less, and a spiking network enters it on every run.)
     """
-    token = _KEEPING.set(False)
-    try:
-        yield
-    finally:
-        _KEEPING.reset(token)
+
+    def __enter__(self):
+        self._token = _KEEPING.set(False)
+
+    def __exit__(self, *exc_info):
+        _KEEPING.reset(self._token)
 
 
 def keeps_for_backward():
-    """True unless called inside :func:`no_backward`: whether a forward pass keeps what
+    """True unless called inside :class:`no_backward`: whether a forward pass keeps what
     a backward pass needs."""
     return _KEEPING.get()
 
@@ -79,14 +79,14 @@ class Layer:
 
     def _keep(self, **saved):
         """Store what backward needs (``_x=x``, ...) as attributes, or, inside
-        :func:`no_backward`, None in their place."""
-        keeping = keeps_for_backward()
-        for name, value in saved.items():
-            setattr(self, name, value if keeping else None)
+        :class:`no_backward`, None in their place."""
+        if not keeps_for_backward():
+            saved = dict.fromkeys(saved)  # every name, set to None
+        self.__dict__.update(saved)
 
     def _saved(self, name):
         """Return what forward stored under ``name``, or fail if forward never ran
-        (or ran inside :func:`no_backward`)."""
+        (or ran inside :class:`no_backward`)."""
         value = getattr(self, name, None)
         if value is None:
             raise RuntimeError(f"{self!r}: call forward() before backward(), outside no_backward()")

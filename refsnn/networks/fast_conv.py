@@ -54,7 +54,7 @@ def forward(layer, x, offset=None):
     without it, bit for bit. The collapsed SNN (:mod:`refsnn.networks.modes`) adds the
     bias T times, y + (T − 1)·b, this way. Keeps on the layer what :func:`backward`
     needs: the input, and the patches while training; nothing inside
-    :func:`~refsnn.networks.base.no_backward`.
+    :class:`~refsnn.networks.base.no_backward`.
     """
     k, s, p = layer.kernel_size, layer.stride, layer.padding
     B, C, H, W = x.shape

@@ -26,8 +26,8 @@ counts ``"counts"`` (B, ...) and, if asked for, its spike trains ``"spikes"`` (T
     total current Σ_t I_t that faithful mode feeds it step by step, fires its counts N
     from it, and passes on θ_post·N (``tutorials/00_notation.md``, "Collapsed inference").
 
-Every pass checks that each BatchNorm it meets is in evaluation mode
-(:func:`evaluation_only`). :func:`diagnose` runs a mode again to name the first layer
+Every hook first checks that a BatchNorm it meets is in evaluation mode
+(:func:`training_error`). :func:`diagnose` runs a mode again to name the first layer
 whose output is not finite.
 """
 
@@ -40,8 +40,7 @@ from .layers import Conv2d, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
-__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes", "arrays_alive", "evaluation_only",
-           "training_error"]
+__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes", "arrays_alive", "training_error"]
 
 
 def sequential(network, X, steps, record):
@@ -73,6 +72,8 @@ def _sequential_hook(network, records, record):
     index = {id(layer): k for k, layer in enumerate(network.neuron_layers)}
 
     def hook(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         if not isinstance(layer, IFNeurons):
             return None
         fired = layer.step(x)
@@ -83,7 +84,7 @@ def _sequential_hook(network, records, record):
                 rec["spikes"].append(fired)
         theta_post = channel_view(layer, "theta_post", layer.theta_post, x)
         return np.multiply(fired, theta_post.astype(x.dtype))  # s·θ_post in x's dtype
-    return evaluation_only(network, hook)
+    return hook
 
 
 def faithful(network, X, steps, record, group):
@@ -116,6 +117,8 @@ def _faithful_hook(network, B, records, record):
     T = network.T
 
     def hook(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         if not isinstance(layer, ParallelNeurons):
             return None
         currents = x.reshape((T, B) + x.shape[1:])
@@ -127,7 +130,7 @@ def _faithful_hook(network, B, records, record):
             records.append(rec)
         _, _, theta_post = layer._params(currents[0])
         return np.multiply(spikes, theta_post.astype(x.dtype)).reshape(x.shape)  # s·θ_post in x's dtype
-    return evaluation_only(network, hook)
+    return hook
 
 
 def collapsed(network, X, record):
@@ -161,6 +164,8 @@ def _collapsed_hook(network, records, record):
             if record:
                 records.append({"counts": counts})
             return out
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         offset = _offset(layer)
         if offset is None:
             return None
@@ -173,29 +178,20 @@ def _collapsed_hook(network, records, record):
             offset = channel_view(layer, "offset", offset, out)
         out += more * offset
         return out
-    return evaluation_only(network, hook)
+    return hook
 
 
-def evaluation_only(network, hook):
-    """``hook`` behind a check that every BatchNorm the pass meets is in evaluation mode.
+def training_error(network, layer):
+    """The ValueError for a BatchNorm ``layer`` of ``network`` found in training mode.
 
     In training mode BatchNorm normalises with the statistics of its batch (T·B copies,
     time sums or one step) instead of the running averages, which do not commute with
     the sum over time, and overwrites those averages: no mode would compute the
     converted network. ``set_training(snn.net, True)`` can do that at any time after
-    construction, so every pass checks, before the layer runs (a ValueError,
-    :func:`training_error`); the check is one ``isinstance`` per leaf.
+    construction, so every hook checks each BatchNorm before it runs (one
+    ``isinstance`` per leaf).
     """
-    def checked(layer, x):
-        if isinstance(layer, BatchNorm) and layer.training:
-            path = next(path for path, leaf in iter_layers(network.net) if leaf is layer)
-            raise training_error(path, layer)
-        return hook(layer, x)
-    return checked
-
-
-def training_error(path, layer):
-    """The ValueError for the BatchNorm ``layer`` at ``path`` found in training mode."""
+    path = next(path for path, leaf in iter_layers(network.net) if leaf is layer)
     return ValueError(
         f"layer {path} ({layer!r}) is in training mode, where it normalises with batch "
         "statistics, which do not commute with the sum over time (and overwrites its running "
@@ -238,6 +234,8 @@ def sample_sizes(network, X):
     sizes, neuron_sizes = [int(np.prod(X.shape[1:]))], []
 
     def dry(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         if isinstance(layer, ParallelNeurons):
             layer._params(x)
             out = x
@@ -251,7 +249,7 @@ def sample_sizes(network, X):
         sizes.append(int(np.prod(out.shape[1:])))
         return out
 
-    run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), evaluation_only(network, dry))
+    run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
     return sizes, neuron_sizes, arrays_alive(network.net)
 
 

@@ -32,7 +32,7 @@ Limits
     spike trains if recorded). A run whose estimate of these T-sized arrays exceeds
     :data:`MAX_BYTES` (2 GiB, change it if you have the memory) is refused before
     anything is allocated; the collapsed mode never holds T copies. No layer keeps
-    anything for a backward pass (:func:`~refsnn.networks.base.no_backward`): a run
+    anything for a backward pass (:class:`~refsnn.networks.base.no_backward`): a run
     holds nothing once it returns. Collapsed mode computes the time sums T·x in
     float32 and is refused at T >= :data:`COLLAPSED_MAX_T` = 2²², where the count
     estimate of the neuron kernels stops being exact (``HADAMARD_MAX_T`` in
@@ -52,7 +52,7 @@ import numpy as np
 from .._checks import as_int, check_choice, check_samples
 from . import fast_snn, modes
 from .base import NonFiniteError, no_backward
-from .containers import Sequential, iter_layers
+from .containers import Sequential, children, is_container, iter_layers
 from .fast_snn import COLLAPSED_MAX_T
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
@@ -125,7 +125,7 @@ class SpikingNetwork:
                     "activations and max pooling do not commute with the sum over time"
                 )
             if isinstance(layer, BatchNorm) and layer.training:  # checked on every run too (modes)
-                raise modes.training_error(path, layer)
+                raise modes.training_error(self, layer)
         kinds = {type(layer) for layer in self.neuron_layers}
         if len(kinds) != 1:
             raise ValueError("a SpikingNetwork needs neuron layers of exactly one kind (parallel or IF)")
@@ -238,7 +238,7 @@ class SpikingNetwork:
         (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts).
 
         No backward pass follows, so the layers keep nothing for one
-        (:func:`~refsnn.networks.base.no_backward`): in faithful mode that would be T
+        (:class:`~refsnn.networks.base.no_backward`): in faithful mode that would be T
         copies of every layer's input, held after the run.
         """
         with no_backward():
@@ -322,13 +322,23 @@ class SpikingNetwork:
         return records[index]["spikes"]
 
 
-def first_neuron_layer(net):
-    """(path, layer) of the first neuron layer in the tree ``net``, or None.
+def first_neuron_layer(net, path=""):
+    """(path, layer) of the first neuron layer in the tree ``net``, or None; paths as in
+    :func:`~refsnn.networks.containers.iter_layers`.
 
     A network that holds neuron layers is the network of a spiking network
     (``snn.net``), not an ANN: run as one, its neuron layers would read the batch axis
-    as time, firing the B samples as the B steps of one sample.
+    as time, firing the B samples as the B steps of one sample. (A plain recursion
+    rather than ``iter_layers``: batched ANN inference asks on every call.)
     """
-    return next(((path, layer) for path, layer in iter_layers(net)
-                 if isinstance(layer, (ParallelNeurons, IFNeurons))), None)
+    if isinstance(net, (ParallelNeurons, IFNeurons)):
+        return path, net
+    for name, child in children(net):
+        where = f"{path}.{name}" if path else name
+        if isinstance(child, (ParallelNeurons, IFNeurons)):
+            return where, child
+        found = first_neuron_layer(child, where) if is_container(child) else None
+        if found is not None:
+            return found
+    return None
 

@@ -25,7 +25,6 @@ import numpy as np
 
 from .._checks import as_float, as_int, check_positive, check_samples
 from . import layer_kernels
-from .base import no_backward
 from .containers import evaluation_mode, find_nonfinite, iter_layers, set_training
 from .normalization import BatchNorm
 from .spiking import SpikingNetwork, first_neuron_layer
@@ -300,9 +299,11 @@ def forward_batches(net, X, batch_size=256):
     """``net.forward`` over ``X`` in batches, concatenated: outputs of shape (N, ...).
 
     Runs in evaluation mode (every BatchNorm with its running statistics, restored to
-    its previous mode afterwards), with no layer keeping anything for a backward pass
-    (:func:`~refsnn.networks.base.no_backward`); non-finite outputs raise a ValueError
-    naming the first layer that produced NaN or infinity.
+    its previous mode afterwards); non-finite outputs raise a ValueError naming the first
+    layer that produced NaN or infinity. The layers keep what a backward pass needs of
+    the last batch, as after any forward pass: at most ``batch_size`` samples, and
+    memory that the next call reuses (freed, it would be returned to the system and
+    touched anew).
 
     Raises
     ------
@@ -315,7 +316,7 @@ def forward_batches(net, X, batch_size=256):
     _check_ann(net)
     X = check_samples(X)
     batch_size = as_int("batch_size", batch_size)
-    with evaluation_mode(net), no_backward():
+    with evaluation_mode(net):
         parts = []
         for i in range(0, len(X), batch_size):
             out = _forward(net, X[i:i + batch_size])
