@@ -19,7 +19,8 @@ in place; an attribute that exists only after fitting and is attached to a resul
 trailing underscore (``thresholds_`` on the output of
 :func:`refsnn.networks.conversion.record_thresholds`), as in scikit-learn. Gradients
 (``weight_grad``, ``theta_grad``) exist from construction and carry no underscore;
-what ``forward`` saves for ``backward`` is private (``_x``, ``_z``).
+what ``forward`` saves for ``backward`` is private (``_x``, ``_z``), and None where
+:func:`keeps_for_backward` is False.
 """
 
 import contextvars
@@ -76,13 +77,6 @@ class Layer:
     def grads(self):
         """Gradients of the last backward pass, same keys as :meth:`params`."""
         return {}
-
-    def _keep(self, **saved):
-        """Store what backward needs (``_x=x``, ...) as attributes, or, inside
-        :class:`no_backward`, None in their place."""
-        if not keeps_for_backward():
-            saved = dict.fromkeys(saved)  # every name, set to None
-        self.__dict__.update(saved)
 
     def _saved(self, name):
         """Return what forward stored under ``name``, or fail if forward never ran

@@ -17,8 +17,8 @@ import numpy as np
 
 from .base import Layer, NonFiniteError, check_finite_input, nonfinite_error
 
-__all__ = ["Sequential", "Residual", "run", "is_container", "children", "map_children", "iter_layers", "set_training",
-           "find_nonfinite", "evaluation_mode"]
+__all__ = ["Sequential", "Residual", "run", "is_container", "children", "map_children", "iter_layers", "leaves",
+           "set_training", "find_nonfinite", "evaluation_mode"]
 
 
 class Sequential(Layer):
@@ -198,6 +198,18 @@ def iter_layers(net, prefix=""):
         yield from iter_layers(child, f"{prefix}.{name}" if prefix else name)
 
 
+def leaves(net):
+    """Every leaf of a tree in forward order, as a list: :func:`iter_layers` without the
+    paths (the order of :func:`children`), for the walks that run on every call of a
+    function, where building the paths would cost more than the walk."""
+    if isinstance(net, Sequential):
+        return [leaf for child in net.layers for leaf in leaves(child)]
+    if isinstance(net, Residual):
+        return [leaf for part in (net.main, net.shortcut, net.activation) if part is not None
+                for leaf in leaves(part)]
+    return [net]
+
+
 def set_training(net, training):
     """Put every BatchNorm of a tree in training (True) or evaluation (False) mode."""
     if not isinstance(training, (bool, np.bool_)):
@@ -212,7 +224,7 @@ def set_training(net, training):
 def evaluation_mode(net):
     """Run a block of code with every BatchNorm of ``net`` in evaluation mode, then put
     each back in the mode it had."""
-    norms = [layer for _, layer in iter_layers(net) if hasattr(layer, "training")]
+    norms = [layer for layer in leaves(net) if hasattr(layer, "training")]
     modes = [layer.training for layer in norms]
     try:
         for layer in norms:

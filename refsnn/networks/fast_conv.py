@@ -65,7 +65,8 @@ def forward(layer, x, offset=None):
     narrow = Wo < NARROW_OUTPUT
     # keep the patches for backward only while training: the last forward pass was
     # followed by a backward pass (inference reuses one cache-sized block instead)
-    keep = keeps_for_backward() and layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
+    keeping = keeps_for_backward()  # False inside no_backward: keep nothing
+    keep = keeping and layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
     layer._backward_ran = False
     # patches as columns: of the whole batch (kept for backward), or of one block
     cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
@@ -85,7 +86,8 @@ def forward(layer, x, offset=None):
         # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
         layer_kernels._conv_output_kernel(product_block, layer.bias, extra, narrow,
                                           out[start:start + n].reshape(n, O, rows))
-    layer._keep(_x=x, _patches=(cols, chunk if narrow else None) if keep else None)
+    layer._x = x if keeping else None
+    layer._patches = (cols, chunk if narrow else None) if keep else None
     return out
 
 

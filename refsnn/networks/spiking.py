@@ -52,7 +52,7 @@ import numpy as np
 from .._checks import as_int, check_choice, check_samples
 from . import fast_snn, modes
 from .base import NonFiniteError, no_backward
-from .containers import Sequential, children, is_container, iter_layers
+from .containers import Sequential, iter_layers, leaves
 from .fast_snn import COLLAPSED_MAX_T
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
@@ -322,23 +322,16 @@ class SpikingNetwork:
         return records[index]["spikes"]
 
 
-def first_neuron_layer(net, path=""):
+def first_neuron_layer(net):
     """(path, layer) of the first neuron layer in the tree ``net``, or None; paths as in
     :func:`~refsnn.networks.containers.iter_layers`.
 
     A network that holds neuron layers is the network of a spiking network
     (``snn.net``), not an ANN: run as one, its neuron layers would read the batch axis
-    as time, firing the B samples as the B steps of one sample. (A plain recursion
-    rather than ``iter_layers``: batched ANN inference asks on every call.)
+    as time, firing the B samples as the B steps of one sample. Batched ANN inference
+    asks on every call, so the paths are built only when there is one.
     """
-    if isinstance(net, (ParallelNeurons, IFNeurons)):
-        return path, net
-    for name, child in children(net):
-        where = f"{path}.{name}" if path else name
-        if isinstance(child, (ParallelNeurons, IFNeurons)):
-            return where, child
-        found = first_neuron_layer(child, where) if is_container(child) else None
-        if found is not None:
-            return found
-    return None
+    if not any(isinstance(layer, (ParallelNeurons, IFNeurons)) for layer in leaves(net)):
+        return None
+    return next((path, layer) for path, layer in iter_layers(net) if isinstance(layer, (ParallelNeurons, IFNeurons)))
 
