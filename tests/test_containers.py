@@ -7,7 +7,7 @@ import pytest
 from test_layers import check_layer_grads
 
 from refsnn.networks.activations import ReLU
-from refsnn.networks.containers import (Residual, Sequential, children, evaluation_mode, iter_layers,
+from refsnn.networks.containers import (Residual, Sequential, children, evaluation_mode, iter_layers, leaves,
                                         map_children, run, set_training)
 from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.normalization import BatchNorm
@@ -60,6 +60,16 @@ def test_nested_params_have_paths_and_the_walk_is_in_forward_order():
     assert "1.main.0.weight" in net.params() and "1.shortcut.1.bias" in net.params()
     assert set(net.params()) == set(net.grads())
     assert [name for name, _ in children(net[1])] == ["main", "shortcut", "activation"]
+
+
+def test_leaves_are_the_walk_without_paths():
+    """leaves(net) lists the layers of iter_layers(net), the same objects in the same
+    order, for nested blocks with and without shortcuts; a leaf is its own list."""
+    rng = np.random.default_rng(4)
+    net = Sequential(block(rng), Sequential(block(rng, shortcut=False), ReLU()), Linear(2, 2, rng))
+    assert [id(layer) for layer in leaves(net)] == [id(layer) for _, layer in iter_layers(net)]
+    relu = ReLU()
+    assert leaves(relu) == [relu]
 
 
 def test_map_children_copies_the_container_and_replaces_children():
