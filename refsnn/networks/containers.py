@@ -255,21 +255,30 @@ def run(layer, x, hook=None):
             x = run(child, x, hook)
         return x
     if isinstance(layer, Residual):
-        main = run(layer.main, x, hook)
-        shortcut = x if layer.shortcut is None else run(layer.shortcut, x, hook)
-        if main.shape != shortcut.shape:  # NumPy would broadcast one onto the other
-            raise ValueError(f"{_label(layer)}: its main path outputs shape {main.shape} but its shortcut "
-                             f"{shortcut.shape}; a residual sum needs equal shapes (when the channels or the "
-                             "size change, use a projection shortcut such as Conv2d(1x1) -> BatchNorm)")
-        # a new array, not an add in place: the main path may return a view of x or an
-        # array that a layer or hook keeps (Residual, Notes)
-        total = main + shortcut
+        total = run(layer.main, x, hook)
+        total = _residual_sum(layer, total, x if layer.shortcut is None else run(layer.shortcut, x, hook))
         return total if layer.activation is None else run(layer.activation, total, hook)
     if hook is not None:
         out = hook(layer, x)
         if out is not None:
             return out
     return layer.forward(x)
+
+
+def _residual_sum(block, main, shortcut):
+    """main + shortcut of a Residual ``block``: a ValueError if their shapes differ,
+    where NumPy would broadcast one onto the other.
+
+    The sum is a new array, not an add in place: the main path may return a view of x
+    or an array that a layer or hook keeps (Residual, Notes). Neither path's output
+    outlives the call, so that the activation after the sum runs with only the block's
+    input and the sum alive besides its own arrays.
+    """
+    if main.shape != shortcut.shape:
+        raise ValueError(f"{_label(block)}: its main path outputs shape {main.shape} but its shortcut "
+                         f"{shortcut.shape}; a residual sum needs equal shapes (when the channels or the "
+                         "size change, use a projection shortcut such as Conv2d(1x1) -> BatchNorm)")
+    return main + shortcut
 
 
 def _label(block):
