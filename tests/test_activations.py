@@ -10,6 +10,7 @@ import pytest
 from nets import numerical_grad
 
 from refsnn.networks.activations import DAQCFS, QCFS, ClipReLU, ReLU, qcfs_backward_reference
+from refsnn.networks.base import no_backward
 from refsnn.neurons.quantization import clip_relu, da_qcfs, qcfs
 
 
@@ -156,3 +157,17 @@ def test_relu_and_clip_relu_derivatives_are_zero_at_the_kinks():
     clip = ClipReLU(np.ones(5))
     clip.forward(z)
     np.testing.assert_array_equal(clip.backward(g), [[0, 0, 1, 0, 0]])
+
+
+@pytest.mark.parametrize("layer", [ReLU(), ClipReLU([1.0, 2.0]), QCFS(2.0, levels=4)])
+def test_no_backward_keeps_no_input(layer):
+    """Inside no_backward an activation computes the same output and keeps neither its
+    input nor (QCFS) its output for a backward pass."""
+    z = np.random.default_rng(0).normal(0, 2, (5, 2)).astype(np.float32)
+    outside = layer.forward(z)
+    with no_backward():
+        inside = layer.forward(z)
+    np.testing.assert_array_equal(inside, outside)
+    assert layer._z is None and getattr(layer, "_out", None) is None
+    with pytest.raises(RuntimeError, match="no_backward"):
+        layer.backward(np.ones_like(z))

@@ -7,10 +7,11 @@ import pytest
 from test_layers import check_layer_grads
 
 from refsnn.networks.activations import ReLU
-from refsnn.networks.containers import (Residual, Sequential, children, evaluation_mode, iter_layers,
+from refsnn.networks.containers import (Residual, Sequential, children, evaluation_mode, iter_layers, leaves,
                                         map_children, run, set_training)
 from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.normalization import BatchNorm
+from refsnn.networks.training import predict
 
 F64 = np.float64
 
@@ -59,6 +60,16 @@ def test_nested_params_have_paths_and_the_walk_is_in_forward_order():
     assert "1.main.0.weight" in net.params() and "1.shortcut.1.bias" in net.params()
     assert set(net.params()) == set(net.grads())
     assert [name for name, _ in children(net[1])] == ["main", "shortcut", "activation"]
+
+
+def test_leaves_are_the_walk_without_paths():
+    """leaves(net) lists the layers of iter_layers(net), the same objects in the same
+    order, for nested blocks with and without shortcuts; a leaf is its own list."""
+    rng = np.random.default_rng(4)
+    net = Sequential(block(rng), Sequential(block(rng, shortcut=False), ReLU()), Linear(2, 2, rng))
+    assert [id(layer) for layer in leaves(net)] == [id(layer) for _, layer in iter_layers(net)]
+    relu = ReLU()
+    assert leaves(relu) == [relu]
 
 
 def test_map_children_copies_the_container_and_replaces_children():
@@ -150,3 +161,24 @@ def test_find_nonfinite_names_the_layer_that_overflows_to_infinity():
     with np.errstate(over="ignore", invalid="ignore"):
         error = find_nonfinite(net, np.full((1, 1), 2, np.float32))  # 6e38 > float32 max
     assert error is not None and "layer 0 " in str(error) and "overflowed" in str(error)
+
+
+def mismatched_blocks(rng):
+    """Residual blocks whose main path and shortcut give different shapes, with an input:
+    one output feature against four, and eight channels against one (identity)."""
+    return [(Residual(Linear(4, 1, rng)), rng.normal(0, 1, (3, 4)).astype(np.float32), r"\(3, 1\).*\(3, 4\)"),
+            (Residual(Conv2d(1, 8, 3, padding=1, rng=rng)), rng.normal(0, 1, (3, 1, 4, 4)).astype(np.float32),
+             r"\(3, 8, 4, 4\).*\(3, 1, 4, 4\)")]
+
+
+def test_residual_refuses_paths_of_different_shapes():
+    """main(x) + shortcut(x) must not broadcast: a (B, 1) main path plus a (B, 4) identity
+    would give (B, 4). A ValueError names the block and both shapes, in forward, in
+    run (every mode of a spiking network runs it) and in batched inference."""
+    for res, x, shapes in mismatched_blocks(np.random.default_rng(7)):
+        for call in (lambda: res.forward(x), lambda: run(res, x), lambda: Sequential(res).forward(x),
+                     lambda: predict(Sequential(res), x)):
+            with pytest.raises(ValueError, match=r"Residual block \(main: (Linear|Conv2d).*shortcut: identity\).*"
+                                                 + shapes):
+                call()
+

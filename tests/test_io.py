@@ -634,6 +634,18 @@ def test_unsupported_object_raises_type_error(obj, name, tmp_path):
     assert os.listdir(tmp_path) == []
 
 
+def test_the_network_of_a_spiking_network_is_refused_alone(tmp_path):
+    """``snn.net`` alone would load back as an ANN whose neuron layers read the batch
+    axis as time, and without T: a TypeError that says to save the SpikingNetwork, and
+    nothing written. The SpikingNetwork itself saves and loads."""
+    snn = to_parallel_snn(cnn("QCFS"), 4)
+    with pytest.raises(TypeError, match=r"layer 1 \(ParallelNeurons.*save the SpikingNetwork"):
+        rio.save(snn.net, tmp_path / "net.npz")
+    assert os.listdir(tmp_path) == []
+    rio.save(snn, tmp_path / "snn.npz")
+    assert isinstance(rio.load(tmp_path / "snn.npz"), SpikingNetwork)
+
+
 def test_str_and_path_are_equivalent(tmp_path):
     net = cnn("ClipReLU")
     rio.save(net, tmp_path / "a.npz")

@@ -20,6 +20,7 @@ from nets import numerical_grad
 
 from refsnn.networks import fast_conv, layer_kernels
 from refsnn.networks.activations import QCFS, ReLU
+from refsnn.networks.base import no_backward
 from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import (
     AvgPool2d, Conv2d, Flatten, Linear, avg_pool2d_reference, col2im_reference, conv2d_reference,
@@ -462,3 +463,36 @@ def test_avg_pool_gives_zero_gradient_to_the_rows_and_columns_it_drops(shape):
         H, W = shape[2] // 2 * 2, shape[3] // 2 * 2
         assert (dx[:, :, H:, :] == 0).all() and (dx[:, :, :, W:] == 0).all()
         np.testing.assert_array_equal(dx[:, :, :H, :W], 0.25)
+
+
+def kept_arrays(layer):
+    """The private attributes of ``layer`` that hold arrays (what forward keeps for backward)."""
+    return sorted(name for name, value in vars(layer).items() if name.startswith("_") and any(
+        isinstance(v, np.ndarray) for v in (value if isinstance(value, tuple) else (value,))))
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: (Linear(5, 3, rng), (4, 5)),
+    lambda rng: (Conv2d(2, 3, 3, padding=1, rng=rng), (4, 2, 5, 5)),
+    lambda rng: (AvgPool2d(2), (4, 2, 4, 4)),
+    lambda rng: (Flatten(), (4, 2, 3)),
+])
+def test_no_backward_keeps_nothing_and_changes_no_output(make):
+    """Inside no_backward a forward pass gives the same output bit for bit, keeps nothing
+    for a backward pass and forgets what a training pass kept (a Conv2d's patches too),
+    so a backward pass after it is refused instead of using a stale input. Outside, the
+    layer trains as before."""
+    rng = np.random.default_rng(0)
+    layer, shape = make(rng)
+    x = rng.standard_normal(shape).astype(np.float32)
+    out = layer.forward(x)
+    layer.backward(np.ones_like(out))
+    trained = layer.forward(x)  # a training pass: a Conv2d keeps its patches
+    with no_backward():
+        inferred = layer.forward(x)
+    np.testing.assert_array_equal(inferred, trained)
+    assert kept_arrays(layer) == [] and getattr(layer, "_x_shape", None) is None
+    with pytest.raises(RuntimeError, match="no_backward"):
+        layer.backward(np.ones_like(out))
+    layer.forward(x)
+    assert layer.backward(np.ones_like(out)).shape == x.shape

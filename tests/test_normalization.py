@@ -5,6 +5,7 @@ import pytest
 from test_layers import check_layer_grads
 
 from refsnn.networks.activations import ReLU
+from refsnn.networks.base import no_backward
 from refsnn.networks.containers import Sequential, iter_layers, set_training
 from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.models import resnet_mini
@@ -160,3 +161,20 @@ def test_training_passes_equal_their_numpy_twins(shape, dtype):
         assert got.dtype == dtype and got.shape == want.shape
         np.testing.assert_allclose(got, want, **tol)
     np.testing.assert_allclose(bn.running_mean, 0.9 * 0 + 0.1 * mean, **tol)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_no_backward_keeps_neither_input_nor_normalised_input(training):
+    """Inside no_backward BatchNorm computes the same output (and, in training mode, the
+    same running statistics) and keeps neither x nor x̂ for a backward pass."""
+    rng = np.random.default_rng(3)
+    bn, twin = BatchNorm(3), BatchNorm(3)
+    bn.training = twin.training = training
+    x = rng.normal(0, 1, (6, 3, 2, 2)).astype(np.float32)
+    with no_backward():
+        out = bn.forward(x)
+    np.testing.assert_array_equal(out, twin.forward(x))
+    np.testing.assert_array_equal(bn.running_var, twin.running_var)
+    assert bn._x is None and bn._x_hat is None and twin._x is not None
+    with pytest.raises(RuntimeError, match="no_backward"):
+        bn.backward(np.ones_like(out))

@@ -15,8 +15,9 @@ from refsnn.networks import fast_snn, modes, spiking
 from refsnn.networks.activations import QCFS, ReLU
 from refsnn.networks.base import NonFiniteError
 from refsnn.networks.conversion import activation_outputs, to_if_snn, to_parallel_snn
-from refsnn.networks.containers import Sequential
-from refsnn.networks.layers import Flatten, Linear
+from refsnn.networks.containers import Residual, Sequential, iter_layers, set_training
+from refsnn.networks.layers import Conv2d, Flatten, Linear
+from refsnn.networks.models import build_cnn, resnet_mini
 from refsnn.networks.spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 from refsnn.neurons import parallel_kernels
 
@@ -331,9 +332,14 @@ def test_parameter_sizes_are_checked():
 
 
 def test_faithful_mode_refuses_runs_above_the_memory_limit(monkeypatch):
+    """The estimate: the arrays alive at once (2.25 for a network without residual
+    blocks) of T copies of a group of samples through the largest layer, plus the
+    per-step logits of the whole batch (twice while they are stacked) if returned."""
     net, X = dyadic_cnn(1, 4)
     snn = to_parallel_snn(net, 4)
-    monkeypatch.setattr(spiking, "MAX_BYTES", 4 * 8 * 32 * 4 - 1)  # T·B·largest layer (2·4·4)·4 bytes
+    assert modes.arrays_alive(snn.net) == 2.25
+    largest = 4 * 32 * 4  # T·largest layer (2·4·4)·4 bytes, per sample
+    monkeypatch.setattr(spiking, "MAX_BYTES", 2.25 * 8 * largest - 1)  # B = 8 samples
     with pytest.raises(ValueError, match='mode="collapsed"'):
         snn.predict(X)
     with pytest.raises(ValueError, match="MAX_BYTES"):
@@ -341,6 +347,7 @@ def test_faithful_mode_refuses_runs_above_the_memory_limit(monkeypatch):
     np.testing.assert_array_equal(snn.predict(X, mode="collapsed"), net.forward(X).argmax(axis=1))
     np.testing.assert_array_equal(snn.predict(X, batch_size=4), net.forward(X).argmax(axis=1))  # fits
     monkeypatch.setattr(spiking, "FAITHFUL_GROUP_IMAGES", 4 * 4)  # predict holds 4 of the 8 samples at once
+    monkeypatch.setattr(spiking, "MAX_BYTES", 2.25 * 4 * largest)
     np.testing.assert_array_equal(snn.predict(X), net.forward(X).argmax(axis=1))
     with pytest.raises(ValueError, match="MAX_BYTES"):
         snn.run(X, "faithful")  # the per-step outputs of all 8 samples are returned
@@ -422,6 +429,16 @@ def test_lean_collapsed_kernel_is_not_used_at_or_above_the_limit(monkeypatch):
     np.testing.assert_array_equal(out, (counts * np.array([1.0, 0.5])).astype(np.float32))
 
 
+def peak_bytes(run):
+    """The peak memory, in bytes, that NumPy allocates while ``run()`` runs (tracemalloc)."""
+    tracemalloc.start()
+    try:
+        run()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_sequential_predict_keeps_neither_steps_nor_trains():
     """predict on an IF network sums the logits step by step: its peak memory does not
     grow with T (stacking 256 steps of 8×1024 outputs and trains would take 10 MB)."""
@@ -429,12 +446,7 @@ def test_sequential_predict_keeps_neither_steps_nor_trains():
     snn = SpikingNetwork([Flatten(), IFNeurons(1.0)], T)
     X = np.random.default_rng(0).random((8, 1024)).astype(np.float32)
     snn.predict(X)  # compile first
-    tracemalloc.start()
-    try:
-        snn.predict(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: snn.predict(X))
     assert peak < 1_000_000
 
 
@@ -471,13 +483,64 @@ def test_faithful_predict_holds_one_group_of_T_copies_at_a_time():
     snn = SpikingNetwork([Flatten(), ParallelNeurons(1.0, T)], T)
     X = np.random.default_rng(1).random((64, 1024)).astype(np.float32)
     snn.predict(X, mode="faithful")  # compile first
-    tracemalloc.start()
-    try:
-        snn.predict(X, mode="faithful")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    peak = peak_bytes(lambda: snn.predict(X, mode="faithful"))
     assert peak < 4_000_000
+
+
+def _qcfs_networks():
+    """The demo's CNN and a one-block-per-stage ResNet, untrained (memory does not
+    depend on the weights), in evaluation mode, for 1×8×8 images."""
+    qcfs = lambda: QCFS(8.0, levels=4)  # noqa: E731
+    return {"demo CNN": set_training(build_cnn(qcfs, np.random.default_rng(0)), False),
+            "resnet_mini": set_training(resnet_mini(qcfs, seed=0, blocks=1), False)}
+
+
+def _backward_state(net):
+    """What the time-linear leaves of ``net`` hold for a backward pass: their private
+    attributes holding arrays (``_x``, ``_x_hat``, a Conv2d's patches), as {path.name: bytes}."""
+    held = {}
+    for path, layer in iter_layers(net):
+        if isinstance(layer, spiking.TIME_LINEAR):
+            for name, value in vars(layer).items():
+                arrays = [v for v in (value if isinstance(value, tuple) else (value,)) if isinstance(v, np.ndarray)]
+                if name.startswith("_") and arrays:
+                    held[f"{path}.{name}"] = sum(a.nbytes for a in arrays)
+    return held
+
+
+@pytest.mark.parametrize("name, T", [("demo CNN", 2**12), ("resnet_mini", 2**13)])
+def test_faithful_memory_guard_is_within_two_times_the_measured_peak(monkeypatch, name, T):
+    """The guard's estimate of a faithful predict lies within a factor 2 of its peak
+    memory, measured by tracemalloc (NumPy reports its allocations to it) at a T where
+    the T copies of the layers' outputs dominate: with MAX_BYTES at half the peak the
+    run is refused, at twice the peak it runs."""
+    snn = to_parallel_snn(_qcfs_networks()[name], T)
+    X = np.random.default_rng(0).random((1, 1, 8, 8)).astype(np.float32)
+    snn.predict(X)  # compile, and the guard's dry run
+    peak = peak_bytes(lambda: snn.predict(X))
+    assert peak > 8 * T * 64 * 4  # the T copies dominate: many times the input's T copies
+    monkeypatch.setattr(spiking, "MAX_BYTES", peak // 2)
+    with pytest.raises(ValueError, match="MAX_BYTES"):
+        snn.predict(X)
+    monkeypatch.setattr(spiking, "MAX_BYTES", 2 * peak)
+    snn.predict(X)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "collapsed", "sequential"])
+def test_no_layer_keeps_backward_state_after_a_run(mode):
+    """A spiking network never runs a backward pass, so after predict (or run) none of
+    its layers holds an input or patches for one: in faithful mode these would be T
+    copies of every layer's input, held until the next run. Also when the ANN's layers
+    held the last training batch's state before conversion."""
+    net = _qcfs_networks()["resnet_mini"]
+    X = np.random.default_rng(1).random((3, 1, 8, 8)).astype(np.float32)
+    snn = (to_if_snn if mode == "sequential" else to_parallel_snn)(net, 64)
+    for layer in (leaf for _, leaf in iter_layers(snn.net) if isinstance(leaf, Linear)):
+        layer._x = np.ones((64, layer.in_features), np.float32)  # as a training batch leaves it
+    snn.predict(X, mode=mode)
+    assert _backward_state(snn.net) == {}
+    snn.run(X, mode=mode, record=True)
+    assert _backward_state(snn.net) == {}
 
 
 def test_summed_steps_equal_the_sum_of_stacked_steps():
@@ -612,3 +675,45 @@ def test_train_from_counts_fires_exactly_the_counts(order):
     np.testing.assert_array_equal(train.sum(axis=0), counts)
     first = np.argmax(train, axis=0)[1:]  # the first spike step of N = 1..4
     np.testing.assert_array_equal(first, [3, 2, 1, 0] if order == "paper" else [0, 0, 0, 0])
+
+
+@pytest.mark.parametrize("mode", ["faithful", "collapsed", "sequential"])
+def test_batchnorm_put_in_training_mode_after_construction_is_refused_on_every_run(mode):
+    """set_training(snn.net, True) after the SNN is built: every run is a ValueError
+    naming the first BatchNorm and saying how to fix it, before any BatchNorm normalises
+    with batch statistics or overwrites its running statistics; also the first run,
+    whose memory guard's dry run would otherwise go through the BatchNorm layers."""
+    net = _qcfs_networks()["resnet_mini"]
+    X = np.random.default_rng(2).random((3, 1, 8, 8)).astype(np.float32)
+    convert = to_if_snn if mode == "sequential" else to_parallel_snn
+    snn, fresh = convert(net, 4), convert(net, 4)
+    expected = snn.predict(X, mode=mode)
+    for network in (snn, fresh):  # after a run (the dry run kept), and before any
+        set_training(network.net, True)
+        statistics = [(layer.running_mean.copy(), layer.running_var.copy())
+                      for _, layer in iter_layers(network.net) if hasattr(layer, "running_mean")]
+        for call in (lambda: network.predict(X, mode=mode), lambda: network.run(X, mode=mode, record=True),
+                     lambda: network.spike_counts(X, mode=mode)):
+            with pytest.raises(ValueError, match=r"layer 1 \(BatchNorm.*training mode.*set_training\(net, False\)"):
+                call()
+        after = [(layer.running_mean, layer.running_var)
+                 for _, layer in iter_layers(network.net) if hasattr(layer, "running_mean")]
+        for (mean, var), (mean_after, var_after) in zip(statistics, after):
+            np.testing.assert_array_equal(mean_after, mean)
+            np.testing.assert_array_equal(var_after, var)
+        set_training(network.net, False)
+        np.testing.assert_array_equal(network.predict(X, mode=mode), expected)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "collapsed", "sequential"])
+def test_residual_paths_of_different_shapes_are_refused_in_every_mode(mode):
+    """An 8-channel main path plus a 1-channel identity shortcut broadcasts to 8
+    channels: every mode refuses it with a ValueError naming the block and both shapes."""
+    rng = np.random.default_rng(3)
+    neurons = IFNeurons(1.0) if mode == "sequential" else ParallelNeurons(1.0, 4)
+    snn = SpikingNetwork([Residual(Conv2d(1, 8, 3, padding=1, rng=rng), None, neurons), Flatten(),
+                          Linear(8 * 4 * 4, 3, rng)], 4)
+    X = rng.random((2, 1, 4, 4)).astype(np.float32)
+    with pytest.raises(ValueError, match=r"Residual block.*shortcut: identity.*8, 4, 4\).*1, 4, 4\)"):
+        snn.predict(X, mode=mode)
+

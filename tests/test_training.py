@@ -16,6 +16,7 @@ from refsnn.networks.data import load_digits
 from refsnn.networks.activations import QCFS, ReLU
 from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
+from refsnn.networks.conversion import to_if_snn, to_parallel_snn
 from refsnn.networks.normalization import BatchNorm
 from refsnn.networks.training import Adam, accuracy, cross_entropy, fit, forward_batches, predict
 
@@ -358,3 +359,26 @@ def test_forward_batches_uses_the_running_statistics_and_restores_training_mode(
     np.testing.assert_allclose(forward_batches(net, X), expected, rtol=1e-12)
     assert bn.training
     np.testing.assert_array_equal(bn.running_mean, [0.5, -1.0, 2.0])
+
+
+@pytest.mark.parametrize("convert", [to_parallel_snn, to_if_snn])
+@pytest.mark.parametrize("call", ["forward_batches", "predict", "accuracy", "fit"])
+def test_a_spiking_network_is_refused_where_an_ann_is_expected(convert, call):
+    """``snn.net`` (a Sequential holding neuron layers) run as an ANN would read its batch
+    axis as time, and a SpikingNetwork has no forward pass: each is a TypeError that
+    names SpikingNetwork (and the first neuron layer), before anything runs."""
+    X, y = load_digits(seed=0)[:2]
+    rng = np.random.default_rng(0)
+    snn = convert(Sequential(Flatten(), Linear(64, 8, rng), QCFS(8.0, levels=4), Linear(8, 10, rng)), 4)
+    run = {"forward_batches": lambda net: forward_batches(net, X[:8]),
+           "predict": lambda net: predict(net, X[:8]),
+           "accuracy": lambda net: accuracy(net, X[:8], y[:8]),
+           "fit": lambda net: fit(net, X[:8], y[:8], epochs=1, batch_size=4, lr=1e-3, rng=rng)}[call]
+    weights = [p.copy() for p in snn.net.params().values()]
+    with pytest.raises(TypeError, match=r"layer 2 \((Parallel|IF)Neurons.*SpikingNetwork"):
+        run(snn.net)
+    with pytest.raises(TypeError, match=r"a SpikingNetwork.*snn\.predict"):
+        run(snn)
+    for before, after in zip(weights, snn.net.params().values()):
+        np.testing.assert_array_equal(after, before)
+

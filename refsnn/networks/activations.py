@@ -19,7 +19,7 @@ The equations are in ``tutorials/00_notation.md`` ("QCFS activation", "DA-QCFS")
 import numpy as np
 
 from . import layer_kernels
-from .base import Layer, as_input, channel_param, per_channel, positive_int
+from .base import Layer, as_input, channel_param, keeps_for_backward, per_channel, positive_int
 from ..neurons.quantization import clip_relu, da_qcfs, qcfs, qcfs_kernel
 
 __all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS", "ACTIVATIONS", "qcfs_backward_reference"]
@@ -36,7 +36,7 @@ class ReLU(Layer):
 
     def forward(self, z):
         z = as_input(self, z)
-        self._z = z
+        self._z = z if keeps_for_backward() else None
         return np.maximum(z, 0)
 
     def backward(self, grad_out):
@@ -68,7 +68,7 @@ class ClipReLU(Layer):
     def forward(self, z):
         z = as_input(self, z)
         theta = per_channel(self, self.theta, z)
-        self._z = z
+        self._z = z if keeps_for_backward() else None
         return clip_relu(z, theta)
 
     def backward(self, grad_out):
@@ -163,7 +163,7 @@ class QCFS(Layer):
             qcfs_kernel(z.reshape(-1), theta, z.dtype.type(self.levels), theta / z.dtype.type(2), out.reshape(-1))
         else:  # the checked path, which names a non-finite input
             out = qcfs(z, self.theta, self.levels)
-        self._z, self._out = z, out
+        self._z, self._out = (z, out) if keeps_for_backward() else (None, None)
         return out
 
     def backward(self, grad_out):

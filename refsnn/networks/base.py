@@ -2,7 +2,8 @@
 
 A layer is an object with
 
-* ``forward(x)`` → output, remembering whatever the backward pass needs;
+* ``forward(x)`` → output, remembering whatever the backward pass needs, except inside
+  :class:`no_backward`, where no backward pass follows and it remembers nothing;
 * ``backward(grad_out)`` → the gradient of the loss for ``x`` of the last forward call,
   writing parameter gradients **in place** into the arrays that ``grads()`` returns;
 * ``params()`` and ``grads()`` → dicts name → ndarray with the same keys. Both return
@@ -18,14 +19,49 @@ in place; an attribute that exists only after fitting and is attached to a resul
 trailing underscore (``thresholds_`` on the output of
 :func:`refsnn.networks.conversion.record_thresholds`), as in scikit-learn. Gradients
 (``weight_grad``, ``theta_grad``) exist from construction and carry no underscore;
-what ``forward`` saves for ``backward`` is private (``_x``, ``_z``).
+what ``forward`` saves for ``backward`` is private (``_x``, ``_z``), and None where
+:func:`keeps_for_backward` is False.
 """
+
+import contextvars
 
 import numpy as np
 
 # The layers' input checks, imported by the layers from here:
 from .._checks import as_input, check_finite_input, check_ndim, channel_param, float_dtype  # noqa: F401
 from .._checks import as_int as positive_int  # noqa: F401  (an integer >= 1)
+
+
+#: False inside :class:`no_backward`: forward passes then keep nothing for a backward pass.
+_KEEPING = contextvars.ContextVar("refsnn_keep_for_backward", default=True)
+
+
+class no_backward:
+    """``with no_backward():`` runs a block of forward passes that no backward pass
+    follows: every layer keeps nothing for one (its input, a convolution's patches,
+    BatchNorm's normalised input) and forgets what an earlier forward pass kept.
+
+    Why: what a layer keeps for backward is as large as its input, and it stays alive
+    until the layer's next forward pass. Every run of a
+    :class:`~refsnn.networks.spiking.SpikingNetwork`, which never runs backward, is such
+    a block: in faithful mode the kept inputs would be T copies of every layer's input.
+    Outputs are the same as outside the block, bit for bit. A ``backward()`` after a
+    forward pass inside the block is a RuntimeError. Blocks nest, and each thread (each
+    :mod:`contextvars` context) has its own setting. (A class rather than a generator
+    function: entering it costs less, and a spiking network enters it on every run.)
+    """
+
+    def __enter__(self):
+        self._token = _KEEPING.set(False)
+
+    def __exit__(self, *exc_info):
+        _KEEPING.reset(self._token)
+
+
+def keeps_for_backward():
+    """True unless called inside :class:`no_backward`: whether a forward pass keeps what
+    a backward pass needs."""
+    return _KEEPING.get()
 
 
 class Layer:
@@ -43,10 +79,11 @@ class Layer:
         return {}
 
     def _saved(self, name):
-        """Return what forward stored under ``name``, or fail if forward never ran."""
+        """Return what forward stored under ``name``, or fail if forward never ran
+        (or ran inside :class:`no_backward`)."""
         value = getattr(self, name, None)
         if value is None:
-            raise RuntimeError(f"{self!r}: call forward() before backward()")
+            raise RuntimeError(f"{self!r}: call forward() before backward(), outside no_backward()")
         return value
 
     def _check_grad(self, grad_out, expected_shape):

@@ -17,8 +17,8 @@ import numpy as np
 
 from .base import Layer, NonFiniteError, check_finite_input, nonfinite_error
 
-__all__ = ["Sequential", "Residual", "run", "is_container", "children", "map_children", "iter_layers", "set_training",
-           "find_nonfinite", "evaluation_mode"]
+__all__ = ["Sequential", "Residual", "run", "is_container", "children", "map_children", "iter_layers", "leaves",
+           "set_training", "find_nonfinite", "evaluation_mode"]
 
 
 class Sequential(Layer):
@@ -109,7 +109,10 @@ class Residual(Layer):
     ----------
     main : layer or container
     shortcut : layer or container, optional
-        ``None`` is the identity.
+        ``None`` is the identity. main(x) and shortcut(x) must have the same shape;
+        otherwise every forward pass (of the ANN and of every SNN mode) is a ValueError
+        naming the block and both shapes, where NumPy would broadcast one onto the
+        other (a (B, 1) main path plus a (B, 4) identity giving (B, 4)).
     activation : layer, optional
         Applied to the sum; ``None`` for none.
 
@@ -195,6 +198,18 @@ def iter_layers(net, prefix=""):
         yield from iter_layers(child, f"{prefix}.{name}" if prefix else name)
 
 
+def leaves(net):
+    """Every leaf of a tree in forward order, as a list: :func:`iter_layers` without the
+    paths (the order of :func:`children`), for the walks that run on every call of a
+    function, where building the paths would cost more than the walk."""
+    if isinstance(net, Sequential):
+        return [leaf for child in net.layers for leaf in leaves(child)]
+    if isinstance(net, Residual):
+        return [leaf for part in (net.main, net.shortcut, net.activation) if part is not None
+                for leaf in leaves(part)]
+    return [net]
+
+
 def set_training(net, training):
     """Put every BatchNorm of a tree in training (True) or evaluation (False) mode."""
     if not isinstance(training, (bool, np.bool_)):
@@ -209,7 +224,7 @@ def set_training(net, training):
 def evaluation_mode(net):
     """Run a block of code with every BatchNorm of ``net`` in evaluation mode, then put
     each back in the mode it had."""
-    norms = [layer for _, layer in iter_layers(net) if hasattr(layer, "training")]
+    norms = [layer for layer in leaves(net) if hasattr(layer, "training")]
     modes = [layer.training for layer in norms]
     try:
         for layer in norms:
@@ -241,15 +256,36 @@ def run(layer, x, hook=None):
         return x
     if isinstance(layer, Residual):
         total = run(layer.main, x, hook)
-        # a new array, not an add in place: the main path may return a view of x or an
-        # array that a layer or hook keeps (Residual, Notes)
-        total = total + (x if layer.shortcut is None else run(layer.shortcut, x, hook))
+        total = _residual_sum(layer, total, x if layer.shortcut is None else run(layer.shortcut, x, hook))
         return total if layer.activation is None else run(layer.activation, total, hook)
     if hook is not None:
         out = hook(layer, x)
         if out is not None:
             return out
     return layer.forward(x)
+
+
+def _residual_sum(block, main, shortcut):
+    """main + shortcut of a Residual ``block``: a ValueError if their shapes differ,
+    where NumPy would broadcast one onto the other.
+
+    The sum is a new array, not an add in place: the main path may return a view of x
+    or an array that a layer or hook keeps (Residual, Notes). Neither path's output
+    outlives the call, so that the activation after the sum runs with only the block's
+    input and the sum alive besides its own arrays.
+    """
+    if main.shape != shortcut.shape:
+        raise ValueError(f"{_label(block)}: its main path outputs shape {main.shape} but its shortcut "
+                         f"{shortcut.shape}; a residual sum needs equal shapes (when the channels or the "
+                         "size change, use a projection shortcut such as Conv2d(1x1) -> BatchNorm)")
+    return main + shortcut
+
+
+def _label(block):
+    """A Residual block named on one line by its parts' leaves, for error messages."""
+    def leaves(part):
+        return "identity" if part is None else " -> ".join(repr(leaf) for _, leaf in iter_layers(part))
+    return f"Residual block (main: {leaves(block.main)}, shortcut: {leaves(block.shortcut)})"
 
 
 def find_nonfinite(net, x, hook=None):

@@ -27,6 +27,7 @@ gather and scatter pad as they go.
 import numpy as np
 
 from . import layer_kernels
+from .base import keeps_for_backward
 
 __all__ = ["forward", "backward", "CONV_BLOCK_FLOATS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS"]
 
@@ -52,7 +53,8 @@ def forward(layer, x, offset=None):
     The offset is added after the bias, in the same pass: y + offset with y the output
     without it, bit for bit. The collapsed SNN (:mod:`refsnn.networks.modes`) adds the
     bias T times, y + (T − 1)·b, this way. Keeps on the layer what :func:`backward`
-    needs: the input, and the patches while training.
+    needs: the input, and the patches while training; nothing inside
+    :class:`~refsnn.networks.base.no_backward`.
     """
     k, s, p = layer.kernel_size, layer.stride, layer.padding
     B, C, H, W = x.shape
@@ -63,7 +65,8 @@ def forward(layer, x, offset=None):
     narrow = Wo < NARROW_OUTPUT
     # keep the patches for backward only while training: the last forward pass was
     # followed by a backward pass (inference reuses one cache-sized block instead)
-    keep = layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
+    keeping = keeps_for_backward()  # False inside no_backward: keep nothing
+    keep = keeping and layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
     layer._backward_ran = False
     # patches as columns: of the whole batch (kept for backward), or of one block
     cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
@@ -83,7 +86,8 @@ def forward(layer, x, offset=None):
         # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
         layer_kernels._conv_output_kernel(product_block, layer.bias, extra, narrow,
                                           out[start:start + n].reshape(n, O, rows))
-    layer._x, layer._patches = x, ((cols, chunk if narrow else None) if keep else None)
+    layer._x = x if keeping else None
+    layer._patches = (cols, chunk if narrow else None) if keep else None
     return out
 
 

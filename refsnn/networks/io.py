@@ -75,7 +75,7 @@ from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 from .containers import Residual, Sequential
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .normalization import BatchNorm
-from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
+from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork, first_neuron_layer
 
 __all__ = ["save", "load", "FORMAT", "FORMAT_VERSION"]
 
@@ -178,6 +178,13 @@ def _describe(obj):
             f"cannot save a {type(obj).__module__}.{kind}: refsnn.networks.io saves only "
             "refsnn.networks.layers.Sequential and refsnn.networks.spiking.SpikingNetwork"
         )
+    found = None if isinstance(obj, SpikingNetwork) else first_neuron_layer(obj)
+    if found is not None:
+        raise TypeError(
+            f"cannot save a Sequential whose layer {found[0]} ({found[1]!r}) is a neuron layer: it is the "
+            "network of a SpikingNetwork (snn.net), which would load back as an ANN that reads the batch "
+            "axis as time, without its T; save the SpikingNetwork itself"
+        )
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "kind": kind}
     if isinstance(obj, SpikingNetwork):
         meta["T"] = int(obj.T)
@@ -230,7 +237,11 @@ def save(obj, path):
     ----------
     obj : refsnn.networks.layers.Sequential or refsnn.networks.spiking.SpikingNetwork
         Its layers must be of the types in ``LAYERS`` (exactly those classes, not
-        subclasses). A ``thresholds_`` list of arrays is saved too.
+        subclasses). A ``thresholds_`` list of arrays is saved too. A Sequential is an
+        ANN: one that holds neuron layers (``snn.net``) is refused, because it would
+        load back as an ANN that reads the batch axis as time, without the SNN's T;
+        save the SpikingNetwork itself. (:func:`load` still reads such a file as the
+        Sequential it holds.)
     path : str or os.PathLike
         The file to write, used as given: no ``.npz`` suffix is added. Its folder must
         exist; it is not created.
@@ -238,7 +249,8 @@ def save(obj, path):
     Raises
     ------
     TypeError
-        If ``obj`` or one of its layers is of an unsupported type.
+        If ``obj`` or one of its layers is of an unsupported type, or ``obj`` is a
+        Sequential that holds neuron layers.
     OSError
         If the file cannot be written, e.g. ``FileNotFoundError`` when the folder does
         not exist, ``IsADirectoryError`` when ``path`` is a folder, or

@@ -37,7 +37,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .._checks import as_int
 from .base import (
-    Layer, as_input, check_ndim, float_dtype, kaiming_normal, positive_int,
+    Layer, as_input, check_ndim, float_dtype, kaiming_normal, keeps_for_backward, positive_int,
 )
 from . import activations, containers, fast_conv, layer_kernels
 
@@ -202,7 +202,7 @@ class Linear(Layer):
         x = as_input(self, x, self.weight.dtype)
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (B, {self.in_features}), got {x.shape}")
-        self._x = x
+        self._x = x if keeps_for_backward() else None
         out = x @ self.weight.T
         out += self.bias
         return out
@@ -343,7 +343,7 @@ class AvgPool2d(Layer):
         if H < k or W < k:
             raise ValueError(f"{self!r}: input {x.shape} is smaller than the {k}x{k} window")
         Ho, Wo = H // k, W // k
-        self._x_shape, self._dtype = x.shape, x.dtype
+        self._x_shape, self._dtype = (x.shape, x.dtype) if keeps_for_backward() else (None, None)
         out = np.empty((B, C, Ho, Wo), dtype=x.dtype)
         # compiled twins of avg_pool2d_reference: one pass over the input
         if k == 2:
@@ -383,7 +383,7 @@ class Flatten(Layer):
         x = as_input(self, x)
         if x.ndim < 2:
             raise ValueError(f"{self!r}: expected input of shape (B, ...), got {x.shape}")
-        self._x_shape = x.shape
+        self._x_shape = x.shape if keeps_for_backward() else None
         return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # -1 fails when B = 0
 
     def backward(self, grad_out):

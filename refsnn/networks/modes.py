@@ -26,19 +26,21 @@ counts ``"counts"`` (B, ...) and, if asked for, its spike trains ``"spikes"`` (T
     total current Σ_t I_t that faithful mode feeds it step by step, fires its counts N
     from it, and passes on θ_post·N (``tutorials/00_notation.md``, "Collapsed inference").
 
-:func:`diagnose` runs a mode again to name the first layer whose output is not finite.
+Every hook first checks that a BatchNorm it meets is in evaluation mode
+(:func:`training_error`). :func:`diagnose` runs a mode again to name the first layer
+whose output is not finite.
 """
 
 import numpy as np
 
 from . import fast_conv, fast_snn
 from .base import NonFiniteError
-from .containers import find_nonfinite, run
+from .containers import Residual, children, find_nonfinite, iter_layers, run
 from .layers import Conv2d, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
-__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes"]
+__all__ = ["sequential", "faithful", "collapsed", "diagnose", "sample_sizes", "arrays_alive", "training_error"]
 
 
 def sequential(network, X, steps, record):
@@ -70,6 +72,8 @@ def _sequential_hook(network, records, record):
     index = {id(layer): k for k, layer in enumerate(network.neuron_layers)}
 
     def hook(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         if not isinstance(layer, IFNeurons):
             return None
         fired = layer.step(x)
@@ -113,6 +117,8 @@ def _faithful_hook(network, B, records, record):
     T = network.T
 
     def hook(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         if not isinstance(layer, ParallelNeurons):
             return None
         currents = x.reshape((T, B) + x.shape[1:])
@@ -158,6 +164,8 @@ def _collapsed_hook(network, records, record):
             if record:
                 records.append({"counts": counts})
             return out
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         offset = _offset(layer)
         if offset is None:
             return None
@@ -171,6 +179,24 @@ def _collapsed_hook(network, records, record):
         out += more * offset
         return out
     return hook
+
+
+def training_error(network, layer):
+    """The ValueError for a BatchNorm ``layer`` of ``network`` found in training mode.
+
+    In training mode BatchNorm normalises with the statistics of its batch (T·B copies,
+    time sums or one step) instead of the running averages, which do not commute with
+    the sum over time, and overwrites those averages: no mode would compute the
+    converted network. ``set_training(snn.net, True)`` can do that at any time after
+    construction, so every hook checks each BatchNorm before it runs (one
+    ``isinstance`` per leaf).
+    """
+    path = next(path for path, leaf in iter_layers(network.net) if leaf is layer)
+    return ValueError(
+        f"layer {path} ({layer!r}) is in training mode, where it normalises with batch "
+        "statistics, which do not commute with the sum over time (and overwrites its running "
+        "statistics); call refsnn.networks.containers.set_training(net, False) first"
+    )
 
 
 def diagnose(network, X, mode):
@@ -201,23 +227,42 @@ def diagnose(network, X, mode):
 def sample_sizes(network, X):
     """Per-sample sizes of the input and of every leaf's output, from one zero sample.
 
-    Returns the list of sizes and the list of the IF layers' output sizes. The dry run
-    also raises every shape or channel error up front.
+    Returns the list of sizes, the list of the neuron layers' output sizes, and how many
+    arrays of the largest size are alive at once in a pass (:func:`arrays_alive`). The
+    dry run also raises every shape or channel error up front.
     """
-    sizes, if_sizes = [int(np.prod(X.shape[1:]))], []
+    sizes, neuron_sizes = [int(np.prod(X.shape[1:]))], []
 
     def dry(layer, x):
+        if isinstance(layer, BatchNorm) and layer.training:
+            raise training_error(network, layer)
         if isinstance(layer, ParallelNeurons):
             layer._params(x)
             out = x
         elif isinstance(layer, IFNeurons):
             channel_view(layer, "theta", layer.theta, x)
             out = x
-            if_sizes.append(int(np.prod(x.shape[1:])))
         else:
             out = layer.forward(x)
+        if isinstance(layer, (ParallelNeurons, IFNeurons)):
+            neuron_sizes.append(int(np.prod(x.shape[1:])))
         sizes.append(int(np.prod(out.shape[1:])))
         return out
 
     run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
-    return sizes, if_sizes
+    return sizes, neuron_sizes, arrays_alive(network.net)
+
+
+def arrays_alive(net):
+    """How many float arrays of a layer's output size a pass of ``net`` holds at once, at most.
+
+    A pass holds a layer's input and its output, and a neuron layer also its boolean
+    spikes (a quarter of a float array): 2.25. Inside a residual block the block's input
+    stays alive for the shortcut, and the main path's output while the shortcut runs and
+    their sum is formed: 4 (input, main output, shortcut output, sum).
+    """
+    return 4 if _holds_residual(net) else 2.25
+
+
+def _holds_residual(layer):
+    return isinstance(layer, Residual) or any(_holds_residual(child) for _, child in children(layer))

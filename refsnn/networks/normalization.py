@@ -24,7 +24,7 @@ import numpy as np
 from .._checks import as_float, check_positive
 from . import layer_kernels
 
-from .base import Layer, as_input, check_ndim, float_dtype, positive_int
+from .base import Layer, as_input, check_ndim, float_dtype, keeps_for_backward, positive_int
 from .containers import Sequential, is_container, map_children
 from .layers import Conv2d, Linear
 
@@ -103,7 +103,7 @@ class BatchNorm(Layer):
         x = self._check(x)
         if not self.training:
             a, c = self.scale_and_shift()
-            self._x, self._x_hat, self._inv_std = x, None, None
+            self._x, self._x_hat, self._inv_std = (x if keeps_for_backward() else None), None, None
             out = self._view(a, x.ndim) * x  # a·x + c, the sum in place
             out += self._view(c, x.ndim)
             return out
@@ -120,7 +120,7 @@ class BatchNorm(Layer):
         m = self.weight.dtype.type(self.momentum)
         self.running_mean[...] = (1 - m) * self.running_mean + m * mean.astype(x.dtype)
         self.running_var[...] = (1 - m) * self.running_var + m * var.astype(x.dtype) * (n / (n - 1))
-        self._x, self._x_hat, self._inv_std = x, x_hat, inv_std
+        self._x, self._x_hat, self._inv_std = (x, x_hat, inv_std) if keeps_for_backward() else (None, None, None)
         return out
 
     def backward(self, grad_out):

@@ -26,12 +26,14 @@ collapsed mode would disagree (:mod:`refsnn.networks.layers`). :class:`SpikingNe
 refuses any other layer.
 
 Limits
-    Faithful mode holds T copies of a group's layer outputs (of the whole batch when
-    :meth:`SpikingNetwork.run` returns per-step logits or spike trains), and sequential
-    mode's :meth:`SpikingNetwork.run` returns T·B logits (and T·B spike trains if recorded).
-    A run whose estimate of these T-sized arrays exceeds :data:`MAX_BYTES` (2 GiB,
-    change it if you have the memory) is refused before anything is allocated; the
-    collapsed mode never holds T copies. Collapsed mode computes the time sums T·x in
+    Faithful mode holds T copies of a group's layer inputs and outputs (and per-step
+    logits and spike trains of the whole batch when :meth:`SpikingNetwork.run` returns
+    them), and sequential mode's :meth:`SpikingNetwork.run` returns T·B logits (and T·B
+    spike trains if recorded). A run whose estimate of these T-sized arrays exceeds
+    :data:`MAX_BYTES` (2 GiB, change it if you have the memory) is refused before
+    anything is allocated; the collapsed mode never holds T copies. No layer keeps
+    anything for a backward pass (:class:`~refsnn.networks.base.no_backward`): a run
+    holds nothing once it returns. Collapsed mode computes the time sums T·x in
     float32 and is refused at T >= :data:`COLLAPSED_MAX_T` = 2²², where the count
     estimate of the neuron kernels stops being exact (``HADAMARD_MAX_T`` in
     :mod:`refsnn.neurons.parallel_kernels`) and, from 2²⁴ on, T itself is no longer a
@@ -49,15 +51,15 @@ import numpy as np
 
 from .._checks import as_int, check_choice, check_samples
 from . import fast_snn, modes
-from .base import NonFiniteError
-from .containers import Sequential, iter_layers
+from .base import NonFiniteError, no_backward
+from .containers import Sequential, iter_layers, leaves
 from .fast_snn import COLLAPSED_MAX_T
 from .layers import AvgPool2d, Conv2d, Flatten, Linear
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
 __all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "TIME_LINEAR", "MAX_BYTES", "COLLAPSED_MAX_T",
-           "FAITHFUL_GROUP_IMAGES"]
+           "FAITHFUL_GROUP_IMAGES", "first_neuron_layer"]
 
 #: Largest estimated memory, in bytes, of the arrays that grow with T in one run (the
 #: T·B copies of faithful mode, the stacked steps and spike trains of sequential mode).
@@ -85,6 +87,8 @@ class SpikingNetwork:
         ``AvgPool2d``, ``Flatten``, ``BatchNorm`` in evaluation mode) and neuron layers,
         :class:`ParallelNeurons` or :class:`IFNeurons` (not both). Any other layer (an
         activation, max pooling) is a TypeError: it does not commute with the sum over time.
+        A BatchNorm in training mode is a ValueError, at construction and on every run
+        (``set_training(net, True)`` may come later).
     T : int
         Number of time steps.
 
@@ -120,12 +124,8 @@ class SpikingNetwork:
                     "BatchNorm and neuron layers (ParallelNeurons or IFNeurons) are allowed, because "
                     "activations and max pooling do not commute with the sum over time"
                 )
-            if isinstance(layer, BatchNorm) and layer.training:
-                raise ValueError(
-                    f"layer {path} ({layer!r}) is in training mode, where it normalises with batch "
-                    "statistics, which do not commute with the sum over time; call "
-                    "refsnn.networks.containers.set_training(net, False) first"
-                )
+            if isinstance(layer, BatchNorm) and layer.training:  # checked on every run too (modes)
+                raise modes.training_error(self, layer)
         kinds = {type(layer) for layer in self.neuron_layers}
         if len(kinds) != 1:
             raise ValueError("a SpikingNetwork needs neuron layers of exactly one kind (parallel or IF)")
@@ -168,19 +168,25 @@ class SpikingNetwork:
         """Refuse a run whose T-sized arrays would exceed :data:`MAX_BYTES` (estimate).
 
         The estimate comes from a dry run of one zero sample (:func:`refsnn.networks.modes.sample_sizes`),
-        which also raises every shape or channel error up front.
+        which also raises every shape or channel error up front. Faithful mode holds, at
+        once, a few arrays of T copies of one group of samples (one layer's input and
+        output, :func:`refsnn.networks.modes.arrays_alive`); both modes hold the
+        per-step logits (float32) and spike trains (one byte a spike) of the whole batch
+        if asked for, twice while the groups or steps are stacked into one array.
         """
         if mode == "collapsed" or (mode == "sequential" and not steps and record != "spikes"):
             return
         B, T = X.shape[0], self.T
-        sizes, if_sizes = fast_snn.kept_sample_sizes(self, X, modes.sample_sizes)
-        if mode == "faithful":  # predict holds one group of samples at a time (modes.faithful)
-            held = B if (steps or record == "spikes") else min(B, max(1, FAITHFUL_GROUP_IMAGES // T))
-            need = T * held * max(sizes) * 4
-            what = f"T={T} copies of {held} samples through a layer of {max(sizes)} values, float32"
+        sizes, neuron_sizes, alive = fast_snn.kept_sample_sizes(self, X, modes.sample_sizes)
+        results = 2 * B * (sizes[-1] * 4 * steps + sum(neuron_sizes) * (record == "spikes"))  # per step
+        if mode == "faithful":  # one group of samples at a time (modes.faithful)
+            group = min(B, max(1, FAITHFUL_GROUP_IMAGES // T))
+            need = T * (alive * group * max(sizes) * 4 + results)
+            what = (f"T={T} copies of {group} samples through a layer of {max(sizes)} values, float32"
+                    + (", and the per-step results of the whole batch" if results else ""))
             advice = 'use mode="collapsed" (same predictions, memory independent of T) or a smaller batch'
         else:
-            need = T * B * (sizes[-1] * 4 * steps + sum(if_sizes) * (record == "spikes"))
+            need = T * results
             what = f"T={T} steps of a batch of {B}: logits per step and, if recorded, spike trains"
             advice = "use predict(), which sums the steps as it goes, or a smaller batch"
         if need > MAX_BYTES:
@@ -217,7 +223,8 @@ class SpikingNetwork:
         ------
         ValueError
             For an empty, 0-d or non-finite X; a run above :data:`MAX_BYTES`; collapsed
-            mode at T >= :data:`COLLAPSED_MAX_T`; or NaN or infinity produced inside the
+            mode at T >= :data:`COLLAPSED_MAX_T`; a BatchNorm in training mode (naming
+            it, before it runs); or NaN or infinity produced inside the
             network (a :class:`~refsnn.networks.base.NonFiniteError` whose message names
             the first such layer).
         """
@@ -228,19 +235,26 @@ class SpikingNetwork:
 
     def _forward(self, X, mode, steps, record):
         """Run a checked batch. ``steps``: per-step outputs (T, B, K), else their sum
-        (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts)."""
-        self._check_memory(X, mode, steps, record)
-        try:
-            if mode == "sequential":
-                out, records = modes.sequential(self, X, steps, record)
-            elif mode == "faithful":
-                out, records = modes.faithful(self, X, steps, record, group=max(1, FAITHFUL_GROUP_IMAGES // self.T))
-            else:
-                out, records = modes.collapsed(self, X, record)
-        except NonFiniteError:
-            raise modes.diagnose(self, X, mode) from None
-        if not np.isfinite(out).all():
-            raise modes.diagnose(self, X, mode)
+        (B, K); ``record``: None, ``"counts"`` or ``"spikes"`` (trains and counts).
+
+        No backward pass follows, so the layers keep nothing for one
+        (:class:`~refsnn.networks.base.no_backward`): in faithful mode that would be T
+        copies of every layer's input, held after the run.
+        """
+        with no_backward():
+            self._check_memory(X, mode, steps, record)
+            try:
+                if mode == "sequential":
+                    out, records = modes.sequential(self, X, steps, record)
+                elif mode == "faithful":
+                    group = max(1, FAITHFUL_GROUP_IMAGES // self.T)
+                    out, records = modes.faithful(self, X, steps, record, group=group)
+                else:
+                    out, records = modes.collapsed(self, X, record)
+            except NonFiniteError:
+                raise modes.diagnose(self, X, mode) from None
+            if not np.isfinite(out).all():
+                raise modes.diagnose(self, X, mode)
         return out, records
 
     # ----------------------------------------------------------------- results
@@ -306,3 +320,18 @@ class SpikingNetwork:
             raise ValueError(f"layer must be < {len(self.neuron_layers)} (the number of neuron layers), got {index}")
         _, records = self.run(X, record=True)
         return records[index]["spikes"]
+
+
+def first_neuron_layer(net):
+    """(path, layer) of the first neuron layer in the tree ``net``, or None; paths as in
+    :func:`~refsnn.networks.containers.iter_layers`.
+
+    A network that holds neuron layers is the network of a spiking network
+    (``snn.net``), not an ANN: run as one, its neuron layers would read the batch axis
+    as time, firing the B samples as the B steps of one sample. Batched ANN inference
+    asks on every call, so the paths are built only when there is one.
+    """
+    if not any(isinstance(layer, (ParallelNeurons, IFNeurons)) for layer in leaves(net)):
+        return None
+    return next((path, layer) for path, layer in iter_layers(net) if isinstance(layer, (ParallelNeurons, IFNeurons)))
+

@@ -27,6 +27,7 @@ from .._checks import as_float, as_int, check_positive, check_samples
 from . import layer_kernels
 from .containers import evaluation_mode, find_nonfinite, iter_layers, set_training
 from .normalization import BatchNorm
+from .spiking import SpikingNetwork, first_neuron_layer
 
 __all__ = ["cross_entropy", "Adam", "fit", "forward_batches", "predict", "accuracy"]
 
@@ -157,6 +158,20 @@ class Adam:
         p -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
 
 
+def _check_ann(net):
+    """``net`` must be an ANN: a SpikingNetwork, or a network holding neuron layers
+    (``snn.net``, which would read the batch axis as time,
+    :func:`~refsnn.networks.spiking.first_neuron_layer`), is a TypeError."""
+    if isinstance(net, SpikingNetwork):
+        raise TypeError("expected an ANN, got a SpikingNetwork: call its own methods (snn.predict(X), "
+                        "snn.run(X)), which run its T steps")
+    found = first_neuron_layer(net)
+    if found is not None:
+        raise TypeError(f"expected an ANN, but layer {found[0]} ({found[1]!r}) is a neuron layer, which would "
+                        "read the batch axis as time: run the network as a SpikingNetwork "
+                        "(snn.predict(X) for snn.net, or SpikingNetwork(net, T).predict(X))")
+
+
 def _check_data(X, y):
     """Check the samples ``X`` and their integer class labels ``y``."""
     X, y = check_samples(X), np.asarray(y)
@@ -212,7 +227,8 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
     ------
     TypeError
         If ``X`` is not numeric, ``y`` is not of an integer dtype, or ``epochs``,
-        ``batch_size`` or ``lr`` is of the wrong type.
+        ``batch_size`` or ``lr`` is of the wrong type; if ``net`` is a
+        :class:`~refsnn.networks.spiking.SpikingNetwork` or holds neuron layers.
     ValueError
         If ``X`` is empty or not finite; ``y`` is not 1-D, not one label per sample, or
         holds a label < 0 or >= the number of outputs (checked on the first batch, before
@@ -221,6 +237,7 @@ def fit(net, X, y, epochs, batch_size, lr, rng, progress=None):
         too large ``lr``); ``net`` (its weights and every BatchNorm's running
         statistics) is then left as it was before that batch's update.
     """
+    _check_ann(net)
     X, y = _check_data(X, y)
     epochs, batch_size = as_int("epochs", epochs), as_int("batch_size", batch_size)
     lr = check_positive("lr", lr)
@@ -283,15 +300,20 @@ def forward_batches(net, X, batch_size=256):
 
     Runs in evaluation mode (every BatchNorm with its running statistics, restored to
     its previous mode afterwards); non-finite outputs raise a ValueError naming the first
-    layer that produced NaN or infinity.
+    layer that produced NaN or infinity. The layers keep what a backward pass needs of
+    the last batch, as after any forward pass: at most ``batch_size`` samples, and
+    memory that the next call reuses (freed, it would be returned to the system and
+    touched anew).
 
     Raises
     ------
     TypeError
-        If ``batch_size`` is not an integer, or ``X`` is not numeric.
+        If ``batch_size`` is not an integer, or ``X`` is not numeric; if ``net`` is a
+        :class:`~refsnn.networks.spiking.SpikingNetwork` or holds neuron layers.
     ValueError
         If ``batch_size < 1``, or ``X`` is empty or holds NaN or infinity.
     """
+    _check_ann(net)
     X = check_samples(X)
     batch_size = as_int("batch_size", batch_size)
     with evaluation_mode(net):
