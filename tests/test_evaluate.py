@@ -151,6 +151,7 @@ def relu_checkpoint(tmp_path_factory):
                             authors_state_dict(net, "resnet18_relu", classes=100, image_size=32))
 
 
+@pytest.mark.filterwarnings("ignore:ReLU layer")  # channels that random weights never make positive
 def test_evaluate_runs_the_training_free_pipeline_on_a_relu_resnet(files, relu_checkpoint, tmp_path):
     root, _, _ = files
     out = tmp_path / "rows.json"
