@@ -81,10 +81,11 @@ def test_a_dataparallel_state_dict_loses_its_prefix(tmp_path):
 
 # --------------------------------------------------------------------------- the authors' networks
 
-from authors_models import resnet20_qcfs, vgg16_qcfs  # noqa: E402
+from authors_models import resnet18_relu, resnet20_qcfs, resnet50_relu, vgg16_qcfs  # noqa: E402
 
 from refsnn.networks.activations import DAQCFS, QCFS  # noqa: E402
 from refsnn.networks.containers import iter_layers, run  # noqa: E402
+from refsnn.networks.layers import MaxPool2d  # noqa: E402
 from refsnn.networks.conversion import to_parallel_snn  # noqa: E402
 from refsnn.networks.zoo import load_authors  # noqa: E402
 
@@ -173,3 +174,37 @@ def test_vgg16_gives_torchs_logits(tmp_path):
     model = trained_looking(vgg16_qcfs(LEVELS, classes=100), images, g)
     net, x = compare(model, "vgg16", tmp_path, images, classes=100)
     assert_theorem_4_1(net, x)
+
+
+@pytest.mark.parametrize("arch, build, options", [
+    ("resnet18_relu", resnet18_relu, dict(classes=10, image_size=32)),
+    ("resnet50_relu", resnet50_relu, dict(classes=10, image_size=32, width=8, blocks=(1, 2, 1, 1))),
+])
+def test_torchvision_relu_resnet_gives_torchs_logits(tmp_path, arch, build, options):
+    """The torchvision-layout ReLU ResNets, stem max pooling included: torch's logits within
+    1e-5 relative (ReLU has no steps, so no float tie can move a prediction)."""
+    g = torch.Generator().manual_seed(5)
+    images = torch.randn(8, 3, 32, 32, generator=g)
+    torch_options = {k: v for k, v in options.items() if k in ("classes", "width", "blocks")}
+    model = trained_looking(build(**torch_options), images, g)
+    torch.save({"model": model.state_dict()}, tmp_path / "model.pth")
+    net = load_authors(tmp_path / "model.pth", arch, **options)
+    with torch.no_grad():
+        theirs = model(images).numpy()
+    ours = net.forward(images.numpy())
+    print(f"{arch}: max |difference| {np.abs(ours - theirs).max():.2e} of max |logit| {np.abs(theirs).max():.2e}")
+    np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5 * np.abs(theirs).max())
+    assert (ours.argmax(1) == theirs.argmax(1)).all()
+
+
+def test_max_pooling_gives_torchs_output_and_gradient():
+    """MaxPool2d(3, 2, 1) of refsnn against torch's, forward and backward, on an odd size."""
+    g = torch.Generator().manual_seed(6)
+    x = torch.randn(2, 3, 9, 7, generator=g, dtype=torch.float64, requires_grad=True)
+    for kernel, stride, padding in ((3, 2, 1), (2, 2, 0), (3, 1, 1)):
+        out = torch.nn.MaxPool2d(kernel, stride, padding)(x)
+        upstream = torch.randn(out.shape, generator=g, dtype=torch.float64)
+        (theirs,) = torch.autograd.grad(out, x, upstream)
+        ours = MaxPool2d(kernel, stride, padding)
+        np.testing.assert_array_equal(ours.forward(x.detach().numpy()), out.detach().numpy())
+        np.testing.assert_allclose(ours.backward(upstream.numpy()), theirs.numpy(), rtol=1e-12)

@@ -140,3 +140,43 @@ def test_bad_arguments_and_files_end_in_one_line_and_status_2(files, tmp_path, c
     errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
     assert len(errors) == 1 and errors[0].startswith("refsnn evaluate: error:")
     assert __import__("re").search(message, errors[0]), errors[0]
+
+
+@pytest.fixture(scope="module")
+def relu_checkpoint(tmp_path_factory):
+    from refsnn.networks.zoo import relu_resnet18
+
+    net = set_training(relu_resnet18(classes=100, image_size=32, seed=1), False)
+    return write_checkpoint(tmp_path_factory.mktemp("relu") / "resnet18_relu.pth",
+                            authors_state_dict(net, "resnet18_relu", classes=100, image_size=32))
+
+
+@pytest.mark.filterwarnings("ignore:ReLU layer")  # channels that random weights never make positive
+def test_evaluate_runs_the_training_free_pipeline_on_a_relu_resnet(files, relu_checkpoint, tmp_path):
+    root, _, _ = files
+    out = tmp_path / "rows.json"
+    assert main(["evaluate", "--checkpoint", str(relu_checkpoint), "--arch", "resnet18_relu", "--data", "cifar100",
+                 "--data-dir", str(root), "--T", "4", "--if-T", "4", "--calibrate", "4", "--limit", "3",
+                 "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [(r["method"], r["T"]) for r in rows] == [("ann", None), ("parallel", 4), ("parallel_calibrated", 4),
+                                                    ("if", 4)]
+    assert {r["source"] for r in rows} == {"relu"} and len(rows[1]["rate_error"]) == 16  # the stem's ReLU stays
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"--levels": "4"}, "leave out --levels"),
+    ({"--T": None}, "pass --T"),
+    ({"--calibrate": None}, "pass --calibrate N"),
+    ({"--arch": "resnet20"}, "is a QCFS network: pass --levels"),
+])
+def test_a_relu_network_takes_no_levels_but_steps_and_images(files, relu_checkpoint, capsys, change, message):
+    root, _, _ = files
+    args = {"--checkpoint": str(relu_checkpoint), "--arch": "resnet18_relu", "--data": "cifar100",
+            "--data-dir": str(root), "--T": "4", "--calibrate": "2", "--limit": "2"}
+    args.update(change)
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate"] + [v for pair in args.items() if pair[1] is not None for v in pair])
+    assert exit_.value.code == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+    assert len(errors) == 1 and __import__("re").search(message, errors[0]), errors

@@ -785,3 +785,9 @@ def test_an_entry_with_bytes_after_its_announced_array_is_refused(tmp_path):
             archive.writestr(key + ".npy", entry.getvalue() + extra)
     with raises_naming(path, "layer6/bias", "announces"):
         rio.load(path)
+
+
+def test_a_pytorch_checkpoint_is_named_and_pointed_to_its_reader():
+    checkpoint = Path(__file__).resolve().parent / "fixtures" / "tiny_resnet.pth"
+    with pytest.raises(ValueError, match=r"is a PyTorch checkpoint.*checkpoints\.load_state_dict.*zoo\.load_authors"):
+        rio.load(checkpoint)

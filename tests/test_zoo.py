@@ -114,3 +114,36 @@ def test_export_refuses_what_the_authors_layout_cannot_hold():
         authors_state_dict(net, "resnet20", 4, **TINY)
     with pytest.raises(ValueError, match="layout"):
         authors_state_dict(vgg16(4, **small_vgg()), "resnet20", 4, **TINY)
+
+
+@pytest.mark.parametrize("arch, count", [("resnet18_relu", 11_689_512), ("resnet34_relu", 21_797_672),
+                                         ("resnet50_relu", 25_557_032), ("resnet101_relu", 44_549_160)])
+def test_torchvision_resnets_have_torchvisions_parameter_counts(arch, count):
+    """The parameters of torchvision's ImageNet ResNets (its model documentation), counted
+    from the exported state dict without BatchNorm's buffers."""
+    net = ARCHITECTURES[arch](None, classes=1000)[0]
+    state = authors_state_dict(net, arch, classes=1000)
+    buffers = ("running_mean", "running_var", "num_batches_tracked")
+    assert sum(v.size for k, v in state.items() if not k.endswith(buffers)) == count
+    assert "layer4.0.downsample.1.running_var" in state and "fc.weight" in state
+
+
+RELU_TINY = dict(classes=3, width=2, image_size=16)
+
+
+@pytest.mark.parametrize("arch, options", [("resnet18_relu", RELU_TINY),
+                                           ("resnet50_relu", dict(RELU_TINY, blocks=(1, 2, 1, 1)))])
+def test_relu_resnets_export_and_load_round_trip(arch, options):
+    rng = np.random.default_rng(2)
+    net = randomize(ARCHITECTURES[arch](None, **options)[0], rng, conv_bias=False)
+    back = load_authors(authors_state_dict(net, arch, **options), arch, **options)
+    x = rng.normal(size=(2, 3, 16, 16)).astype(np.float32)
+    np.testing.assert_array_equal(back.forward(x), net.forward(x))
+
+
+def test_levels_belong_to_qcfs_networks_only():
+    state = authors_state_dict(ARCHITECTURES["resnet18_relu"](None, **RELU_TINY)[0], "resnet18_relu", **RELU_TINY)
+    with pytest.raises(ValueError, match="a ReLU network has no QCFS level"):
+        load_authors(state, "resnet18_relu", 4, **RELU_TINY)
+    with pytest.raises(ValueError, match="is a QCFS network: its level"):
+        load_authors(state, "resnet20")

@@ -1,7 +1,7 @@
 """Networks: layers, activations, training, data, conversion and spiking networks.
 
 ``base``           the ``Layer`` base class, its input checks and ``NonFiniteError``
-``layers``         ``Linear``, ``Conv2d``, ``AvgPool2d``, ``Flatten`` and their readable twins
+``layers``         ``Linear``, ``Conv2d``, ``AvgPool2d``, ``MaxPool2d``, ``Flatten`` and their readable twins
 ``fast_conv``      the blocked convolution that ``Conv2d`` runs
 ``layer_kernels``  the Numba kernels of the layers, activations, BatchNorm and Adam
 ``activations``    ``ReLU``, ``ClipReLU``, ``QCFS``, ``DAQCFS`` layers
@@ -16,7 +16,7 @@
 ``modes``          its three ways to run: sequential, faithful, collapsed
 ``fast_snn``       the lean paths of a spiking network's inner loop
 ``io``             save and load networks as versioned ``.npz`` files
-``zoo``            the authors' VGG-16 and ResNet-18/20/34 at full size, loaded from their checkpoints
+``zoo``            the authors' VGG-16, ResNet-18/20/34 and ReLU ResNet-18/34/50/101, loaded from their checkpoints
 ``checkpoints``    read PyTorch checkpoints as NumPy arrays, through an allow-list, without torch
 
 The public classes and functions of ``layers``, ``activations``, ``containers``
@@ -27,11 +27,11 @@ equals a submodule name.
 from .activations import DAQCFS, QCFS, ClipReLU, ReLU
 from .containers import Sequential
 from .conversion import activation_outputs, calibrate, record_thresholds, to_if_snn, to_parallel_snn
-from .layers import AvgPool2d, Conv2d, Flatten, Linear
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d
 from .spiking import IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = [
-    "Linear", "Conv2d", "AvgPool2d", "Flatten", "Sequential",
+    "Linear", "Conv2d", "AvgPool2d", "MaxPool2d", "Flatten", "Sequential",
     "ReLU", "ClipReLU", "QCFS", "DAQCFS",
     "ParallelNeurons", "IFNeurons", "SpikingNetwork",
     "record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activation_outputs",

@@ -19,6 +19,14 @@ values that the neuron layers of the converted SNN replace.
 
 The equations are in ``tutorials/00_notation.md`` ("The three-stage pipeline",
 "DA-QCFS"); what refsnn adds to the calibration is in "Calibration details".
+
+**The analog prefix.** Every function takes ``analog_prefix`` k (default 0): the first k
+top-level layers of the network stay as they are, their activations analog ReLU (or
+whatever they are) and max pooling allowed among them; only the activations after them
+are recorded, calibrated and converted, and the SNN runs the prefix once on the analog
+input (:class:`~refsnn.networks.spiking.SpikingNetwork`, "The analog prefix"). That is
+what the authors' conversion does with the stem conv → BN → ReLU → MaxPool2d of their
+torchvision ResNets, whose ReLU is a function call, not a module it replaces.
 """
 
 import copy
@@ -34,18 +42,24 @@ from .containers import (
 )
 from .layers import Conv2d, Linear
 from .normalization import BatchNorm
-from .spiking import TIME_LINEAR, IFNeurons, ParallelNeurons, SpikingNetwork
+from .spiking import ANALOG, TIME_LINEAR, IFNeurons, ParallelNeurons, SpikingNetwork
 
 __all__ = ["record_thresholds", "calibrate", "to_parallel_snn", "to_if_snn", "activation_outputs"]
 
 
-def _check_network(net, name="net"):
+def _check_network(net, name="net", analog_prefix=0):
     """``net`` must be a Sequential whose leaves are time-linear layers or activations
-    (residual blocks and other containers may be nested)."""
+    (residual blocks and other containers may be nested); in its first ``analog_prefix``
+    top-level layers max pooling is allowed too."""
     if not isinstance(net, Sequential):
         raise TypeError(f"{name} must be a refsnn.networks.containers.Sequential network, got {type(net).__name__}")
+    k = as_int("analog_prefix", analog_prefix, minimum=0)
+    if k and k >= len(net.layers):
+        raise ValueError(f"analog_prefix={k} leaves nothing to convert: {name} has {len(net.layers)} top-level layers")
     for path, layer in iter_layers(net):
-        if not isinstance(layer, TIME_LINEAR + ACTIVATIONS):
+        if _in_prefix(path, k) and not isinstance(layer, ANALOG):
+            raise ValueError(f"{name} layer {path} ({layer!r}) cannot be part of the analog prefix")
+        if not _in_prefix(path, k) and not isinstance(layer, TIME_LINEAR + ACTIVATIONS):
             raise ValueError(
                 f"{name} layer {path} ({layer!r}) cannot be converted: between spiking layers only "
                 "Conv2d, Linear, AvgPool2d, Flatten and BatchNorm are allowed"
@@ -73,8 +87,15 @@ def _join(prefix, name):
     return f"{prefix}.{name}" if prefix else name
 
 
-def _activation_paths(net):
-    return {id(layer): path for path, layer in iter_layers(net) if isinstance(layer, ACTIVATIONS)}
+def _in_prefix(path, analog_prefix):
+    """Whether the leaf at ``path`` is in the first ``analog_prefix`` top-level layers."""
+    return int(path.split(".")[0]) < analog_prefix
+
+
+def _activation_paths(net, analog_prefix=0):
+    """id → path of every activation after the analog prefix: those that become neurons."""
+    return {id(layer): path for path, layer in iter_layers(net)
+            if isinstance(layer, ACTIVATIONS) and not _in_prefix(path, analog_prefix)}
 
 
 def _reduce_axes(z):
@@ -82,7 +103,7 @@ def _reduce_axes(z):
     return (0,) + tuple(range(2, z.ndim))
 
 
-def activation_outputs(net, X, batch_size=256):
+def activation_outputs(net, X, batch_size=256, analog_prefix=0):
     """Outputs of every activation layer of an ANN, a list of (B, ...) arrays.
 
     These are the values that each neuron layer of the converted SNN replaces; the demo
@@ -97,33 +118,38 @@ def activation_outputs(net, X, batch_size=256):
         Finite, B >= 1.
     batch_size : int
         >= 1.
+    analog_prefix : int, default 0
+        The activations of the first ``analog_prefix`` top-level layers stay analog in
+        the SNN (module docstring) and are left out.
 
     Returns
     -------
-    list of numpy.ndarray, one (B, ...) array per activation layer, in forward order
-    (the order of the SNN's neuron layers).
+    list of numpy.ndarray, one (B, ...) array per activation layer after the analog
+    prefix, in forward order (the order of the SNN's neuron layers).
 
     Raises
     ------
     ValueError
         Also if a layer outputs NaN or infinity (the message names the first one).
     """
-    _check_network(net)
+    _check_network(net, analog_prefix=analog_prefix)
     X = check_samples(X, dtype=np.float32)
     batch_size = as_int("batch_size", batch_size)
     net = _evaluation_copy(net)
+    spiking = _activation_paths(net, analog_prefix)
     starts = range(0, X.shape[0], batch_size)
-    parts = [_batch_activations(net, X[start:start + batch_size]) for start in starts]
+    parts = [_batch_activations(net, X[start:start + batch_size], spiking) for start in starts]
     return [np.concatenate(p) for p in zip(*parts)]
 
 
-def _batch_activations(net, xb):
-    """What every activation layer of ``net`` outputs on the batch ``xb``, in forward order;
-    a NaN or infinity is a ValueError naming the first layer that produced it."""
+def _batch_activations(net, xb, spiking):
+    """What every activation layer of ``net`` whose id is in ``spiking`` outputs on the
+    batch ``xb``, in forward order; a NaN or infinity is a ValueError naming the first
+    layer that produced it."""
     outs = []
 
     def hook(layer, x):
-        if isinstance(layer, ACTIVATIONS):
+        if id(layer) in spiking:
             outs.append(layer.forward(x))
             return outs[-1]
         return None
@@ -161,7 +187,7 @@ def _silence(net, path, silent):
     return False
 
 
-def record_thresholds(relu_net, X, batch_size=256):
+def record_thresholds(relu_net, X, batch_size=256, analog_prefix=0):
     """Stage 1: record channel-wise thresholds and replace each ReLU by ClipReLU.
 
     θ_c is the running maximum of the ReLU's *input* (pre-activation) over the batch and
@@ -181,6 +207,8 @@ def record_thresholds(relu_net, X, batch_size=256):
     X : numpy.ndarray, shape (B, ...)
         Data to record on (the authors use the whole training set).
     batch_size : int
+    analog_prefix : int, default 0
+        The ReLUs of the first ``analog_prefix`` top-level layers stay ReLU (module docstring).
 
     Returns
     -------
@@ -188,16 +216,18 @@ def record_thresholds(relu_net, X, batch_size=256):
         A copy with ClipReLU(θ_c) in place of every ReLU; ``thresholds_`` holds the θ_c
         in forward order.
     """
-    _check_network(relu_net, "relu_net")
+    _check_network(relu_net, "relu_net", analog_prefix)
     X = check_samples(X, dtype=np.float32)
     batch_size = as_int("batch_size", batch_size)
     net = _evaluation_copy(relu_net)
-    if not any(isinstance(layer, ReLU) for _, layer in iter_layers(net)):
-        raise ValueError("relu_net has no ReLU layer: there is nothing to record")
-    maxima, thresholds, notes = _input_maxima(net, X, batch_size), [], []
+    relus = {id(layer) for path, layer in iter_layers(net)
+             if isinstance(layer, ReLU) and not _in_prefix(path, analog_prefix)}
+    if not relus:
+        raise ValueError("relu_net has no ReLU layer (after the analog prefix): there is nothing to record")
+    maxima, thresholds, notes = _input_maxima(net, X, batch_size, relus), [], []
 
     def replace(path, layer):
-        if not isinstance(layer, ReLU):
+        if id(layer) not in relus:
             return layer
         clip = ClipReLU(_usable_thresholds(net, path, maxima[id(layer)], notes))
         thresholds.append(clip.theta)
@@ -210,12 +240,13 @@ def record_thresholds(relu_net, X, batch_size=256):
     return out
 
 
-def _input_maxima(net, X, batch_size):
-    """id(ReLU) → the channel-wise maximum of its input over all batches of ``X``, float64."""
+def _input_maxima(net, X, batch_size, relus):
+    """id(ReLU) → the channel-wise maximum of its input over all batches of ``X``, float64,
+    for the ReLUs whose ids are in ``relus``."""
     maxima = {}
 
     def hook(layer, x):
-        if isinstance(layer, ReLU):
+        if id(layer) in relus:
             m = x.max(axis=_reduce_axes(x)).astype(np.float64)
             maxima[id(layer)] = np.maximum(maxima[id(layer)], m) if id(layer) in maxima else m
         return None
@@ -260,7 +291,7 @@ def _to_daqcfs(layer, T, x, teacher_levels=None):
 
 
 def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", epochs=1, batch_size=32,
-              calibrate_linear=True, progress=None):
+              calibrate_linear=True, progress=None, analog_prefix=0):
     """Stage 2: layer-wise DA-QCFS calibration of ψ_DA and φ_DA.
 
     A student copy runs DA-QCFS at level T; layer by layer in forward order (greedy), its
@@ -292,6 +323,9 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
         code calibrates only 4-D (convolutional) ones (``False``).
     progress : callable, optional
         Called after each epoch as ``progress(epoch, mean |e_post| of each calibrated layer)``.
+    analog_prefix : int, default 0
+        The activations of the first ``analog_prefix`` top-level layers stay as they are
+        and are not calibrated (module docstring).
 
     Returns
     -------
@@ -299,8 +333,9 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
         A copy with DAQCFS layers at level T.
     """
     X, epochs, batch_size, calibration = _check_calibration(
-        net, X, T, teacher, alpha, phi_update, epochs, batch_size, calibrate_linear)
+        net, X, T, teacher, alpha, phi_update, epochs, batch_size, calibrate_linear, analog_prefix)
     net = _evaluation_copy(net)
+    calibration.spiking = _activation_paths(net, analog_prefix)
     if epochs == 0:  # one pass only builds the DA-QCFS layers (ψ_DA = φ_DA = 0)
         calibration.run_batch(net, X[:batch_size], updating=False)
     for epoch in range(epochs):
@@ -310,10 +345,10 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
     return _replace(net, lambda path, layer: calibration.students.get(id(layer), layer))
 
 
-def _check_calibration(net, X, T, teacher, alpha, phi_update, epochs, batch_size, calibrate_linear):
+def _check_calibration(net, X, T, teacher, alpha, phi_update, epochs, batch_size, calibrate_linear, analog_prefix):
     """The arguments of :func:`calibrate`, checked: ``X``, ``epochs`` and ``batch_size``,
     and the others as a fresh :class:`_Calibration`."""
-    _check_network(net)
+    _check_network(net, analog_prefix=analog_prefix)
     X = check_samples(X, dtype=np.float32)
     T = as_int("T", T)
     epochs = as_int("epochs", epochs, minimum=0)
@@ -322,9 +357,10 @@ def _check_calibration(net, X, T, teacher, alpha, phi_update, epochs, batch_size
     teacher_levels = None if teacher is None else as_int("teacher", teacher)
     alpha = as_float("alpha", alpha, "(0, 1]")
     calibrate_linear = check_bool("calibrate_linear", calibrate_linear)
-    if not _activation_paths(net):
+    spiking = _activation_paths(net, analog_prefix)
+    if not spiking:
         raise ValueError("net has no activation layer: there is nothing to calibrate")
-    if any(isinstance(layer, ReLU) for _, layer in iter_layers(net)):
+    if any(isinstance(layer, ReLU) for _, layer in iter_layers(net) if id(layer) in spiking):
         raise ValueError("net still has ReLU layers: run record_thresholds first")
     return X, epochs, batch_size, _Calibration(T, teacher_levels, alpha, phi_update, calibrate_linear)
 
@@ -349,6 +385,9 @@ class _Calibration:
         Students left uncalibrated (2-D input with ``calibrate_linear=False``).
     errors : dict id(layer) -> list of float
         The mean |e_post| of every batch since it was last cleared.
+    spiking : dict id(layer) -> path
+        The activations to calibrate, those after the analog prefix; set by :func:`calibrate`
+        for its copy of the network.
     """
 
     def __init__(self, T, teacher_levels, alpha, phi_update, calibrate_linear):
@@ -356,6 +395,7 @@ class _Calibration:
         self.phi_update, self.calibrate_linear = phi_update, calibrate_linear
         self.updating = False
         self.students, self.teachers, self.frozen, self.errors = {}, {}, set(), {}
+        self.spiking = {}
 
     def run_batch(self, net, xb, updating):
         """Run the batch ``xb`` through ``net`` as student and teacher, side by side."""
@@ -368,7 +408,7 @@ class _Calibration:
         self.errors.clear()
         for start in range(0, X.shape[0], batch_size):
             self.run_batch(net, X[start:start + batch_size], updating=True)
-        return [float(np.mean(self.errors[key])) for key in _activation_paths(net) if key in self.errors]
+        return [float(np.mean(self.errors[key])) for key in self.spiking if key in self.errors]
 
     def hook(self, layer, x):
         """At an activation layer, update the student's ψ_DA from the inputs z and then its
@@ -388,7 +428,7 @@ class _Calibration:
         details"); ``"accumulate"`` φ_DA ← φ_DA + α·e_post, which drives the mean
         residual to zero.
         """
-        if not isinstance(layer, ACTIVATIONS):
+        if id(layer) not in self.spiking:
             return None
         half = x.shape[0] // 2
         xs, xt = x[:half], x[half:]
@@ -417,10 +457,10 @@ class _Calibration:
 # --------------------------------------------------------------------------- stage 3
 
 
-def _neuron_copy(net, what):
-    _check_network(net)
+def _neuron_copy(net, what, analog_prefix):
+    _check_network(net, analog_prefix=analog_prefix)
     net = _evaluation_copy(net)
-    if not _activation_paths(net):
+    if not _activation_paths(net, analog_prefix):
         raise ValueError(f"net has no activation layer: there is nothing to convert to {what}")
     return net
 
@@ -431,7 +471,7 @@ def _check_level(path, layer, T):
         raise ValueError(f"layer {path} is DA-QCFS at level {layer.levels}; calibrate at T={T} first")
 
 
-def to_parallel_snn(net, T, order="paper"):
+def to_parallel_snn(net, T, order="paper", analog_prefix=0):
     """Stage 3: a parallel SNN from a QCFS or DA-QCFS network (the three-stage pipeline).
 
     QCFS(θ) becomes ParallelNeurons(θ) at T steps: lossless at T = T̃ (Theorem 4.1); at
@@ -449,6 +489,9 @@ def to_parallel_snn(net, T, order="paper"):
     net : refsnn.networks.layers.Sequential
     T : int
     order : {"paper", "code"}
+    analog_prefix : int, default 0
+        The first ``analog_prefix`` top-level layers stay as they are and become the SNN's
+        analog prefix (module docstring).
 
     Returns
     -------
@@ -457,6 +500,8 @@ def to_parallel_snn(net, T, order="paper"):
     T = as_int("T", T)
 
     def neuron(path, layer):
+        if _in_prefix(path, analog_prefix):
+            return layer
         if isinstance(layer, QCFS):
             return ParallelNeurons(float(layer.theta[0]), T, order=order)
         if isinstance(layer, DAQCFS):
@@ -471,10 +516,11 @@ def to_parallel_snn(net, T, order="paper"):
             )
         return layer
 
-    return SpikingNetwork(_replace(_neuron_copy(net, "a parallel SNN"), neuron), T)
+    net = _neuron_copy(net, "a parallel SNN", analog_prefix)
+    return SpikingNetwork(_replace(net, neuron), T, analog_prefix=analog_prefix)
 
 
-def to_if_snn(net, T):
+def to_if_snn(net, T, analog_prefix=0):
     """The sequential IF baseline: every activation becomes IF neurons (the IF neuron).
 
     QCFS(θ) and ClipReLU(θ) become IFNeurons(θ) with v0 = θ/2 and soft reset; DA-QCFS
@@ -487,6 +533,8 @@ def to_if_snn(net, T):
     ----------
     net : refsnn.networks.layers.Sequential
     T : int
+    analog_prefix : int, default 0
+        As in :func:`to_parallel_snn`.
 
     Returns
     -------
@@ -495,6 +543,8 @@ def to_if_snn(net, T):
     T = as_int("T", T)
 
     def neuron(path, layer):
+        if _in_prefix(path, analog_prefix):
+            return layer
         if isinstance(layer, (QCFS, ClipReLU)):
             return IFNeurons(layer.theta)
         if isinstance(layer, DAQCFS):
@@ -505,4 +555,5 @@ def to_if_snn(net, T):
             raise ValueError(f"layer {path} is ReLU: an IF SNN needs thresholds; run record_thresholds first")
         return layer
 
-    return SpikingNetwork(_replace(_neuron_copy(net, "an IF SNN"), neuron), T)
+    net = _neuron_copy(net, "an IF SNN", analog_prefix)
+    return SpikingNetwork(_replace(net, neuron), T, analog_prefix=analog_prefix)

@@ -518,6 +518,10 @@ def load(path):
     try:
         arrays = _read_archive(data)
     except Exception as exc:  # zipfile and NumPy raise many types for damaged input
+        if b"/data.pkl" in data[:4096]:  # the first entry of a torch.save zip archive
+            raise ValueError(f"{path} is a PyTorch checkpoint (torch.save), not a refsnn file: read it with "
+                             "refsnn.networks.checkpoints.load_state_dict, or the authors' networks with "
+                             "refsnn.networks.zoo.load_authors") from None
         raise ValueError(f"{path}: not a readable refsnn file: {type(exc).__name__}: {exc}") from None
     meta = _read_meta(arrays, path)
     _check_keys(meta, arrays, path)

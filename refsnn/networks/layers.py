@@ -18,7 +18,9 @@ Convolutions, linear layers, average pooling and flattening are linear. Max pool
 is not: mean_t max(s_t) ≠ max(mean_t s_t); for example the spike trains (1, 0) and
 (0, 1) have time-means ½ and ½, but the per-step maximum is 1 at both steps. So only
 time-linear operations are allowed between spiking layers, and
-:class:`refsnn.networks.spiking.SpikingNetwork` refuses anything else.
+:class:`refsnn.networks.spiking.SpikingNetwork` refuses anything else. :class:`MaxPool2d`
+exists for the analog prefix only: the layers before the first spiking layer, which see
+the same analog image at every step (the stem of the torchvision ResNets).
 
 **Dtype.** Weights are float32 by default and inputs are cast to the weights' dtype,
 so a whole network runs in float32, the precision that BLAS runs fastest.
@@ -42,7 +44,7 @@ from .base import (
 from . import activations, containers, fast_conv, layer_kernels
 
 __all__ = [
-    "Linear", "Conv2d", "AvgPool2d", "Flatten",
+    "Linear", "Conv2d", "AvgPool2d", "MaxPool2d", "Flatten",
     "conv2d_reference", "im2col_reference", "col2im_reference", "conv_output_reference",
     "avg_pool2d_reference",
 ]
@@ -365,6 +367,73 @@ class AvgPool2d(Layer):
             for v in range(k):
                 dx[:, :, u:Ho * k:k, v:Wo * k:k] = share
         return dx
+
+
+class MaxPool2d(Layer):
+    """Max pooling over k×k windows with a stride and padding, as ``torch.nn.MaxPool2d``.
+
+    .. math::  y_{b,c,i,j} = \\max_{u,v < k} x^{pad}_{b,c,\\,s i + u,\\,s j + v}
+
+    where x^pad is x padded by p on every side with −∞ (padding never wins a window).
+    Shapes: (B, C, H, W) → (B, C, ⌊(H + 2p − k)/s⌋ + 1, ⌊(W + 2p − k)/s⌋ + 1).
+
+    Max pooling does not commute with the sum over time (module docstring), so a
+    :class:`~refsnn.networks.spiking.SpikingNetwork` accepts it only in its analog prefix,
+    the layers before the first neuron layer, which run once on the analog input.
+
+    Parameters
+    ----------
+    kernel_size : int
+    stride : int, optional
+        Default ``kernel_size``.
+    padding : int, default 0
+        At most ``kernel_size // 2``, as in PyTorch.
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        self.kernel_size = positive_int("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else positive_int("stride", stride)
+        self.padding = as_int("padding", padding, minimum=0)
+        if self.padding > self.kernel_size // 2:
+            raise ValueError(f"padding must be at most kernel_size // 2 = {self.kernel_size // 2}, got {padding}")
+        self._x = None
+
+    def __repr__(self):
+        return f"MaxPool2d({self.kernel_size}, stride={self.stride}, padding={self.padding})"
+
+    def output_shape(self, H, W):
+        k, s, p = self.kernel_size, self.stride, self.padding
+        return (H + 2 * p - k) // s + 1, (W + 2 * p - k) // s + 1
+
+    def _windows(self, x):
+        """Every k×k window of the −∞-padded input, shape (B, C, Ho, Wo, k, k)."""
+        p, s = self.padding, self.stride
+        padded = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+        return sliding_window_view(padded, (self.kernel_size,) * 2, axis=(2, 3))[:, :, ::s, ::s]
+
+    def forward(self, x):
+        x = as_input(self, x)
+        check_ndim(self, x, (4,), "(B, C, H, W)")
+        if x.shape[2] + 2 * self.padding < self.kernel_size or x.shape[3] + 2 * self.padding < self.kernel_size:
+            raise ValueError(f"{self!r}: input {x.shape} is smaller than the window")
+        self._x = x
+        return self._windows(x).max(axis=(4, 5))
+
+    def backward(self, grad_out):
+        """Each window's gradient goes to its largest input (the first in row-major order
+        at a tie); overlapping windows add up."""
+        x = self._saved("_x")
+        B, C, H, W = x.shape
+        Ho, Wo = self.output_shape(H, W)
+        g = self._check_grad(grad_out, (B, C, Ho, Wo)).astype(x.dtype, copy=False)
+        k, s, p = self.kernel_size, self.stride, self.padding
+        first = self._windows(x).reshape(B, C, Ho, Wo, k * k).argmax(axis=-1)
+        rows = s * np.arange(Ho)[:, None] + first // k  # padded coordinates of each maximum
+        cols = s * np.arange(Wo)[None, :] + first % k
+        dx = np.zeros((B, C, H + 2 * p, W + 2 * p), dtype=x.dtype)
+        b, c = np.arange(B)[:, None, None, None], np.arange(C)[None, :, None, None]
+        np.add.at(dx, (b, c, rows, cols), g)
+        return dx[:, :, p:p + H, p:p + W]
 
 
 class Flatten(Layer):

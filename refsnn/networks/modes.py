@@ -4,7 +4,9 @@ Each mode is one function ``(network, X, ...) → (outputs, records)``, a forwar
 over the network's tree (:func:`refsnn.networks.containers.run`) with a hook that fires
 the neuron layers; ``records`` holds, per neuron layer in forward order, its spike
 counts ``"counts"`` (B, ...) and, if asked for, its spike trains ``"spikes"`` (T, B, ...).
-``record`` is None, ``"counts"`` or ``"spikes"`` (trains and counts).
+``record`` is None, ``"counts"`` or ``"spikes"`` (trains and counts). Every mode runs the
+network's ``body``; its ``X`` is the output of the analog prefix, which ran once before
+(:class:`~refsnn.networks.spiking.SpikingNetwork`, "The analog prefix").
 
 :func:`sequential` (IF networks)
     T full forward passes, one per step; every IF layer keeps its membrane between steps.
@@ -51,7 +53,7 @@ def sequential(network, X, steps, record):
     hook = _sequential_hook(network, records, record)
     outputs, total = [], None
     for _ in range(network.T):
-        x = run(network.net, X, hook)
+        x = run(network.body, X, hook)
         if steps:
             outputs.append(x)
         elif total is None:
@@ -96,7 +98,7 @@ def faithful(network, X, steps, record, group):
         Xg = X[start:start + group]
         n = Xg.shape[0]
         records = []
-        out = run(network.net, _time_major(Xg, T), _faithful_hook(network, n, records, record))
+        out = run(network.body, _time_major(Xg, T), _faithful_hook(network, n, records, record))
         out = out.reshape((T, n) + out.shape[1:])
         outputs.append(out if steps else out.sum(axis=0))
         groups.append(records)
@@ -139,7 +141,7 @@ def collapsed(network, X, record):
     if not np.isfinite(total).all():
         raise NonFiniteError(f"the summed input T·X overflows float32 at T={network.T}")
     records = []
-    return run(network.net, total, _collapsed_hook(network, records, record)), records
+    return run(network.body, total, _collapsed_hook(network, records, record)), records
 
 
 def _offset(layer):
@@ -212,15 +214,15 @@ def diagnose(network, X, mode):
         total = X * np.float32(network.T)
         if not np.isfinite(total).all():
             return NonFiniteError(f"the summed input T·X overflows float32 at T={network.T}")
-        error = find_nonfinite(network.net, total, _collapsed_hook(network, [], None))
+        error = find_nonfinite(network.body, total, _collapsed_hook(network, [], None))
     elif mode == "faithful":
-        error = find_nonfinite(network.net, _time_major(X, network.T), _faithful_hook(network, X.shape[0], [], None))
+        error = find_nonfinite(network.body, _time_major(X, network.T), _faithful_hook(network, X.shape[0], [], None))
     else:
         for layer in network.neuron_layers:
             layer.reset()
         hook = _sequential_hook(network, [], None)
         for _ in range(network.T):
-            error = error or find_nonfinite(network.net, X, hook)
+            error = error or find_nonfinite(network.body, X, hook)
     return error or NonFiniteError("the network produces NaN or infinity")
 
 
@@ -249,8 +251,8 @@ def sample_sizes(network, X):
         sizes.append(int(np.prod(out.shape[1:])))
         return out
 
-    run(network.net, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
-    return sizes, neuron_sizes, arrays_alive(network.net)
+    run(network.body, np.zeros((1,) + X.shape[1:], dtype=X.dtype), dry)
+    return sizes, neuron_sizes, arrays_alive(network.body)
 
 
 def arrays_alive(net):

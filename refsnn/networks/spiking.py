@@ -23,7 +23,9 @@ Three ways to run a network (all give the same predictions, up to float ties;
 Only time-linear layers (:data:`TIME_LINEAR`) may sit between neuron layers: an
 activation or max pooling does not commute with the sum over time, so faithful and
 collapsed mode would disagree (:mod:`refsnn.networks.layers`). :class:`SpikingNetwork`
-refuses any other layer.
+refuses any other layer, except in its analog prefix: the first top-level layers, before
+any neuron layer, which run once on the analog input (:data:`ANALOG`; the class's Notes
+say why that is exact under direct encoding).
 
 Limits
     Faithful mode holds T copies of a group's layer inputs and outputs (and per-step
@@ -51,15 +53,16 @@ import numpy as np
 
 from .._checks import as_int, check_choice, check_samples
 from . import fast_snn, modes
+from .activations import ACTIVATIONS
 from .base import NonFiniteError, no_backward
 from .containers import Sequential, iter_layers, leaves
 from .fast_snn import COLLAPSED_MAX_T
-from .layers import AvgPool2d, Conv2d, Flatten, Linear
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d
 from .neuron_layers import IFNeurons, ParallelNeurons, channel_view
 from .normalization import BatchNorm
 
-__all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "TIME_LINEAR", "MAX_BYTES", "COLLAPSED_MAX_T",
-           "FAITHFUL_GROUP_IMAGES", "first_neuron_layer"]
+__all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "TIME_LINEAR", "ANALOG", "MAX_BYTES",
+           "COLLAPSED_MAX_T", "FAITHFUL_GROUP_IMAGES", "first_neuron_layer"]
 
 #: Largest estimated memory, in bytes, of the arrays that grow with T in one run (the
 #: T·B copies of faithful mode, the stacked steps and spike trains of sequential mode).
@@ -73,6 +76,9 @@ FAITHFUL_GROUP_IMAGES = 256
 #: The time-linear layers: f(Σ_t x_t) = Σ_t f(x_t) up to a constant, so they may sit
 #: between neuron layers (BatchNorm in evaluation mode).
 TIME_LINEAR = (Conv2d, Linear, AvgPool2d, Flatten, BatchNorm)
+#: The layers of an analog prefix: any function of the analog input (class Notes), so
+#: the time-linear layers, max pooling and the ANN activations (ReLU stays ReLU there).
+ANALOG = TIME_LINEAR + (MaxPool2d,) + ACTIVATIONS
 
 
 class SpikingNetwork:
@@ -91,6 +97,10 @@ class SpikingNetwork:
         (``set_training(net, True)`` may come later).
     T : int
         Number of time steps.
+    analog_prefix : int, default 0
+        How many top-level layers of ``net`` form the analog prefix: layers of
+        :data:`ANALOG` (max pooling and activations allowed) that run once per batch,
+        outside the time dimension, before the first neuron layer (Notes). 0: none.
 
     Attributes
     ----------
@@ -98,6 +108,9 @@ class SpikingNetwork:
         The network.
     layers : list
         Its top-level layers (``net.layers``).
+    prefix, body : Sequential
+        ``net``'s first ``analog_prefix`` top-level layers and the rest (``net`` itself
+        when there is no prefix); every mode runs the body on the prefix's output.
     kind : {"parallel", "if"}
 
     Notes
@@ -107,22 +120,40 @@ class SpikingNetwork:
     so the time sum of a block is the sum of its paths' time sums, and the neuron layer
     after it receives exactly the total current Σ_t I_t that the faithful mode feeds it
     step by step (:mod:`refsnn.networks.modes`).
+
+    **The analog prefix.** Under direct encoding the input is the same analog image x at
+    every step, so any function g of it, max pooling and ReLU included, gives the same
+    g(x) at every step: running g once and repeating its output is the same as running
+    it at every step, and the time sum of the constant g(x) is T·g(x), what collapsed
+    mode feeds on. So the layers before the first neuron layer may be any layers; the
+    authors' conversion leaves the stem of their torchvision ResNets (conv → BN → ReLU →
+    MaxPool2d(3, 2, 1)) analog in this way. After the first neuron layer the inputs are
+    spikes that change from step to step, and only time-linear layers are allowed.
     """
 
-    def __init__(self, net, T):
+    def __init__(self, net, T, analog_prefix=0):
         if isinstance(net, (list, tuple)):
             net = Sequential(*net)
         if not isinstance(net, Sequential):
             raise TypeError(f"net must be a Sequential or a list of layers, got {type(net).__name__}")
         self.net = net
         self.T = as_int("T", T)
+        k = self.analog_prefix = as_int("analog_prefix", analog_prefix, minimum=0)
+        if k and k >= len(net.layers):
+            raise ValueError(f"analog_prefix={k} leaves no layer to spike: net has {len(net.layers)} top-level layers")
+        self.prefix, self.body = Sequential(*net.layers[:k]), (net if k == 0 else Sequential(*net.layers[k:]))
         for path, layer in iter_layers(net):
-            if not isinstance(layer, TIME_LINEAR + (ParallelNeurons, IFNeurons)):
+            analog = int(path.split(".")[0]) < k
+            if analog and not isinstance(layer, ANALOG):
+                raise TypeError(f"layer {path} ({layer!r}) cannot be part of the analog prefix, which holds "
+                                "time-linear layers, max pooling and activations, but no neuron layer")
+            if not analog and not isinstance(layer, TIME_LINEAR + (ParallelNeurons, IFNeurons)):
                 raise TypeError(
                     f"layer {path} ({layer!r}, of type {type(layer).__name__}) cannot be part of a "
                     "SpikingNetwork: only the time-linear layers Conv2d, Linear, AvgPool2d, Flatten and "
                     "BatchNorm and neuron layers (ParallelNeurons or IFNeurons) are allowed, because "
-                    "activations and max pooling do not commute with the sum over time"
+                    "activations and max pooling do not commute with the sum over time (they are "
+                    "allowed only in the analog prefix, before the first neuron layer)"
                 )
             if isinstance(layer, BatchNorm) and layer.training:  # checked on every run too (modes)
                 raise modes.training_error(self, layer)
@@ -136,7 +167,8 @@ class SpikingNetwork:
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
-        return f"SpikingNetwork(T={self.T}, kind={self.kind!r}, [{inner}])"
+        prefix = f", analog_prefix={self.analog_prefix}" if self.analog_prefix else ""
+        return f"SpikingNetwork(T={self.T}, kind={self.kind!r}{prefix}, [{inner}])"
 
     @property
     def layers(self):
@@ -242,6 +274,7 @@ class SpikingNetwork:
         copies of every layer's input, held after the run.
         """
         with no_backward():
+            X = self._analog(X)
             self._check_memory(X, mode, steps, record)
             try:
                 if mode == "sequential":
@@ -256,6 +289,18 @@ class SpikingNetwork:
             if not np.isfinite(out).all():
                 raise modes.diagnose(self, X, mode)
         return out, records
+
+    def _analog(self, X):
+        """The analog prefix's output on X, computed once: under direct encoding it is the
+        same at every step (class Notes). X itself when there is no prefix."""
+        if not self.prefix.layers:
+            return X
+        for layer in leaves(self.prefix):
+            if isinstance(layer, BatchNorm) and layer.training:
+                raise modes.training_error(self, layer)
+        out = self.prefix.forward(X)
+        self.prefix.check_output(X, out)
+        return out
 
     # ----------------------------------------------------------------- results
 

@@ -19,6 +19,20 @@ Hao et al. train VGG-16 and ResNet-18/20/34 QCFS networks in PyTorch
     global average pooling and ``fc``. Keys ``conv1.0.weight``,
     ``conv2_x.0.residual_function.0.weight``, ``….shortcut.0.weight``, ``….relu.up``,
     ``fc.weight``.
+:func:`relu_resnet18`, :func:`relu_resnet34`, :func:`relu_resnet50`, :func:`relu_resnet101`
+    The torchvision-layout ReLU ResNets of the training-free results (``models/ResNet_ReLU.py``):
+    a stem Conv7×7 stride 2 without bias → BatchNorm → ReLU → MaxPool2d(3, 2, 1), then
+    ``layer1`` … ``layer4`` of widths 64/128/256/512, BasicBlocks ([2, 2, 2, 2] and [3, 4,
+    6, 3]: conv1 → bn1 → relu1 → conv2 → bn2, then relu2 after the sum) or Bottlenecks
+    ([3, 4, 6, 3] and [3, 4, 23, 3]: 1×1 → 3×3 with the stride → 1×1 to 4× the width, relu1
+    and relu2 between them, relu3 after the sum), the first block of every later stage
+    with stride 2; global average pooling and ``fc``. Keys ``conv1.weight``, ``bn1.…``,
+    ``layer1.0.conv1.weight``, ``….downsample.0.weight``, ``….downsample.1.…``,
+    ``fc.weight``. The stem is the network's first top-level layer and its analog prefix
+    (:data:`ANALOG_PREFIX`): the authors' conversion replaces the ReLU modules ``relu1``,
+    ``relu2``, ``relu3`` and leaves the stem's ReLU, a function call, and its max pooling
+    analog; the training-free pipeline records, calibrates and converts with
+    ``analog_prefix=1`` (:mod:`refsnn.networks.conversion`).
 
 How the authors' values map onto refsnn's layers:
 
@@ -39,13 +53,14 @@ refsnn network under the authors' names, ready for ``torch.save`` and their ``ma
 import numpy as np
 
 from .._checks import as_int, check_choice
-from .activations import DAQCFS, QCFS
+from .activations import DAQCFS, QCFS, ReLU
 from .checkpoints import load_state_dict
 from .containers import Residual, Sequential, iter_layers, map_children, set_training
-from .layers import AvgPool2d, Conv2d, Flatten, Linear
+from .layers import AvgPool2d, Conv2d, Flatten, Linear, MaxPool2d
 from .normalization import BatchNorm
 
-__all__ = ["ARCHITECTURES", "vgg16", "resnet18", "resnet20", "resnet34", "load_authors", "authors_state_dict"]
+__all__ = ["ARCHITECTURES", "ANALOG_PREFIX", "vgg16", "resnet18", "resnet20", "resnet34", "relu_resnet18",
+           "relu_resnet34", "relu_resnet50", "relu_resnet101", "load_authors", "authors_state_dict"]
 
 #: The keys of each kind of layer in a PyTorch state dict.
 KEYS = {Conv2d: ("weight", "bias"), Linear: ("weight", "bias"),
@@ -129,6 +144,49 @@ def _resnet(levels, blocks, classes=10, width=16, image_size=32, theta=8.0, in_c
     return Sequential(*parts), name
 
 
+def _conv_bn(name, rng, prefix, c_in, c_out, kernel, stride, bn):
+    """Conv k×k without bias (padding k // 2) → BatchNorm, named ``prefix`` and ``bn``."""
+    conv = name(prefix, Conv2d(c_in, c_out, kernel, stride, kernel // 2, rng=rng), ("weight",))
+    return [conv, name(bn, BatchNorm(c_out))]
+
+
+def _torchvision_block(name, rng, prefix, c_in, width, stride, bottleneck):
+    """A torchvision BasicBlock (two 3×3, ``relu1`` between, ``relu2`` after the sum) or
+    Bottleneck (1×1 → 3×3 with the stride → 1×1 to 4·width, ``relu3`` after the sum)."""
+    p = prefix
+    if bottleneck:
+        c_out = 4 * width
+        main = (_conv_bn(name, rng, f"{p}.conv1", c_in, width, 1, 1, f"{p}.bn1") + [ReLU()]
+                + _conv_bn(name, rng, f"{p}.conv2", width, width, 3, stride, f"{p}.bn2") + [ReLU()]
+                + _conv_bn(name, rng, f"{p}.conv3", width, c_out, 1, 1, f"{p}.bn3"))
+    else:
+        c_out = width
+        main = (_conv_bn(name, rng, f"{p}.conv1", c_in, width, 3, stride, f"{p}.bn1") + [ReLU()]
+                + _conv_bn(name, rng, f"{p}.conv2", width, width, 3, 1, f"{p}.bn2"))
+    shortcut = None
+    if stride != 1 or c_in != c_out:
+        shortcut = Sequential(*_conv_bn(name, rng, f"{p}.downsample.0", c_in, c_out, 1, stride, f"{p}.downsample.1"))
+    return Residual(Sequential(*main), shortcut, ReLU()), c_out
+
+
+def _relu_resnet(blocks, bottleneck, classes=1000, width=64, image_size=224, in_channels=3, seed=0):
+    name, rng = _Names(), _rng(seed)
+    classes, width = as_int("classes", classes), as_int("width", width)
+    size, c = as_int("image_size", image_size), as_int("in_channels", in_channels)
+    stem = Sequential(*_conv_bn(name, rng, "conv1", c, width, 7, 2, "bn1"), ReLU(), MaxPool2d(3, 2, 1))
+    parts, c, size = [stem], width, ((size - 1) // 2) // 2 + 1  # 7×7 stride 2 padding 3, then the max pooling
+    for k, n in enumerate(blocks):
+        stage = []
+        for b in range(as_int("blocks", n)):
+            stride = 2 if k > 0 and b == 0 else 1
+            block, c = _torchvision_block(name, rng, f"layer{k + 1}.{b}", c, width * 2 ** k, stride, bottleneck)
+            stage.append(block)
+            size = (size - 1) // 2 + 1 if stride == 2 else size
+        parts.append(Sequential(*stage))
+    parts += [AvgPool2d(size), Flatten(), name("fc", Linear(c, classes, rng))]  # AdaptiveAvgPool2d((1, 1))
+    return Sequential(*parts), name
+
+
 def vgg16(levels, classes=10, image_size=32, width=64, hidden=4096, theta=8.0, in_channels=3, seed=0):
     """The authors' VGG-16 with QCFS activations (module docstring).
 
@@ -173,17 +231,57 @@ def resnet34(levels, classes=10, image_size=32, width=64, theta=8.0, in_channels
     return _resnet(levels, (3, 4, 6, 3), classes, width, image_size, theta, in_channels, seed)[0]
 
 
+def relu_resnet18(classes=1000, image_size=224, width=64, in_channels=3, seed=0):
+    """The authors' torchvision-layout ReLU ResNet-18: [2, 2, 2, 2] BasicBlocks after the
+    analog stem (module docstring); ``width`` w gives stages w … 8w, other arguments as in
+    :func:`vgg16`. Input (B, in_channels, image_size, image_size), output (B, classes)."""
+    return _relu_resnet((2, 2, 2, 2), False, classes, width, image_size, in_channels, seed)[0]
+
+
+def relu_resnet34(classes=1000, image_size=224, width=64, in_channels=3, seed=0):
+    """ReLU ResNet-34: [3, 4, 6, 3] BasicBlocks, otherwise as :func:`relu_resnet18`."""
+    return _relu_resnet((3, 4, 6, 3), False, classes, width, image_size, in_channels, seed)[0]
+
+
+def relu_resnet50(classes=1000, image_size=224, width=64, in_channels=3, seed=0):
+    """ReLU ResNet-50: [3, 4, 6, 3] Bottlenecks (outputs 4w … 32w), otherwise as :func:`relu_resnet18`."""
+    return _relu_resnet((3, 4, 6, 3), True, classes, width, image_size, in_channels, seed)[0]
+
+
+def relu_resnet101(classes=1000, image_size=224, width=64, in_channels=3, seed=0):
+    """ReLU ResNet-101: [3, 4, 23, 3] Bottlenecks, otherwise as :func:`relu_resnet50`."""
+    return _relu_resnet((3, 4, 23, 3), True, classes, width, image_size, in_channels, seed)[0]
+
+
+def _relu(blocks, bottleneck):
+    """An ARCHITECTURES builder of a ReLU ResNet: ReLU networks have no level, ``levels`` is None."""
+    def build(levels, blocks=blocks, **options):
+        if levels is not None:
+            raise ValueError(f"levels={levels!r}: a ReLU network has no QCFS level T~ (leave it out)")
+        return _relu_resnet(blocks, bottleneck, **options)
+    return build
+
+
 #: Architecture name → builder of (network, names): the names of ``refsnn evaluate --arch``.
 ARCHITECTURES = {
     "vgg16": _vgg16,
     "resnet18": lambda levels, **kw: _resnet(levels, (2, 2, 2, 2), width=kw.pop("width", 64), **kw),
     "resnet20": lambda levels, blocks=(3, 3, 3), **kw: _resnet(levels, blocks, width=kw.pop("width", 16), **kw),
     "resnet34": lambda levels, **kw: _resnet(levels, (3, 4, 6, 3), width=kw.pop("width", 64), **kw),
+    "resnet18_relu": _relu((2, 2, 2, 2), False),
+    "resnet34_relu": _relu((3, 4, 6, 3), False),
+    "resnet50_relu": _relu((3, 4, 6, 3), True),
+    "resnet101_relu": _relu((3, 4, 23, 3), True),
 }
+#: Architecture name → its analog prefix, the top-level layers that stay analog in the SNN
+#: (the stem of the ReLU ResNets); 0 for the others.
+ANALOG_PREFIX = {arch: int(arch.endswith("_relu")) for arch in ARCHITECTURES}
 
 
 def _build(arch, levels, options):
     check_choice("arch", arch, tuple(ARCHITECTURES))
+    if levels is None and not ANALOG_PREFIX[arch]:
+        raise ValueError(f"the authors' {arch} is a QCFS network: its level T~ (levels) is required")
     return ARCHITECTURES[arch](levels, **options)
 
 
@@ -234,7 +332,7 @@ def _swap(layer, new):
     return layer if replaced is layer else replaced
 
 
-def load_authors(checkpoint, arch, levels, **options):
+def load_authors(checkpoint, arch, levels=None, **options):
     """A refsnn network from a checkpoint of the authors' code (module docstring).
 
     Parameters
@@ -242,19 +340,23 @@ def load_authors(checkpoint, arch, levels, **options):
     checkpoint : str, os.PathLike or dict
         A ``torch.save`` file (read by :func:`refsnn.networks.checkpoints.load_state_dict`,
         nesting and ``module.`` prefixes allowed), or a state dict of NumPy arrays.
-    arch : {"vgg16", "resnet18", "resnet20", "resnet34"}
+    arch : str
+        A key of :data:`ARCHITECTURES`: "vgg16", "resnet18", "resnet20", "resnet34" (QCFS)
+        or "resnet18_relu", "resnet34_relu", "resnet50_relu", "resnet101_relu" (ReLU).
     levels : int
-        T̃, the QCFS level the network was trained with (not stored in a checkpoint).
+        T̃, the QCFS level the network was trained with (not stored in a checkpoint);
+        required for the QCFS networks, left out (None) for the ReLU ones.
     **options
         ``classes``, ``image_size``, ``width``, ``in_channels`` (and ``hidden`` for vgg16,
-        ``blocks`` for resnet20) as the builders take them; they must describe the
-        checkpoint, or its keys come out mis-shaped.
+        ``blocks`` for resnet20 and the ReLU ResNets) as the builders take them; they must
+        describe the checkpoint, or its keys come out mis-shaped.
 
     Returns
     -------
     refsnn.networks.containers.Sequential
         In evaluation mode, float32 weights, QCFS (or DA-QCFS where the checkpoint was
-        calibrated) at level ``levels``.
+        calibrated) at level ``levels``, or ReLU; its first :data:`ANALOG_PREFIX` ``[arch]``
+        top-level layers are the analog prefix of the converted SNN.
 
     Raises
     ------
@@ -289,7 +391,7 @@ def _raise_problems(checkpoint, arch, problems):
         raise ValueError(f"{_source(checkpoint)} does not fit the authors' {arch}: {listed}")
 
 
-def authors_state_dict(net, arch, levels, **options):
+def authors_state_dict(net, arch, levels=None, **options):
     """The arrays of ``net`` under the authors' key names: what their ``main.py`` loads once
     each is passed to ``torch.from_numpy`` and saved as ``{'model': state_dict}``.
 

@@ -143,17 +143,20 @@ def build_parser():
 
     evaluate = add("evaluate", "evaluate a checkpoint of the authors' code as an ANN and as SNNs")
     evaluate.add_argument("--checkpoint", required=True, metavar="PATH", help="a torch.save file (zip format)")
-    evaluate.add_argument("--arch", required=True, choices=("vgg16", "resnet18", "resnet20", "resnet34"),
+    evaluate.add_argument("--arch", required=True, choices=("vgg16", "resnet18", "resnet20", "resnet34", "resnet18_relu",
+                                                             "resnet34_relu", "resnet50_relu", "resnet101_relu"),
                           help="the authors' architecture the checkpoint holds")
-    evaluate.add_argument("--levels", required=True, type=int, metavar="L",
-                          help="the QCFS level T~ the network was trained with (not stored in a checkpoint)")
+    evaluate.add_argument("--levels", type=int, metavar="L",
+                          help="the QCFS level T~ the network was trained with (not stored in a checkpoint); "
+                               "required for QCFS networks, left out for the *_relu ones")
     evaluate.add_argument("--data", required=True, choices=("cifar10", "cifar100", "mnist", "digits"), help="test set")
     evaluate.add_argument("--data-dir", metavar="DIR",
                           help="folder of the data (cifar-10-batches-py/, cifar-100-python/, or their parent)")
-    evaluate.add_argument("--T", type=int, nargs="+", metavar="T", help="time steps of the parallel SNN (default: L)")
+    evaluate.add_argument("--T", type=int, nargs="+", metavar="T", help="time steps of the parallel SNN (default: L; required for *_relu)")
     evaluate.add_argument("--if-T", type=int, nargs="+", default=[], metavar="T", help="time steps of the IF SNN")
     evaluate.add_argument("--calibrate", type=int, default=0, metavar="N",
-                          help="also calibrate DA-QCFS on the first N training images (default 0: no)")
+                          help="also calibrate DA-QCFS on the first N training images (default 0: no); "
+                               "*_relu: record the thresholds and calibrate on them (required)")
     evaluate.add_argument("--limit", type=int, metavar="N", help="the first N test images only")
     evaluate.add_argument("--batch-size", type=int, default=100, metavar="B", help="images per chunk (default 100)")
     evaluate.add_argument("--json", metavar="PATH", help="also write the rows as JSON to PATH (its folder must exist)")
@@ -253,7 +256,8 @@ def _check_evaluate(args):
     """``refsnn evaluate``'s numbers, paths and files, before any work starts."""
     from pathlib import Path
 
-    for flag, values, minimum in (("--levels", [args.levels], 1), ("--T", args.T or [], 1),
+    levels = [] if args.levels is None else [args.levels]
+    for flag, values, minimum in (("--levels", levels, 1), ("--T", args.T or [], 1),
                                   ("--if-T", args.if_T, 1), ("--calibrate", [args.calibrate], 0),
                                   ("--limit", [] if args.limit is None else [args.limit], 1),
                                   ("--batch-size", [args.batch_size], 1)):
