@@ -521,3 +521,17 @@ def test_activation_outputs_use_the_running_statistics_of_a_network_in_training_
     np.testing.assert_array_equal(found[0], expected[0])
     assert bn.training
     np.testing.assert_array_equal(bn.running_mean, [0.5, -0.25, 1.0])
+
+
+def test_no_function_of_the_pipeline_is_longer_than_fifty_lines():
+    """The conversion module reads in one sitting: every function, docstring included, fits
+    in 50 lines (the same rule holds for the demo program, ``tests/test_demo.py``)."""
+    import ast
+    import inspect
+
+    from refsnn.networks import conversion
+
+    tree = ast.parse(inspect.getsource(conversion))
+    long = [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 > 50]
+    assert not long, long

@@ -195,3 +195,17 @@ def test_per_step_curves_are_shown_at_the_powers_of_two_and_at_T():
     assert demo._shown_steps(4) == [1, 2, 4]
     assert demo._shown_steps(5) == [1, 2, 4, 5]
     assert demo._shown_steps(12) == [1, 2, 4, 8, 12]
+
+
+def test_no_function_of_the_demo_is_longer_than_fifty_lines():
+    """One function per result block: every function of the demo, docstring included, fits
+    in 50 lines."""
+    import ast
+    import inspect
+
+    from refsnn.programs import demo
+
+    tree = ast.parse(inspect.getsource(demo))
+    long = [(node.name, node.end_lineno - node.lineno + 1) for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef) and node.end_lineno - node.lineno + 1 > 50]
+    assert not long, long

@@ -112,7 +112,7 @@ def activation_outputs(net, X, batch_size=256, analog_prefix=0):
 
     Parameters
     ----------
-    net : refsnn.networks.layers.Sequential
+    net : refsnn.networks.containers.Sequential
         Residual blocks may be nested inside.
     X : numpy.ndarray, shape (B, ...)
         Finite, B >= 1.
@@ -201,9 +201,8 @@ def record_thresholds(relu_net, X, batch_size=256, analog_prefix=0):
 
     Parameters
     ----------
-    relu_net : refsnn.networks.layers.Sequential
-        A network with ReLU activations; residual blocks may be nested inside. It runs in
-        evaluation mode.
+    relu_net : Sequential
+        A network with ReLU activations, residual blocks allowed; it runs in evaluation mode.
     X : numpy.ndarray, shape (B, ...)
         Data to record on (the authors use the whole training set).
     batch_size : int
@@ -212,9 +211,8 @@ def record_thresholds(relu_net, X, batch_size=256, analog_prefix=0):
 
     Returns
     -------
-    refsnn.networks.layers.Sequential
-        A copy with ClipReLU(θ_c) in place of every ReLU; ``thresholds_`` holds the θ_c
-        in forward order.
+    Sequential
+        A copy with ClipReLU(θ_c) for every ReLU; ``thresholds_`` holds the θ_c in forward order.
     """
     _check_network(relu_net, "relu_net", analog_prefix)
     X = check_samples(X, dtype=np.float32)
@@ -294,42 +292,38 @@ def calibrate(net, X, T, teacher=None, alpha=0.01, phi_update="ema_residual", ep
               calibrate_linear=True, progress=None, analog_prefix=0):
     """Stage 2: layer-wise DA-QCFS calibration of ψ_DA and φ_DA.
 
-    A student copy runs DA-QCFS at level T; layer by layer in forward order (greedy), its
-    ψ_DA and φ_DA follow running averages of its mean input and output errors against the
-    teacher, the network itself (ClipReLU, or QCFS at T̃); equations in :meth:`_Calibration.hook`.
+    A student copy runs DA-QCFS at level T; layer by layer (greedy), its ψ_DA and φ_DA follow
+    running averages of its mean input and output errors against the teacher, the network
+    itself (equations in :meth:`_Calibration.hook`).
 
     Parameters
     ----------
-    net : refsnn.networks.layers.Sequential
-        A ClipReLU network (from :func:`record_thresholds`) or a QCFS network, residual
-        blocks allowed; it runs in evaluation mode.
+    net : Sequential
+        A ClipReLU (from :func:`record_thresholds`) or QCFS network, run in evaluation mode.
     X : numpy.ndarray, shape (B, ...)
         Calibration data (the authors use one epoch of the training set).
     T : int
         The SNN's number of time steps, the level of every DA-QCFS.
     teacher : None or int
-        ``None``: each activation teaches its own student; an int L runs every QCFS teacher
-        at level L, the code's 8 (``tutorials/00_notation.md``, "Where the released code differs").
+        ``None``: each activation teaches its student; an int L runs every QCFS teacher at
+        level L, the code's 8 (notation page, "Where the released code differs").
     alpha : real number in (0, 1]
         Momentum of the running averages; the code's 0.01.
     phi_update : {"ema_residual", "accumulate"}
         φ ← (1 − α)φ + α·e_post, the authors' code, or φ ← φ + α·e_post, which drives the
         mean output residual to zero.
-    epochs : int
-        Passes over ``X`` (α = 0.01 needs a few hundred batches); 0 keeps ψ_DA = φ_DA = 0.
-    batch_size : int
+    epochs, batch_size : int
+        Passes over ``X`` (α = 0.01 needs a few hundred batches; 0 keeps ψ_DA = φ_DA = 0).
     calibrate_linear : bool
-        Also calibrate activations on 2-D (B, F) inputs, as the paper does; the authors'
-        code calibrates only 4-D (convolutional) ones (``False``).
+        Also calibrate activations on 2-D (B, F) inputs, as the paper does (the code: ``False``).
     progress : callable, optional
-        Called after each epoch as ``progress(epoch, mean |e_post| of each calibrated layer)``.
+        ``progress(epoch, mean |e_post| of each calibrated layer)`` after each epoch.
     analog_prefix : int, default 0
-        The activations of the first ``analog_prefix`` top-level layers stay as they are
-        and are not calibrated (module docstring).
+        The first ``analog_prefix`` top-level layers stay analog, uncalibrated (module docstring).
 
     Returns
     -------
-    refsnn.networks.layers.Sequential
+    Sequential
         A copy with DAQCFS layers at level T.
     """
     X, epochs, batch_size, calibration = _check_calibration(
@@ -486,7 +480,7 @@ def to_parallel_snn(net, T, order="paper", analog_prefix=0):
 
     Parameters
     ----------
-    net : refsnn.networks.layers.Sequential
+    net : refsnn.networks.containers.Sequential
     T : int
     order : {"paper", "code"}
     analog_prefix : int, default 0
@@ -531,7 +525,7 @@ def to_if_snn(net, T, analog_prefix=0):
 
     Parameters
     ----------
-    net : refsnn.networks.layers.Sequential
+    net : refsnn.networks.containers.Sequential
     T : int
     analog_prefix : int, default 0
         As in :func:`to_parallel_snn`.

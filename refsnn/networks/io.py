@@ -1,6 +1,6 @@
 """Save and load trained networks and converted SNNs as one ``.npz`` file.
 
-:func:`save` writes a :class:`refsnn.networks.layers.Sequential` or a
+:func:`save` writes a :class:`refsnn.networks.containers.Sequential` or a
 :class:`refsnn.networks.spiking.SpikingNetwork`; :func:`load` rebuilds it. The round trip is exact:
 the loaded object holds bit-identical arrays of the same dtypes and computes identical
 outputs.
@@ -176,7 +176,7 @@ def _describe(obj):
     if type(obj) not in KINDS.values():
         raise TypeError(
             f"cannot save a {type(obj).__module__}.{kind}: refsnn.networks.io saves only "
-            "refsnn.networks.layers.Sequential and refsnn.networks.spiking.SpikingNetwork"
+            "refsnn.networks.containers.Sequential and refsnn.networks.spiking.SpikingNetwork"
         )
     found = None if isinstance(obj, SpikingNetwork) else first_neuron_layer(obj)
     if found is not None:
@@ -235,7 +235,7 @@ def save(obj, path):
 
     Parameters
     ----------
-    obj : refsnn.networks.layers.Sequential or refsnn.networks.spiking.SpikingNetwork
+    obj : refsnn.networks.containers.Sequential or refsnn.networks.spiking.SpikingNetwork
         Its layers must be of the types in ``LAYERS`` (exactly those classes, not
         subclasses). A ``thresholds_`` list of arrays is saved too. A Sequential is an
         ANN: one that holds neuron layers (``snn.net``) is refused, because it would
@@ -487,7 +487,7 @@ def load(path):
 
     Returns
     -------
-    refsnn.networks.layers.Sequential or refsnn.networks.spiking.SpikingNetwork
+    refsnn.networks.containers.Sequential or refsnn.networks.spiking.SpikingNetwork
         Equal to the saved object: the same layer types and settings, bit-identical
         arrays of the same dtypes, and ``thresholds_`` if it was saved.
 

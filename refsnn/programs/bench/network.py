@@ -42,7 +42,7 @@ def demo_network(train=True, log=print):
 
     Returns
     -------
-    net : refsnn.networks.layers.Sequential
+    net : refsnn.networks.containers.Sequential
     description : str
     X : numpy.ndarray
         The digits test images, float32 (451, 1, 8, 8).
