@@ -37,7 +37,7 @@ DESCRIPTIONS = {
         "Train a small QCFS CNN and a ReLU CNN on the embedded 8x8 digits (or load them from "
         "the cache), convert them to SNNs (parallel, sequential IF, with and without DA-QCFS "
         "calibration, training-free from ReLU) and print accuracy, agreement with the ANN, "
-        "per-layer rate errors, per-step cumulative accuracy and timing. About 20 seconds on "
+        "per-layer rate errors, per-step cumulative accuracy and timing. About 30 seconds on "
         "2 CPU cores the first time."
     ),
     "bench": (
