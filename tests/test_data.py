@@ -259,7 +259,7 @@ def test_cifar_loader_refuses_pickles_that_call_functions(tmp_path):
         load_cifar10(tmp_path)
 
 
-# --------------------------------------------------------------------------- issue 8: bad input
+# --------------------------------------------------------------------------- bad input
 
 
 @pytest.mark.parametrize("shape", [(2**32 - 1, 2**32 - 1, 2**31), (2**31, 2**31, 4), (2**32 - 1,) * 4])

@@ -85,7 +85,7 @@ def test_tutorial_figures_dir(tmp_path, monkeypatch):
     assert (tmp_path / "elsewhere").is_dir()
 
 
-# --------------------------------------------------------------------------- issue 8: inputs checked first
+# --------------------------------------------------------------------------- inputs checked first
 
 
 def test_wrong_kind_of_json_is_refused_before_any_figure(tmp_path):

@@ -178,7 +178,7 @@ def test_batched_inference_does_not_depend_on_batch_size():
     assert accuracy(net, X, y) == np.mean(full.argmax(axis=1) == y)
 
 
-# --------------------------------------------------------------------------- issue 8: bad input
+# --------------------------------------------------------------------------- bad input
 
 
 def fit_blobs(X=None, y=None, **kwargs):

@@ -106,7 +106,7 @@ def bench_network(net, X, quick=False, log=print, config=None):
     return rows
 
 
-#: The targets the ratios are held against (issue 10): collapsed inference costs at most
+#: The targets the ratios are held against: collapsed inference costs at most
 #: 1.3 ANN forward passes, and faithful mode is at least as fast as sequential IF.
 COLLAPSED_VS_ANN_MAX = 1.3
 
