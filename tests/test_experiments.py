@@ -292,3 +292,18 @@ def test_large_data_sets_train_at_most_large_data_epochs(small, monkeypatch, dat
     experiments.run_depth(data_name, data, [0], config={"depths": (2,), "if_multiples": (1,), "epochs": 7},
                           log=lambda *a: None)
     assert seen == [epochs]
+
+
+def test_data_files_are_read_once_for_all_seeds(monkeypatch, tmp_path):
+    """MNIST or CIFAR files give the same split for every seed, so a run over three seeds
+    reads them once; the embedded digits are split anew for each seed."""
+    make_mnist(tmp_path)
+    reads, seen = [], []
+    load = experiments.load_mnist
+    monkeypatch.setattr(experiments, "load_mnist", lambda *a, **k: reads.append(a) or load(*a, **k))
+    monkeypatch.setattr(experiments, "run_depth", lambda data, split, seeds, *rest: seen.append(split) or [])
+    experiments.run_experiment("depth", "mnist", tmp_path, seeds=[0, 1, 2], log=lambda *a: None)
+    assert len(reads) == 1 and len(seen) == 3 and all(split is seen[0] for split in seen)
+    seen.clear()
+    experiments.run_experiment("depth", "digits", seeds=[0, 1], log=lambda *a: None)
+    assert not np.array_equal(seen[0][1], seen[1][1])  # each seed its own split of the digits

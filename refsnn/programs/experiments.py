@@ -261,8 +261,9 @@ def run_experiment(name, data="digits", data_dir=None, seeds=None, config=None, 
     start = time.perf_counter()
     cache = check_cache(log)
     rows = []
+    files = None if data == "digits" else load_data(data, data_dir)  # read once: the same for every seed
     for seed in seeds:
-        split = load_data(data, data_dir, seed)
+        split = files if files is not None else load_data(data, data_dir, seed)
         log(f"{name} on {data}: {len(split[0])} training and {len(split[2])} test images, seed {seed}")
         if name == "depth":
             rows += run_depth(data, split, [seed], config, retrain, log, cache)
