@@ -19,7 +19,8 @@ The equations are in ``tutorials/00_notation.md`` ("QCFS activation", "DA-QCFS")
 import numpy as np
 
 from . import layer_kernels
-from .base import Layer, as_input, channel_param, keeps_for_backward, per_channel, positive_int
+from .._checks import as_input, as_int, channel_param
+from .base import Layer, keeps_for_backward, per_channel
 from ..neurons.quantization import clip_relu, da_qcfs, qcfs, qcfs_kernel
 
 __all__ = ["ReLU", "ClipReLU", "QCFS", "DAQCFS", "ACTIVATIONS", "qcfs_backward_reference"]
@@ -145,7 +146,7 @@ class QCFS(Layer):
         theta = float(theta)
         if not np.isfinite(theta) or theta <= 0:
             raise ValueError(f"QCFS threshold theta must be finite and > 0, got {theta}")
-        self.levels = positive_int("levels", levels)
+        self.levels = as_int("levels", levels)
         self.theta = np.array([theta], dtype=np.float64)
         self.theta_grad = np.zeros(1, dtype=np.float64)
         self._z = None
@@ -212,7 +213,7 @@ class DAQCFS(Layer):
 
     def __init__(self, theta, levels, psi_da=None, phi_da=None):
         self.theta = channel_param("theta", theta, positive=True)
-        self.levels = positive_int("levels", levels)
+        self.levels = as_int("levels", levels)
         zeros = np.zeros_like(self.theta)
         self.psi_da = channel_param("psi_da", zeros if psi_da is None else psi_da)
         self.phi_da = channel_param("phi_da", zeros if phi_da is None else phi_da)

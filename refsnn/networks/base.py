@@ -27,10 +27,7 @@ import contextvars
 
 import numpy as np
 
-# The layers' input checks, imported by the layers from here:
-from .._checks import as_input, check_finite_input, check_ndim, channel_param, float_dtype  # noqa: F401
-from .._checks import as_int as positive_int  # noqa: F401  (an integer >= 1)
-
+from .._checks import check_ndim
 
 #: False inside :class:`no_backward`: forward passes then keep nothing for a backward pass.
 _KEEPING = contextvars.ContextVar("refsnn_keep_for_backward", default=True)

@@ -15,7 +15,8 @@ import contextlib
 
 import numpy as np
 
-from .base import Layer, NonFiniteError, check_finite_input, nonfinite_error
+from .._checks import check_finite_input
+from .base import Layer, NonFiniteError, nonfinite_error
 
 __all__ = ["Sequential", "Residual", "run", "is_container", "children", "map_children", "iter_layers", "leaves",
            "set_training", "find_nonfinite", "evaluation_mode"]

@@ -37,10 +37,8 @@ import warnings
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .._checks import as_int
-from .base import (
-    Layer, as_input, check_ndim, float_dtype, kaiming_normal, keeps_for_backward, positive_int,
-)
+from .._checks import as_input, as_int, check_ndim, float_dtype
+from .base import Layer, kaiming_normal, keeps_for_backward
 from . import activations, containers, fast_conv, layer_kernels
 
 __all__ = [
@@ -188,8 +186,8 @@ class Linear(Layer):
     """
 
     def __init__(self, in_features, out_features, rng, dtype=np.float32):
-        self.in_features = positive_int("in_features", in_features)
-        self.out_features = positive_int("out_features", out_features)
+        self.in_features = as_int("in_features", in_features)
+        self.out_features = as_int("out_features", out_features)
         dtype = float_dtype("dtype", dtype)
         self.weight = kaiming_normal(rng, (self.out_features, self.in_features), self.in_features, dtype)
         self.bias = np.zeros(self.out_features, dtype=dtype)
@@ -263,10 +261,10 @@ class Conv2d(Layer):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, *, rng,
                  dtype=np.float32):
-        self.in_channels = positive_int("in_channels", in_channels)
-        self.out_channels = positive_int("out_channels", out_channels)
-        self.kernel_size = positive_int("kernel_size", kernel_size)
-        self.stride = positive_int("stride", stride)
+        self.in_channels = as_int("in_channels", in_channels)
+        self.out_channels = as_int("out_channels", out_channels)
+        self.kernel_size = as_int("kernel_size", kernel_size)
+        self.stride = as_int("stride", stride)
         self.padding = as_int("padding", padding, minimum=0)
         dtype = float_dtype("dtype", dtype)
         k = self.kernel_size
@@ -331,7 +329,7 @@ class AvgPool2d(Layer):
     """
 
     def __init__(self, kernel_size):
-        self.kernel_size = positive_int("kernel_size", kernel_size)
+        self.kernel_size = as_int("kernel_size", kernel_size)
         self._x_shape = None
 
     def __repr__(self):
@@ -391,8 +389,8 @@ class MaxPool2d(Layer):
     """
 
     def __init__(self, kernel_size, stride=None, padding=0):
-        self.kernel_size = positive_int("kernel_size", kernel_size)
-        self.stride = self.kernel_size if stride is None else positive_int("stride", stride)
+        self.kernel_size = as_int("kernel_size", kernel_size)
+        self.stride = self.kernel_size if stride is None else as_int("stride", stride)
         self.padding = as_int("padding", padding, minimum=0)
         if self.padding > self.kernel_size // 2:
             raise ValueError(f"padding must be at most kernel_size // 2 = {self.kernel_size // 2}, got {padding}")

@@ -15,10 +15,10 @@ the one-step state of an IF layer. A neuron layer that receives NaN or infinity 
 
 import numpy as np
 
-from .._checks import as_int, check_choice
+from .._checks import as_int, channel_param, check_choice
 from ..neurons.parallel import ORDERS, first_spike_step_from_total, parallel_neuron
 from . import fast_snn
-from .base import Layer, NonFiniteError, channel_param
+from .base import Layer, NonFiniteError
 
 __all__ = ["ParallelNeurons", "IFNeurons"]
 

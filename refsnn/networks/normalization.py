@@ -21,10 +21,10 @@ import copy
 
 import numpy as np
 
-from .._checks import as_float, check_positive
+from .._checks import as_float, as_input, as_int, check_ndim, check_positive, float_dtype
 from . import layer_kernels
 
-from .base import Layer, as_input, check_ndim, float_dtype, keeps_for_backward, positive_int
+from .base import Layer, keeps_for_backward
 from .containers import Sequential, is_container, map_children
 from .layers import Conv2d, Linear
 
@@ -68,7 +68,7 @@ class BatchNorm(Layer):
     """
 
     def __init__(self, channels, eps=1e-5, momentum=0.1, dtype=np.float32):
-        self.channels = positive_int("channels", channels)
+        self.channels = as_int("channels", channels)
         dtype = float_dtype("dtype", dtype)
         self.eps, self.momentum = check_positive("eps", eps), as_float("momentum", momentum, "(0, 1]")
         self.weight = np.ones(self.channels, dtype=dtype)
