@@ -20,7 +20,7 @@ Kinds of answer, and their canonical text:
               (Python's ``round`` and ``np.round`` round half to even and would give
               2.67 and −0.12). A result that rounds to zero is "0.00", never "-0.00".
 ``integer``   a whole number: an ``int``, a NumPy integer or an integral float.
-``integers``  a list or tuple of ``length`` whole numbers, in order: "4,4,8,16".
+``integers``  a list or tuple of ``length`` whole numbers, in order: "1,2,3".
 ``yes/no``    ``True``/``False``, ``"yes"``/``"no"`` (any case): "yes" or "no".
 ``choice``    one of the listed ``options`` (any case): the option in lower case.
 
