@@ -40,10 +40,11 @@ def tutorials():
     return sorted(HERE.glob("[0-9]*.py"))
 
 
-def exercise_items(tutorial):
+def exercise_items(tutorial, text=None):
     """The numbered items of a tutorial's ``## Exercises`` section: {"3.2": text}, the text
-    joined into one line with the comment marks removed."""
-    text = Path(tutorial).read_text(encoding="utf-8")
+    joined into one line with the comment marks removed. ``text`` replaces the file's
+    (an edition's version of it)."""
+    text = Path(tutorial).read_text(encoding="utf-8") if text is None else text
     section = text.rsplit("# ## Exercises\n", 1)[-1]
     number = int(Path(tutorial).stem.split("_")[0])
     parts = re.split(r"^# (\d+)\. ", section, flags=re.M)
