@@ -41,8 +41,6 @@ from importlib import resources
 
 import numpy as np
 
-KINDS = ("decimals", "integer", "integers", "yes/no", "choice")
-
 
 @lru_cache(maxsize=None)
 def table():
@@ -77,8 +75,10 @@ def round_half_away(value, decimals):
     A float is read as its shortest ``repr`` (what was typed or printed), a Fraction or an
     int exactly; raises ValueError for NaN and infinities.
     """
-    if isinstance(value, (Fraction, numbers.Integral)):
-        exact = Decimal(Fraction(value).numerator) / Decimal(Fraction(value).denominator)
+    if isinstance(value, numbers.Integral):
+        exact = Decimal(int(value))
+    elif isinstance(value, Fraction):
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
     else:
         if not math.isfinite(float(value)):
             raise ValueError(f"the answer is {float(value)}, not a finite number")

@@ -150,6 +150,8 @@ def test_near_misses_at_the_rounding_boundary(exercise, answers):
     (Fraction(-1, 32), 4, "-0.0313"),
     (Fraction(1, 3), 3, "0.333"),
     (7, 1, "7.0"),
+    (np.int64(-7), 2, "-7.00"),
+    (np.float64(-2.5), 0, "-3"),
     (np.float32(0.25), 1, "0.3"),
     (-0.0004, 3, "0.000"),  # no negative zero
     (1e-20, 2, "0.00"),
