@@ -183,6 +183,6 @@ assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
 # 3. Count the additions and multiplications needed to compute H = Λ·I + b for one
 #    neuron: the dense form as a matrix–vector product plus b, the Hadamard form as Σ
 #    once and then u_x·Σ + b_x for every x. Give both for T = 4, 16, 64. What is the
-#    smallest T at which the dense form is 10× more work? Answer check: that T, a whole
+#    smallest T at which the dense form is 10× more work? Answer check: that $T$, a whole
 #    number: `refsnn.homework.check("2.3", T)`.
 #    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-3))

@@ -243,8 +243,8 @@ assert (count == refsnn.qcfs_level(currents.mean(axis=0), theta, 4, psi=0.25)).a
 # 2. For the half-normal case, find the shift ψ of the SNN (the teacher Q_8 keeps
 #    ψ = θ/2) that makes the expected error zero at T = 4. Is it the same for T = 2?
 #    (Hint: the level is Σ_k [T·z + ψ ≥ kθ], so E[Q_T] is a sum of T survival functions
-#    of z, increasing in ψ; `scipy.optimize.brentq` finds the zero.) Answer check: ψ/θ
-#    at T = 4, to 3 decimals: `refsnn.homework.check("3.2", psi)`.
+#    of z, increasing in ψ; `scipy.optimize.brentq` finds the zero.) Answer check:
+#    $\psi/\theta$ at $T = 4$, to 3 decimals: `refsnn.homework.check("3.2", psi)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-2))
 # 3. Make §3.2 fail: replace the last hidden layer's parallel neurons by IF neurons
 #    (`refsnn.neurons.integrate_fire`). On how many of the 500 inputs does the prediction

@@ -376,14 +376,14 @@ plt.close(fig)
 #    layer-wise θ? One image is 0.22 percentage points, so also compare the rate error:
 #    how much larger is it with one threshold per layer? (Hint: build the layer-wise
 #    network as a `Sequential` of the same layers with new `ClipReLU` thresholds.)
-#    Answer check: the two smallest T, channel-wise first, a list of 2 whole numbers:
+#    Answer check: the two smallest $T$, channel-wise first, a list of 2 whole numbers:
 #    `refsnn.homework.check("6.2", [T_channel, T_layer])`.
 #    ([solution](solutions/06_training_free_pipeline.md#exercise-2))
 # 3. Use the 99.9th percentile of the ReLU inputs instead of the maximum as θ_c (a common
 #    trick in conversion papers). Compare the rate error at T = 4, 64 and 1024, and
 #    explain why the answer differs between small and large T. (Hint: split the rate
 #    error into a quantization part, which shrinks with T, and a clipping part, which
-#    does not.) Answer check: the smallest of T = 4, 64 and 1024 at which the maximum
+#    does not.) Answer check: the smallest of $T = 4, 64, 1024$ at which the maximum
 #    gives the lower rate error in every layer, a whole number:
 #    `refsnn.homework.check("6.3", T)`.
 #    ([solution](solutions/06_training_free_pipeline.md#exercise-3))

@@ -247,7 +247,7 @@ for source, before, after, T_list in (("qcfs", "parallel", "parallel_calibrated"
 # 2. From `figures/data/experiment_depth.json`, find for each depth the smallest T at which
 #    the IF SNN's mean accuracy over seeds reaches the parallel SNN's at T = T̃. How does it
 #    grow with depth? (Hint: use the `summary` list of the JSON.) Answer check: the
-#    smallest T at depths 2, 4, 8 and 12, a list of 4 whole numbers:
+#    smallest $T$ at depths 2, 4, 8 and 12, a list of 4 whole numbers:
 #    `refsnn.homework.check("8.2", [T2, T4, T8, T12])`.
 #    ([solution](solutions/08_depth_and_unevenness.md#exercise-2))
 # 3. Train the 12-layer MLP with a BatchNorm after every hidden layer

@@ -36,7 +36,7 @@ theta = 1.0
 # time reverse (all current in the second half)?*
 #
 # **Answer.** Front-loaded: none, at every T. Back-loaded: about half of them at large T,
-# exactly 1/2 − 1/(2T) of them for z uniform (0.496 at T = 128).
+# exactly $1/2 - 1/(2T)$ of them for $z$ uniform ($0.496$ at $T = 128$).
 
 # %%
 Ts = [2, 4, 8, 16, 32, 64, 128]
