@@ -80,7 +80,8 @@ def wrong(entry, answer):
     """An answer of the right kind that is not ``answer``."""
     kind = entry["kind"]
     if kind == "decimals":
-        return float(Decimal(homework.round_half_away(answer, entry["decimals"])) + Decimal(1).scaleb(-entry["decimals"]))
+        step = Decimal(1).scaleb(-entry["decimals"])
+        return float(Decimal(homework.round_half_away(answer, entry["decimals"])) + step)
     if kind == "integer":
         return int(answer) + 1
     if kind == "integers":
@@ -102,7 +103,8 @@ def test_every_exercise_is_checkable_or_open_ended():
 
 def test_the_table_has_the_kinds_the_exercises_state():
     stated = build_homework.stated_kinds()
-    stored = {ex: {k: v for k, v in entry.items() if k not in ("salt", "hash")} for ex, entry in homework.table().items()}
+    stored = {ex: {k: v for k, v in entry.items() if k not in ("salt", "hash")}
+              for ex, entry in homework.table().items()}
     assert stored == stated, "rerun python tutorials/build_homework.py"
 
 
@@ -110,8 +112,9 @@ def test_every_checkable_solution_asserts_its_check(answers):
     for exercise in CHECKABLE:
         number = exercise.split(".")[0]
         solution = next((TUTORIALS / "solutions").glob(f"{int(number):02d}_*.py"))
-        assert re.search(rf'^assert refsnn\.homework\.check\("{re.escape(exercise)}", ', solution.read_text(encoding="utf-8"),
-                         flags=re.M), f"{solution.name} does not assert refsnn.homework.check(\"{exercise}\", …)"
+        call = rf'^assert refsnn\.homework\.check\("{re.escape(exercise)}", '
+        assert re.search(call, solution.read_text(encoding="utf-8"), flags=re.M), (
+            f"{solution.name} does not assert refsnn.homework.check(\"{exercise}\", …)")
     assert sorted(answers) == sorted(CHECKABLE)
 
 
@@ -175,7 +178,8 @@ def test_no_answer_is_in_the_package_in_the_clear(answers):
     """No file of ``refsnn/`` holds an answer's decimal text, ``refsnn/homework.py`` and its
     table no list answer written as a list; the table holds only kinds, salts and hashes."""
     texts = {path: path.read_text(encoding="utf-8", errors="ignore")
-             for path in (ROOT / "refsnn").rglob("*") if path.is_file() and path.suffix in ("", ".py", ".json", ".md", ".txt", ".csv")}
+             for path in (ROOT / "refsnn").rglob("*")
+             if path.is_file() and path.suffix in ("", ".py", ".json", ".md", ".txt", ".csv")}
     assert ROOT / "refsnn" / "_data" / "homework.json" in texts
     for exercise, answer in answers.items():
         entry = homework.table()[exercise]
@@ -190,7 +194,8 @@ def test_no_answer_is_in_the_package_in_the_clear(answers):
                 continue
             for needle in needles:
                 assert needle not in text, f"{path.relative_to(ROOT)} holds the answer to {exercise}: {needle}"
-    allowed = {"decimals": {"decimals"}, "integer": set(), "integers": {"length"}, "yes/no": set(), "choice": {"options"}}
+    allowed = {"decimals": {"decimals"}, "integer": set(), "integers": {"length"}, "yes/no": set(),
+               "choice": {"options"}}
     for exercise, entry in json.loads((ROOT / "refsnn" / "_data" / "homework.json").read_text()).items():
         assert set(entry) == {"kind", "salt", "hash"} | allowed[entry["kind"]], exercise
         assert re.fullmatch(r"[0-9a-f]{64}", entry["hash"]) and re.fullmatch(r"[0-9a-f]{32}", entry["salt"])
