@@ -99,7 +99,7 @@ def recorded_answers(solutions=None):
         return True
 
     paths = solutions or sorted((HERE / "solutions").glob("[0-9]*.py"))
-    cwd = os.getcwd()
+    cwd, figures = os.getcwd(), os.environ.get("REFSNN_TUTORIAL_FIGURES")
     homework.check = record
     try:
         for path in paths:
@@ -116,7 +116,10 @@ def recorded_answers(solutions=None):
                     plt.close("all")
     finally:
         homework.check = real_check
-        os.environ.pop("REFSNN_TUTORIAL_FIGURES", None)
+        if figures is None:
+            os.environ.pop("REFSNN_TUTORIAL_FIGURES", None)
+        else:
+            os.environ["REFSNN_TUTORIAL_FIGURES"] = figures
     return answers
 
 
