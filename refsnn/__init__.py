@@ -9,12 +9,15 @@ kernel compiles on its first call and is cached on disk.
 ``claims``       the paper's claims as properties (``refsnn verify`` and the tests)
 ``against``      a neuron implemented elsewhere, called and checked for ``refsnn verify --against``
 ``programs``     the ``refsnn`` command line and the programs behind it
+``homework``     ``refsnn.homework.check("3.2", answer)``: a tutorial exercise's answer, checked
+                 against a salted hash (the package holds no answer in the clear)
 ``plotting``     the figures (import it explicitly: ``import refsnn`` does not load matplotlib)
 ``_checks``      the argument checks every module shares (internal)
 ``_strategies``  Hypothesis strategies that keep float arithmetic exact (internal)
 ``_files``       writing a file atomically (internal)
 """
 
+from . import homework
 from .neurons.integrate_fire import if_neuron
 from .neurons.matrices import (
     parallel_conversion_matrix,

@@ -193,7 +193,10 @@ plt.close(fig)
 #    I_t = 2z for t ≤ T/2 and 0 after. What fraction of neurons now miss the QCFS level,
 #    for T = 2 … 128? And with the time reverse (all current in the second half)? Explain
 #    with the membrane plot. (Hint: an IF neuron emits at most θ per step; how much charge
-#    can be left in the membrane at the end in each case?)
+#    can be left in the membrane at the end in each case?) Answer check: the fraction of
+#    back-loaded neurons that miss at $T = 128$, as a probability for $z$ uniform on
+#    $[0, \theta]$ (not a sample's estimate), to 3 decimals:
+#    `refsnn.homework.check("1.1", fraction)`.
 #    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-1))
 # 2. Prove that for nonnegative currents the IF count never exceeds the QCFS level.
 #    (Hint: the final potential v_T is ≥ 0 and θ·N = ψ + Σ_t I_t − v_T.) Find an input with
@@ -201,5 +204,6 @@ plt.close(fig)
 #    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-2))
 # 3. Compute E[Q_4(z) − Q_8(z)] for z uniform on [0, θ] and ψ = θ/4, first by hand from
 #    the staircase (hint: how long is each level's interval of z?), then with
-#    `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`.
+#    `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`. Answer check:
+#    $E[Q_4(z) - Q_8(z)]/\theta$ to 5 decimals: `refsnn.homework.check("1.3", error)`.
 #    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-3))

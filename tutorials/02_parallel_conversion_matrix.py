@@ -171,7 +171,9 @@ assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
 #
 # 1. Replace L_T inside Λ_post by the identity matrix. What is Λ_pc now (row x)? Does the
 #    neuron's count still equal the QCFS level, and are its trains still sorted? Why not?
-#    (Hint: what did the factor x of row x of L_T·Λ_pre·I cancel in c_x?)
+#    (Hint: what did the factor x of row x of L_T·Λ_pre·I cancel in c_x?) Answer check:
+#    does the count still equal the QCFS level for every input, yes or no:
+#    `refsnn.homework.check("2.1", answer)`.
 #    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-1))
 # 2. The authors' code fires step x when (T/x)·Ī + ψ/x ≥ θ ([notation page, "Spike
 #    order"](00_notation.md#spike-order)). Write its Λ and b as matrices and show that
@@ -181,5 +183,6 @@ assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
 # 3. Count the additions and multiplications needed to compute H = Λ·I + b for one
 #    neuron: the dense form as a matrix–vector product plus b, the Hadamard form as Σ
 #    once and then u_x·Σ + b_x for every x. Give both for T = 4, 16, 64. What is the
-#    smallest T at which the dense form is 10× more work?
+#    smallest T at which the dense form is 10× more work? Answer check: that $T$, a whole
+#    number: `refsnn.homework.check("2.3", T)`.
 #    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-3))

@@ -237,14 +237,18 @@ assert (count == refsnn.qcfs_level(currents.mean(axis=0), theta, 4, psi=0.25)).a
 #
 # 1. Repeat §3.4 with z ~ U[0, 1.5θ], so that a third of the mass is clipped. Is the
 #    expected error still zero? Which part of the staircase is responsible? (Hint: what
-#    is Q_L(z) for z ≥ θ, at any level L?)
+#    is Q_L(z) for z ≥ θ, at any level L?) Answer check: is the expected error still
+#    zero, yes or no: `refsnn.homework.check("3.1", answer)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-1))
 # 2. For the half-normal case, find the shift ψ of the SNN (the teacher Q_8 keeps
 #    ψ = θ/2) that makes the expected error zero at T = 4. Is it the same for T = 2?
 #    (Hint: the level is Σ_k [T·z + ψ ≥ kθ], so E[Q_T] is a sum of T survival functions
-#    of z, increasing in ψ; `scipy.optimize.brentq` finds the zero.)
+#    of z, increasing in ψ; `scipy.optimize.brentq` finds the zero.) Answer check:
+#    $\psi/\theta$ at $T = 4$, to 3 decimals: `refsnn.homework.check("3.2", psi)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-2))
 # 3. Make §3.2 fail: replace the last hidden layer's parallel neurons by IF neurons
 #    (`refsnn.neurons.integrate_fire`). On how many of the 500 inputs does the prediction
 #    change? Does it help to emit the upstream spikes in the authors' code order?
+#    Answer check: the number of changed predictions with the paper's order upstream, a
+#    whole number: `refsnn.homework.check("3.3", changed)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-3))

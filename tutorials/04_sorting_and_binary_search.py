@@ -186,12 +186,15 @@ assert excess.mean() > 1
 #    gives an unsorted train, and for that T the set of λ that do. Is there a largest such
 #    λ? (Hint: compare g_x/x at x = 1 and x = 2 in the `refsnn.neurons.variants`
 #    docstring: write "step 1 fires" and "step 2 is silent" as two inequalities on Σ.)
+#    Answer check: that smallest $T$, a whole number: `refsnn.homework.check("4.1", T)`.
 #    ([solution](solutions/04_sorting_and_binary_search.md#exercise-1))
 # 2. Modify the bisection of §4.3 so that it *detects* the failure on the §4.3 input by
 #    probing one extra step. Which step, and why that one for the leaky neuron? Can any
 #    method that probes O(log T) steps detect a non-monotone predicate in general?
 #    (Hint: think of an adversary who may change the predicate at any step you did not
-#    probe.) ([solution](solutions/04_sorting_and_binary_search.md#exercise-2))
+#    probe.) Answer check: the last question, yes or no:
+#    `refsnn.homework.check("4.2", answer)`.
+#    ([solution](solutions/04_sorting_and_binary_search.md#exercise-2))
 # 3. In the authors' code order (spikes front-loaded), write the bisection that finds the
 #    *last* spike step. Check it against `refsnn.parallel_neuron(..., order="code")`.
 #    ([solution](solutions/04_sorting_and_binary_search.md#exercise-3))

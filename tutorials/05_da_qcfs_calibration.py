@@ -483,7 +483,9 @@ plt.close(fig)
 #    training images) is left? Predict it first from (1 − α·E[s])^n, with the layer's
 #    mean E[s] and then channel by channel. (Hint: `calibrate(..., epochs=0)` gives the
 #    uncalibrated DA-QCFS network to compare with; layer 1's ψ_DA stays 0, so only φ_DA
-#    acts.) ([solution](solutions/05_da_qcfs_calibration.md#exercise-1))
+#    acts.) Answer check: the measured share of layer 1's signed error that is left (0.5
+#    for half), to 2 decimals: `refsnn.homework.check("5.1", share)`.
+#    ([solution](solutions/05_da_qcfs_calibration.md#exercise-1))
 # 2. In §5.5 make one channel of layer 2 silent for the student but not for the teacher
 #    (shrink its incoming weights and lower its bias until the student never fires at
 #    T = 2, while the teacher at T̃ = 8 still does). What happens to φ_DA under each

@@ -367,6 +367,8 @@ plt.close(fig)
 # 1. Record the thresholds on 100 training images instead of all 1,346. How many
 #    channels are silenced, and what happens to accuracy at T = 16? How often does
 #    ClipReLU now cut the test inputs (the share of positive pre-activations above θ_c)?
+#    Answer check: the number of silenced channels, all layers together, a whole number:
+#    `refsnn.homework.check("6.1", silenced)`.
 #    ([solution](solutions/06_training_free_pipeline.md#exercise-1))
 # 2. Replace the channel-wise θ_c by one threshold per layer (the largest θ_c of the
 #    layer). What is the smallest T in {4, 8, …, 256} at which the SNN makes the ReLU
@@ -374,9 +376,14 @@ plt.close(fig)
 #    layer-wise θ? One image is 0.22 percentage points, so also compare the rate error:
 #    how much larger is it with one threshold per layer? (Hint: build the layer-wise
 #    network as a `Sequential` of the same layers with new `ClipReLU` thresholds.)
+#    Answer check: the two smallest $T$, channel-wise first, a list of 2 whole numbers:
+#    `refsnn.homework.check("6.2", [T_channel, T_layer])`.
 #    ([solution](solutions/06_training_free_pipeline.md#exercise-2))
 # 3. Use the 99.9th percentile of the ReLU inputs instead of the maximum as θ_c (a common
 #    trick in conversion papers). Compare the rate error at T = 4, 64 and 1024, and
 #    explain why the answer differs between small and large T. (Hint: split the rate
 #    error into a quantization part, which shrinks with T, and a clipping part, which
-#    does not.) ([solution](solutions/06_training_free_pipeline.md#exercise-3))
+#    does not.) Answer check: the smallest of $T = 4, 64, 1024$ at which the maximum
+#    gives the lower rate error in every layer, a whole number:
+#    `refsnn.homework.check("6.3", T)`.
+#    ([solution](solutions/06_training_free_pipeline.md#exercise-3))

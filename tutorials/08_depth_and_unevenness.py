@@ -242,13 +242,17 @@ for source, before, after, T_list in (("qcfs", "parallel", "parallel_calibrated"
 # 1. In §8.1, make the chain 12 layers deep and the mixing weights twice as strong
 #    (0.75 → 1.5). Does the IF miss rate per layer go up or down? Why does the parallel
 #    chain not care? (Hint: stronger weights make each layer's input swing more from step
-#    to step.) ([solution](solutions/08_depth_and_unevenness.md#exercise-1))
+#    to step.) Answer check: one of "up", "down": `refsnn.homework.check("8.1", answer)`.
+#    ([solution](solutions/08_depth_and_unevenness.md#exercise-1))
 # 2. From `figures/data/experiment_depth.json`, find for each depth the smallest T at which
 #    the IF SNN's mean accuracy over seeds reaches the parallel SNN's at T = T̃. How does it
-#    grow with depth? (Hint: use the `summary` list of the JSON.)
+#    grow with depth? (Hint: use the `summary` list of the JSON.) Answer check: the
+#    smallest $T$ at depths 2, 4, 8 and 12, a list of 4 whole numbers:
+#    `refsnn.homework.check("8.2", [T2, T4, T8, T12])`.
 #    ([solution](solutions/08_depth_and_unevenness.md#exercise-2))
 # 3. Train the 12-layer MLP with a BatchNorm after every hidden layer
 #    (`refsnn.networks.models.deep_mlp(12, 32, ..., batchnorm=True)`) and convert it. Is the
 #    parallel SNN still lossless at T = T̃? (Hint: BatchNorm in evaluation mode is affine,
-#    so it commutes with the time sum.)
+#    so it commutes with the time sum.) Answer check: is it still lossless, yes or no:
+#    `refsnn.homework.check("8.3", answer)`.
 #    ([solution](solutions/08_depth_and_unevenness.md#exercise-3))

@@ -35,7 +35,8 @@ theta = 1.0
 # t ≤ T/2 and 0 after. What fraction of neurons now miss the QCFS level? And with the
 # time reverse (all current in the second half)?*
 #
-# **Answer.** Front-loaded: none, at every T. Back-loaded: about half of them at large T.
+# **Answer.** Front-loaded: none, at every T. Back-loaded: about half of them at large T,
+# exactly $1/2 - 1/(2T)$ of them for $z$ uniform ($0.496$ at $T = 128$).
 
 # %%
 Ts = [2, 4, 8, 16, 32, 64, 128]
@@ -53,6 +54,9 @@ for T in Ts:
     assert miss_front == 0
     assert ((count_back != level) == (level > T // 2)).all()  # exactly the levels above T/2 miss
 assert miss_back > 0.45  # T = 128
+fraction = 1 / 2 - 1 / (2 * T)  # P(z ≥ θ/2 + θ/(2T)) for z ~ U[0, θ], at T = 128
+assert abs(miss_back - fraction) < 0.03  # the sample of 4,000 neurons agrees
+assert refsnn.homework.check("1.1", fraction)
 
 # %% [markdown]
 # **Why.** Look at the membrane plot of §1.3: a miss happens when charge is still in the
@@ -114,3 +118,4 @@ s = Fraction(1, 4)
 by_hand = (Fraction(1, 2) + (s - Fraction(1, 2)) / 4) - (Fraction(1, 2) + (s - Fraction(1, 2)) / 8)
 print("by hand:", by_hand, "| refsnn:", refsnn.expected_conversion_error(4, 8, shift=s))
 assert by_hand == refsnn.expected_conversion_error(4, 8, shift=s) == Fraction(-1, 32)
+assert refsnn.homework.check("1.3", by_hand)  # −0.03125

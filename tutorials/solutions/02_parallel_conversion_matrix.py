@@ -62,6 +62,7 @@ level = refsnn.qcfs_level(currents.mean(axis=0), theta, T)
 wrong_count, unsorted = np.mean(spikes.sum(axis=0) != level), np.mean(~is_sorted(spikes))
 print(f"count != QCFS level for {wrong_count:.0%} of neurons; unsorted trains: {unsorted:.0%}")
 assert wrong_count > 0.5 and unsorted > 0.02
+assert refsnn.homework.check("2.1", bool((spikes.sum(axis=0) == level).all()))  # no
 
 # %% [markdown]
 # ## Exercise 2
@@ -115,3 +116,4 @@ print("dense is 10x more work from T =", first_10x)
 assert (dense_ops(4), dense_ops(16), dense_ops(64)) == (32, 512, 8192)
 assert (hadamard_ops(4), hadamard_ops(16), hadamard_ops(64)) == (11, 47, 191)
 assert first_10x == 15
+assert refsnn.homework.check("2.3", first_10x)

@@ -51,6 +51,7 @@ for T in (1, 2, 4, 16):
     assert (refsnn.qcfs(mid[mid >= theta], theta, T) == theta).all()  # the clipped part: θ at every level
 exact = Fraction(2, 3) * refsnn.expected_qcfs(8) + Fraction(1, 3) * 1
 assert exact == Fraction(2, 3)
+assert refsnn.homework.check("3.1", "yes")  # still zero, at every T above
 
 # %% [markdown]
 # ## Exercise 2
@@ -86,6 +87,7 @@ for T, psi in best.items():
 assert abs(expected_q(4, theta / 2) - teacher - (-0.0053)) < 5e-4  # §3.4's number, now exactly
 assert 0.515 < best[4] < 0.527 and 0.55 < best[2] < 0.562
 assert best[2] - best[4] > 0.02  # not the same shift
+assert refsnn.homework.check("3.2", best[4])  # 0.521
 
 # check against the quadrature of §3.4 and through the QCFS function itself
 weight = stats.halfnorm.pdf(mid, scale=sigma) * np.diff(grid)
@@ -142,6 +144,7 @@ print(f"IF in the last hidden layer: {changed['paper']} of 500 predictions chang
       f"(paper order upstream), {changed['code']} (code order upstream)")
 assert (snn_predictions(False) == ann_pred).all()  # §3.2 itself
 assert changed["paper"] == 81
+assert refsnn.homework.check("3.3", changed["paper"])
 assert 60 < changed["code"] < 100  # about as many in the code order
 
 

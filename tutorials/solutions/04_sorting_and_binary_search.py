@@ -69,10 +69,12 @@ def unsorted_somewhere(T, leak):
 
 
 leaks = (0.05, 0.1, 0.19, 0.199, 0.2, 0.201, 0.3, 0.5, 0.9, 0.99)
-for T in (2, 3):
-    found = [leak for leak in leaks if unsorted_somewhere(T, leak)]
+unsorted_leaks = {}
+for T in (2, 3):  # T = 1 has one step: always sorted
+    unsorted_leaks[T] = found = [leak for leak in leaks if unsorted_somewhere(T, leak)]
     print(f"T = {T}: unsorted trains for λ in {found}")
     assert found == ([] if T == 2 else [0.05, 0.1, 0.19, 0.199])
+assert refsnn.homework.check("4.1", min(T for T, found in unsorted_leaks.items() if found))  # 3
 assert unsorted_somewhere(4, 0.42) and unsorted_somewhere(7, 0.69)  # below 3/7 and 9/13
 
 # %% [markdown]
@@ -125,6 +127,7 @@ first2, consistent2, probed2 = checked_bisection(non_monotone, T)
 print(f"T = 16: probes {probed}; firing also at unprobed step {hidden}: "
       f"t_fir = {first2}, consistent: {consistent2}")
 assert (first2, consistent2, probed2) == (first, True, probed)  # fooled
+assert refsnn.homework.check("4.2", "no")  # no method that leaves a step unprobed can
 
 # %% [markdown]
 # ## Exercise 3

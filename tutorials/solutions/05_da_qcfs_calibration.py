@@ -89,6 +89,7 @@ assert n_batches == 845 and np.abs(daq.psi_da).max() < 1e-6  # ψ_DA stays 0 up 
 assert abs(predicted_mean - 0.18) < 0.02
 assert 0.2 < measured < 0.35
 assert abs(predicted_channels - measured) < 0.05
+assert refsnn.homework.check("5.1", measured)  # 0.29
 
 # %% [markdown]
 # ## Exercise 2

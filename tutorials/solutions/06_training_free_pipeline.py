@@ -24,6 +24,7 @@ import warnings
 
 import numpy as np
 
+import refsnn
 from refsnn.networks.activations import DAQCFS, ClipReLU
 from refsnn.networks.conversion import activation_outputs, record_thresholds, to_parallel_snn
 from refsnn.networks.data import load_digits
@@ -105,6 +106,7 @@ assert few["silenced"] == full["silenced"]
 assert all((f <= a).all() for f, a in zip(few["theta"], full["theta"])) and all(0.8 < r < 1 for r in ratio)
 assert all(f >= a for f, a in zip(few["cut"], full["cut"])) and max(few["cut"]) < 0.005
 assert abs(few["correct"] - full["correct"]) <= 3  # one or two images: noise
+assert refsnn.homework.check("6.1", sum(len(s) for s in few["silenced"]))  # 1
 
 # %% [markdown]
 # ## Exercise 2
@@ -141,6 +143,7 @@ ratio = np.array([rate_error["layer-wise", T] / rate_error["channel-wise", T] fo
 print("rate error, layer-wise / channel-wise, per T (rows) and layer (columns):\n", np.round(ratio, 2))
 assert first["layer-wise"] >= first["channel-wise"]
 assert (ratio > 1.3).all() and (ratio < 1.8).all()
+assert refsnn.homework.check("6.2", [first["channel-wise"], first["layer-wise"]])  # 8, 16
 
 # %% [markdown]
 # ## Exercise 3
@@ -186,3 +189,6 @@ for T in (4, 64, 1024):
 for T in (4, 64):  # small T: the percentile wins in both layers
     assert all(p < m for p, m in zip(error["99.9th percentile", T], error["maximum", T]))
 assert all(p > m for p, m in zip(error["99.9th percentile", 1024], error["maximum", 1024]))  # large T: the maximum
+maximum_wins = min(T for T in (4, 64, 1024) if all(
+    m < p for p, m in zip(error["99.9th percentile", T], error["maximum", T])))
+assert refsnn.homework.check("6.3", maximum_wins)  # 1024

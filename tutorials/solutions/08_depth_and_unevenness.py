@@ -65,6 +65,7 @@ print("IF misses per layer, gain 0.75:", np.round(weak, 3))
 print("IF misses per layer, gain 1.5: ", np.round(strong, 3))
 assert strong[1:].mean() > 1.5 * weak[1:].mean()
 assert not chain(lambda x: refsnn.parallel_neuron(x, theta), 1.5).any()
+assert refsnn.homework.check("8.1", "up" if strong[1:].mean() > weak[1:].mean() else "down")
 
 # %% [markdown]
 # ## Exercise 2
@@ -85,6 +86,7 @@ for depth in sorted({s["depth"] for s in result["summary"]}):
     needed[depth] = next((T_ for T_ in steps if summary[depth, "if", T_] >= target), None)
 print(needed)
 assert needed == {2: 4, 4: 4, 8: 8, 12: 16}
+assert refsnn.homework.check("8.2", [needed[depth] for depth in (2, 4, 8, 12)])
 
 # %% [markdown]
 # ## Exercise 3
@@ -107,6 +109,7 @@ ann = predict(net, X_test)
 snn = to_parallel_snn(net, T)
 pred, rates = snn.predict_and_rates(X_test, mode="collapsed")
 assert (pred == ann).all()
+assert refsnn.homework.check("8.3", bool((pred == ann).all()))  # yes
 assert all(np.array_equal(r, a) for r, a in zip(rates, activation_outputs(net, X_test)))
 if_accuracy = float(np.mean(to_if_snn(net, T).predict(X_test) == y_test))
 print(f"ANN {np.mean(ann == y_test):.4f}, parallel SNN at T = {T} {np.mean(pred == y_test):.4f}, "
