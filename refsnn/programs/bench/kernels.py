@@ -203,15 +203,15 @@ def format_neurons(result):
              f"{result['copy_gbps']:.1f} over {result['rounds']} rounds, load {_load(copy[0])}. "
              f"Bytes: {result['bytes_convention']}.",
              f"{'kernel':18} {'T':>4} {'N':>8} {'ms':>9} {'GB/s':>6} {'best':>6} {'vs best copy':>12} "
-             f"{'vs round copy':>13} {'load':>10} {'ns/neuron':>10}"]
+             f"{'vs round copy':>13} {'load':>11} {'ns/neuron':>10}"]
     for row in result["copy"]:
         lines.append(f"{row['kind']:18} {row['T']:4} {row['N']:8} {row['seconds'] * 1e3:9.2f} {row['gbps']:6.1f} "
-                     f"{row['best_gbps']:6.1f} {'':>12} {'':>13} {_load(row):>10} "
+                     f"{row['best_gbps']:6.1f} {'':>12} {'':>13} {_load(row):>11} "
                      f"{row['seconds'] / row['N'] * 1e9:10.2f}")
     for row in sorted(result["neuron"], key=lambda r: (r["kernel"], r["T"])):
         lines.append(f"{row['kernel']:18} {row['T']:4} {row['N']:8} {row['seconds'] * 1e3:9.2f} {row['gbps']:6.1f} "
                      f"{row['best_gbps']:6.1f} {_share(row, 'ratio_to_best_copy'):>12} "
-                     f"{_share(row, 'ratio_to_copy'):>13} {_load(row):>10} {row['ns_per_neuron']:10.2f}")
+                     f"{_share(row, 'ratio_to_copy'):>13} {_load(row):>11} {row['ns_per_neuron']:10.2f}")
     lines.append("GB/s: median over interleaved rounds; best: the fastest round. vs best copy: the median GB/s over "
                  "the fastest np.copyto round at the same T and N; vs round copy: the median over rounds of the "
                  "GB/s over the copy of the same round. load: the 1-minute load average over the rounds. "
