@@ -12,9 +12,8 @@ cache, and run time-major over contiguous neurons inside a block. The spike rows
 written with streaming (non-temporal) stores (:func:`_stream_row`): an ordinary store
 first reads the cache line it writes into, a sixth byte of traffic per element that the
 spikes do not need (a large ``np.copyto`` avoids it the same way, in the C library's
-``memcpy``). Divisions use
-``error_model="numpy"`` (no Python zero-division check, so the loops vectorise); no
-denominator is ever zero. Each kernel returns the total Σ (or an equivalent state, such
+``memcpy``). Divisions use ``error_model="numpy"`` (no Python zero-division check, so the
+loops vectorise); no denominator is ever zero. Each kernel returns the total Σ (or an equivalent state, such
 as infinity if some Σ is not finite): a NaN or infinite current makes it non-finite,
 which is how the public functions check their input without a separate pass
 (``refsnn._checks.check_finite_after``).
