@@ -406,6 +406,15 @@ def test_speedup_is_the_time_ratio():
     assert len(axes) == 1
 
 
+def test_speedup_is_the_benchmarks_own_where_it_gives_one():
+    """``refsnn bench`` takes the ratio within each round: the figure shows that number,
+    the one its table prints, rather than the ratio of the median times."""
+    network = [dict(r, speedup=3.0) if r["mode"] == "collapsed_parallel" else r for r in BENCH["network"]]
+    fig, axes = rp.plot_speedup(dict(BENCH, network=network), bandwidth=False)
+    np.testing.assert_allclose(_line(axes[0], "collapsed_parallel/batch=1").get_ydata(), [3.0])
+    np.testing.assert_allclose(_line(axes[0], "faithful_parallel/batch=1").get_ydata(), [2.0, 4.0])
+
+
 def test_bandwidth_into_given_ax():
     fig, ax = plt.subplots()
     f, a = rp.plot_bandwidth(BENCH, ax=ax)
