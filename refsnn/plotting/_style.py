@@ -47,6 +47,50 @@ CMAP = "viridis"
 DIVERGING_CMAP = "PuOr_r"
 
 
+#: The paper's words for the identifiers of refsnn's results files (sources, methods,
+#: network modes and neuron kernels), for every figure label, in either style.
+WORDS = {
+    "qcfs": "QCFS",
+    "relu": "ReLU",
+    "ann": "ANN",
+    "parallel": "parallel SNN",
+    "parallel_calibrated": "parallel SNN + DA-QCFS",
+    "if": "IF SNN",
+    "training_free": "training-free (ClipReLU → DA-QCFS)",
+    "training_free_calibrated": "training-free + DA-QCFS calibration",
+    "sequential_if": "sequential IF",
+    "faithful_parallel": "faithful parallel",
+    "collapsed_parallel": "collapsed parallel",
+    "ann_forward": "ANN forward pass",
+    "if_out": "IF neuron, out=",
+    "hadamard_out": "parallel neuron (rank-1), out=",
+    "hadamard": "parallel neuron (rank-1)",
+    "binary_from_total": "binary search on Σ",
+    "binary": "sum + binary search",
+    "dense": "dense Λ_pc·I",
+}
+
+#: The experiments' ``"training_free"`` rows are the pipeline without calibration (the
+#: demo's are calibrated): their words where an experiment is drawn.
+EXPERIMENT_WORDS = {**WORDS, "training_free": "training-free, no calibration"}
+
+
+def words(identifier, table=WORDS):
+    """The paper's words for a results file's ``identifier``, e.g. ``"relu"`` → ``"ReLU"``,
+    ``"resnet3x8"`` → ``"ResNet-20-shaped (widths 8, 16, 32)"``; anything unknown as given."""
+    import re
+
+    identifier = str(identifier)
+    if identifier in table:
+        return table[identifier]
+    if (match := re.fullmatch(r"mlp(\d+)x(\d+)", identifier)):
+        return f"{match[1]}-layer MLP (width {match[2]})"
+    if (match := re.fullmatch(r"resnet(\d+)x(\d+)", identifier)):  # blocks per stage × first width
+        blocks, width = int(match[1]), int(match[2])
+        return f"ResNet-{6 * blocks + 2}-shaped (widths {width}, {2 * width}, {4 * width})"
+    return identifier
+
+
 def new_axes(ax=None, figsize=(6.4, 4.0)):
     """Return ``(fig, ax)``: ``ax`` and its figure, or a new figure with one Axes."""
     import matplotlib.pyplot as plt
@@ -73,9 +117,6 @@ def new_axes_row(axes, n, figsize=None, width_ratios=None, name="axes"):
     if axes.size != n or not all(isinstance(a, Axes) for a in axes):
         raise ValueError(f"{name} must be a sequence of {n} matplotlib Axes, got {axes.size} items")
     return axes[0].figure, axes
-
-
-
 
 
 def step_ticks(ax, axis="x"):
