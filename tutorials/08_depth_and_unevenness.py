@@ -173,7 +173,8 @@ resnet = json.loads((REPO / "figures" / "data" / "experiment_resnet.json").read_
 rsum = {(s["source"], s["method"], s["T"]): s for s in resnet["summary"]}
 for key in [("qcfs", "ann", None), ("qcfs", "parallel", 4), ("qcfs", "if", 4), ("qcfs", "if", 8), ("qcfs", "if", 16)]:
     s = rsum[key]
-    print(f"{key[0]} {key[1]:9} T={str(key[2]):4}  accuracy {100 * s['accuracy_mean']:6.2f}% "
+    name = f"{rp.words(key[0])} " + ("ANN" if key[1] == "ann" else f"→ {rp.words(key[1])}, T = {key[2]}")
+    print(f"{name:27} accuracy {100 * s['accuracy_mean']:6.2f}% "
           f"[{100 * s['accuracy_min']:.2f}, {100 * s['accuracy_max']:.2f}]  agreement {100 * s['agreement_mean']:6.2f}%")
 for r in resnet["rows"]:
     if r["method"] == "parallel" and r["T"] == 4:
@@ -221,7 +222,7 @@ for source, before, after, T_list in (("qcfs", "parallel", "parallel_calibrated"
         bias_a = np.mean([np.mean(y["rate_bias"]) for y in a])
         err_b = np.mean([np.mean(x["rate_error"]) for x in b])
         err_a = np.mean([np.mean(y["rate_error"]) for y in a])
-        print(f"{source} T={T_:<2}: accuracy change per seed {' '.join(f'{c:+.2f}' for c in change)} pp;  "
+        print(f"{rp.words(source):4} T = {T_:<2}: accuracy change per seed {' '.join(f'{c:+.2f}' for c in change)} pp;  "
               f"per-channel bias {bias_b:.4f} -> {bias_a:.4f};  rate error {err_b:.4f} -> {err_a:.4f}")
         assert bias_a < bias_b  # calibration removes per-channel bias, every time
 

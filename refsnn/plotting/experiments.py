@@ -184,7 +184,7 @@ def plot_seed_accuracy_vs_T(rows, model=None, ax=None):
     ax.set_xlabel("time steps T")
     ax.set_ylabel("test accuracy (%)")
     seeds = sorted({r["seed"] for r in rows})
-    ax.set_title(f"{words(model)}: accuracy against T (mean, range over {len(seeds)} seeds)", fontsize=10)
+    ax.set_title(f"{words(model)}: accuracy against T\n(mean and range over {len(seeds)} seeds)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     return fig, ax
