@@ -31,8 +31,9 @@
 # > 3. **DA-QCFS → parallel neurons** with channel-wise θ, ψ_DA merged into the offset and
 # >    spike amplitude θ + φ_DA.
 #
-# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.programs.demo`). It runs in
-# about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
+# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.programs.demo`), trained
+# once (about 15 s) and then cached; the run time of each tutorial is in the [course
+# map](README.md).
 
 # %%
 import warnings

@@ -37,7 +37,8 @@
 # parallelism over T, not from fewer FLOPs.
 #
 # This tutorial times the demo's QCFS CNN on a CPU in refsnn's three modes, then the
-# neuron alone. It runs in about 30 s.
+# neuron alone. Its run time is in the [course map](README.md); most of it is the timing
+# loops, which repeat every measurement.
 
 # %%
 import json
