@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .._checks import as_float, as_float_array, as_int
-from ._style import COLORS, CYCLE, new_axes, new_axes_row, step_ticks, words
+from ._style import COLORS, CYCLE, KERNEL_WORDS, new_axes, new_axes_row, step_ticks, words
 
 __all__ = [
     "plot_accuracy_vs_T",
@@ -494,7 +494,7 @@ def plot_bandwidth(bench, ax=None):
         pts = sorted((int(r["T"]), float(r["gbps"])) for r in bench["neuron"]
                      if str(r["kernel"]) == kernel and int(r["N"]) == N)
         Ts, g = zip(*pts)
-        ax.plot(Ts, g, marker="o", color=CYCLE[i % len(CYCLE)], label=f"{words(kernel)}, {N:,} neurons")
+        ax.plot(Ts, g, marker="o", color=CYCLE[i % len(CYCLE)], label=f"{words(kernel, KERNEL_WORDS)}, {N:,} neurons")
     copies = sorted((int(r["T"]), float(r["gbps"])) for r in bench.get("copy", []) if r.get("kind") == "copy")
     if copies:  # the copy bandwidth measured at each T, in the same rounds as the kernels
         Ts, g = zip(*copies)
