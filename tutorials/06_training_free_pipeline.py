@@ -82,7 +82,8 @@ for a, b in zip(activation_outputs(relu_net, X_train), activation_outputs(clip_n
 # %% [markdown]
 # **The θ ≤ 0 guard** (refsnn's; [notation page, "Non-positive
 # thresholds"](00_notation.md#non-positive-thresholds)). One channel of layer 2 (the second
-# ReLU; the warning calls it by its position in the network, "ReLU layer 4") is never
+# ReLU; the warning names both its position among the network's layers, "ReLU layer 4",
+# and "activation 2, spiking layer 2 after conversion", the numbering used here) is never
 # positive on the training set: ReLU always outputs 0 there, so the recorded maximum is
 # ≤ 0. No neuron can use a threshold θ ≤ 0 (see below), so `record_thresholds` makes
 # that channel *silent*: it zeroes the channel's incoming
