@@ -17,6 +17,7 @@ from refsnn.programs import figures  # noqa: E402
 from refsnn.programs.figures import NEURON_FIGURES, _demo_figures, make_figures, run  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+CLOSE = plt.close  # the real one: _drawn keeps figures open by patching plt.close
 
 ROWS = [
     {"source": "qcfs", "method": "ann", "T": 4, "accuracy": 0.95, "agreement": 1.0, "rate_error": [], "seconds": 0.1},
@@ -185,7 +186,7 @@ def test_slides_are_16_9_with_large_type(fmt, tmp_path, monkeypatch):
         fig.canvas.draw()
         sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
         assert min(sizes) >= 16, (name, min(sizes))
-        plt.close(fig)
+        CLOSE(fig)
 
 
 #: Identifiers of the results files and programs that a figure must not show.
@@ -211,4 +212,4 @@ def test_no_figure_shows_an_internal_identifier(style, tmp_path, monkeypatch):
         fig.canvas.draw()
         for text in fig.findobj(Text):
             assert not INTERNAL.search(text.get_text()), (name, text.get_text())
-        plt.close(fig)
+        CLOSE(fig)
