@@ -148,7 +148,8 @@ plt.close(fig)
 # %% [markdown]
 # ![Unevenness error against T](../figures/tutorials/01_unevenness_vs_T.png)
 #
-# The fraction of neurons that miss the QCFS level does not fall as T grows: it grows,
+# On this noise model the fraction of neurons that miss the QCFS level does not fall as T
+# grows: it grows,
 # from under a tenth at T = 2 to a third at T = 128 (left panel). Each miss costs about one spike, worth θ/T in rate,
 # so the rate error does fall, but slowly: from about 0.04θ at T = 4 to 0.004θ at T = 128
 # (right panel). A converted IF network therefore needs many steps before its rates are

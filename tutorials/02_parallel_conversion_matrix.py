@@ -69,8 +69,10 @@ assert np.allclose(L_pre, refsnn.prior_control_matrix(T))
 # ([notation page, "Reconstructed posterior conversion
 # matrix"](00_notation.md#reconstructed-posterior-conversion-matrix)) is
 # Λ_post = diag(c)·L_T, with L_T the lower-triangular ones: L_T integrates without reset,
-# so row x of L_T·Λ_pre·I is x·Ī, the charge of x steps of the even current. This is the
-# only natural choice that reproduces the paper's Λ_pc below.
+# so row x of L_T·Λ_pre·I is x·Ī, the charge of x steps of the even current. It is not the
+# only choice that reproduces the paper's Λ_pc below (any matrix whose row $x$ sums to $x$
+# does, since $\Lambda_{pre}$ passes on only row sums), but it is the natural one: it is
+# what an IF neuron without reset integrates.
 
 # %%
 c = T / (x * (T - x + 1))

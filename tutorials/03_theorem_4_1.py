@@ -224,7 +224,7 @@ plt.close(fig)
 
 # %%
 for shift in (Fraction(0), Fraction(1, 4), Fraction(1, 2)):
-    print(f"ψ = {shift}θ: E[Q_4 - Q_8] = {refsnn.expected_conversion_error(4, 8, shift)} θ")
+    print(f"ψ/θ = {shift}: E[Q_4 - Q_8]/θ = {refsnn.expected_conversion_error(4, 8, shift)}")
 assert refsnn.expected_conversion_error(4, 8, Fraction(1, 4)) != 0
 currents = rng.normal(0.5, 1.0, size=(4, 10_000))
 count = refsnn.parallel_neuron(currents, theta, psi=0.25).sum(axis=0)

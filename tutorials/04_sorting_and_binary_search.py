@@ -158,7 +158,11 @@ assert np.allclose((x / g)[:, None] * leaky_pc, refsnn.parallel_conversion_matri
 #
 # Without a reset, once the running sum crosses θ every later step fires: the count is
 # biased upwards against QCFS. With a negative current, the running sum falls back and the
-# train is not sorted either.
+# train is not sorted either. The example below starts from $v_0 = 0$ (the default of
+# `no_reset_neuron`): its running sums 0.75, 1, 0.75 cross $\theta$ only at the middle step.
+# From $v_0 = \theta/2$ they would be 1.25, 1.5, 1.25, all at or above $\theta$, and the
+# train a sorted `[1 1 1]`: an unsorted train needs a sum that crosses $\theta$ and falls back
+# below it.
 
 # %%
 half = np.full((4, 1), 0.5)
@@ -171,6 +175,7 @@ dip = np.array([[0.75], [0.25], [-0.25]])
 print("input [0.75, 0.25, -0.25]: no-reset", no_reset_neuron(dip, theta)[:, 0].astype(int),
       "| parallel", refsnn.parallel_neuron(dip, theta)[:, 0].astype(int))
 assert not is_sorted(no_reset_neuron(dip, theta))[0] and is_sorted(refsnn.parallel_neuron(dip, theta))[0]
+assert no_reset_neuron(dip, theta, v0=0.5)[:, 0].tolist() == [True, True, True]  # from v0 = θ/2: sorted
 
 currents = rng.normal(0.3, 0.6, size=(16, 5000))
 excess = no_reset_neuron(currents, theta, v0=0.5).sum(axis=0) - refsnn.qcfs_level(currents.mean(axis=0), theta, 16)

@@ -32,7 +32,8 @@
 #    accumulating update does not;
 # 4. calibrates the digits CNN at T = 2 and T = 8 with both rules.
 #
-# It runs in about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
+# The first tutorial that needs the demo CNNs trains them once (about 15 s) and caches them;
+# the run time of each tutorial is in the [course map](README.md).
 
 # %%
 

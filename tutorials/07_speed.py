@@ -37,10 +37,13 @@
 # parallelism over T, not from fewer FLOPs.
 #
 # This tutorial times the demo's QCFS CNN on a CPU in refsnn's three modes, then the
-# neuron alone. It runs in about 30 s.
+# neuron alone. Its run time is in the [course map](README.md); most of it is the timing
+# loops, which repeat every measurement.
 
 # %%
+import json
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -57,6 +60,9 @@ from refsnn.neurons.quantization import qcfs_level
 from refsnn.networks.training import predict
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+# the repository (for figures/data/): above this file, or the working folder (root or tutorials/)
+REPO = next(p for p in (Path(globals().get("__file__", "tutorial.py")).resolve().parents[1], Path.cwd(),
+                        Path.cwd().parent) if (p / "figures" / "data").is_dir())
 rng = np.random.default_rng(0)
 
 
@@ -249,7 +255,7 @@ plt.close(fig)
 # > product: O(T²) → O(T) per neuron. The sorting property lets binary search find the
 # > first spike in O(log T).
 #
-# Four ways to get the same spikes (or counts) for N = 100,000 neurons:
+# Five ways to get the same spikes (or counts) for N = 100,000 neurons:
 #
 # * `method="dense"`: the explicit Λ_pc·I, O(T²) per neuron;
 # * `method="hadamard"`: sum once and scale, O(T);
@@ -346,10 +352,24 @@ for name, (nbytes, run) in runs.items():
     print(f"  {name:27} {nbytes * T * N / median_seconds(run, repeats=3) / 1e9:6.1f}")
 
 # %% [markdown]
-# With `out=` both kernels come close to the copy (`refsnn bench` measures it more
-# carefully, in interleaved rounds: 84–89% of `np.copyto` at T = 64, N = 2²⁰ on this
-# project's machine). A new array on every call usually costs more, by how much depends on
-# the machine and on how the allocator reuses memory; in a loop of your own, preallocate.
+# With `out=` both kernels come close to the copy. `refsnn bench` measures it more
+# carefully, in interleaved rounds; its committed run on this project's machine
+# (`figures/data/bench.json`, the same T = 64, N = 2²⁰) is read below, so the numbers
+# here are always that file's.
+
+# %%
+bench = json.loads((REPO / "figures" / "data" / "bench.json").read_text())
+share = {r["kernel"]: r["ratio_to_copy"] for r in bench["neuron"] if r["T"] == T and r["N"] == N}
+print("refsnn bench, share of np.copyto's bandwidth at T = 64, N = 2**20:")
+for kernel, name in (("if_out", "if_neuron, out="), ("if", "if_neuron, new array"),
+                     ("hadamard_out", "parallel_neuron, out="), ("hadamard", "parallel_neuron, new array")):
+    print(f"  {name:27} {share[kernel]:6.0%}")
+assert share["if_out"] > share["if"] and share["hadamard_out"] > share["hadamard"]  # out= saves the page faults
+
+# %% [markdown]
+# In that run both kernels with `out=` come close to the copy, and a new array on every
+# call costs more (asserted above). By how much depends on the machine and on how the
+# allocator reuses memory; in a loop of your own, preallocate.
 #
 # ## Exercises
 #

@@ -57,9 +57,14 @@ def sources():
 
 
 def render_markdown(notebook):
-    """Render an executed notebook as ``NN_*.md`` next to it, outputs included."""
+    """Render an executed notebook as ``NN_*.md`` next to it, outputs included.
+
+    A cell's printed lines arrive in several stream outputs when it pauses between prints;
+    they are joined into one block, so the page shows no blank lines the program did not print.
+    """
     notebook = Path(notebook)
-    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown", notebook.name],
+    subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "markdown",
+                    "--CoalesceStreamsPreprocessor.enabled=True", notebook.name],
                    cwd=notebook.parent, check=True)
     return notebook.with_suffix(".md")
 

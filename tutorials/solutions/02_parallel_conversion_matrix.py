@@ -48,7 +48,8 @@ def is_sorted(spikes):
 # undo the factor x that L_T puts in: c_x·x/T = 1/(T − x + 1). Without L_T nothing
 # cancels the 1/x. c_x is symmetric (c_x = c_{T−x+1}), largest at both ends and smallest
 # in the middle, so H is not monotone in x: **the count is not the QCFS level, and the
-# trains are not sorted**.
+# trains are not always sorted** (most still are: below, the unsorted ones are a few
+# percent, but one is enough to break binary search).
 
 # %%
 L_pc_identity = np.diag(c) @ L_pre
@@ -61,7 +62,7 @@ spikes = L_pc_identity @ currents + b[:, None] >= theta
 level = refsnn.qcfs_level(currents.mean(axis=0), theta, T)
 wrong_count, unsorted = np.mean(spikes.sum(axis=0) != level), np.mean(~is_sorted(spikes))
 print(f"count != QCFS level for {wrong_count:.0%} of neurons; unsorted trains: {unsorted:.0%}")
-assert wrong_count > 0.5 and unsorted > 0.02
+assert wrong_count > 0.5 and 0.02 < unsorted < 0.1  # not always sorted, but mostly
 assert refsnn.homework.check("2.1", bool((spikes.sum(axis=0) == level).all()))  # no
 
 # %% [markdown]
