@@ -98,9 +98,17 @@ def test_each_object_has_one_page_and_a_source_link(site):
     assert not (api / "refsnn.parallel_neuron.html").exists()  # re-exports link to the home page
 
 
-def test_tutorial_code_links_to_the_api(site):
-    text = (site / "03_theorem_4_1.html").read_text(encoding="utf-8")
-    assert 'href="_autosummary/refsnn.neurons.parallel.parallel_neuron.html' in text
+def test_tutorial_code_and_prose_link_to_the_api(site):
+    """Names in code cells link to their API pages (sphinx-codeautolink), and so do
+    inline-code names in the prose (conf.py's CodeLinks), but not parameter names."""
+    api = "_autosummary/refsnn.neurons.parallel.parallel_neuron.html"
+    tutorial = (site / "03_theorem_4_1.html").read_text(encoding="utf-8")
+    assert re.search(rf'<a class="sphinx-codeautolink-a" href="{re.escape(api)}', tutorial)
+    notation = (site / "00_notation.html").read_text(encoding="utf-8")
+    prose = re.compile(r'<a class="reference internal" href="_autosummary/[^"]*"[^>]*><code[^>]*><span class="pre">([^<]*)<')
+    linked = set(prose.findall(notation))
+    assert {"first_spike_step(currents,", "record_thresholds", "refsnn.networks.conversion"} <= linked, linked
+    assert "theta" not in linked and "psi_da" not in linked
 
 
 def test_no_page_loads_a_script_or_style_from_another_site(site):
@@ -120,11 +128,16 @@ def prose(dom):
     return html.unescape(re.sub(r"<[^>]+>", " ", dom))
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    """Serves the built site without logging every request."""
+
+    def log_message(self, *args):
+        pass
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed")
 def test_formulas_are_typeset_in_a_headless_browser(site, tmp_path):
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-    handler.log_message = lambda *args: None
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(site)))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/{FORMULA_PAGE}"

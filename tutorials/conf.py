@@ -16,6 +16,7 @@ import re
 import sys
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import addnodes
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
@@ -98,6 +99,53 @@ class LocalLinks(SphinxPostTransform):
                 node["reftargetid"] = None
 
 
+class CodeLinks(SphinxPostTransform):
+    """Link each inline-code name of the prose to its API entry: ``first_spike_step``,
+    ``refsnn.neurons.theory``, ``SpikingNetwork.predict(X, mode="collapsed")`` (the name
+    before the parenthesis). A name links when it is a documented function, class, module
+    or method's full name, or the last components of exactly one object; ambiguous names
+    (``run``, ``load``) and parameter names (``theta``) stay plain."""
+
+    default_priority = 5  # before MyST (9) and Sphinx (10): explicit links are still pending_xref, skipped
+
+    def run(self, **kwargs):
+        objects = self.env.get_domain("py").objects
+        suffixes = {}
+        for full in objects:
+            parts = full.split(".")
+            for k in range(1, len(parts)):
+                suffixes.setdefault(".".join(parts[k:]), []).append(full)
+        for literal in list(self.document.findall(nodes.literal)):
+            if any(isinstance(p, (nodes.reference, addnodes.desc, nodes.literal_block, addnodes.pending_xref))
+                   for p in _ancestors(literal)):
+                continue
+            name = literal.astext().split("(", 1)[0].strip()
+            if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                continue
+            full = name if name in objects else None
+            if full is None and len(suffixes.get(name, [])) == 1:
+                full = suffixes[name][0]
+            if full is None:
+                continue
+            entry = objects[full]
+            if entry.objtype not in LINKED or (entry.objtype == "method" and "." not in name):
+                continue  # a parameter or attribute name such as ``theta`` is not a concept
+            uri = self.app.builder.get_relative_uri(self.env.docname, entry.docname) + "#" + entry.node_id
+            reference = nodes.reference("", "", internal=True, refuri=uri, reftitle=full)
+            literal.replace_self(reference)
+            reference.append(literal)
+
+
+#: The object types an inline-code name links to.
+LINKED = {"function", "class", "exception", "module", "method"}
+
+
+def _ancestors(node):
+    while node.parent is not None:
+        node = node.parent
+        yield node
+
+
 def public_modules():
     """refsnn and every module under it whose name has no leading underscore, imported."""
     import importlib
@@ -165,3 +213,4 @@ def setup(app):
     autosummary_context["homes"] = reexports()
     app.connect("autodoc-process-docstring", plain_absolute_values)
     app.add_post_transform(LocalLinks)
+    app.add_post_transform(CodeLinks)
