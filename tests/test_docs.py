@@ -2,8 +2,8 @@
 its formulas are typeset in a real browser.
 
 The site is built once, as the README says (``python -m sphinx -W -b html tutorials
-OUT``: warnings are errors), into a temporary folder; nothing is executed, so the build
-takes well under a minute. The tests skip where the ``docs`` extra is not installed, and
+OUT``: warnings are errors), into a temporary folder; no notebook or tutorial is executed,
+so the build costs about a minute of one core. The tests skip where the ``docs`` extra is not installed, and
 the browser test where Chromium is not.
 
 - Every public function and class of refsnn (each public module's ``__all__``, or the
