@@ -13,7 +13,8 @@ the browser test where Chromium is not.
   site's own ``_static/``.
 - Chromium, headless and with background networking off, opens a page with formulas
   from a local ``http.server`` and dumps its DOM after MathJax has run: the formulas are
-  ``mjx-container`` elements and no ``$`` or ``\\(`` delimiter is left in the prose.
+  ``mjx-container`` elements and no ``$`` or ``\\(`` delimiter is left in the prose (a
+  formula MathJax cannot parse, such as ``\\frac{N``, stays as its raw ``\\(...\\)``).
 """
 
 import functools
