@@ -17,6 +17,7 @@ __all__ = [
     "plot_accuracy_vs_T",
     "plot_cumulative_accuracy",
     "plot_calibration",
+    "plot_channel_bias",
     "plot_rate_vs_activation",
     "plot_speedup",
     "plot_peers",

@@ -6,7 +6,7 @@
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
 ``refsnn experiment NAME`` the paper's accuracy claims on deep networks, over seeds
 ``refsnn verify`` the paper's neuron-level claims as Hypothesis properties, printed as a report
-               (``--against MODULE:NAME``: on a neuron implemented elsewhere)
+(``--against MODULE:NAME``: on a neuron implemented elsewhere)
 ``refsnn evaluate`` a checkpoint of the authors' code as an ANN and as SNNs, on CIFAR, MNIST or digits
 
 Every argument is checked before any work starts: a bad one (a negative seed, an

@@ -43,7 +43,7 @@ theta, T = 1.0, 4
 # **Answer: up, from about 4–7% to about 8–11% of the neurons per layer.** Stronger
 # weights make each layer's input current swing more from one step to the next (a spike
 # of the previous layer moves it by a larger amount), and the IF neuron misses exactly
-# when the charge arrives unevenly. The parallel neuron reads only the time sum Σ_t I_t,
+# when the charge arrives unevenly. The parallel neuron reads only the time sum $\sum_t I_t$,
 # so how the charge is spread over the steps does not matter to it: its miss rate stays 0.
 
 # %%
@@ -70,11 +70,11 @@ assert refsnn.homework.check("8.1", "up" if strong[1:].mean() > weak[1:].mean() 
 # %% [markdown]
 # ## Exercise 2
 #
-# *For each depth, the smallest T at which the IF SNN's mean accuracy reaches the
-# parallel SNN's at T = T̃.*
+# *For each depth, the smallest $T$ at which the IF SNN's mean accuracy reaches the
+# parallel SNN's at $T = \tilde T$.*
 #
-# **Answer: T = 4 at depths 2 and 4, T = 8 at depth 8 and T = 16 at depth 12** — the IF
-# SNN needs more steps the deeper the network, four times T̃ at 12 layers.
+# **Answer: $T = 4$ at depths 2 and 4, $T = 8$ at depth 8 and $T = 16$ at depth 12** — the IF
+# SNN needs more steps the deeper the network, four times $\tilde T$ at 12 layers.
 
 # %%
 result = json.loads((REPO / "figures" / "data" / "experiment_depth.json").read_text())
@@ -92,13 +92,13 @@ assert refsnn.homework.check("8.2", [needed[depth] for depth in (2, 4, 8, 12)])
 # ## Exercise 3
 #
 # *Train the 12-layer MLP with BatchNorm after every hidden layer and convert it. Is the
-# parallel SNN still lossless at T = T̃?*
+# parallel SNN still lossless at $T = \tilde T$?*
 #
 # **Answer: yes.** `fit` leaves every BatchNorm in evaluation mode, where it is the affine
-# map a·x + c per channel; between two neuron layers it commutes with the sum over time
-# like a linear layer (the collapsed mode adds its offset c T times), so the parallel SNN
-# at T = T̃ predicts what the ANN predicts and every layer's rate equals the ANN's
-# activation. The IF SNN at the same T is printed for comparison: with BatchNorm it still
+# map $a x + c$ per channel; between two neuron layers it commutes with the sum over time
+# like a linear layer (the collapsed mode adds its offset $c$ $T$ times), so the parallel SNN
+# at $T = \tilde T$ predicts what the ANN predicts and every layer's rate equals the ANN's
+# activation. The IF SNN at the same $T$ is printed for comparison: with BatchNorm it still
 # falls behind, by an amount that depends on the seed.
 
 # %%
