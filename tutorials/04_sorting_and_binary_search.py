@@ -29,15 +29,14 @@
 # %%
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.neurons.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)
 theta = 1.0
 
@@ -64,8 +63,7 @@ assert (code == paper[::-1]).all() and (code.sum(axis=0) == paper.sum(axis=0)).a
 print(f"IF trains that are sorted: {is_sorted(refsnn.if_neuron(currents, theta)).mean():.0%}")
 
 fig, axes = rp.plot_if_vs_parallel(currents[:8, :12], theta)
-fig.savefig(FIGURES / "04_if_vs_parallel.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "04_if_vs_parallel.png")
 
 # %% [markdown]
 # ![IF and parallel trains for the same input](../figures/tutorials/04_if_vs_parallel.png)
@@ -92,8 +90,7 @@ for T in Ts:
           f"{math.ceil(math.log2(T + 1))}) instead of {T}")
 
 fig, ax = rp.plot_binary_search(total=5.3, theta=theta, psi=theta / 2, T=16)
-fig.savefig(FIGURES / "04_binary_search.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "04_binary_search.png")
 
 # %% [markdown]
 # ![Binary search for the first spike step](../figures/tutorials/04_binary_search.png)
