@@ -23,6 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
+from refsnn.plotting import explorers  # noqa: E402
 from refsnn.programs import figures  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -58,11 +59,11 @@ def test_show_figure_saves_closes_and_displays_only_in_a_kernel(tmp_path, monkey
     monkeypatch.setattr(IPython_display, "display", lambda obj: shown.append(obj))
     fig, ax = plt.subplots()
     ax.plot([0, 1])
-    assert not figures._in_notebook()  # pytest is not a Jupyter kernel
+    assert not explorers.in_notebook()  # pytest is not a Jupyter kernel
     figures.show_figure(fig, tmp_path / "plain.png")
     assert (tmp_path / "plain.png").is_file() and shown == [] and not plt.fignum_exists(fig.number)
 
-    monkeypatch.setattr(figures, "_in_notebook", lambda: True)
+    monkeypatch.setattr(explorers, "in_notebook", lambda: True)
     fig, ax = plt.subplots()
     ax.plot([0, 1])
     figures.show_figure(fig, tmp_path / "inline.png")
@@ -83,15 +84,17 @@ def test_in_notebook_recognises_a_kernel_shell(monkeypatch):
         fake = type(sys)("IPython")
         fake.get_ipython = lambda shell=shell: shell
         monkeypatch.setitem(sys.modules, "IPython", fake)
-        assert figures._in_notebook() is expected, type(shell).__name__
+        assert explorers.in_notebook() is expected, type(shell).__name__
 
 
 def test_executing_a_notebook_shows_inline_and_the_page_keeps_the_committed_link(tmp_path, monkeypatch, build):
     """Build and execute one small notebook through build(): its figure cell carries one
-    image/png output, the PNG lands in the given output folder (not figures/tutorials/),
-    and the rendered page has the printed output and the committed link, no image."""
-    for module in ("jupytext", "nbconvert", "nbformat", "ipykernel"):
+    image/png output and its explorer cell a widget, the PNG lands in the given output
+    folder (not figures/tutorials/), and the rendered page has the printed output and the
+    committed link, no image and no widget."""
+    for module in ("jupytext", "nbconvert", "ipykernel", "ipywidgets"):
         pytest.importorskip(module)
+    nbformat = pytest.importorskip("nbformat")
     source = tmp_path / "tutorials" / "01_tiny.py"
     source.parent.mkdir()
     source.write_text(
@@ -100,26 +103,35 @@ def test_executing_a_notebook_shows_inline_and_the_page_keeps_the_committed_link
         "FIGURES = tutorial_figures_dir()\n\n"
         "# %%\nfig, ax = plt.subplots()\nax.plot([0, 1])\nprint('drawn')\n"
         'show_figure(fig, FIGURES / "01_tiny.png")\n\n'
-        "# %% [markdown]\n# ![a line](../figures/tutorials/01_tiny.png)\n", encoding="utf-8")
+        "# %% [markdown]\n# ![a line](../figures/tutorials/01_tiny.png)\n\n"
+        "# %%\nfrom refsnn.plotting.explorers import leaky_explorer, live\n\nlive(leaky_explorer)\n",
+        encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's refsnn
     committed_before = {p.name: p.read_bytes() for p in (REPO / "figures" / "tutorials").iterdir()}
     [notebook] = build.build(execute=True, paths=[source], output=tmp_path / "output")
-    assert notebook.read_text(encoding="utf-8").count('"image/png"') == 1
+    cells = [cell for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
+    assert sum("image/png" in out.get("data", {}) for out in cells[1].outputs) == 1
+    assert any(build.LIVE_OUTPUTS[1] in out.get("data", {}) for out in cells[2].outputs)  # the explorer
     assert (tmp_path / "output" / "01_tiny.png").is_file()
     assert {p.name: p.read_bytes() for p in (REPO / "figures" / "tutorials").iterdir()} == committed_before
 
     page = build.render_markdown(notebook).read_text(encoding="utf-8")
     assert "drawn" in page and "![a line](../figures/tutorials/01_tiny.png)" in page
     assert page.count("![") == 1 and not (tmp_path / "tutorials" / "01_tiny_files").exists()
+    assert "live(leaky_explorer)" in page and "interactive(" not in page  # the code, not the widget
 
 
-def test_the_render_drops_image_outputs_only(build):
+def test_the_render_drops_images_and_widgets_only(build):
     nbformat = pytest.importorskip("nbformat")
     cell = nbformat.v4.new_code_cell("show_figure(fig, path)")
+    widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "1"}, "text/plain": "interactive(...)"}
     cell.outputs = [nbformat.v4.new_output("stream", text="printed\n"),
-                    nbformat.v4.new_output("display_data", data={"image/png": "iVBO", "text/plain": "<Image>"})]
-    notebook = build.without_inline_figures(nbformat.v4.new_notebook(cells=[cell]))
-    assert [out.output_type for out in notebook.cells[0].outputs] == ["stream"]
+                    nbformat.v4.new_output("display_data", data={"image/png": "iVBO", "text/plain": "<Image>"}),
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
+                    nbformat.v4.new_output("execute_result", data=widget, execution_count=2)]
+    notebook = build.without_live_outputs(nbformat.v4.new_notebook(cells=[cell]))
+    assert [out.output_type for out in notebook.cells[0].outputs] == ["stream", "execute_result"]
+    assert notebook.cells[0].outputs[1].data == {"text/plain": "42"}
 
 
 def test_only_the_render_writes_the_committed_set(build):

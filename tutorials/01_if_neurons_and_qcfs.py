@@ -182,6 +182,16 @@ show_figure(fig, FIGURES / "01_expected_error.png")
 # T = 4 converted from a QCFS ANN at T̃ = 8 is biased by −θ/16 per neuron on average, and
 # such biases add up through the layers.
 #
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for $T$ and $\psi$ mark the exact expected error at that $\psi$ for each $\tilde T$. A
+# plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import expected_error_explorer, live
+
+live(expected_error_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## Exercises
 #
 # Worked solutions: [solutions/01_if_neurons_and_qcfs.md](solutions/01_if_neurons_and_qcfs.md).

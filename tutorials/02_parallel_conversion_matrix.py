@@ -101,6 +101,15 @@ show_figure(fig, FIGURES / "02_conversion_matrices.png")
 # %% [markdown]
 # ![Λ_pre, Λ_post, Λ_pc and b for T = 6](../figures/tutorials/02_conversion_matrices.png)
 #
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for $T$ and $\psi$ redraw the four panels. A plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import conversion_matrices_explorer, live
+
+live(conversion_matrices_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## 2.4 Fire the neuron
 #
 # With Σ = Σ_t I_t the total current, the potential of step x is

@@ -167,6 +167,17 @@ print(f"sampled E[r_SNN(T=4) - Q_8(z)] = {err:+.5f} θ")
 assert abs(err) < 5 * 0.1 / np.sqrt(n)
 
 # %% [markdown]
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for $T$, $\tilde T$ and $\psi$ redraw the staircase: at $T = \tilde T$ the parallel line
+# stays on QCFS for every $\psi$; at $T \neq \tilde T$ the title gives the expected error,
+# zero only at $\psi = \theta/2$. A plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import live, staircase_explorer
+
+live(staircase_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## 3.4 Where the assumption fails
 #
 # **A skewed input distribution.** Activations in real networks are not uniform: many

@@ -73,6 +73,17 @@ show_figure(fig, FIGURES / "04_if_vs_parallel.png")
 # order"](00_notation.md#spike-order)). The counts, and so everything a network computes
 # from time-means, are the same.
 #
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), a menu
+# of input patterns and sliders for $T$ and the mean $z$ redraw one IF membrane and the IF
+# and parallel trains of ten neurons fed that pattern. A plain `python` run, and this
+# page, skip it.
+
+# %%
+from refsnn.plotting.explorers import if_vs_parallel_explorer, live
+
+live(if_vs_parallel_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## 4.2 Binary search for the first spike
 #
 # The firing predicate P(x) = [H_x ≥ θ] is monotone in x, so the first step where it holds,
@@ -145,6 +156,16 @@ g = (1 - leak ** x) / (1 - leak)  # g_x = 1 + λ + … + λ^(x−1)
 leaky_pc = leaky_posterior_matrix(T, leak) @ refsnn.prior_control_matrix(T)
 assert np.allclose(leaky_pc, (g / (x * (T - x + 1)))[:, None] * np.ones((1, T)))  # c_x·g_x/T per row
 assert np.allclose((x / g)[:, None] * leaky_pc, refsnn.parallel_conversion_matrix(T))  # c^λ_x: the paper's Λ_pc
+
+# %% [markdown]
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for the leak $\lambda$ and $T$ redraw the parallel and the leaky trains for constant
+# inputs and count the unsorted ones. A plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import leaky_explorer, live
+
+live(leaky_explorer)  # the widget in a notebook; None in a plain run
 
 # %% [markdown]
 # ## 4.4 Where it breaks: no reset

@@ -44,6 +44,9 @@ adds or where the authors' released code differs from the paper.
 The functions live in ``neurons`` (rasters, membranes, the binary search), ``conversion``
 (matrices, staircase, expected error), ``networks`` (accuracy, calibration, speed) and
 ``experiments`` (depth and seeds); ``_style`` holds the palette and the shared axes set-up.
+``explorers`` (not imported here; ``from refsnn.plotting.explorers import ...``) holds the
+notebooks' slider explorers, which redraw some of these plots and need ipywidgets
+(``pip install "refsnn[notebooks]"``).
 """
 
 from ._style import CMAP, COLORS, CYCLE, OKABE_ITO

@@ -11,7 +11,6 @@ running twice gives identical bytes.
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -79,13 +78,6 @@ def tutorial_figures_dir(source=None):
     return folder
 
 
-def _in_notebook():
-    """True inside a Jupyter kernel (a notebook, VS Code's or JupyterLab's cells)."""
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
-
-
 def show_figure(fig, path, dpi=100):
     """Save a tutorial's figure as PNG, show it inline in a notebook, and close it.
 
@@ -105,9 +97,11 @@ def show_figure(fig, path, dpi=100):
     """
     import matplotlib.pyplot as plt
 
+    from ..plotting.explorers import in_notebook
+
     fig.savefig(path, dpi=dpi)
     plt.close(fig)
-    if _in_notebook():
+    if in_notebook():
         from IPython.display import Image, display
 
         display(Image(filename=str(path)))
