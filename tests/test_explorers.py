@@ -140,6 +140,15 @@ def test_building_a_widget_without_ipywidgets_says_how_to_install(monkeypatch):
         ex.staircase_explorer()
 
 
+def test_live_builds_the_widget_only_in_a_live_kernel(monkeypatch):
+    monkeypatch.delenv("REFSNN_EXPLORERS", raising=False)
+    assert ex.live(lambda: "widget") is None  # pytest is no kernel
+    monkeypatch.setattr(ex, "in_notebook", lambda: True)
+    assert ex.live(lambda: "widget") == "widget"
+    monkeypatch.setenv("REFSNN_EXPLORERS", "0")  # what tutorials/build_notebooks.py sets
+    assert ex.live(lambda: "widget") is None
+
+
 def test_refsnn_and_a_plain_run_need_no_ipywidgets():
     code = ("import sys; sys.modules['ipywidgets'] = None\n"
             "import refsnn, refsnn.plotting, refsnn.plotting.explorers as ex\n"

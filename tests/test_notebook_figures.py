@@ -89,10 +89,10 @@ def test_in_notebook_recognises_a_kernel_shell(monkeypatch):
 
 def test_executing_a_notebook_shows_inline_and_the_page_keeps_the_committed_link(tmp_path, monkeypatch, build):
     """Build and execute one small notebook through build(): its figure cell carries one
-    image/png output and its explorer cell a widget, the PNG lands in the given output
+    image/png output and its explorer cell no widget, the PNG lands in the given output
     folder (not figures/tutorials/), and the rendered page has the printed output and the
-    committed link, no image and no widget."""
-    for module in ("jupytext", "nbconvert", "ipykernel", "ipywidgets"):
+    committed link, no image."""
+    for module in ("jupytext", "nbconvert", "ipykernel"):
         pytest.importorskip(module)
     nbformat = pytest.importorskip("nbformat")
     source = tmp_path / "tutorials" / "01_tiny.py"
@@ -102,8 +102,8 @@ def test_executing_a_notebook_shows_inline_and_the_page_keeps_the_committed_link
         "from refsnn.programs.figures import show_figure, tutorial_figures_dir\n\n"
         "FIGURES = tutorial_figures_dir()\n\n"
         "# %%\nfig, ax = plt.subplots()\nax.plot([0, 1])\nprint('drawn')\n"
-        'show_figure(fig, FIGURES / "01_tiny.png")\n\n'
-        "# %% [markdown]\n# ![a line](../figures/tutorials/01_tiny.png)\n\n"
+        'show_figure(fig, FIGURES / "01_membrane.png")\n\n'
+        "# %% [markdown]\n# ![a line](../figures/tutorials/01_membrane.png)\n\n"
         "# %%\nfrom refsnn.plotting.explorers import leaky_explorer, live\n\nlive(leaky_explorer)\n",
         encoding="utf-8")
     monkeypatch.setenv("PYTHONPATH", str(REPO))  # the kernel imports this checkout's refsnn
@@ -111,27 +111,24 @@ def test_executing_a_notebook_shows_inline_and_the_page_keeps_the_committed_link
     [notebook] = build.build(execute=True, paths=[source], output=tmp_path / "output")
     cells = [cell for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
     assert sum("image/png" in out.get("data", {}) for out in cells[1].outputs) == 1
-    assert any(build.LIVE_OUTPUTS[1] in out.get("data", {}) for out in cells[2].outputs)  # the explorer
-    assert (tmp_path / "output" / "01_tiny.png").is_file()
+    assert cells[2].outputs == []  # an executed build builds no explorer widget
+    assert (tmp_path / "output" / "01_membrane.png").is_file()
     assert {p.name: p.read_bytes() for p in (REPO / "figures" / "tutorials").iterdir()} == committed_before
 
     page = build.render_markdown(notebook).read_text(encoding="utf-8")
-    assert "drawn" in page and "![a line](../figures/tutorials/01_tiny.png)" in page
+    assert "drawn" in page and "![a line](../figures/tutorials/01_membrane.png)" in page
     assert page.count("![") == 1 and not (tmp_path / "tutorials" / "01_tiny_files").exists()
     assert "live(leaky_explorer)" in page and "interactive(" not in page  # the code, not the widget
 
 
-def test_the_render_drops_images_and_widgets_only(build):
+def test_the_render_drops_image_outputs_only(build):
     nbformat = pytest.importorskip("nbformat")
     cell = nbformat.v4.new_code_cell("show_figure(fig, path)")
-    widget = {"application/vnd.jupyter.widget-view+json": {"model_id": "1"}, "text/plain": "interactive(...)"}
     cell.outputs = [nbformat.v4.new_output("stream", text="printed\n"),
                     nbformat.v4.new_output("display_data", data={"image/png": "iVBO", "text/plain": "<Image>"}),
-                    nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1),
-                    nbformat.v4.new_output("execute_result", data=widget, execution_count=2)]
-    notebook = build.without_live_outputs(nbformat.v4.new_notebook(cells=[cell]))
+                    nbformat.v4.new_output("execute_result", data={"text/plain": "42"}, execution_count=1)]
+    notebook = build.without_inline_figures(nbformat.v4.new_notebook(cells=[cell]))
     assert [out.output_type for out in notebook.cells[0].outputs] == ["stream", "execute_result"]
-    assert notebook.cells[0].outputs[1].data == {"text/plain": "42"}
 
 
 def test_only_the_render_writes_the_committed_set(build):
@@ -140,6 +137,8 @@ def test_only_the_render_writes_the_committed_set(build):
     assert build.OUTPUT == HERE / "output"
     assert "tutorials/output/" in (REPO / ".gitignore").read_text(encoding="utf-8").split()
     assert build.build.__defaults__[-1] == build.OUTPUT
+    assert build.execution_env()["REFSNN_TUTORIAL_FIGURES"] == str(HERE / "output")
+    assert build.execution_env()["REFSNN_EXPLORERS"] == "0"
     assert build.COMMITTED_FIGURES == REPO / "figures" / "tutorials"
 
 

@@ -10,8 +10,7 @@ Usage, from the repository root::
 Executed notebooks, like tutorials run any other way, write their figures into
 ``tutorials/output/`` (not under version control) and show each one inline, in the cell
 that computed it. Only ``--markdown`` renders the committed set: the pages leave the
-inline images (and the explorers' widgets) out and show, in the markdown after each
-figure cell, the committed PNG
+inline images out and show, in the markdown after each figure cell, the committed PNG
 ``figures/tutorials/NN_*.png``, and the render copies the figures it just drew there. The
 figures of measured run times (:data:`TIMING_FIGURES`) differ on every run and machine,
 so they are copied only with ``--timings``. Building or executing leaves ``git status``
@@ -55,21 +54,16 @@ def sources():
     return sorted(HERE.glob("[0-9]*.py")) + sorted(SOLUTIONS.glob("[0-9]*.py"))
 
 
-#: Outputs that only a live notebook shows: inline figures and widgets.
-LIVE_OUTPUTS = ("image/png", "application/vnd.jupyter.widget-view+json")
-
-
-def without_live_outputs(notebook):
-    """The notebook (an ``nbformat`` node, changed in place) with its printed outputs only.
+def without_inline_figures(notebook):
+    """The notebook (an ``nbformat`` node, changed in place) without its image outputs.
 
     A figure cell's inline image (:func:`refsnn.programs.figures.show_figure`) is left
-    out of the page, where the markdown cell after it shows the committed PNG instead; an
-    explorer's widget (:mod:`refsnn.plotting.explorers`) is left out, since a page cannot
-    run it (the markdown before it says so).
+    out of the page, where the markdown cell after it shows the committed PNG instead;
+    printed outputs stay.
     """
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            cell.outputs = [out for out in cell.outputs if not set(LIVE_OUTPUTS) & set(out.get("data", {}))]
+            cell.outputs = [out for out in cell.outputs if "image/png" not in out.get("data", {})]
     return notebook
 
 
@@ -79,7 +73,7 @@ def render_markdown(notebook):
     from nbconvert import MarkdownExporter
 
     notebook = Path(notebook)
-    page, _ = MarkdownExporter().from_notebook_node(without_live_outputs(nbformat.read(notebook, as_version=4)))
+    page, _ = MarkdownExporter().from_notebook_node(without_inline_figures(nbformat.read(notebook, as_version=4)))
     notebook.with_suffix(".md").write_text(page, encoding="utf-8")
     return notebook.with_suffix(".md")
 
@@ -96,6 +90,12 @@ def commit_figures(paths, timings=False, output=OUTPUT, committed=COMMITTED_FIGU
             if name not in TIMING_FIGURES or timings:
                 written.append(Path(shutil.copyfile(Path(output) / name, Path(committed) / name)))
     return written
+
+
+def execution_env(output=OUTPUT):
+    """The environment a notebook is executed in: its figures go to ``output``, and its
+    explorer cells build no widget (:func:`refsnn.plotting.explorers.live`)."""
+    return {**os.environ, "REFSNN_TUTORIAL_FIGURES": str(output), "REFSNN_EXPLORERS": "0"}
 
 
 def build(execute=False, paths=None, output=OUTPUT):
@@ -116,7 +116,7 @@ def build(execute=False, paths=None, output=OUTPUT):
         if execute:
             subprocess.run([sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
                             "--inplace", target.name], cwd=target.parent, check=True,
-                           env={**os.environ, "REFSNN_TUTORIAL_FIGURES": str(output)})
+                           env=execution_env(output))
         written.append(target)
     return written
 

@@ -20,13 +20,14 @@ draws several panels), returning ``(fig, ax)`` or ``(fig, axes)``; it calls the 
 :mod:`refsnn.plotting` functions the tutorials call, so a test can drive it without a
 browser. The widget ``*_explorer()`` (an ``ipywidgets.interactive``) ties one slider per
 parameter of the drawing function, by name, and shows each redrawn figure as a PNG.
-:func:`live` shows a widget only inside a Jupyter kernel, so a tutorial's explorer cell
-does nothing in a plain ``python`` run.
+:func:`live` shows a widget only in a live Jupyter kernel, so a tutorial's explorer cell
+does nothing in a plain ``python`` run or when the notebooks are built and executed.
 
 ipywidgets is imported only when a widget is built: ``pip install "refsnn[notebooks]"``.
 """
 
 import io
+import os
 import sys
 from fractions import Fraction
 
@@ -260,9 +261,12 @@ def in_notebook():
 
 
 def live(explorer):
-    """``explorer()``, the widget, inside a Jupyter kernel; None elsewhere (a plain run).
+    """``explorer()``, the widget, in a live Jupyter kernel; None elsewhere.
 
     A tutorial's optional cell ends with ``live(staircase_explorer)``: a notebook shows the
-    widget as the cell's value, a ``python`` run builds nothing and needs no ipywidgets.
+    widget as the cell's value; a plain ``python`` run builds nothing and needs no
+    ipywidgets; nor does a notebook that ``tutorials/build_notebooks.py`` executes, which
+    sets ``$REFSNN_EXPLORERS`` to ``0`` (no one moves its sliders, and waiting for a
+    widget's messages can stall the execution).
     """
-    return explorer() if in_notebook() else None
+    return explorer() if in_notebook() and os.environ.get("REFSNN_EXPLORERS") != "0" else None
