@@ -74,23 +74,43 @@ def test_missing_json_file_is_an_error(tmp_path):
 
 
 def test_tutorial_figures_dir(tmp_path, monkeypatch):
-    """tutorials/output/ by default (from the tutorial's or solution's file, or the working
-    directory in a notebook), never the committed figures/tutorials/;
-    $REFSNN_TUTORIAL_FIGURES overrides it. The folder is created."""
+    """tutorials/output/ by default (of the repository that holds the tutorial's or
+    solution's file, or the working directory in a notebook), never the committed
+    figures/tutorials/; $REFSNN_TUTORIAL_FIGURES overrides it. The folder is created."""
     from refsnn.programs.figures import tutorial_figures_dir
 
     monkeypatch.delenv("REFSNN_TUTORIAL_FIGURES", raising=False)
     tutorials = (tmp_path / "repo" / "tutorials").resolve()
+    (tutorials / "solutions").mkdir(parents=True)
+    (tutorials / "build_notebooks.py").touch()  # what marks a repository's root
     source = tutorials / "01_x.py"
     assert tutorial_figures_dir(source) == tutorials / "output"
     assert tutorial_figures_dir(tutorials / "solutions" / "01_x.py") == tutorials / "output"
-    (tutorials / "solutions").mkdir()
     monkeypatch.chdir(tutorials / "solutions")  # a solution notebook runs in tutorials/solutions/
     assert tutorial_figures_dir() == tutorials / "output"
+    monkeypatch.chdir(tutorials.parent)  # exec of a cell from the repository root
+    assert tutorial_figures_dir() == tutorials / "output"
+    assert not (tutorials.parent / "output").exists()
     assert not (tmp_path / "repo" / "figures").exists()
     monkeypatch.setenv("REFSNN_TUTORIAL_FIGURES", str(tmp_path / "elsewhere"))
     assert tutorial_figures_dir(source) == tmp_path / "elsewhere"
     assert (tmp_path / "elsewhere").is_dir()
+
+
+def test_repository_root_from_anywhere(tmp_path, monkeypatch):
+    """A tutorial finds its repository from its file, from the working directory (root,
+    tutorials/ or tutorials/solutions/), and, outside any repository, from the package."""
+    from refsnn.programs.figures import repository_root
+
+    repo = Path(__file__).resolve().parents[1]
+    for cwd in (repo, repo / "tutorials", repo / "tutorials" / "solutions", tmp_path):
+        monkeypatch.chdir(cwd)
+        assert repository_root() == repo, cwd
+        assert repository_root(repo / "tutorials" / "08_depth_and_unevenness.py") == repo, cwd
+    other = tmp_path / "clone"
+    (other / "tutorials").mkdir(parents=True)
+    (other / "tutorials" / "build_notebooks.py").touch()
+    assert repository_root(other / "tutorials" / "01_x.py") == other  # its own file first
 
 
 # --------------------------------------------------------------------------- inputs checked first

@@ -41,10 +41,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)
 
 # %% [markdown]
@@ -98,8 +98,7 @@ print(f"mean {burst.mean():.2f}θ: QCFS level {refsnn.qcfs_level([burst.mean()],
       f"IF count {count}, left in the membrane {left:.1f}θ")
 assert refsnn.qcfs_level([burst.mean()], 1.0, 8)[0] == 4 and count == 3 and abs(left - 1.9) < 1e-9
 fig, ax = rp.plot_membrane(burst, theta=1.0)
-fig.savefig(FIGURES / "01_membrane.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "01_membrane.png")
 
 # %% [markdown]
 # ![IF membrane potential with soft resets](../figures/tutorials/01_membrane.png)
@@ -142,8 +141,7 @@ for ax in axes:
     ax.set_ylim(bottom=0)
     ax.set_xlabel("time steps T")
 fig.suptitle("Unevenness error of the IF neuron on random uneven input (mean z ~ U[0, θ])", fontsize=11)
-fig.savefig(FIGURES / "01_unevenness_vs_T.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "01_unevenness_vs_T.png")
 
 # %% [markdown]
 # ![Unevenness error against T](../figures/tutorials/01_unevenness_vs_T.png)
@@ -176,8 +174,7 @@ for L in (1, 2, 4, 8, 16):
 assert refsnn.expected_conversion_error(4, 8, shift=0) == Fraction(-1, 16)
 
 fig, ax = rp.plot_expected_error(4, [2, 3, 8, 16])
-fig.savefig(FIGURES / "01_expected_error.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "01_expected_error.png")
 
 # %% [markdown]
 # ![Expected conversion error against the shift ψ](../figures/tutorials/01_expected_error.png)
@@ -186,6 +183,16 @@ plt.close(fig)
 # $T = 4$ converted from a QCFS ANN at $\tilde T = 8$ is biased by $-\theta/16$ per neuron on average, and
 # such biases add up through the layers.
 #
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for $T$ and $\psi$ mark the exact expected error at that $\psi$ for each $\tilde T$. A
+# plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import expected_error_explorer, live
+
+live(expected_error_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## Exercises
 #
 # Worked solutions: [solutions/01_if_neurons_and_qcfs.md](solutions/01_if_neurons_and_qcfs.md).

@@ -29,14 +29,13 @@
 
 # %%
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 np.set_printoptions(precision=3, suppress=True)
 
 T = 6
@@ -99,12 +98,20 @@ assert np.allclose(b, refsnn.step_offsets(T, psi))
 assert np.linalg.matrix_rank(L_pc) == 1
 
 fig, axes = rp.plot_conversion_matrices(T, psi=psi / theta)
-fig.savefig(FIGURES / "02_conversion_matrices.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "02_conversion_matrices.png")
 
 # %% [markdown]
 # ![Λ_pre, Λ_post, Λ_pc and b for T = 6](../figures/tutorials/02_conversion_matrices.png)
 #
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for $T$ and $\psi$ redraw the four panels. A plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import conversion_matrices_explorer, live
+
+live(conversion_matrices_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## 2.4 Fire the neuron
 #
 # With $\Sigma = \sum_t I_t$ the total current, the potential of step $x$ is

@@ -40,10 +40,10 @@ import numpy as np
 from scipy import stats
 
 import refsnn
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)
 theta = 1.0
 
@@ -116,8 +116,7 @@ print("E[Q_T(z) - Q_T~(z)] = 0 exactly for z ~ U[0, θ], ψ = θ/2, all 36 pairs
 fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained", sharey=True)
 rp.plot_staircase(4, 4, ax=axes[0])
 rp.plot_staircase(4, 8, ax=axes[1])
-fig.savefig(FIGURES / "03_staircase.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "03_staircase.png")
 
 # %% [markdown]
 # ![Rates against the mean input at T = T̃ and T ≠ T̃](../figures/tutorials/03_staircase.png)
@@ -172,6 +171,17 @@ print(f"sampled E[r_SNN(T=4) - Q_8(z)] = {err:+.5f} θ")
 assert abs(err) < 5 * 0.1 / np.sqrt(n)
 
 # %% [markdown]
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for $T$, $\tilde T$ and $\psi$ redraw the staircase: at $T = \tilde T$ the parallel line
+# stays on QCFS for every $\psi$; at $T \neq \tilde T$ the title gives the expected error,
+# zero only at $\psi = \theta/2$. A plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import live, staircase_explorer
+
+live(staircase_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## 3.4 Where the assumption fails
 #
 # **A skewed input distribution.** Activations in real networks are not uniform: many
@@ -210,8 +220,7 @@ ax.set_xlabel("SNN time steps T")
 ax.set_ylabel(r"expected error $\mathbb{E}[Q_T(z) - Q_8(z)]\,/\,\theta$")
 ax.set_title("T̃ = 8, ψ = θ/2: zero on average only for uniform z", fontsize=10)
 ax.legend(fontsize=8)
-fig.savefig(FIGURES / "03_skewed_error.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "03_skewed_error.png")
 
 # %% [markdown]
 # ![Expected error against T, uniform and half-normal z](../figures/tutorials/03_skewed_error.png)

@@ -29,15 +29,14 @@
 # %%
 import math
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.neurons.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)
 theta = 1.0
 
@@ -64,8 +63,7 @@ assert (code == paper[::-1]).all() and (code.sum(axis=0) == paper.sum(axis=0)).a
 print(f"IF trains that are sorted: {is_sorted(refsnn.if_neuron(currents, theta)).mean():.0%}")
 
 fig, axes = rp.plot_if_vs_parallel(currents[:8, :12], theta)
-fig.savefig(FIGURES / "04_if_vs_parallel.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "04_if_vs_parallel.png")
 
 # %% [markdown]
 # ![IF and parallel trains for the same input](../figures/tutorials/04_if_vs_parallel.png)
@@ -75,6 +73,17 @@ plt.close(fig)
 # order"](00_notation.md#spike-order)). The counts, and so everything a network computes
 # from time-means, are the same.
 #
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), a menu
+# of input patterns and sliders for $T$ and the mean $z$ redraw one IF membrane and the IF
+# and parallel trains of ten neurons fed that pattern. A plain `python` run, and this
+# page, skip it.
+
+# %%
+from refsnn.plotting.explorers import if_vs_parallel_explorer, live
+
+live(if_vs_parallel_explorer)  # the widget in a notebook; None in a plain run
+
+# %% [markdown]
 # ## 4.2 Binary search for the first spike
 #
 # The firing predicate $P(x) = [H_x \ge \theta]$ is monotone in $x$, so the first step where it holds,
@@ -92,8 +101,7 @@ for T in Ts:
           f"{math.ceil(math.log2(T + 1))}) instead of {T}")
 
 fig, ax = rp.plot_binary_search(total=5.3, theta=theta, psi=theta / 2, T=16)
-fig.savefig(FIGURES / "04_binary_search.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "04_binary_search.png")
 
 # %% [markdown]
 # ![Binary search for the first spike step](../figures/tutorials/04_binary_search.png)
@@ -148,6 +156,16 @@ g = (1 - leak ** x) / (1 - leak)  # g_x = 1 + λ + … + λ^(x−1)
 leaky_pc = leaky_posterior_matrix(T, leak) @ refsnn.prior_control_matrix(T)
 assert np.allclose(leaky_pc, (g / (x * (T - x + 1)))[:, None] * np.ones((1, T)))  # c_x·g_x/T per row
 assert np.allclose((x / g)[:, None] * leaky_pc, refsnn.parallel_conversion_matrix(T))  # c^λ_x: the paper's Λ_pc
+
+# %% [markdown]
+# **Explorer (optional).** In a live notebook (`pip install "refsnn[notebooks]"`), sliders
+# for the leak $\lambda$ and $T$ redraw the parallel and the leaky trains for constant
+# inputs and count the unsorted ones. A plain `python` run, and this page, skip it.
+
+# %%
+from refsnn.plotting.explorers import leaky_explorer, live
+
+live(leaky_explorer)  # the widget in a notebook; None in a plain run
 
 # %% [markdown]
 # ## 4.4 Where it breaks: no reset

@@ -41,7 +41,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.networks.activations import QCFS, DAQCFS
 from refsnn.networks.conversion import activation_outputs, calibrate, to_parallel_snn
@@ -51,7 +51,7 @@ from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import Linear
 from refsnn.networks.training import predict
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)
 
 
@@ -113,8 +113,7 @@ axes[1].set_xlabel("SNN time steps T")
 axes[1].set_ylabel(r"$\mathbb{E}[Q_T(z) - Q_4(z)]\;/\;\theta$")
 axes[1].set_title("Mean error on the digits CNN's own z (uniform z: 0 at every T)", fontsize=10)
 axes[1].legend(fontsize=8)
-fig.savefig(FIGURES / "05_skewed_error.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "05_skewed_error.png")
 
 # %% [markdown]
 # ![Pre-activation histograms and the mean error against T](../figures/tutorials/05_skewed_error.png)
@@ -292,8 +291,7 @@ for ax in axes:
     ax.set_xscale("log")
     ax.set_xlabel("calibration step (batch)")
     ax.legend(fontsize=7)
-fig.savefig(FIGURES / "05_one_layer.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "05_one_layer.png")
 
 # %% [markdown]
 # ![ψ_DA, φ_DA and the residual during calibration, both rules](../figures/tutorials/05_one_layer.png)
@@ -386,8 +384,7 @@ axes[1].set_ylabel("mean residual after calibration")
 axes[1].set_title("Residual per channel: φ* (code's rule) or 0 (accumulate)", fontsize=10)
 for ax in axes:
     ax.legend(fontsize=7)
-fig.savefig(FIGURES / "05_two_layer.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "05_two_layer.png")
 
 # %% [markdown]
 # ![ψ_DA against the true shift and the residual against φ*, per channel](../figures/tutorials/05_two_layer.png)
@@ -454,8 +451,7 @@ for ax, T in zip(axes, (2, 8)):
     ax.set_title(f"T = {T} (T̃ = 4)", fontsize=10)
     ax.legend(fontsize=8, loc="lower left" if T == 8 else "lower right")
 axes[0].set_ylabel("mean signed error (SNN rate − ANN) / θ")
-fig.savefig(FIGURES / "05_digits_calibration.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "05_digits_calibration.png")
 
 # %% [markdown]
 # ![Per-layer mean signed error on the digits CNN, before and after calibration](../figures/tutorials/05_digits_calibration.png)

@@ -47,11 +47,11 @@ from refsnn.networks.activations import DAQCFS, ClipReLU
 from refsnn.networks.conversion import activation_outputs, calibrate, record_thresholds, to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 
 data = load_digits()
 X_train, y_train, X_test, y_test = data
@@ -141,8 +141,7 @@ axes[0].set_ylabel("recorded threshold θ_c")
 for c in zero_channels:
     axes[1].annotate("silenced\n(θ_c = 1)", (c, 1.0), xytext=(c, 10.5), ha="center", fontsize=8,
                      arrowprops=dict(arrowstyle="->", color=rp.COLORS["guide"]))
-fig.savefig(FIGURES / "06_thresholds.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "06_thresholds.png")
 
 # %% [markdown]
 # ![Recorded channel thresholds of both layers](../figures/tutorials/06_thresholds.png)
@@ -250,8 +249,7 @@ for ax in axes[1:]:
     ax.minorticks_off()
     ax.set_xlabel("time steps T")
     ax.legend(fontsize=8, loc="upper right" if ax is axes[1] else "lower right")
-fig.savefig(FIGURES / "06_accuracy_vs_T.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "06_accuracy_vs_T.png")
 
 # %% [markdown]
 # ![Accuracy and rate error of the training-free SNN against T](../figures/tutorials/06_accuracy_vs_T.png)
@@ -282,8 +280,7 @@ fig, axes = plt.subplots(2, 2, figsize=(7.6, 6.8), layout="constrained")
 for row, T in zip(axes, (4, 32)):
     rp.plot_rate_vs_activation(relu_act, results[T, "training_free"]["rates"],
                                layer_names=[f"T = {T}, layer 1", f"T = {T}, layer 2"], axes=row)
-fig.savefig(FIGURES / "06_rate_vs_activation.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "06_rate_vs_activation.png")
 for T in (4, 32):
     print(f"T = {T}: correlation per layer {np.round(results[T, 'training_free']['corr'], 4)}")
 
@@ -316,8 +313,7 @@ for ax, order in zip(axes, ("paper", "code")):
     ax.set_yticks(np.arange(neurons.size), [str(n) for n in neurons])
     ax.set_ylabel("neuron of layer 1 (flat index)")
 fig.get_layout_engine().set(w_pad=0.4)
-fig.savefig(FIGURES / "06_raster.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "06_raster.png")
 
 # %% [markdown]
 # ![Spike raster of 12 layer-1 neurons, paper and code order](../figures/tutorials/06_raster.png)
@@ -349,8 +345,7 @@ fig, ax = rp.plot_cumulative_accuracy(per_step)
 ax.axhline(100 * np.mean(relu_pred == y_test), color=rp.COLORS["ann"], ls="--", lw=1, label="ReLU ANN")
 ax.legend(fontsize=8, loc="lower right")
 ax.set_title(f"Training-free SNN, T = {T}: accuracy from the logits summed over 1..t", fontsize=10)
-fig.savefig(FIGURES / "06_cumulative_accuracy.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "06_cumulative_accuracy.png")
 
 # %% [markdown]
 # ![Cumulative accuracy per step, paper and code order](../figures/tutorials/06_cumulative_accuracy.png)

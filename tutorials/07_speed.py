@@ -52,17 +52,15 @@ from refsnn import plotting as rp
 from refsnn.networks.conversion import to_if_snn, to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import repository_root, show_figure, tutorial_figures_dir
 from refsnn.networks.layers import Conv2d, Linear
 from refsnn.neurons.integrate_fire import if_neuron
 from refsnn.neurons.parallel import closed_form_count, first_spike_step_from_total, parallel_neuron
 from refsnn.neurons.quantization import qcfs_level
 from refsnn.networks.training import predict
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
-# the repository (for figures/data/): above this file, or the working folder (root or tutorials/)
-REPO = next(p for p in (Path(globals().get("__file__", "tutorial.py")).resolve().parents[1], Path.cwd(),
-                        Path.cwd().parent) if (p / "figures" / "data").is_dir())
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
+REPO = repository_root(globals().get("__file__"))  # the repository, for figures/data/
 rng = np.random.default_rng(0)
 
 
@@ -233,8 +231,7 @@ axes[1].set_xlabel("time steps T")
 axes[1].set_ylabel("speed-up over sequential IF")
 axes[1].set_title("Speed-up of the parallel modes (CPU)", fontsize=10)
 axes[1].legend(fontsize=7, loc="upper left")
-fig.savefig(FIGURES / "07_network_speed.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "07_network_speed.png")
 
 # %% [markdown]
 # ![Time per image against T, and the speed-up over IF](../figures/tutorials/07_network_speed.png)
@@ -310,8 +307,7 @@ ax.set_xlabel("time steps T")
 ax.set_ylabel("nanoseconds per neuron")
 ax.set_title(f"Firing N = {N:,} parallel neurons", fontsize=10)
 ax.legend(fontsize=8, loc="upper left")
-fig.savefig(FIGURES / "07_neuron_cost.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "07_neuron_cost.png")
 
 # %% [markdown]
 # ![Cost per neuron of the dense, Hadamard, binary-search and closed-form firing](../figures/tutorials/07_neuron_cost.png)

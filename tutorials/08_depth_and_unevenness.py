@@ -33,19 +33,17 @@
 
 # %%
 import json
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import numpy as np
 
 import refsnn
 from refsnn import plotting as rp
 from refsnn.networks.data import load_digits
 from refsnn.programs.experiments import run_depth
-from refsnn.programs.figures import tutorial_figures_dir
+from refsnn.programs.figures import repository_root, show_figure, tutorial_figures_dir
 
-FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
-REPO = Path(globals().get("__file__", "tutorial.py")).resolve().parent.parent
+FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
+REPO = repository_root(globals().get("__file__"))  # the repository, from any working directory
 rng = np.random.default_rng(0)
 theta, T = 1.0, 4
 
@@ -121,8 +119,7 @@ for seed in depth_result["seeds"]:
     assert pick["parallel", 4]["accuracy"] - pick["if", 4]["accuracy"] >= 0.05, seed
 
 fig, axes = rp.plot_depth(rows)
-fig.savefig(FIGURES / "08_depth.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "08_depth.png")
 
 # %% [markdown]
 # ![Accuracy and agreement against depth](../figures/tutorials/08_depth.png)
@@ -149,8 +146,7 @@ assert if_row["rate_error"][0] == 0.0  # the first layer sees even input
 assert if_row["rate_error"][-1] > 4 * if_row["rate_error"][2] > 0  # and it grows with depth
 
 fig, ax = rp.plot_layer_rate_error(rows)
-fig.savefig(FIGURES / "08_layers.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "08_layers.png")
 
 # %% [markdown]
 # ![Per-layer rate error of the 12-layer MLP, mean over seeds](../figures/tutorials/08_layers.png)
@@ -187,8 +183,7 @@ print(f"parallel minus IF at T = T~ = 4: {100 * gap:.1f} points on average")
 assert gap > 0.05
 
 fig, ax = rp.plot_seed_accuracy_vs_T(resnet["rows"])
-fig.savefig(FIGURES / "08_resnet.png", dpi=100)
-plt.close(fig)
+show_figure(fig, FIGURES / "08_resnet.png")
 
 # %% [markdown]
 # ![Accuracy of the ResNet's SNNs against T](../figures/tutorials/08_resnet.png)

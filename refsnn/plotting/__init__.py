@@ -46,6 +46,9 @@ The functions live in ``neurons`` (rasters, membranes, the binary search), ``con
 ``experiments`` (depth and seeds); ``_style`` holds the palette, the shared axes set-up and
 :data:`WORDS`, the paper's words for the identifiers of the results files
 (:func:`words`), which every figure label and printed table uses.
+``explorers`` (not imported here; ``from refsnn.plotting.explorers import ...``) holds the
+notebooks' slider explorers, which redraw some of these plots and need ipywidgets
+(``pip install "refsnn[notebooks]"``).
 """
 
 from ._style import CMAP, COLORS, CYCLE, OKABE_ITO, WORDS, words

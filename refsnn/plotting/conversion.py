@@ -112,7 +112,7 @@ def rising_pattern(T):
     return t**2 / np.mean(t**2)
 
 
-def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
+def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000, psi=None):
     """QCFS staircase against the parallel-neuron and IF rates, for a mean input z (Theorem 4.1).
 
     For z on a grid over [−0.1θ, 1.1θ] it draws
@@ -122,9 +122,10 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
     - the IF neuron's rate (θ/T)·N at T for the same uneven input,
     - ClipReLU min(max(z, 0), θ) as a thin guide.
 
-    At T = T̃ the parallel line lies on the QCFS line (Theorem 4.1, lossless); at T ≠ T̃ it
-    is the staircase Q_T instead, equal to Q_T̃ only on average. The IF line falls below
-    the staircase where the input arrives too late to be emitted.
+    At T = T̃ the parallel line lies on the QCFS line (Theorem 4.1, lossless, for any ψ); at
+    T ≠ T̃ it is the staircase Q_T instead, equal to Q_T̃ only on average, and only for
+    ψ = θ/2. The IF line falls below the staircase where the input arrives too late to be
+    emitted.
 
     Parameters
     ----------
@@ -140,6 +141,9 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
         :func:`rising_pattern` (p_t ∝ t²) by default.
     n_points : int
         Grid size for z.
+    psi : float, optional
+        Shift ψ of the QCFS ANN and of the parallel neuron, and the IF neuron's v0; θ/2 by
+        default. The title names it when given.
 
     Returns
     -------
@@ -151,6 +155,7 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
     T_tilde = as_int("T_tilde", T_tilde)
     theta = check_positive("theta", theta)
     n_points = as_int("n_points", n_points, minimum=2)
+    shift = None if psi is None else as_float("psi", psi)
     p = rising_pattern(T) if pattern is None else as_float_array("pattern", pattern, np.float64, ndim=1)
     if p.shape != (T,):
         raise ValueError(f"pattern must have shape ({T},), got {p.shape}")
@@ -162,17 +167,23 @@ def plot_staircase(T, T_tilde, theta=1.0, ax=None, pattern=None, n_points=1000):
     fig, ax = new_axes(ax, figsize=(5.2, 4.2))
     ax.plot(z / theta, clip_relu(z, theta) / theta, color=COLORS["guide"], lw=1, ls=":",
             label="ClipReLU", gid="clip_relu")
-    ax.plot(z / theta, qcfs(z, theta, T_tilde) / theta, color=COLORS["qcfs"], lw=4, alpha=0.35,
+    ax.plot(z / theta, qcfs(z, theta, T_tilde, shift) / theta, color=COLORS["qcfs"], lw=4, alpha=0.35,
             label=f"QCFS ANN, level T̃ = {T_tilde}", gid="qcfs")
-    ax.plot(z / theta, parallel_neuron(currents, theta).sum(axis=0) / T, color=COLORS["parallel"],
+    ax.plot(z / theta, parallel_neuron(currents, theta, psi=shift).sum(axis=0) / T, color=COLORS["parallel"],
             lw=1.6, ls="--", label=f"parallel neuron, T = {T}", gid="parallel")
-    ax.plot(z / theta, if_neuron(currents, theta).sum(axis=0) / T, color=COLORS["if"], lw=1.2,
+    ax.plot(z / theta, if_neuron(currents, theta, v0=shift).sum(axis=0) / T, color=COLORS["if"], lw=1.2,
             label=f"IF neuron, T = {T} (uneven input: {'rising, I_t ∝ t²' if pattern is None else 'the given pattern'})",
             gid="if")
     ax.set_xlabel("mean input z / θ")
     ax.set_ylabel("output rate r / θ")
-    case = "lossless" if T == T_tilde else "lossless only in expectation"
-    ax.set_title(f"T = {T}, T̃ = {T_tilde}: {case}", fontsize=10)
+    if shift is None:
+        case = "lossless" if T == T_tilde else "lossless only in expectation"
+        ax.set_title(f"T = {T}, T̃ = {T_tilde}: {case}", fontsize=10)
+    else:
+        error = expected_conversion_error(T, T_tilde, Fraction(shift / theta))  # z ~ U[0, θ]
+        case = ("lossless" if T == T_tilde else "lossless only in expectation" if error == 0
+                else f"expected error {float(error):+.3f}θ")
+        ax.set_title(f"T = {T}, T̃ = {T_tilde}, ψ = {shift / theta:g}θ: {case}", fontsize=10)
     ax.legend(loc="upper left", fontsize=8)
     return fig, ax
 

@@ -53,25 +53,74 @@ MEMBRANE_INPUT = (0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1)
 
 
 
+def repository_root(source=None):
+    """The root of the refsnn repository whose tutorials are running.
+
+    The first folder that holds ``tutorials/build_notebooks.py``, looking upwards from
+    ``source`` (a tutorial's ``__file__``), then upwards from the working directory (a
+    notebook runs in ``tutorials/`` or ``tutorials/solutions/``; ``exec`` of a cell from
+    the repository root runs there), then the repository that holds this package (an
+    editable install). So a tutorial finds ``figures/data/`` wherever it is run from.
+
+    Raises
+    ------
+    FileNotFoundError
+        If none of the three is inside a repository.
+    """
+    starts = ([Path(source).resolve().parent] if source else []) + [Path.cwd(), Path(__file__).resolve().parent]
+    for start in starts:
+        for folder in (start, *start.parents):
+            if (folder / "tutorials" / "build_notebooks.py").is_file():
+                return folder
+    raise FileNotFoundError(
+        f"no refsnn repository (a folder holding tutorials/build_notebooks.py) above "
+        f"{' or '.join(str(s) for s in starts)}: run the tutorials from a clone of the repository")
+
+
 def tutorial_figures_dir(source=None):
     """The folder a tutorial writes its figures to, created if missing.
 
     ``$REFSNN_TUTORIAL_FIGURES`` if set, else ``tutorials/output/`` of the repository that
-    holds the tutorial (found from ``source``, the tutorial's ``__file__``, or from the
-    working directory inside a notebook, which runs in ``tutorials/`` or
-    ``tutorials/solutions/``). ``tutorials/output/`` is not under version control, so
-    running a tutorial never changes the committed figures in ``figures/tutorials/``,
-    which the rendered pages show; regenerating those is an explicit step,
-    ``python tutorials/build_notebooks.py --markdown``, which sets
-    ``$REFSNN_TUTORIAL_FIGURES`` to ``figures/tutorials/``. The tests point it at a
-    temporary folder.
+    holds the tutorial (:func:`repository_root` of ``source``, the tutorial's ``__file__``,
+    whatever the working directory). ``tutorials/output/`` is not under version control,
+    so running a tutorial, as a script or as a notebook, never changes the committed
+    figures in ``figures/tutorials/``, which the rendered pages show; regenerating those is
+    an explicit step, ``python tutorials/build_notebooks.py --markdown``, which copies them
+    there. The tests point ``$REFSNN_TUTORIAL_FIGURES`` at a temporary folder.
     """
-    here = Path(source).resolve().parent if source else Path.cwd()
-    if here.name == "solutions":
-        here = here.parent
-    folder = Path(os.environ.get("REFSNN_TUTORIAL_FIGURES", here / "output"))
+    folder = os.environ.get("REFSNN_TUTORIAL_FIGURES")
+    folder = Path(folder) if folder else repository_root(source) / "tutorials" / "output"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def show_figure(fig, path, dpi=100):
+    """Save a tutorial's figure as PNG, show it inline in a notebook, and close it.
+
+    Every figure cell of the tutorials ends with this call. A plain ``python`` run only
+    writes ``path`` (in :func:`tutorial_figures_dir`); inside a Jupyter kernel the PNG just
+    written is also displayed as the cell's output, so the figure a student sees is the
+    one the cell computed. The rendered pages leave these outputs out and show the
+    committed copy instead (``tutorials/build_notebooks.py``, ``--markdown``).
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    path : str or pathlib.Path
+        The PNG to write.
+    dpi : int
+        Resolution of the PNG.
+    """
+    import matplotlib.pyplot as plt
+
+    from ..plotting.explorers import in_notebook
+
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    if in_notebook():
+        from IPython.display import Image, display
+
+        display(Image(filename=str(path)))
 
 
 def uneven_currents(T, N, seed=SEED):

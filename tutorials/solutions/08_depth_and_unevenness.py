@@ -20,7 +20,6 @@
 
 # %%
 import json
-from pathlib import Path
 
 import numpy as np
 
@@ -30,8 +29,9 @@ from refsnn.networks.conversion import activation_outputs, to_if_snn, to_paralle
 from refsnn.networks.data import load_digits
 from refsnn.networks.models import deep_mlp
 from refsnn.networks.training import fit, predict
+from refsnn.programs.figures import repository_root
 
-REPO = Path(globals().get("__file__", "solution.py")).resolve().parents[2]
+REPO = repository_root(globals().get("__file__"))  # the repository, from any working directory
 theta, T = 1.0, 4
 
 # %% [markdown]
