@@ -43,7 +43,6 @@
 # %%
 import json
 import time
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
