@@ -15,11 +15,11 @@ which can make a program many times slower than on one thread. So the policy is:
 * :func:`thread_setting` describes the setting in force in one short phrase, printed
   next to every timing.
 
-The BLAS limit applies to the BLAS libraries loaded when :func:`use_threads` is called
-(NumPy's is loaded with refsnn); a library loaded later, such as SciPy's own OpenBLAS,
-keeps its default until :func:`use_threads` is called again. Setting
-``OPENBLAS_NUM_THREADS`` before Python starts limits every OpenBLAS of the process.
-Nothing here compiles: Numba starts its thread pool on the first :func:`use_threads`.
+:func:`use_threads` limits the BLAS libraries already loaded (NumPy's is loaded with
+refsnn) through threadpoolctl, and sets ``OPENBLAS_NUM_THREADS`` for the ones loaded
+later (SciPy's own OpenBLAS, which Numba loads on its first compilation) and for child
+processes. Nothing here compiles: Numba starts its thread pool on the first
+:func:`use_threads`.
 """
 
 import contextlib
@@ -86,6 +86,7 @@ def use_threads(threads=None):
     """
     global _in_force
     threads = default_threads() if threads is None else check_threads(threads)
+    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)  # for an OpenBLAS loaded later, and for child processes
     _in_force = threadpool_limits(limits=threads, user_api="blas")
     numba.set_num_threads(threads)  # for the calling thread and the parallel regions it starts
     return threads
@@ -111,11 +112,12 @@ def limit_threads(threads):
 def thread_setting():
     """The setting in force as one short phrase, e.g. ``"1 thread (BLAS: openblas 1, Numba 1)"``.
 
-    The leading count is the most threads any of these pools may use; each BLAS library
-    loaded in the process is listed with its own count.
+    The leading count is the most threads any of these pools may use; the BLAS libraries
+    loaded in the process are listed with their counts (once each when they agree, as
+    NumPy's and SciPy's OpenBLAS do).
     """
     blas = [(info["internal_api"], info["num_threads"]) for info in threadpool_info() if info["user_api"] == "blas"]
     numba_threads = numba.get_num_threads()
     most = max([n for _, n in blas] + [numba_threads])
-    libraries = ", ".join(f"{name} {n}" for name, n in blas) or "none found"
+    libraries = ", ".join(dict.fromkeys(f"{name} {n}" for name, n in blas)) or "none found"
     return f"{most} thread{'s' if most > 1 else ''} (BLAS: {libraries}, Numba {numba_threads})"
