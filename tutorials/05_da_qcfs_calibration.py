@@ -50,6 +50,8 @@ from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import Linear
 from refsnn.networks.training import predict
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 rng = np.random.default_rng(0)
 

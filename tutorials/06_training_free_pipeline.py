@@ -50,6 +50,8 @@ from refsnn.programs.figures import tutorial_figures_dir
 from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 
 data = load_digits()

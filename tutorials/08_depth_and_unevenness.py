@@ -44,6 +44,8 @@ from refsnn.networks.data import load_digits
 from refsnn.programs.experiments import run_depth
 from refsnn.programs.figures import tutorial_figures_dir
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
 REPO = Path(globals().get("__file__", "tutorial.py")).resolve().parent.parent
 rng = np.random.default_rng(0)

@@ -24,12 +24,15 @@ import warnings
 
 import numpy as np
 
+import refsnn
 from refsnn.networks.activations import DAQCFS, ClipReLU
 from refsnn.networks.conversion import activation_outputs, record_thresholds, to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 from refsnn.programs.demo import trained_networks
+
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
 
 data = load_digits()
 X_train, y_train, X_test, y_test = data

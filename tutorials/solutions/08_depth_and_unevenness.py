@@ -31,6 +31,8 @@ from refsnn.networks.data import load_digits
 from refsnn.networks.models import deep_mlp
 from refsnn.networks.training import fit, predict
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 REPO = Path(globals().get("__file__", "solution.py")).resolve().parents[2]
 theta, T = 1.0, 4
 
