@@ -18,7 +18,7 @@ which can make a program many times slower than on one thread. So the policy is:
 :func:`use_threads` limits the BLAS libraries already loaded (NumPy's is loaded with
 refsnn) through threadpoolctl, and sets ``OPENBLAS_NUM_THREADS`` for the ones loaded
 later (SciPy's own OpenBLAS, which Numba loads on its first compilation) and for child
-processes. Nothing here compiles: Numba starts its thread pool on the first
+processes. Nothing here compiles: Numba loads its threading layer on the first
 :func:`use_threads`.
 """
 
