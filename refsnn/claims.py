@@ -20,8 +20,8 @@ returns an :class:`Outcome`.
   (:mod:`refsnn._strategies`: dyadic currents, power-of-two θ). If it fails, Hypothesis
   shrinks the failing input, and the outcome describes the shrunk case.
 - A claim that expects a **counterexample** (``expect="counterexample"``) has as its
-  property the naive statement that the paper's guarantee carries over (a leaky neuron is
-  still sorted, an IF count still equals the QCFS level, ...). Hypothesis must make it
+  property the naive statement that the paper's guarantee carries over (a leaky integrator
+  under the IF neuron's row factors is still sorted, an IF count still equals the QCFS level, ...). Hypothesis must make it
   fail; the outcome is the shrunk case it found.
 - An **exhaustive** claim (no ``given``) checks every case itself: the expectation at
   T ≠ T̃ is computed exactly for every pair T, T̃ <= 64, not sampled.
@@ -637,10 +637,14 @@ def _quarters_and_leak():
 
 @claim("leaky-unsorted", BREAK, given=_quarters_and_leak, neuron="leaky", expect="counterexample")
 def leaky_is_sorted(value, neuron):
-    """a leaky parallel neuron (λ < 1) can fire an unsorted train, so binary search fails
+    """a leaky integrator (λ < 1) with the IF neuron's factors c_x can fire an unsorted train
 
-    The property is the naive claim that a leaky parallel neuron still has the sorting
-    property. Inputs whose potentials come within 1e-6 of θ are skipped: the break must not
+    The property is the naive claim that the parallel neuron stays sorted when L_T inside
+    Λ_post becomes a leaky integrator while the row factors c_x = T/(x(T − x + 1)), which
+    belong to L_T, are kept. It is this mismatch, not leakage, that breaks sorting: with its
+    own factors c^λ_x = T/(g_x(T − x + 1)) the leaky neuron is the paper's Λ_pc again
+    (tutorial 4, §4.3). An unsorted train also makes binary search return the wrong first
+    step. Inputs whose potentials come within 1e-6 of θ are skipped: the break must not
     be a float tie.
     """
     k, leak = value

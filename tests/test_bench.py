@@ -89,6 +89,64 @@ def test_bench_neurons_rows():
     assert kernels.format_neurons(result)
 
 
+def test_bench_neurons_rows_carry_best_copy_and_load():
+    result = kernels.bench_neurons(log=lambda *a: None, config=TINY_KERNELS)
+    assert result["copy_best_gbps"] >= result["copy_gbps"] > 0 and result["rounds"] == 1
+    for row in result["neuron"]:
+        low, high = row["load"]
+        assert row["best_gbps"] >= row["gbps"] and row["ratio_to_best_copy"] > 0 and low <= high
+    for row in result["copy"]:
+        assert len(row["rounds_gbps"]) == len(row["rounds_load"]) == 1 and row["slow_rounds"] == []
+
+
+def fake_rounds(copy_seconds, kernel_seconds, loads):
+    """``rows_at`` on made-up timings: a copy of 8 B and a kernel of 5 B at T = 64, N = 10⁹/8."""
+    N = 125_000_000 // 64
+    nbytes = {"copy": 8 * 64 * N, "copy_alloc": 8 * 64 * N, "if_out": 5 * 64 * N}
+    sizes = {name: (64, N) for name in nbytes}
+    times = {"copy": copy_seconds, "copy_alloc": [2 * s for s in copy_seconds], "if_out": kernel_seconds}
+    return kernels.rows_at(nbytes, sizes, times, loads)
+
+
+def test_ratio_is_to_the_best_copy_over_rounds():
+    """The copy moves 1 GB: 10, 5 and 8 GB/s in three rounds; the kernel moves 0.625 GB at
+    8, 2.5 and 4 GB/s. Its median 4 GB/s over the best copy (10) is 40%, whereas the
+    median of the within-round ratios (0.8, 0.5, 0.5) is 50%."""
+    copies, (row,) = fake_rounds([0.1, 0.2, 0.125], [0.078125, 0.25, 0.15625], [0.5, 2.0, 1.0])
+    copy = copies[0]
+    assert copy["kind"] == "copy" and copy["gbps"] == pytest.approx(8.0) and copy["best_gbps"] == pytest.approx(10.0)
+    assert row["gbps"] == pytest.approx(4.0) and row["best_gbps"] == pytest.approx(8.0)
+    assert row["ratio_to_best_copy"] == pytest.approx(0.4)
+    assert row["ratio_to_copy"] == pytest.approx(0.5)
+    assert row["load"] == [0.5, 2.0] and copy["rounds_load"] == [0.5, 2.0, 1.0]
+
+
+def test_slow_copy_rounds_are_named_in_a_note():
+    """A round's copy below SLOW_COPY (85%) of the best is slow: 8 GB/s of 10 is, 9 is not."""
+    copies, neuron = fake_rounds([0.1, 0.125, 1 / 9], [0.1, 0.1, 0.1], [0.1, 3.5, 0.2])
+    assert copies[0]["slow_rounds"] == [1]
+    result = {"copy": copies, "neuron": neuron}
+    (note,) = kernels.slow_copy_notes(result)
+    assert note.startswith("note: the copy was slow at T=64 (round 2: 8.0 GB/s at load 3.50; best 10.0 GB/s")
+    quiet, neuron = fake_rounds([0.1, 0.11, 0.1], [0.1, 0.1, 0.1], [0.1, 0.1, 0.1])
+    assert kernels.slow_copy_notes({"copy": quiet, "neuron": neuron}) == []
+
+
+def test_target_line_says_met_or_missed():
+    """if_out at 6.25 GB/s is 62% of a best copy of 10 GB/s: below the 80% target, though
+    the copy's slow second round (5 GB/s) puts its median ratio to the round's copy at 94%."""
+    copies, neuron = fake_rounds([0.1, 0.2], [0.1, 0.1], [0.1, 0.1])
+    assert neuron[0]["ratio_to_copy"] == pytest.approx(0.9375)
+    result = {"copy": copies, "neuron": neuron, "copy_gbps": 7.5, "copy_best_gbps": 10.0, "rounds": 2,
+              "bytes_convention": kernels.BYTES_CONVENTION}
+    assert kernels.target_line(result).endswith("if_out 62% (missed)")
+    faster, neuron = fake_rounds([0.1, 0.1], [0.07, 0.07], [0.1, 0.1])
+    assert kernels.target_line(dict(result, neuron=neuron)).endswith("if_out 89% (met)")
+    lines = kernels.format_neurons(result)
+    assert "best 10.0 GB/s, median 7.5 over 2 rounds, load 0.10" in lines[0]
+    assert any(line.startswith("if_out") and " 62% " in line and "0.10" in line for line in lines)
+
+
 def test_bench_import_reports_nothing_compiled():
     result = startup.bench_import(repeats=1)
     assert result["compiled_at_import"] == {}

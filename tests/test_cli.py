@@ -134,6 +134,14 @@ def test_figures_out_must_be_writable(capsys, no_work, tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_figures_format_and_style_must_be_known(capsys, no_work, tmp_path):
+    from refsnn.programs import cli, figures
+
+    assert (cli.FIGURES_FORMATS, cli.FIGURES_STYLES) == (figures.FORMATS, figures.STYLES)
+    usage_error(capsys, ["figures", "--out", str(tmp_path), "--format", "gif"], "--format", "invalid choice")
+    usage_error(capsys, ["figures", "--out", str(tmp_path), "--style", "poster"], "--style", "invalid choice")
+
+
 def test_figures_json_inputs_are_checked_before_any_figure(capsys, no_work, tmp_path):
     out = tmp_path / "out"
     text = tmp_path / "notes.txt"

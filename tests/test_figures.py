@@ -1,6 +1,10 @@
-"""refsnn.programs.figures: every figure is written, and the bytes are the same on every run."""
+"""refsnn.programs.figures: every figure is written, the bytes are the same on every run, the
+committed results are read by default, slides are 16:9 with large type, and no figure shows
+an internal identifier."""
 
 import json
+import re
+from pathlib import Path
 
 import matplotlib
 
@@ -9,7 +13,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 
+from refsnn.programs import figures  # noqa: E402
 from refsnn.programs.figures import NEURON_FIGURES, _demo_figures, make_figures, run  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+CLOSE = plt.close  # the real one: _drawn keeps figures open by patching plt.close
 
 ROWS = [
     {"source": "qcfs", "method": "ann", "T": 4, "accuracy": 0.95, "agreement": 1.0, "rate_error": [], "seconds": 0.1},
@@ -122,3 +130,86 @@ def test_out_dir_must_be_writable_and_its_parent_must_exist(tmp_path):
     assert not (tmp_path / "a").exists()
     with pytest.raises(ValueError, match="out_dir.*cannot write"):
         make_figures("/proc/refsnn-figures")
+
+
+def test_committed_results_are_read_by_default(tmp_path, monkeypatch, capsys):
+    """Without --demo-json and --bench-json, ``refsnn figures`` draws from the committed
+    figures/data/demo.json and bench.json under the working folder, and says so."""
+    data = tmp_path / "figures" / "data"
+    data.mkdir(parents=True)
+    (data / "demo.json").write_text(json.dumps({"rows": ROWS}))
+    (data / "bench.json").write_text(json.dumps(BENCH))
+    monkeypatch.chdir(tmp_path)
+    run(tmp_path / "out")
+    out = capsys.readouterr().out
+    assert "reading the committed results figures/data/demo.json" in out
+    assert "reading the committed results figures/data/bench.json" in out
+    for name in ("accuracy_vs_T.png", "speedup.png", "peers.png"):
+        assert (tmp_path / "out" / name).is_file(), name
+    (data / "bench.json").unlink()
+    run(tmp_path / "again")
+    assert "skipping speedup, peers" in capsys.readouterr().out
+    assert not (tmp_path / "again" / "speedup.png").exists()
+
+
+def _drawn(monkeypatch, tmp_path, **options):
+    """Run make_figures on the committed results; return {file name: figure} as saved."""
+    saved = {}
+    real = figures.save_figure
+
+    def keep(fig, path, **kwargs):
+        saved[Path(path).name] = fig
+        real(fig, path, **kwargs)
+
+    monkeypatch.setattr(figures, "save_figure", keep)
+    monkeypatch.setattr(plt, "close", lambda fig=None: None)  # keep them open to inspect
+    make_figures(tmp_path, demo_json=REPO / "figures" / "data" / "demo.json",
+                 bench_json=REPO / "figures" / "data" / "bench.json", **options)
+    return saved
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf"])
+def test_slides_are_16_9_with_large_type(fmt, tmp_path, monkeypatch):
+    from matplotlib.text import Text
+
+    saved = _drawn(monkeypatch, tmp_path, fmt=fmt, style="slides")
+    assert "staircase_lossless." + fmt in saved and "bandwidth." + fmt in saved  # one message each
+    for name, fig in saved.items():
+        assert name.endswith("." + fmt)
+        data = (tmp_path / name).read_bytes()
+        if fmt == "svg":
+            width, height = (float(v) for v in re.search(rb'width="([\d.]+)pt" height="([\d.]+)pt"', data).groups())
+        else:
+            x0, y0, x1, y1 = (float(v) for v in re.search(rb"/MediaBox \[ *([\d.]+) ([\d.]+) ([\d.]+) ([\d.]+)", data).groups())
+            width, height = x1 - x0, y1 - y0
+        assert abs(width / height - 16 / 9) < 0.01, (name, width, height)
+        fig.canvas.draw()
+        sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_text() and t.get_visible()]
+        assert min(sizes) >= 16, (name, min(sizes))
+        CLOSE(fig)
+
+
+#: Identifiers of the results files and programs that a figure must not show.
+INTERNAL = re.compile(r"\b(qcfs|relu|training_free\w*|parallel_calibrated|sequential_if|faithful_parallel|"
+                      r"collapsed_parallel|ann_forward|hadamard\w*|if_out|binary_from_total|resnet\d+x\d+|"
+                      r"mlp\d+x\d+|RELU)\b")
+
+
+@pytest.mark.parametrize("style", ["page", "slides"])
+def test_no_figure_shows_an_internal_identifier(style, tmp_path, monkeypatch):
+    """Every text of every figure (titles, labels, ticks, legends, annotations) is in the
+    paper's words: 'ReLU → training-free', not 'relu → training_free'."""
+    from matplotlib.text import Text
+
+    from refsnn import plotting as rp
+
+    saved = _drawn(monkeypatch, tmp_path, style=style)
+    experiments = {name: json.loads((REPO / "figures" / "data" / f"{name}.json").read_text())
+                   for name in ("experiment_depth", "experiment_resnet")}
+    saved["depth"] = rp.plot_depth(experiments["experiment_depth"]["rows"])[0]
+    saved["resnet"] = rp.plot_seed_accuracy_vs_T(experiments["experiment_resnet"]["rows"])[0]
+    for name, fig in saved.items():
+        fig.canvas.draw()
+        for text in fig.findobj(Text):
+            assert not INTERNAL.search(text.get_text()), (name, text.get_text())
+        CLOSE(fig)

@@ -496,3 +496,30 @@ def test_no_backward_keeps_nothing_and_changes_no_output(make):
         layer.backward(np.ones_like(out))
     layer.forward(x)
     assert layer.backward(np.ones_like(out)).shape == x.shape
+
+
+def test_conv_and_batchnorm_do_not_depend_on_the_number_of_threads():
+    """The compiled gathers, scatters and BatchNorm passes split channels (or images)
+    between Numba's threads, each sum inside one thread: one thread and all of them give
+    the same outputs and gradients bit for bit."""
+    import numba
+
+    from refsnn.networks.normalization import BatchNorm
+
+    rng = np.random.default_rng(9)
+    conv = Conv2d(3, 5, 3, padding=1, rng=rng)
+    bn = BatchNorm(5)
+    x = rng.standard_normal((4, 3, 20, 20)).astype(np.float32)
+    g = rng.standard_normal((4, 5, 20, 20)).astype(np.float32)
+    results = []
+    previous = numba.get_num_threads()
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            y = bn.forward(conv.forward(x))
+            dx = conv.backward(bn.backward(g))
+            results.append((y, dx, conv.weight_grad.copy(), bn.weight_grad.copy()))
+    finally:
+        numba.set_num_threads(previous)
+    for one, many in zip(*results):
+        np.testing.assert_array_equal(one, many)

@@ -200,6 +200,26 @@ def test_out_receives_the_spikes_and_is_returned(method, order):
     np.testing.assert_array_equal(out, parallel_neuron(currents, 0.75, method=method, order=order))
 
 
+@pytest.mark.parametrize("offset", [0, 1, 31])
+@pytest.mark.parametrize("method", ["hadamard", "binary"])
+def test_spike_rows_are_streamed_whatever_their_alignment(method, offset):
+    """The kernels write spike rows with 32-byte streaming stores where a row is 32-byte
+    aligned and ordinary stores elsewhere: an ``out`` that starts ``offset`` bytes into a
+    buffer, with rows of N = BLOCK + 37 bytes (so each row starts at another alignment)
+    and a last row shorter than 32 bytes past its aligned part, gets every spike of the
+    twin, no byte before or after it is touched."""
+    T, N = 5, BLOCK + 37
+    currents = np.random.default_rng(offset).normal(0.3, 0.7, (T, N)).astype(np.float32)
+    buffer = np.ones(T * N + 64, dtype=bool)
+    out = buffer[offset:offset + T * N].reshape(T, N)
+    parallel_neuron(currents, 0.75, method=method, out=out)
+    np.testing.assert_array_equal(out, hadamard_reference(currents, 0.75))
+    assert buffer[:offset].all() and buffer[offset + T * N:].all()
+    small = np.ones(T * 3 + offset, dtype=bool)[offset:].reshape(T, 3)  # rows shorter than one store
+    np.testing.assert_array_equal(parallel_neuron(currents[:, :3], 0.75, method=method, out=small),
+                                  hadamard_reference(currents[:, :3], 0.75))
+
+
 def test_bad_out_raises():
     currents = np.zeros((3, 2, 2), dtype=np.float32)
     with pytest.raises(TypeError, match="out must have dtype bool"):
@@ -215,8 +235,8 @@ def test_bad_out_raises():
 @pytest.mark.parametrize("T", [255, 256, 300])
 @pytest.mark.parametrize("order", ["paper", "code"])
 def test_hadamard_kernel_on_both_sides_of_its_byte_counts(T, order):
-    """The hadamard kernel keeps counts as bytes for T < 256 and writes rows per block
-    above: both paths equal the twin, with a per-neuron θ and a single-number one."""
+    """The hadamard kernel compares the counts as bytes for T < 256 and as floats above:
+    both paths equal the twin, with a per-neuron θ and a single-number one."""
     rng = np.random.default_rng(T)
     currents = rng.normal(0.5, 1.0, (T, BLOCK + 3)).astype(np.float32)
     for theta in (0.75, rng.uniform(0.5, 1.0, BLOCK + 3)):

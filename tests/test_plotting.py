@@ -406,6 +406,15 @@ def test_speedup_is_the_time_ratio():
     assert len(axes) == 1
 
 
+def test_speedup_is_the_benchmarks_own_where_it_gives_one():
+    """``refsnn bench`` takes the ratio within each round: the figure shows that number,
+    the one its table prints, rather than the ratio of the median times."""
+    network = [dict(r, speedup=3.0) if r["mode"] == "collapsed_parallel" else r for r in BENCH["network"]]
+    fig, axes = rp.plot_speedup(dict(BENCH, network=network), bandwidth=False)
+    np.testing.assert_allclose(_line(axes[0], "collapsed_parallel/batch=1").get_ydata(), [3.0])
+    np.testing.assert_allclose(_line(axes[0], "faithful_parallel/batch=1").get_ydata(), [2.0, 4.0])
+
+
 def test_bandwidth_into_given_ax():
     fig, ax = plt.subplots()
     f, a = rp.plot_bandwidth(BENCH, ax=ax)
@@ -512,4 +521,13 @@ def test_raster_numbers_steps_and_neurons_from_one():
     spikes[0, 0] = True
     fig, ax = rp.plot_raster(spikes)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["1", "2", "3"]
-    assert list(ax.get_xticks()) == [1, 2, 3, 4] and "1..T" in ax.get_xlabel() and "1..N" in ax.get_ylabel()
+    assert list(ax.get_xticks()) == [1, 2, 3, 4] and "1..T" in ax.get_xlabel() and ax.get_ylabel() == "neuron"
+
+
+def test_if_vs_parallel_numbers_neurons_alike_in_every_panel():
+    """The heat map and both rasters number the same neuron the same way, from 1, and no
+    axis calls the neurons N (N is the spike count)."""
+    fig, axes = rp.plot_if_vs_parallel(np.full((4, 12), 0.5), 1.0)
+    for ax in axes:
+        assert [t.get_text() for t in ax.get_yticklabels()] == [str(n) for n in range(1, 13)]
+        assert ax.get_ylabel() == "neuron"

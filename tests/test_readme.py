@@ -1,5 +1,6 @@
-"""The README: its Python example runs (each commented result is what it prints), it stays short, it holds CI's test command, and its links resolve."""
+"""The README: its Python example runs (each commented result is what it prints), it stays short, it holds CI's test command, its links resolve, and the speed-ups it quotes are the committed benchmark's."""
 
+import json
 import re
 from pathlib import Path
 
@@ -56,3 +57,18 @@ def test_relative_links_of_the_readme_and_the_measurement_pages_resolve():
             if anchor:
                 lines = linked.read_text(encoding="utf-8").splitlines()
                 assert anchor in {slug(line.lstrip("#")) for line in lines if line.startswith("#")}, f"{page.name}: {target}"
+
+
+def test_the_speed_ups_quoted_are_the_committed_benchmarks():
+    """README's and the results page's collapsed speed-ups at T = 64 are those of
+    ``figures/data/bench.json`` (``refsnn bench``), rounded: a new benchmark run that
+    moves them must move the prose too."""
+    bench = json.loads((README.parent / "figures" / "data" / "bench.json").read_text(encoding="utf-8"))
+    speedup = {int(r["batch"]): float(r["speedup"]) for r in bench["network"]
+               if r["mode"] == "collapsed_parallel" and int(r["T"]) == 64}
+    low, high = (round(speedup[b]) for b in (min(speedup), max(speedup)))
+    quoted = re.search(r"(\d+)–(\d+)× faster than sequential IF at \$?T = 64\$?", README.read_text(encoding="utf-8"))
+    assert quoted and (int(quoted[1]), int(quoted[2])) == (low, high), (quoted and quoted[0], low, high)
+    results = (README.parent / "tutorials" / "results.md").read_text(encoding="utf-8")
+    quoted = re.search(r"\((\d+)× at \$?T = 64\$?, batch 1\)", results)
+    assert quoted and int(quoted[1]) == round(speedup[1]), (quoted and quoted[0], speedup[1])

@@ -4,7 +4,8 @@ tutorial embeds is one it writes.
 Tutorials are found by glob (``tutorials/[0-9]*.py``), and their solutions by
 ``tutorials/solutions/[0-9]*.py``, so new ones are picked up automatically. Each runs in a
 temporary working directory with the Agg backend and with its figures redirected there
-(``REFSNN_TUTORIAL_FIGURES``), so the repository is not touched. A tutorial's or a
+(``REFSNN_TUTORIAL_FIGURES``), so the repository is not touched; ``shared_cache`` and
+``run_solution`` are in ``tests/conftest.py``. A tutorial's or a
 solution's asserts are its checks: if it runs, its claims (and its answers) hold.
 
 The exercises and their solutions are tied together: every tutorial ends with numbered
@@ -31,12 +32,6 @@ EMBEDDED = re.compile(r"!\[[^\]]*\]\(\.\./figures/tutorials/([^)]+)\)")
 #: Tutorials whose worked solutions are still being written: the exercise check skips
 #: them until their ``tutorials/solutions/NN_*.py`` exists (then it applies in full).
 SOLUTIONS_PENDING = set()
-
-
-@pytest.fixture(scope="session")
-def shared_cache(tmp_path_factory):
-    """One cache of trained demo networks for all tutorials, outside the user's cache."""
-    return tmp_path_factory.mktemp("refsnn-cache")
 
 
 def run_source(path, tmp_path, monkeypatch, cache):
@@ -73,9 +68,10 @@ def test_embedded_figures_are_in_the_repository(path):
 
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=[p.stem for p in SOLUTIONS])
-def test_solution_runs(path, tmp_path, monkeypatch, shared_cache):
-    """A solution's asserts check its answers; it writes no figure of its own."""
-    figures = run_source(path, tmp_path, monkeypatch, shared_cache)
+def test_solution_runs(path, run_solution):
+    """A solution's asserts check its answers (``refsnn.homework.check`` among them); it
+    writes no figure of its own. The run is shared with ``tests/test_homework.py``."""
+    figures, _ = run_solution(path)
     assert not figures.exists() or not any(figures.iterdir()), f"{path.name} writes figures"
 
 

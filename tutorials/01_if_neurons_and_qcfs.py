@@ -16,7 +16,7 @@
 #
 # Hao et al., *Faster and Stronger: When ANN-SNN Conversion Meets Parallel Spiking
 # Calculation*, ICML 2025 ([arXiv 2412.13610](https://arxiv.org/abs/2412.13610)): the
-# background the paper builds on (the QCFS activation and the IF neuron) and case T ≠ T̃ of
+# background the paper builds on (the QCFS activation and the IF neuron) and case $T \ne \tilde T$ of
 # Theorem 4.1.
 #
 # Boxes that start with **Paper** restate what the paper says; boxes that start with **Code**
@@ -29,8 +29,8 @@
 # 1. the QCFS activation, which a QCFS ANN is trained with;
 # 2. the integrate-and-fire (IF) neuron, which matches QCFS for constant input but
 #    not for uneven input (the *unevenness error*), and how that error fades only slowly
-#    as the number of steps T grows;
-# 3. what the shift ψ = θ/2 buys: zero conversion error on average.
+#    as the number of steps $T$ grows;
+# 3. what the shift $\psi = \theta/2$ buys: zero conversion error on average.
 #
 # It runs in a few seconds.
 
@@ -53,11 +53,11 @@ rng = np.random.default_rng(0)
 # ## 1.1 The QCFS activation
 #
 # > **Paper (QCFS, from Bu et al. 2022).** The quantization-clip-floor-shift activation
-# > with L levels, threshold θ and shift ψ is
-# > Q_L(z; θ, ψ) = (θ/L) · clip(floor((L·z + ψ)/θ), 0, L), with ψ = θ/2 as standard.
+# > with $L$ levels, threshold $\theta$ and shift $\psi$ is
+# > $Q_L(z; \theta, \psi) = \frac{\theta}{L} \mathrm{clip}(\lfloor (L z + \psi)/\theta \rfloor, 0, L)$, with $\psi = \theta/2$ as standard.
 #
-# With ψ = θ/2 the floor rounds *half up*. `np.round` rounds half to even, so it differs
-# exactly at the ties, where L·z/θ + 1/2 is a whole number:
+# With $\psi = \theta/2$ the floor rounds *half up*. `np.round` rounds half to even, so it differs
+# exactly at the ties, where $L z/\theta + 1/2$ is a whole number:
 
 # %%
 z = np.array([0.125, 0.375, 0.625, 0.875])  # ties for L = 4, θ = 1
@@ -68,11 +68,11 @@ assert refsnn.qcfs_level(z, 1.0, 4).tolist() == [1, 2, 3, 4]
 # %% [markdown]
 # ## 1.2 The IF neuron matches QCFS for constant input
 #
-# > **Paper (the IF neuron).** The IF neuron integrates m_t = v_{t−1} + I_t, fires
-# > s_t = 1 when m_t ≥ θ, resets softly v_t = m_t − θ·s_t, and starts at v_0 = θ/2.
+# > **Paper (the IF neuron).** The IF neuron integrates $m_t = v_{t-1} + I_t$, fires
+# > $s_t = 1$ when $m_t \ge \theta$, resets softly $v_t = m_t - \theta s_t$, and starts at $v_0 = \theta/2$.
 #
-# With the same current z at every step, the IF neuron's count over T steps is the QCFS
-# level at L = T. Let us check it on 10,000 random neurons at once (refsnn arrays are
+# With the same current $z$ at every step, the IF neuron's count over $T$ steps is the QCFS
+# level at $L = T$. Let us check it on 10,000 random neurons at once (refsnn arrays are
 # time first: shape `(T, neurons)`).
 
 # %%
@@ -88,9 +88,9 @@ print("constant input: IF count == QCFS level for all", z.size, "neurons")
 #
 # Inside a network the input of a layer is the spike trains of the layer before, so the
 # current changes from step to step. The IF neuron can only spend charge that has already
-# arrived: a burst in the last step raises the potential far above θ, but there is no step
-# left to emit it. Below, the mean input is 0.55θ, so the QCFS level is 4, but the IF
-# neuron fires only 3 times and ends with 1.9θ it never emits.
+# arrived: a burst in the last step raises the potential far above $\theta$, but there is no step
+# left to emit it. Below, the mean input is $0.55\theta$, so the QCFS level is 4, but the IF
+# neuron fires only 3 times and ends with $1.9\theta$ it never emits.
 
 # %%
 burst = np.array([0.4, 0.9, 0.0, 0.7, 0.1, 0.0, 0.2, 2.1])
@@ -107,9 +107,9 @@ plt.close(fig)
 # ![IF membrane potential with soft resets](../figures/tutorials/01_membrane.png)
 #
 # How often does this happen, and how large is the resulting error in the *rate*
-# r = (θ/T)·N? We draw uneven inputs: each neuron gets a mean z ~ U[0, θ] and every step
-# adds zero-mean noise of size 0.5θ. We compare the IF count with the QCFS level of the
-# mean, for T from 2 to 128.
+# $r = (\theta/T) N$? We draw uneven inputs: each neuron gets a mean $z \sim U[0, \theta]$ and every step
+# adds zero-mean noise of size $0.5\theta$. We compare the IF count with the QCFS level of the
+# mean, for $T$ from 2 to 128.
 
 # %%
 Ts = [2, 4, 8, 16, 32, 64, 128]  # at T = 1 there is nothing to be uneven
@@ -150,24 +150,25 @@ plt.close(fig)
 # %% [markdown]
 # ![Unevenness error against T](../figures/tutorials/01_unevenness_vs_T.png)
 #
-# The fraction of neurons that miss the QCFS level does not fall as T grows: it grows,
-# from under a tenth at T = 2 to a third at T = 128 (left panel). Each miss costs about one spike, worth θ/T in rate,
-# so the rate error does fall, but slowly: from about 0.04θ at T = 4 to 0.004θ at T = 128
+# On this noise model the fraction of neurons that miss the QCFS level does not fall as $T$
+# grows: it grows,
+# from under a tenth at $T = 2$ to a third at $T = 128$ (left panel). Each miss costs about one spike, worth $\theta/T$ in rate,
+# so the rate error does fall, but slowly: from about $0.04\theta$ at $T = 4$ to $0.004\theta$ at $T = 128$
 # (right panel). A converted IF network therefore needs many steps before its rates are
 # close to the ANN's activations. This is the cost that the paper removes. The parallel
 # neuron (asserted above,
-# built in tutorial 2) has no unevenness error at any T.
+# built in tutorial 2) has no unevenness error at any $T$.
 #
 # ## 1.4 What ψ = θ/2 buys
 #
-# > **Paper (Theorem 4.1, case T ≠ T̃).** With ψ = θ/2 the expected conversion
-# > error between the SNN at T steps and the QCFS ANN trained at level T̃ is zero.
+# > **Paper (Theorem 4.1, case $T \ne \tilde T$).** With $\psi = \theta/2$ the expected conversion
+# > error between the SNN at $T$ steps and the QCFS ANN trained at level $\tilde T$ is zero.
 #
 # What "expected" is taken over is an assumption refsnn makes ([notation page,
-# "Theorem 4.1"](00_notation.md#theorem-41)): the pre-activation z is uniform on [0, θ].
-# Then E[Q_L(z)]/θ can be computed exactly, as a finite sum
-# (`refsnn.neurons.theory.expected_qcfs`). With shift 1/2 it is 1/2 for every L, so the
-# difference between any two levels is zero. Any other shift makes it depend on L:
+# "Theorem 4.1"](00_notation.md#theorem-41)): the pre-activation $z$ is uniform on $[0, \theta]$.
+# Then $\mathbb{E}[Q_L(z)]/\theta$ can be computed exactly, as a finite sum
+# (`refsnn.neurons.theory.expected_qcfs`). With shift 1/2 it is 1/2 for every $L$, so the
+# difference between any two levels is zero. Any other shift makes it depend on $L$:
 
 # %%
 for L in (1, 2, 4, 8, 16):
@@ -183,25 +184,29 @@ plt.close(fig)
 # %% [markdown]
 # ![Expected conversion error against the shift ψ](../figures/tutorials/01_expected_error.png)
 #
-# Every curve crosses zero at ψ = θ/2, whatever T̃ is. With ψ = 0 (a plain floor) an SNN at
-# T = 4 converted from a QCFS ANN at T̃ = 8 is biased by −θ/16 per neuron on average, and
+# Every curve crosses zero at $\psi = \theta/2$, whatever $\tilde T$ is. With $\psi = 0$ (a plain floor) an SNN at
+# $T = 4$ converted from a QCFS ANN at $\tilde T = 8$ is biased by $-\theta/16$ per neuron on average, and
 # such biases add up through the layers.
 #
 # ## Exercises
 #
 # Worked solutions: [solutions/01_if_neurons_and_qcfs.md](solutions/01_if_neurons_and_qcfs.md).
 #
-# 1. Replace the noise in §1.3 by a front-loaded input with the same time-mean z:
-#    I_t = 2z for t ≤ T/2 and 0 after. What fraction of neurons now miss the QCFS level,
-#    for T = 2 … 128? And with the time reverse (all current in the second half)? Explain
-#    with the membrane plot. (Hint: an IF neuron emits at most θ per step; how much charge
-#    can be left in the membrane at the end in each case?)
+# 1. Replace the noise in §1.3 by a front-loaded input with the same time-mean $z$:
+#    $I_t = 2z$ for $t \le T/2$ and 0 after. What fraction of neurons now miss the QCFS level,
+#    for $T = 2, \dots, 128$? And with the time reverse (all current in the second half)? Explain
+#    with the membrane plot. (Hint: an IF neuron emits at most $\theta$ per step; how much charge
+#    can be left in the membrane at the end in each case?) Answer check: the fraction of
+#    back-loaded neurons that miss at $T = 128$, as a probability for $z$ uniform on
+#    $[0, \theta]$ (not a sample's estimate), to 3 decimals:
+#    `refsnn.homework.check("1.1", fraction)`.
 #    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-1))
 # 2. Prove that for nonnegative currents the IF count never exceeds the QCFS level.
-#    (Hint: the final potential v_T is ≥ 0 and θ·N = ψ + Σ_t I_t − v_T.) Find an input with
+#    (Hint: the final potential $v_T$ is $\ge 0$ and $\theta N = \psi + \sum_t I_t - v_T$.) Find an input with
 #    a negative current where it does exceed it. (Hint: two steps are enough.)
 #    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-2))
-# 3. Compute E[Q_4(z) − Q_8(z)] for z uniform on [0, θ] and ψ = θ/4, first by hand from
-#    the staircase (hint: how long is each level's interval of z?), then with
-#    `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`.
+# 3. Compute $\mathbb{E}[Q_4(z) - Q_8(z)]$ for $z$ uniform on $[0, \theta]$ and $\psi = \theta/4$, first by hand from
+#    the staircase (hint: how long is each level's interval of $z$?), then with
+#    `refsnn.expected_conversion_error(4, 8, shift=Fraction(1, 4))`. Answer check:
+#    $\mathbb{E}[Q_4(z) - Q_8(z)]/\theta$ to 5 decimals: `refsnn.homework.check("1.3", error)`.
 #    ([solution](solutions/01_if_neurons_and_qcfs.md#exercise-3))

@@ -22,8 +22,8 @@
 # [notation page](00_notation.md) fixes the notation and says which statement comes from
 # where. Everything else is commentary.
 #
-# A *parallel* spiking neuron computes the membrane potentials of all T steps at once, as
-# one matrix product H = Λ·I + b, and fires s = [H ≥ θ]. The paper builds its Λ from two
+# A *parallel* spiking neuron computes the membrane potentials of all $T$ steps at once, as
+# one matrix product $H = \Lambda I + b$, and fires $s = [H \ge \theta]$. The paper builds its $\Lambda$ from two
 # factors. We build all of them in plain NumPy, check them against `refsnn.neurons.matrices`, and
 # fire a neuron with them.
 
@@ -49,9 +49,9 @@ x = np.arange(1, T + 1)  # steps are 1-based in the paper
 # %% [markdown]
 # ## 2.1 Prior control: make the input even
 #
-# > **Paper (prior control matrix).** The prior control matrix is Λ_pre = (1/T)·𝟙𝟙ᵀ.
+# > **Paper (prior control matrix).** The prior control matrix is $\Lambda_\text{pre} = \frac1T \mathbb{1}\mathbb{1}^\top$.
 #
-# Λ_pre·I replaces every step's current by the time-mean Ī. Uneven input, the cause of the
+# $\Lambda_\text{pre} I$ replaces every step's current by the time-mean $\bar I$. Uneven input, the cause of the
 # IF neuron's error in tutorial 1, becomes even input.
 
 # %%
@@ -65,14 +65,16 @@ assert np.allclose(L_pre, refsnn.prior_control_matrix(T))
 # ## 2.2 Posterior conversion: rescale the integrated even current
 #
 # > **Paper (posterior conversion matrix).** The posterior conversion matrix has row factors
-# > c_x = T / (x (T − x + 1)).
+# > $c_x = T / (x (T - x + 1))$.
 #
-# The paper's factors c_x multiply something in row x. refsnn's reconstruction
+# The paper's factors $c_x$ multiply something in row $x$. refsnn's reconstruction
 # ([notation page, "Reconstructed posterior conversion
 # matrix"](00_notation.md#reconstructed-posterior-conversion-matrix)) is
-# Λ_post = diag(c)·L_T, with L_T the lower-triangular ones: L_T integrates without reset,
-# so row x of L_T·Λ_pre·I is x·Ī, the charge of x steps of the even current. This is the
-# only natural choice that reproduces the paper's Λ_pc below.
+# $\Lambda_\text{post} = \mathrm{diag}(c) L_T$, with $L_T$ the lower-triangular ones: $L_T$ integrates without reset,
+# so row $x$ of $L_T \Lambda_\text{pre} I$ is $x \bar I$, the charge of $x$ steps of the even current. It is not the
+# only choice that reproduces the paper's $\Lambda_\text{pc}$ below (any matrix whose row $x$ sums to $x$
+# does, since $\Lambda_\text{pre}$ passes on only row sums), but it is the natural one: it is
+# what an IF neuron without reset integrates.
 
 # %%
 c = T / (x * (T - x + 1))
@@ -84,10 +86,10 @@ assert np.allclose(L_post, refsnn.posterior_conversion_matrix(T))
 # %% [markdown]
 # ## 2.3 The parallel conversion matrix and the offsets
 #
-# > **Paper (parallel conversion matrix).** Λ_pc = Λ_post·Λ_pre, whose rows read 1/T,
-# > 1/(T−1), …, 1 from top to bottom; the step-wise offsets are b_x = ψ/(T − x + 1).
+# > **Paper (parallel conversion matrix).** $\Lambda_\text{pc} = \Lambda_\text{post} \Lambda_\text{pre}$, whose rows read $1/T$,
+# > $1/(T-1), \dots, 1$ from top to bottom; the step-wise offsets are $b_x = \psi/(T - x + 1)$.
 #
-# Multiply and look: row x of Λ_pc is constant, c_x·x/T = 1/(T − x + 1).
+# Multiply and look: row $x$ of $\Lambda_\text{pc}$ is constant, $c_x x/T = 1/(T - x + 1)$.
 
 # %%
 L_pc = L_post @ L_pre
@@ -107,10 +109,10 @@ plt.close(fig)
 #
 # ## 2.4 Fire the neuron
 #
-# With Σ = Σ_t I_t the total current, the potential of step x is
-# H_x = (Λ_pc·I)_x + b_x = (Σ + ψ)/(T − x + 1). Step x fires when H_x ≥ θ, that is when
-# floor((Σ + ψ)/θ) ≥ T − x + 1: step x asks "is the count at least T − x + 1?". The last
-# step asks "at least 1?", the first "at least T?". So the count is the QCFS level of the
+# With $\Sigma = \sum_t I_t$ the total current, the potential of step $x$ is
+# $H_x = (\Lambda_\text{pc} I)_x + b_x = (\Sigma + \psi)/(T - x + 1)$. Step $x$ fires when $H_x \ge \theta$, that is when
+# $\lfloor (\Sigma + \psi)/\theta \rfloor \ge T - x + 1$: step $x$ asks "is the count at least $T - x + 1$?". The last
+# step asks "at least 1?", the first "at least $T$?". So the count is the QCFS level of the
 # mean, and the spikes fill the last steps.
 
 # %%
@@ -139,8 +141,8 @@ print("hand-built Λ_pc·I + b == refsnn.parallel_neuron (dense, hadamard, binar
 
 # %% [markdown]
 # **Floating point.** The theorem is exact in real arithmetic. The dense product adds
-# rounded entries such as 1/3, so at an *exact tie*, H_x = θ, it can land just below θ and
-# miss a spike. Here Σ + ψ = 3θ, so H_4 = 3θ/3 = θ exactly, and step 4 should fire:
+# rounded entries such as 1/3, so at an *exact tie*, $H_x = \theta$, it can land just below $\theta$ and
+# miss a spike. Here $\Sigma + \psi = 3\theta$, so $H_4 = 3\theta/3 = \theta$ exactly, and step 4 should fire:
 
 # %%
 I_tie = np.array([0.0, 0.0, 0.0, 0.0, 0.0, 2.5])
@@ -153,11 +155,11 @@ assert refsnn.parallel_neuron(I_tie[:, None], theta, method="hadamard").sum() ==
 # %% [markdown]
 # ## 2.5 Rank 1: from O(T²) to O(T)
 #
-# > **Paper (parallel conversion matrix).** Λ_pc has rank 1, so the product becomes a
+# > **Paper (parallel conversion matrix).** $\Lambda_\text{pc}$ has rank 1, so the product becomes a
 # > Hadamard product.
 #
-# Λ_pc = u·𝟙ᵀ with u_x = 1/(T − x + 1), so Λ_pc·I = u·(𝟙ᵀ·I) = u·Σ: sum once (O(T)), then
-# scale (O(T)). The dense product costs O(T²) per neuron. This is `method="hadamard"`, and
+# $\Lambda_\text{pc} = u \mathbb{1}^\top$ with $u_x = 1/(T - x + 1)$, so $\Lambda_\text{pc} I = u (\mathbb{1}^\top I) = u \Sigma$: sum once ($O(T)$), then
+# scale ($O(T)$). The dense product costs $O(T^2)$ per neuron. This is `method="hadamard"`, and
 # it is also what the authors' released code does ([notation page, "Where the released
 # code differs"](00_notation.md#where-the-released-code-differs)). As a bonus it divides
 # once, so it keeps the tie above exact.
@@ -171,17 +173,20 @@ assert np.allclose(L_pc @ currents, u[:, None] * currents.sum(axis=0))
 #
 # Worked solutions: [solutions/02_parallel_conversion_matrix.md](solutions/02_parallel_conversion_matrix.md).
 #
-# 1. Replace L_T inside Λ_post by the identity matrix. What is Λ_pc now (row x)? Does the
+# 1. Replace $L_T$ inside $\Lambda_\text{post}$ by the identity matrix. What is $\Lambda_\text{pc}$ now (row $x$)? Does the
 #    neuron's count still equal the QCFS level, and are its trains still sorted? Why not?
-#    (Hint: what did the factor x of row x of L_T·Λ_pre·I cancel in c_x?)
+#    (Hint: what did the factor $x$ of row $x$ of $L_T \Lambda_\text{pre} I$ cancel in $c_x$?) Answer check:
+#    does the count still equal the QCFS level for every input, yes or no:
+#    `refsnn.homework.check("2.1", answer)`.
 #    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-1))
-# 2. The authors' code fires step x when (T/x)·Ī + ψ/x ≥ θ ([notation page, "Spike
-#    order"](00_notation.md#spike-order)). Write its Λ and b as matrices and show that
+# 2. The authors' code fires step $x$ when $(T/x) \bar I + \psi/x \ge \theta$ ([notation page, "Spike
+#    order"](00_notation.md#spike-order)). Write its $\Lambda$ and $b$ as matrices and show that
 #    they are the paper's with the rows reversed. Check your answer against
 #    `refsnn.parallel_neuron(..., order="code")`.
 #    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-2))
-# 3. Count the additions and multiplications needed to compute H = Λ·I + b for one
-#    neuron: the dense form as a matrix–vector product plus b, the Hadamard form as Σ
-#    once and then u_x·Σ + b_x for every x. Give both for T = 4, 16, 64. What is the
-#    smallest T at which the dense form is 10× more work?
+# 3. Count the additions and multiplications needed to compute $H = \Lambda I + b$ for one
+#    neuron: the dense form as a matrix–vector product plus $b$, the Hadamard form as $\Sigma$
+#    once and then $u_x \Sigma + b_x$ for every $x$. Give both for $T = 4, 16, 64$. What is the
+#    smallest $T$ at which the dense form is 10× more work? Answer check: that $T$, a whole
+#    number: `refsnn.homework.check("2.3", T)`.
 #    ([solution](solutions/02_parallel_conversion_matrix.md#exercise-3))

@@ -23,12 +23,12 @@
 # where. Everything else is commentary. Every claim below is an `assert`: if this file
 # runs, the claims hold.
 #
-# > **Paper (Theorem 4.1).** A layer of parallel conversion neurons with threshold θ, shift
-# > ψ, Λ_pc and b, receiving the time-mean input z, has rate r = (θ/T)·N with
-# > 1. T = T̃: r = Q_T̃(z) exactly (lossless);
-# > 2. T ≠ T̃ and ψ = θ/2: E[r − Q_T̃(z)] = 0 (lossless in expectation).
+# > **Paper (Theorem 4.1).** A layer of parallel conversion neurons with threshold $\theta$, shift
+# > $\psi$, $\Lambda_\text{pc}$ and $b$, receiving the time-mean input $z$, has rate $r = (\theta/T) N$ with
+# > 1. $T = \tilde T$: $r = Q_{\tilde T}(z)$ exactly (lossless);
+# > 2. $T \ne \tilde T$ and $\psi = \theta/2$: $\mathbb{E}[r - Q_{\tilde T}(z)] = 0$ (lossless in expectation).
 #
-# What the expectation is taken over is an assumption refsnn makes: z uniform on [0, θ], as
+# What the expectation is taken over is an assumption refsnn makes: $z$ uniform on $[0, \theta]$, as
 # in the analogous QCFS result of Bu et al. (2022) ([notation page, "Theorem
 # 4.1"](00_notation.md#theorem-41)). We test exactly that, and then break it.
 
@@ -52,8 +52,8 @@ theta = 1.0
 # %% [markdown]
 # ## 3.1 Case T = T̃: lossless, neuron by neuron
 #
-# Uneven random input, 20,000 neurons, several T. The parallel rate equals the QCFS
-# activation of the mean at level T̃ = T. We compare *counts* with QCFS *levels*: they are
+# Uneven random input, 20,000 neurons, several $T$. The parallel rate equals the QCFS
+# activation of the mean at level $\tilde T = T$. We compare *counts* with QCFS *levels*: they are
 # integers, so the comparison is exact.
 
 # %%
@@ -68,11 +68,11 @@ print("T = T~: parallel count == QCFS level on every neuron, for every T tried")
 #
 # The theorem passes from layer to layer by induction: linear layers commute with the
 # time-mean, so layer l + 1 of the SNN sees the time-mean that the ANN sees. Here is a
-# three-layer MLP with random weights. The ANN uses QCFS at level T; the SNN repeats the
+# three-layer MLP with random weights. The ANN uses QCFS at level $T$; the SNN repeats the
 # input at every step (direct encoding, as in the released code: [notation page,
 # "Evaluation and timing in the released
 # code"](00_notation.md#evaluation-and-timing-in-the-released-code)), applies each weight
-# matrix step by step to the spikes of the layer before (each spike carries θ), and fires
+# matrix step by step to the spikes of the layer before (each spike carries $\theta$), and fires
 # parallel neurons.
 
 # %%
@@ -98,15 +98,15 @@ assert (snn_logits.argmax(axis=0) == ann_logits.argmax(axis=0)).all()
 print("SNN (parallel neurons, T = 4) == QCFS ANN (level 4) on all 500 inputs")
 
 # %% [markdown]
-# Two different paths give one answer, up to rounding: the SNN sums T rounded per-step
+# Two different paths give one answer, up to rounding: the SNN sums $T$ rounded per-step
 # products, the ANN multiplies once. At an exact tie this rounding could flip one count
 # ([notation page, "Float ties"](00_notation.md#float-ties)); with random real weights
 # that has probability zero, and this seed has none.
 #
 # ## 3.3 Case T ≠ T̃: lossless in expectation, exactly
 #
-# At T ≠ T̃ the parallel rate is Q_T(z), not Q_T̃(z). The staircases differ (right panel
-# below), but for z uniform on [0, θ] their means agree. `refsnn.neurons.theory` computes the
+# At $T \ne \tilde T$ the parallel rate is $Q_T(z)$, not $Q_{\tilde T}(z)$. The staircases differ (right panel
+# below), but for $z$ uniform on $[0, \theta]$ their means agree. `refsnn.neurons.theory` computes the
 # expectation exactly, with fractions:
 
 # %%
@@ -124,22 +124,26 @@ plt.close(fig)
 # %% [markdown]
 # ![Rates against the mean input at T = T̃ and T ≠ T̃](../figures/tutorials/03_staircase.png)
 #
-# **Why, in one line.** For a shift 0 ≤ ψ ≤ θ the expectation has a closed form
-# (derived in `refsnn.neurons.theory`). Write u = z/θ ~ U[0, 1] and s = ψ/θ: level 0
-# covers u < (1 − s)/L, each of the levels 1, …, L − 1 an interval of length 1/L, and
-# level L the last s/L. So
+# **Why, in one line.** For a shift $0 \le \psi \le \theta$ the expectation has a closed form
+# (derived in `refsnn.neurons.theory`). Write $u = z/\theta \sim U[0, 1]$ and $s = \psi/\theta$: level 0
+# covers $u < (1 - s)/L$, each of the levels $1, \dots, L - 1$ an interval of length $1/L$, and
+# level $L$ the last $s/L$. So
 #
-#   E[Q_L(z)]/θ = (1/L)·[(1 + 2 + … + (L − 1))/L + L·s/L] = 1/2 + (s − 1/2)/L,
 #
-# and E[Q_T(z) − Q_T̃(z)]/θ = (s − 1/2)·(1/T − 1/T̃). Case 2 of Theorem 4.1 is immediate:
-# with s = 1/2 the error is zero for every pair. The formula says more than the zero
-# crossings of tutorial 1's figure: for T ≠ T̃ the factor 1/T − 1/T̃ is not zero, so the
-# expected error vanishes **if and only if ψ = θ/2**. It is the unique shift in [0, θ] with
-# zero expected error, and a single pair T ≠ T̃ already pins it down. (Outside [0, θ] the
-# closed form does not apply; an exact scan of shifts from −2θ to 3θ in steps of θ/16
-# finds no other shift with zero error for every T ≤ 8 against T̃ = 16. A shift as large as
-# θ·max(T, T̃) would trivially give zero for that one pair, by saturating both staircases
-# at θ, and fails for larger T.)
+# $$
+# \mathbb{E}[Q_L(z)]/\theta = \frac1L \Big[\frac{1 + 2 + \dots + (L - 1)}{L} + L \cdot \frac{s}{L}\Big] = \frac12 + \frac{s - 1/2}{L},
+# $$
+#
+#
+# and $\mathbb{E}[Q_T(z) - Q_{\tilde T}(z)]/\theta = (s - 1/2) (1/T - 1/\tilde T)$. Case 2 of Theorem 4.1 is immediate:
+# with $s = 1/2$ the error is zero for every pair. The formula says more than the zero
+# crossings of tutorial 1's figure: for $T \ne \tilde T$ the factor $1/T - 1/\tilde T$ is not zero, so the
+# expected error vanishes **if and only if $\psi = \theta/2$**. It is the unique shift in $[0, \theta]$ with
+# zero expected error, and a single pair $T \ne \tilde T$ already pins it down. (Outside $[0, \theta]$ the
+# closed form does not apply; an exact scan of shifts from $-2\theta$ to $3\theta$ in steps of $\theta/16$
+# finds no other shift with zero error for every $T \le 8$ against $\tilde T = 16$. A shift as large as
+# $\theta \max(T, \tilde T)$ would trivially give zero for that one pair, by saturating both staircases
+# at $\theta$, and fails for larger $T$.)
 
 # %%
 for L in (1, 2, 3, 4, 8, 16):
@@ -157,7 +161,7 @@ assert zeros == [Fraction(1, 2)]
 
 # %% [markdown]
 # And by sampling, through the parallel neuron itself with uneven input whose time-mean
-# is z. Sampling error is about 0.1/√n·θ, so we allow five times that:
+# is $z$. Sampling error is about $0.1\theta/\sqrt{n}$, so we allow five times that:
 
 # %%
 n = 200_000
@@ -173,7 +177,7 @@ assert abs(err) < 5 * 0.1 / np.sqrt(n)
 # ## 3.4 Where the assumption fails
 #
 # **A skewed input distribution.** Activations in real networks are not uniform: many
-# are small. With a half-normal z ~ |N(0, (0.3θ)²)| the expected error is not zero. We
+# are small. With a half-normal $z \sim \lvert \mathcal{N}(0, (0.3\theta)^2) \rvert$ the expected error is not zero. We
 # compute it by quadrature on a fine grid (deterministic, no sampling noise):
 
 # %%
@@ -214,19 +218,19 @@ plt.close(fig)
 # %% [markdown]
 # ![Expected error against T, uniform and half-normal z](../figures/tutorials/03_skewed_error.png)
 #
-# The error is negative for T < T̃ and largest at small T: most mass sits near zero, where
-# the coarse staircase Q_T rounds more of it down to 0 than Q_8 does. A per-layer bias of
-# −0.03θ at T = 2 compounds through a deep network. This is what the paper's DA-QCFS
+# The error is negative for $T < \tilde T$ and largest at small $T$: most mass sits near zero, where
+# the coarse staircase $Q_T$ rounds more of it down to 0 than $Q_8$ does. A per-layer bias of
+# $-0.03\theta$ at $T = 2$ compounds through a deep network. This is what the paper's DA-QCFS
 # calibration (tutorial 5) corrects, and what a follow-up critique of parallel conversion
-# at T ≤ 4 (an ICLR 2026 submission, [OpenReview
+# at $T \le 4$ (an ICLR 2026 submission, [OpenReview
 # PBz9CMIOtn](https://openreview.net/forum?id=PBz9CMIOtn)) points at.
 #
-# **A shift other than θ/2.** Even for uniform z, ψ ≠ θ/2 breaks case 2 (case 1 holds for
-# any ψ):
+# **A shift other than $\theta/2$.** Even for uniform $z$, $\psi \ne \theta/2$ breaks case 2 (case 1 holds for
+# any $\psi$):
 
 # %%
 for shift in (Fraction(0), Fraction(1, 4), Fraction(1, 2)):
-    print(f"ψ = {shift}θ: E[Q_4 - Q_8] = {refsnn.expected_conversion_error(4, 8, shift)} θ")
+    print(f"ψ/θ = {shift}: E[Q_4 - Q_8]/θ = {refsnn.expected_conversion_error(4, 8, shift)}")
 assert refsnn.expected_conversion_error(4, 8, Fraction(1, 4)) != 0
 currents = rng.normal(0.5, 1.0, size=(4, 10_000))
 count = refsnn.parallel_neuron(currents, theta, psi=0.25).sum(axis=0)
@@ -237,16 +241,20 @@ assert (count == refsnn.qcfs_level(currents.mean(axis=0), theta, 4, psi=0.25)).a
 #
 # Worked solutions: [solutions/03_theorem_4_1.md](solutions/03_theorem_4_1.md).
 #
-# 1. Repeat §3.4 with z ~ U[0, 1.5θ], so that a third of the mass is clipped. Is the
+# 1. Repeat §3.4 with $z \sim U[0, 1.5\theta]$, so that a third of the mass is clipped. Is the
 #    expected error still zero? Which part of the staircase is responsible? (Hint: what
-#    is Q_L(z) for z ≥ θ, at any level L?)
+#    is $Q_L(z)$ for $z \ge \theta$, at any level $L$?) Answer check: is the expected error still
+#    zero, yes or no: `refsnn.homework.check("3.1", answer)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-1))
-# 2. For the half-normal case, find the shift ψ of the SNN (the teacher Q_8 keeps
-#    ψ = θ/2) that makes the expected error zero at T = 4. Is it the same for T = 2?
-#    (Hint: the level is Σ_k [T·z + ψ ≥ kθ], so E[Q_T] is a sum of T survival functions
-#    of z, increasing in ψ; `scipy.optimize.brentq` finds the zero.)
+# 2. For the half-normal case, find the shift $\psi$ of the SNN (the teacher $Q_8$ keeps
+#    $\psi = \theta/2$) that makes the expected error zero at $T = 4$. Is it the same for $T = 2$?
+#    (Hint: the level is $\sum_k [T z + \psi \ge k\theta]$, so $\mathbb{E}[Q_T]$ is a sum of $T$ survival functions
+#    of $z$, increasing in $\psi$; `scipy.optimize.brentq` finds the zero.) Answer check:
+#    $\psi/\theta$ at $T = 4$, to 3 decimals: `refsnn.homework.check("3.2", psi)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-2))
 # 3. Make §3.2 fail: replace the last hidden layer's parallel neurons by IF neurons
 #    (`refsnn.neurons.integrate_fire`). On how many of the 500 inputs does the prediction
 #    change? Does it help to emit the upstream spikes in the authors' code order?
+#    Answer check: the number of changed predictions with the paper's order upstream, a
+#    whole number: `refsnn.homework.check("3.3", changed)`.
 #    ([solution](solutions/03_theorem_4_1.md#exercise-3))

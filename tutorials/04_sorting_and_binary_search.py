@@ -24,7 +24,7 @@
 #
 # > **Paper (sorting property and binary search).** The parallel conversion neuron has a
 # > sorting property: once a step fires, every later step fires. So the first spike time
-# > can be found by binary search, in O(log T) comparisons instead of T.
+# > can be found by binary search, in $O(\log T)$ comparisons instead of $T$.
 
 # %%
 import math
@@ -52,9 +52,9 @@ def is_sorted(spikes):
 # %% [markdown]
 # ## 4.1 The sorting property
 #
-# H_x = (Σ + ψ)/(T − x + 1): the numerator is the same for every step and the denominator
-# shrinks as x grows. If Σ + ψ > 0, H_x grows with x, so once H_x ≥ θ every later step is
-# above θ too. (If Σ + ψ ≤ 0, no step reaches θ > 0.) The IF neuron has no such property.
+# $H_x = (\Sigma + \psi)/(T - x + 1)$: the numerator is the same for every step and the denominator
+# shrinks as $x$ grows. If $\Sigma + \psi > 0$, $H_x$ grows with $x$, so once $H_x \ge \theta$ every later step is
+# above $\theta$ too. (If $\Sigma + \psi \le 0$, no step reaches $\theta > 0$.) The IF neuron has no such property.
 
 # %%
 T = 16
@@ -79,8 +79,8 @@ plt.close(fig)
 #
 # ## 4.2 Binary search for the first spike
 #
-# The firing predicate P(x) = [H_x ≥ θ] is monotone in x, so the first step where it holds,
-# t_fir, can be found by bisection. `first_spike_step` counts the comparisons.
+# The firing predicate $P(x) = [H_x \ge \theta]$ is monotone in $x$, so the first step where it holds,
+# $t_\text{fir}$, can be found by bisection. `first_spike_step` counts the comparisons.
 
 # %%
 Ts = [1, 2, 4, 8, 16, 32, 64, 128, 256]
@@ -100,17 +100,17 @@ plt.close(fig)
 # %% [markdown]
 # ![Binary search for the first spike step](../figures/tutorials/04_binary_search.png)
 #
-# The number of comparisons grows like log2 T. Writing the spikes out is still O(T), and
-# computing Σ is O(T), so binary search saves comparisons, not memory traffic. The released
+# The number of comparisons grows like $\log_2 T$. Writing the spikes out is still $O(T)$, and
+# computing $\Sigma$ is $O(T)$, so binary search saves comparisons, not memory traffic. The released
 # code does not use it ([notation page, "Where the released code
 # differs"](00_notation.md#where-the-released-code-differs)).
 #
 # ## 4.3 Where it breaks: the leaky neuron
 #
-# Replace the integrator L_T inside Λ_post by a leaky one, (L^λ_T)_{x,t} = λ^{x−t}
+# Replace the integrator $L_T$ inside $\Lambda_\text{post}$ by a leaky one, $(L^\lambda_T)_{x,t} = \lambda^{x-t}$
 # (`refsnn.neurons.variants`; [notation page, "Where the theorems
-# break"](00_notation.md#where-the-theorems-break)). The potentials H_x are no longer
-# monotone in x, even for constant input:
+# break"](00_notation.md#where-the-theorems-break)). The potentials $H_x$ are no longer
+# monotone in $x$, even for constant input:
 
 # %%
 constant = np.ones((7, 1))
@@ -135,12 +135,12 @@ assert 7 - lo + 1 != leaky.sum()
 # %% [markdown]
 # **Where this counterexample comes from.** The paper defines no leaky parallel neuron.
 # refsnn builds one by changing only the integrator and keeping everything else, in
-# particular the posterior row factors c_x = T/(x(T − x + 1)). Those factors belong to the
-# IF neuron's integrator L_T: row x of L_T·Λ_pre·I is x·Ī, and c_x·x/T = 1/(T − x + 1). The
-# leaky integrator's row x sums to g_x = 1 + λ + … + λ^{x−1} < x instead, so the same c_x
-# leave a factor g_x/x that falls with x (the `refsnn.neurons.variants` docstring). Give
-# the leaky integrator its own factors, c^λ_x = T/(g_x·(T − x + 1)), and the product is the
-# paper's Λ_pc again, sorted. What breaks sorting is reusing the IF neuron's c_x with a
+# particular the posterior row factors $c_x = T/(x(T - x + 1))$. Those factors belong to the
+# IF neuron's integrator $L_T$: row $x$ of $L_T \Lambda_\text{pre} I$ is $x \bar I$, and $c_x x/T = 1/(T - x + 1)$. The
+# leaky integrator's row $x$ sums to $g_x = 1 + \lambda + \dots + \lambda^{x-1} < x$ instead, so the same $c_x$
+# leave a factor $g_x/x$ that falls with $x$ (the `refsnn.neurons.variants` docstring). Give
+# the leaky integrator its own factors, $c^\lambda_x = T/(g_x (T - x + 1))$, and the product is the
+# paper's $\Lambda_\text{pc}$ again, sorted. What breaks sorting is reusing the IF neuron's $c_x$ with a
 # different integrator, not leakage as such:
 
 # %%
@@ -155,12 +155,16 @@ assert np.allclose((x / g)[:, None] * leaky_pc, refsnn.parallel_conversion_matri
 # ## 4.4 Where it breaks: no reset
 #
 # > **Paper (background: the parallel spiking neuron of Fang et al., 2023).** A parallel
-# > spiking neuron computes all potentials at once, H = Λ·I; with Λ = L_T it is an IF
+# > spiking neuron computes all potentials at once, $H = \Lambda I$; with $\Lambda = L_T$ it is an IF
 # > neuron *without reset*.
 #
-# Without a reset, once the running sum crosses θ every later step fires: the count is
+# Without a reset, once the running sum crosses $\theta$ every later step fires: the count is
 # biased upwards against QCFS. With a negative current, the running sum falls back and the
-# train is not sorted either.
+# train is not sorted either. The example below starts from $v_0 = 0$ (the default of
+# `no_reset_neuron`): its running sums 0.75, 1, 0.75 cross $\theta$ only at the middle step.
+# From $v_0 = \theta/2$ they would be 1.25, 1.5, 1.25, all at or above $\theta$, and the
+# train a sorted `[1 1 1]`: an unsorted train needs a sum that crosses $\theta$ and falls back
+# below it.
 
 # %%
 half = np.full((4, 1), 0.5)
@@ -173,6 +177,7 @@ dip = np.array([[0.75], [0.25], [-0.25]])
 print("input [0.75, 0.25, -0.25]: no-reset", no_reset_neuron(dip, theta)[:, 0].astype(int),
       "| parallel", refsnn.parallel_neuron(dip, theta)[:, 0].astype(int))
 assert not is_sorted(no_reset_neuron(dip, theta))[0] and is_sorted(refsnn.parallel_neuron(dip, theta))[0]
+assert no_reset_neuron(dip, theta, v0=0.5)[:, 0].tolist() == [True, True, True]  # from v0 = θ/2: sorted
 
 currents = rng.normal(0.3, 0.6, size=(16, 5000))
 excess = no_reset_neuron(currents, theta, v0=0.5).sum(axis=0) - refsnn.qcfs_level(currents.mean(axis=0), theta, 16)
@@ -184,16 +189,19 @@ assert excess.mean() > 1
 #
 # Worked solutions: [solutions/04_sorting_and_binary_search.md](solutions/04_sorting_and_binary_search.md).
 #
-# 1. For the leaky neuron with ψ = θ/2, find the smallest T for which some constant input
-#    gives an unsorted train, and for that T the set of λ that do. Is there a largest such
-#    λ? (Hint: compare g_x/x at x = 1 and x = 2 in the `refsnn.neurons.variants`
-#    docstring: write "step 1 fires" and "step 2 is silent" as two inequalities on Σ.)
+# 1. For the leaky neuron with $\psi = \theta/2$, find the smallest $T$ for which some constant input
+#    gives an unsorted train, and for that $T$ the set of $\lambda$ that do. Is there a largest such
+#    $\lambda$? (Hint: compare $g_x/x$ at $x = 1$ and $x = 2$ in the `refsnn.neurons.variants`
+#    docstring: write "step 1 fires" and "step 2 is silent" as two inequalities on $\Sigma$.)
+#    Answer check: that smallest $T$, a whole number: `refsnn.homework.check("4.1", T)`.
 #    ([solution](solutions/04_sorting_and_binary_search.md#exercise-1))
 # 2. Modify the bisection of §4.3 so that it *detects* the failure on the §4.3 input by
 #    probing one extra step. Which step, and why that one for the leaky neuron? Can any
-#    method that probes O(log T) steps detect a non-monotone predicate in general?
+#    method that probes $O(\log T)$ steps detect a non-monotone predicate in general?
 #    (Hint: think of an adversary who may change the predicate at any step you did not
-#    probe.) ([solution](solutions/04_sorting_and_binary_search.md#exercise-2))
+#    probe.) Answer check: the last question, yes or no:
+#    `refsnn.homework.check("4.2", answer)`.
+#    ([solution](solutions/04_sorting_and_binary_search.md#exercise-2))
 # 3. In the authors' code order (spikes front-loaded), write the bisection that finds the
 #    *last* spike step. Check it against `refsnn.parallel_neuron(..., order="code")`.
 #    ([solution](solutions/04_sorting_and_binary_search.md#exercise-3))

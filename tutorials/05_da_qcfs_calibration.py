@@ -22,17 +22,18 @@
 # [notation page](00_notation.md) fixes the notation and says which statement comes from
 # where. Everything else is commentary. Every claim below is an `assert`.
 #
-# Tutorial 3 showed that a QCFS ANN trained at level T̃ converts without loss only at
-# T = T̃; at T ≠ T̃ it is lossless *on average* only if the activations are uniform. This
+# Tutorial 3 showed that a QCFS ANN trained at level $\tilde T$ converts without loss only at
+# $T = \tilde T$; at $T \ne \tilde T$ it is lossless *on average* only if the activations are uniform. This
 # tutorial
 #
 # 1. measures that mean error on the digits QCFS CNN, whose activations are skewed;
 # 2. writes out DA-QCFS and its calibration rule for one layer and watches it converge;
-# 3. shows that the authors' update of φ_DA stops short of zero error, and that an
+# 3. shows that the authors' update of $\varphi_\text{DA}$ stops short of zero error, and that an
 #    accumulating update does not;
-# 4. calibrates the digits CNN at T = 2 and T = 8 with both rules.
+# 4. calibrates the digits CNN at $T = 2$ and $T = 8$ with both rules.
 #
-# It runs in about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
+# The first tutorial that needs the demo CNNs trains them once (about 15 s) and caches them;
+# the run time of each tutorial is in the [course map](README.md).
 
 # %%
 
@@ -70,9 +71,9 @@ def pre_activations(net, X):
 # ## 5.1 Why T ≠ T̃ leaves a mean error
 #
 # The demo's QCFS CNN (`refsnn.programs.demo.trained_networks`) has two QCFS layers trained at
-# T̃ = 4. Converted at T, each layer computes Q_T(z) instead of Q_4(z). Theorem 4.1 says
-# E[Q_T(z) − Q_T̃(z)] = 0 when z is uniform on [0, θ]. Here is what z actually looks like,
-# and the mean error over the network's own z (teacher path, test set):
+# $\tilde T = 4$. Converted at $T$, each layer computes $Q_T(z)$ instead of $Q_4(z)$. Theorem 4.1 says
+# $\mathbb{E}[Q_T(z) - Q_{\tilde T}(z)] = 0$ when $z$ is uniform on $[0, \theta]$. Here is what $z$ actually looks like,
+# and the mean error over the network's own $z$ (teacher path, test set):
 
 # %%
 data = load_digits()
@@ -120,23 +121,23 @@ plt.close(fig)
 # %% [markdown]
 # ![Pre-activation histograms and the mean error against T](../figures/tutorials/05_skewed_error.png)
 #
-# The error is not zero and its sign depends on the layer and on T. Each layer's mean error
+# The error is not zero and its sign depends on the layer and on $T$. Each layer's mean error
 # has two consequences: the layer's own output is biased, and, since the next layer is
 # linear, its input is shifted by W·(that bias). DA-QCFS gets one correction for each.
 #
 # ## 5.2 DA-QCFS
 #
 # > **Paper (DA-QCFS).** Distribution-aware QCFS adds two channel-wise terms to QCFS,
-# > r_DA = ((θ + φ_DA)/T̃)·clip(floor(((z + ψ_DA)·T̃ + ψ)/θ), 0, T̃), with ψ_DA, φ_DA ∈ R^C:
-# > ψ_DA shifts the input distribution, φ_DA corrects the output. They are calibrated layer
-# > by layer with a momentum α.
+# > $r_\text{DA} = \frac{\theta + \varphi_\text{DA}}{\tilde T} \mathrm{clip}(\lfloor ((z + \psi_\text{DA}) \tilde T + \psi)/\theta \rfloor, 0, \tilde T)$, with $\psi_\text{DA}, \varphi_\text{DA} \in \mathbb{R}^C$:
+# > $\psi_\text{DA}$ shifts the input distribution, $\varphi_\text{DA}$ corrects the output. They are calibrated layer
+# > by layer with a momentum $\alpha$.
 #
-# In the authors' released code, and in refsnn, the DA-QCFS *student* runs at the SNN's T
-# ([notation page, "DA-QCFS"](00_notation.md#da-qcfs)), so read T̃ in the box as T. With
-# ψ_DA = φ_DA = 0 it is plain QCFS at level T. And it maps onto parallel neurons exactly
-# (derived on the same page): ψ_DA joins the offset as ψ + T·ψ_DA (it is added
-# at every one of the T steps), and every spike carries θ + φ_DA instead of θ ("dual
-# thresholds": fire at θ, emit θ + φ_DA).
+# In the authors' released code, and in refsnn, the DA-QCFS *student* runs at the SNN's $T$
+# ([notation page, "DA-QCFS"](00_notation.md#da-qcfs)), so read $\tilde T$ in the box as $T$. With
+# $\psi_\text{DA} = \varphi_\text{DA} = 0$ it is plain QCFS at level $T$. And it maps onto parallel neurons exactly
+# (derived on the same page): $\psi_\text{DA}$ joins the offset as $\psi + T \psi_\text{DA}$ (it is added
+# at every one of the $T$ steps), and every spike carries $\theta + \varphi_\text{DA}$ instead of $\theta$ ("dual
+# thresholds": fire at $\theta$, emit $\theta + \varphi_\text{DA}$).
 
 # %%
 T, theta = 4, 1.0
@@ -157,22 +158,22 @@ print("parallel neurons with offset θ/2 + T·ψ_DA and spike amplitude θ + φ_
 # > a teacher: the source ANN (the QCFS ANN, or the ClipReLU ANN in the training-free
 # > pipeline, tutorial 6).
 #
-# > **refsnn.** A QCFS teacher runs at the level T̃ it was trained at; the released code
+# > **refsnn.** A QCFS teacher runs at the level $\tilde T$ it was trained at; the released code
 # > hard-codes level 8 ([notation page, "Calibration
 # > details"](00_notation.md#calibration-details)). `calibrate(..., teacher=8)` does what
 # > the code does.
 #
 # > **Code.** At each activation layer and for each batch, with means over batch and space
-# > per channel and α = 0.01:
+# > per channel and $\alpha = 0.01$:
 # >
-# > * e_pre = mean(z_teacher − z_student), measured on the raw student input;
-# >   ψ_DA ← (1 − α)·ψ_DA + α·e_pre;
-# > * e_post = mean(y_teacher − r_DA(z_student)), with the ψ_DA just updated;
-# >   φ_DA ← (1 − α)·φ_DA + α·e_post.
+# > * $e_\text{pre} = \mathrm{mean}(z_\text{teacher} - z_\text{student})$, measured on the raw student input;
+# >   $\psi_\text{DA} \leftarrow (1 - \alpha) \psi_\text{DA} + \alpha e_\text{pre}$;
+# > * $e_\text{post} = \mathrm{mean}(y_\text{teacher} - r_\text{DA}(z_\text{student}))$, with the $\psi_\text{DA}$ just updated;
+# >   $\varphi_\text{DA} \leftarrow (1 - \alpha) \varphi_\text{DA} + \alpha e_\text{post}$.
 #
 # `refsnn.networks.conversion.calibrate` implements exactly this. Here it is written out, for one
-# layer whose inputs are given, with the second rule for φ_DA that refsnn offers
-# (`phi_update="accumulate"`: φ_DA ← φ_DA + α·e_post).
+# layer whose inputs are given, with the second rule for $\varphi_\text{DA}$ that refsnn offers
+# (`phi_update="accumulate"`: $\varphi_\text{DA} \leftarrow \varphi_\text{DA} + \alpha e_\text{post}$).
 
 # %%
 def calibrate_layer(batches, theta, T, T_tilde, phi_update, alpha=0.01):
@@ -192,9 +193,9 @@ def calibrate_layer(batches, theta, T, T_tilde, phi_update, alpha=0.01):
 
 
 # %% [markdown]
-# A constructed case: θ = 1, student T = 4, teacher T̃ = 8,
-# half-normal teacher input z ~ |N(0, 0.3²)|, and a student input that is the teacher's
-# shifted down by 0.05, plus N(0, 0.05²) noise, as if an upstream layer had lost some of
+# A constructed case: $\theta = 1$, student $T = 4$, teacher $\tilde T = 8$,
+# half-normal teacher input $z \sim \lvert \mathcal{N}(0, 0.3^2) \rvert$, and a student input that is the teacher's
+# shifted down by 0.05, plus $\mathcal{N}(0, 0.05^2)$ noise, as if an upstream layer had lost some of
 # its output.
 # One fixed sample of 5,000 neurons is used as a single batch, 4,000 times over, so the
 # fixed points show without sampling noise.
@@ -221,22 +222,22 @@ for rule, (psi_h, phi_h, _) in runs.items():
 assert (runs["ema_residual"][0] == runs["accumulate"][0]).all()  # the φ rule never touches ψ_DA
 
 # %% [markdown]
-# Both rules find the input shift, along the same path: e_pre is measured *before* ψ_DA
-# is applied, so its running average converges to the true mean shift whatever φ_DA does.
-# They disagree about φ_DA.
+# Both rules find the input shift, along the same path: $e_\text{pre}$ is measured *before* $\psi_\text{DA}$
+# is applied, so its running average converges to the true mean shift whatever $\varphi_\text{DA}$ does.
+# They disagree about $\varphi_\text{DA}$.
 #
 # ## 5.4 The fixed point of the authors' φ update
 #
-# e_post is the residual *after* the current φ_DA, and the authors' rule averages
-# residuals. With s the normalised student rate (y_student = (θ + φ_DA)·s), it stops where
-# φ = E[y_t] − (θ + φ)·E[s] ([notation page, "Calibration
+# $e_\text{post}$ is the residual *after* the current $\varphi_\text{DA}$, and the authors' rule averages
+# residuals. With $s$ the normalised student rate ($y_\text{student} = (\theta + \varphi_\text{DA}) s$), it stops where
+# $\varphi = \mathbb{E}[y_t] - (\theta + \varphi) \mathbb{E}[s]$ ([notation page, "Calibration
 # details"](00_notation.md#calibration-details)):
 #
-# φ* = (E[y_t] − θ·E[s]) / (1 + E[s]),  and the residual left is φ* itself,
+# $\varphi^\ast = (\mathbb{E}[y_t] - \theta \mathbb{E}[s]) / (1 + \mathbb{E}[s])$,  and the residual left is $\varphi^\ast$ itself,
 #
-# whereas zero residual needs φ₀ = (E[y_t] − θ·E[s]) / E[s]. The code's rule removes only
-# a fraction E[s]/(1 + E[s]) of the output bias. The accumulating rule stops only where
-# e_post = 0.
+# whereas zero residual needs $\varphi_0 = (\mathbb{E}[y_t] - \theta \mathbb{E}[s]) / \mathbb{E}[s]$. The code's rule removes only
+# a fraction $\mathbb{E}[s]/(1 + \mathbb{E}[s])$ of the output bias. The accumulating rule stops only where
+# $e_\text{post} = 0$.
 
 # %%
 psi_da = runs["ema_residual"][0][-1, 0]
@@ -299,25 +300,25 @@ plt.close(fig)
 # %% [markdown]
 # ![ψ_DA, φ_DA and the residual during calibration, both rules](../figures/tutorials/05_one_layer.png)
 #
-# These are the numbers of this noisy sample. Without the noise, ψ_DA = 0.05 would make
-# the student's input exactly the teacher's, and the same sample would give φ* = 0.0037
-# and φ₀ = 0.0200 (printed above): the noise moves student inputs across the edges of the
-# staircase, which changes both E[s] and the bias. The algebra holds for either; the
+# These are the numbers of this noisy sample. Without the noise, $\psi_\text{DA} = 0.05$ would make
+# the student's input exactly the teacher's, and the same sample would give $\varphi^\ast = 0.0037$
+# and $\varphi_0 = 0.0200$ (printed above): the noise moves student inputs across the edges of the
+# staircase, which changes both $\mathbb{E}[s]$ and the bias. The algebra holds for either; the
 # numbers depend on the setup.
 #
-# φ_DA first overshoots under both rules: while ψ_DA is still small, φ_DA is the only
-# thing compensating the input shift. Once ψ_DA has taken over, φ_DA comes back down.
-# The EMA rule converges fast (rate α·(1 + E[s]) per step) to the wrong place; the
-# accumulating rule converges to zero residual, but slowly: its rate is α·E[s] per step,
+# $\varphi_\text{DA}$ first overshoots under both rules: while $\psi_\text{DA}$ is still small, $\varphi_\text{DA}$ is the only
+# thing compensating the input shift. Once $\psi_\text{DA}$ has taken over, $\varphi_\text{DA}$ comes back down.
+# The EMA rule converges fast (rate $\alpha (1 + \mathbb{E}[s])$ per step) to the wrong place; the
+# accumulating rule converges to zero residual, but slowly: its rate is $\alpha \mathbb{E}[s]$ per step,
 # 0.0023 here (asserted below), so it needs thousands of batches. Keep that in mind for §5.6.
 #
 # ## 5.5 Two layers, with `refsnn.networks.conversion.calibrate`
 #
 # Now the library's `calibrate` on a small constructed network: 16 inputs, Linear, QCFS
-# (θ = 1, T̃ = 8), Linear, QCFS, six channels each, calibrated to T = 2 over 1,024 random
+# ($\theta = 1$, $\tilde T = 8$), Linear, QCFS, six channels each, calibrated to $T = 2$ over 1,024 random
 # inputs in batches of 64 for 150 epochs (2,400 updates). Nobody hands layer 2 a shift:
 # it comes from layer 1. Layer 1's input is the same for teacher and student, so its
-# ψ_DA stays exactly 0; layer 2's student input differs from the teacher's by W₂ times
+# $\psi_\text{DA}$ stays exactly 0; layer 2's student input differs from the teacher's by $W_2$ times
 # layer 1's remaining residual.
 
 # %%
@@ -358,11 +359,11 @@ print("ema_residual: per-channel residual == φ*; accumulate: residual ≈ 0, in
 
 # %% [markdown]
 # The library agrees with the fixed-point algebra channel by channel, now with sampling
-# noise from batches of 64 (hence tolerances of 10⁻³ and 5 %). φ_DA itself wanders around φ*
-# from batch to batch; the residual moves only E[s] times as much. Note what the accumulating rule
+# noise from batches of 64 (hence tolerances of $10^{-3}$ and 5 %). $\varphi_\text{DA}$ itself wanders around $\varphi^\ast$
+# from batch to batch; the residual moves only $\mathbb{E}[s]$ times as much. Note what the accumulating rule
 # does to layer 2: layer 1's residual is zero, so layer 2's input shift vanishes too, and
-# ψ_DA has nothing left to do. Under the authors' rule, layer 1's leftover residual shows up
-# as layer 2's input shift, and layer 2's ψ_DA removes it there. The last layer has no
+# $\psi_\text{DA}$ has nothing left to do. Under the authors' rule, layer 1's leftover residual shows up
+# as layer 2's input shift, and layer 2's $\psi_\text{DA}$ removes it there. The last layer has no
 # successor to do that: its residual reaches the logits.
 
 # %%
@@ -395,9 +396,9 @@ plt.close(fig)
 #
 # ## 5.6 The digits QCFS CNN at T = 2 and T = 8
 #
-# Finally the real thing: the demo's QCFS CNN (T̃ = 4) converted to parallel SNNs at T = 2
-# and T = 8, without calibration and with each rule, using the settings of `refsnn demo`
-# (α = 0.01, batches of 32, 5 epochs of 43 batches over the 1,346 training images: 215 updates). The
+# Finally the real thing: the demo's QCFS CNN ($\tilde T = 4$) converted to parallel SNNs at $T = 2$
+# and $T = 8$, without calibration and with each rule, using the settings of `refsnn demo`
+# ($\alpha = 0.01$, batches of 32, 5 epochs of 43 batches over the 1,346 training images: 215 updates). The
 # SNN's rates are compared with the QCFS ANN's activations (the teacher) on the 451 test
 # images. The parallel SNN equals the DA-QCFS network exactly (§5.2), so the collapsed mode
 # (tutorial 7) gives the same numbers quickly.
@@ -463,13 +464,13 @@ plt.close(fig)
 #
 # What to read from this, honestly:
 #
-# * **Layer 2 is fixed by ψ_DA.** Most of layer 2's error before calibration is the input
-#   shift that layer 1's bias causes; both rules remove it, since ψ_DA does not depend on
-#   the φ rule.
-# * **Layer 1 is barely touched by the code's rule.** Its input is exact (ψ_DA = 0), so only
-#   φ_DA can act, and with E[s] small the code's rule removes only E[s]/(1 + E[s]) of its
+# * **Layer 2 is fixed by $\psi_\text{DA}$.** Most of layer 2's error before calibration is the input
+#   shift that layer 1's bias causes; both rules remove it, since $\psi_\text{DA}$ does not depend on
+#   the $\varphi$ rule.
+# * **Layer 1 is barely touched by the code's rule.** Its input is exact ($\psi_\text{DA} = 0$), so only
+#   $\varphi_\text{DA}$ can act, and with $\mathbb{E}[s]$ small the code's rule removes only $\mathbb{E}[s]/(1 + \mathbb{E}[s])$ of its
 #   bias. The accumulating rule removes more, but after 215 updates it has not converged
-#   either (its rate is α·E[s]; exercise 1).
+#   either (its rate is $\alpha \mathbb{E}[s]$; exercise 1).
 # * **Accuracy barely moves.** The 451 test images make one image 0.22 percentage points:
 #   differences of one or two images between the rows are noise, not evidence. The
 #   per-layer errors above are the measurement that calibration actually targets; accuracy
@@ -480,17 +481,19 @@ plt.close(fig)
 #
 # Worked solutions: [solutions/05_da_qcfs_calibration.md](solutions/05_da_qcfs_calibration.md).
 #
-# 1. Calibrate the digits CNN at T = 2 with `phi_update="accumulate"`, `batch_size=8` and
+# 1. Calibrate the digits CNN at $T = 2$ with `phi_update="accumulate"`, `batch_size=8` and
 #    5 epochs (169 batches each: 845 updates). How much of layer 1's signed error (on the
-#    training images) is left? Predict it first from (1 − α·E[s])^n, with the layer's
-#    mean E[s] and then channel by channel. (Hint: `calibrate(..., epochs=0)` gives the
-#    uncalibrated DA-QCFS network to compare with; layer 1's ψ_DA stays 0, so only φ_DA
-#    acts.) ([solution](solutions/05_da_qcfs_calibration.md#exercise-1))
+#    training images) is left? Predict it first from $(1 - \alpha \mathbb{E}[s])^n$, with the layer's
+#    mean $\mathbb{E}[s]$ and then channel by channel. (Hint: `calibrate(..., epochs=0)` gives the
+#    uncalibrated DA-QCFS network to compare with; layer 1's $\psi_\text{DA}$ stays 0, so only $\varphi_\text{DA}$
+#    acts.) Answer check: the measured share of layer 1's signed error that is left (0.5
+#    for half), to 2 decimals: `refsnn.homework.check("5.1", share)`.
+#    ([solution](solutions/05_da_qcfs_calibration.md#exercise-1))
 # 2. In §5.5 make one channel of layer 2 silent for the student but not for the teacher
 #    (shrink its incoming weights and lower its bias until the student never fires at
-#    T = 2, while the teacher at T̃ = 8 still does). What happens to φ_DA under each
-#    rule, and why can no φ_DA fix this channel? (Hint: what is E[s] for that channel,
-#    and what does that make φ* and the accumulating update?)
+#    $T = 2$, while the teacher at $\tilde T = 8$ still does). What happens to $\varphi_\text{DA}$ under each
+#    rule, and why can no $\varphi_\text{DA}$ fix this channel? (Hint: what is $\mathbb{E}[s]$ for that channel,
+#    and what does that make $\varphi^\ast$ and the accumulating update?)
 #    ([solution](solutions/05_da_qcfs_calibration.md#exercise-2))
 # 3. The authors' code calibrates only convolutional layers (`calibrate_linear=False`).
 #    Build a network whose last activation is on a Linear layer and compare the mean

@@ -24,15 +24,16 @@
 #
 # > **Paper (the three-stage pipeline).** An ordinary ReLU ANN becomes an SNN without any
 # > training, in three stages:
-# > 1. **ReLU → ClipReLU.** Record θ_c, the channel-wise maximum of each ReLU's input over
-# >    data, and clip there: min(max(z, 0), θ_c).
-# > 2. **ClipReLU → DA-QCFS** at level T, calibrated layer by layer with the ClipReLU
+# > 1. **ReLU → ClipReLU.** Record $\theta_c$, the channel-wise maximum of each ReLU's input over
+# >    data, and clip there: $\min(\max(z, 0), \theta_c)$.
+# > 2. **ClipReLU → DA-QCFS** at level $T$, calibrated layer by layer with the ClipReLU
 # >    network as teacher (tutorial 5).
-# > 3. **DA-QCFS → parallel neurons** with channel-wise θ, ψ_DA merged into the offset and
-# >    spike amplitude θ + φ_DA.
+# > 3. **DA-QCFS → parallel neurons** with channel-wise $\theta$, $\psi_\text{DA}$ merged into the offset and
+# >    spike amplitude $\theta + \varphi_\text{DA}$.
 #
-# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.programs.demo`). It runs in
-# about 15 s (the demo CNNs are trained once, ~15 s, and then cached).
+# The source here is the demo's ReLU CNN on the 8×8 digits (`refsnn.programs.demo`), trained
+# once (about 15 s) and then cached; the run time of each tutorial is in the [course
+# map](README.md).
 
 # %%
 import warnings
@@ -67,7 +68,7 @@ print(f"ReLU ANN: test accuracy {np.mean(relu_pred == y_test):.2%} ({np.sum(relu
 #
 # `record_thresholds` runs the training set through the network once and keeps, for every
 # ReLU, the running maximum of its *input* over batch and space, per channel. The ReLU
-# becomes ClipReLU(θ_c). On the training data nothing changes: no input exceeds θ_c.
+# becomes $\mathrm{ClipReLU}(\theta_c)$. On the training data nothing changes: no input exceeds $\theta_c$.
 
 # %%
 with warnings.catch_warnings(record=True) as caught:
@@ -81,22 +82,23 @@ for a, b in zip(activation_outputs(relu_net, X_train), activation_outputs(clip_n
     np.testing.assert_array_equal(a, b)  # the clip never acts on the data it was recorded on
 
 # %% [markdown]
-# **The θ ≤ 0 guard** (refsnn's; [notation page, "Non-positive
+# **The $\theta \le 0$ guard** (refsnn's; [notation page, "Non-positive
 # thresholds"](00_notation.md#non-positive-thresholds)). One channel of layer 2 (the second
-# ReLU; the warning calls it by its position in the network, "ReLU layer 4") is never
+# ReLU; the warning names both its position among the network's layers, "ReLU layer 4",
+# and "activation 2, spiking layer 2 after conversion", the numbering used here) is never
 # positive on the training set: ReLU always outputs 0 there, so the recorded maximum is
-# ≤ 0. No neuron can use a threshold θ ≤ 0 (see below), so `record_thresholds` makes
+# $\le 0$. No neuron can use a threshold $\theta \le 0$ (see below), so `record_thresholds` makes
 # that channel *silent*: it zeroes the channel's incoming
 # weights and bias, so that its pre-activation is exactly 0, where ClipReLU, DA-QCFS and
-# every neuron all output 0, and sets θ_c = 1 as a harmless placeholder. It warns, naming
+# every neuron all output 0, and sets $\theta_c = 1$ as a harmless placeholder. It warns, naming
 # the channel. On the training data the network's output is unchanged (checked above); on
 # unseen data, it differs only where that channel would have turned positive.
 #
-# Why not keep the negative θ_c? A threshold θ ≤ 0 does not silence a neuron, it breaks
-# it: QCFS divides by θ, and with θ < 0 a neuron fires whenever its potential exceeds a
+# Why not keep the negative $\theta_c$? A threshold $\theta \le 0$ does not silence a neuron, it breaks
+# it: QCFS divides by $\theta$, and with $\theta < 0$ a neuron fires whenever its potential exceeds a
 # negative number, so at almost every step whatever its input (each soft reset even
-# *adds* |θ| to the potential), and its "spikes" θ·s are negative. The sorting argument
-# needs θ > 0 as well. The IF rule run by hand with θ = −1 on small random currents, and
+# *adds* $\lvert\theta\rvert$ to the potential), and its "spikes" $\theta s$ are negative. The sorting argument
+# needs $\theta > 0$ as well. The IF rule run by hand with $\theta = -1$ on small random currents, and
 # refsnn's refusal:
 
 # %%
@@ -147,15 +149,15 @@ plt.close(fig)
 # %% [markdown]
 # ![Recorded channel thresholds of both layers](../figures/tutorials/06_thresholds.png)
 #
-# θ_c varies by a factor of about three within a layer. One threshold per layer (as in a
-# QCFS ANN) would waste most of the T levels on the quiet channels.
+# $\theta_c$ varies by a factor of about three within a layer. One threshold per layer (as in a
+# QCFS ANN) would waste most of the $T$ levels on the quiet channels.
 #
 # ## 6.2 Stages 2 and 3 at one T
 #
-# Calibrate at T = 8 (α = 0.01, the code's `ema_residual` rule; 3 epochs over the 1,346
+# Calibrate at $T = 8$ ($\alpha = 0.01$, the code's `ema_residual` rule; 3 epochs over the 1,346
 # training images instead of the code's one pass over a much larger set) and convert.
 # The SNN must equal the DA-QCFS network exactly: its rates are the DA-QCFS activations
-# and its predictions the DA-QCFS network's, in the faithful (T copies) and collapsed
+# and its predictions the DA-QCFS network's, in the faithful ($T$ copies) and collapsed
 # (summed currents) modes alike.
 
 # %%
@@ -172,15 +174,15 @@ assert (pred == snn.predict(X_test, mode="collapsed")).all()
 print(f"T = {T}: SNN == DA-QCFS network (rates and predictions), faithful and collapsed modes")
 
 # %% [markdown]
-# (The rates match to float32 rounding: the SNN sums T per-step products, the ANN
+# (The rates match to float32 rounding: the SNN sums $T$ per-step products, the ANN
 # multiplies once; see tutorial 3.)
 #
 # ## 6.3 Accuracy and rate error against T
 #
-# The whole pipeline for T ∈ {4, 8, 16, 32, 64}. For comparison we also convert without
-# stage 2: ClipReLU replaced by DA-QCFS at T with ψ_DA = φ_DA = 0, which is plain
-# QCFS at level T with channel thresholds. Rate error is the mean |SNN rate − ReLU
-# activation|, in the units of the activations (θ_c is 1.6–4 in layer 1, 5–15 in layer 2).
+# The whole pipeline for $T \in \lbrace 4, 8, 16, 32, 64 \rbrace$. For comparison we also convert without
+# stage 2: ClipReLU replaced by DA-QCFS at $T$ with $\psi_\text{DA} = \varphi_\text{DA} = 0$, which is plain
+# QCFS at level $T$ with channel thresholds. Rate error is the mean $\lvert r - a \rvert$ of SNN rate $r$ and ReLU
+# activation $a$, in the units of the activations ($\theta_c$ is 1.6–4 in layer 1, 5–15 in layer 2).
 
 # %%
 STEPS = (4, 8, 16, 32, 64)
@@ -225,12 +227,13 @@ for T in STEPS:  # the mean |error| is the same with and without calibration, to
         assert abs(a - b) < 0.005 * a
 
 fig, axes = plt.subplots(1, 3, figsize=(15, 4.0), layout="constrained")
-rp.plot_accuracy_vs_T(rows, ax=axes[0])
+rp.plot_accuracy_vs_T(rows, ax=axes[0], n_test=len(y_test))  # the title says what one image is worth
 handles, labels = axes[0].get_legend_handles_labels()
-renamed = {"relu → parallel": "no calibration (stages 1, 3)", "relu → training_free": "training-free (stages 1–3)"}
-axes[0].legend(handles, [renamed.get(lab, lab) for lab in labels], fontsize=8, loc="lower right")
-axes[0].text(0.02, 0.97, f"one test image = {100 / len(y_test):.2f} pp", transform=axes[0].transAxes,
-             va="top", fontsize=8)
+renamed = {"relu/parallel": "no calibration (stages 1, 3)", "relu/training_free": "training-free (stages 1–3)"}
+axes[0].legend(handles, [renamed.get(h.get_gid(), lab) for h, lab in zip(handles, labels)], fontsize=8,
+               loc="lower right")
+assert sum(h.get_gid() in renamed for h in handles) == 2  # both series renamed, by their gids
+axes[0].set_ylim(90, 100)  # ten points: the differences are one to three test images, and look it
 for k, color in enumerate((rp.CYCLE[0], rp.CYCLE[1])):
     axes[1].plot(STEPS, [results[T, "training_free"]["err"][k] for T in STEPS], marker="D", color=color,
                  label=f"layer {k + 1}")
@@ -255,26 +258,26 @@ plt.close(fig)
 # %% [markdown]
 # ![Accuracy and rate error of the training-free SNN against T](../figures/tutorials/06_accuracy_vs_T.png)
 #
-# The rate error is the quantization error of a staircase with step θ_c/T, so it halves
-# with every doubling of T. From T = 16 on, the SNN makes the ANN's predictions on all but
+# The rate error is the quantization error of a staircase with step $\theta_c/T$, so it halves
+# with every doubling of $T$. From $T = 16$ on, the SNN makes the ANN's predictions on all but
 # at most one test image: with networks trained on another machine (or with another number
 # of BLAS threads, whose float rounding differs in the last bit) one image near a decision
 # boundary can flip either way.
 #
 # What calibration does here, honestly: it removes most of layer 2's *mean* error (the
-# signed column: −0.025 → −0.009 at T = 4), as tutorial 5 predicts, but the mean |error|,
+# signed column: −0.025 → −0.009 at $T = 4$), as tutorial 5 predicts, but the mean $\lvert\text{error}\rvert$,
 # which is quantization noise, does not move, and neither does accuracy beyond an image or
 # two. The test set has 451 images, so one image is 0.22 percentage points: differences of
 # one or two images between rows are noise. A network with two spiking layers has little
 # bias to compound; the paper's training-free ImageNet numbers (ResNet-34: 68.0, 72.5 and
-# 73.0 % at T = 16, 32 and 64; the torchvision ResNet-34 itself scores 73.3 %) come from
+# 73.0 % at $T = 16$, 32 and 64; the torchvision ResNet-34 itself scores 73.3 %) come from
 # networks 34 or 101 layers deep, where it matters more.
 #
 # ## 6.4 Rate against activation, per layer
 #
 # The SNN Toolbox's diagnostic: every neuron's SNN rate against the ReLU activation it
-# replaces, with Pearson's r. Healthy conversion hugs the diagonal; at small T the points
-# sit on T + 1 horizontal levels per channel.
+# replaces, with Pearson's r. Healthy conversion hugs the diagonal; at small $T$ the points
+# sit on $T + 1$ horizontal levels per channel.
 
 # %%
 fig, axes = plt.subplots(2, 2, figsize=(7.6, 6.8), layout="constrained")
@@ -291,9 +294,9 @@ for T in (4, 32):
 #
 # ## 6.5 What the spikes look like
 #
-# A dozen neurons of layer 1 with different counts, for one test image at T = 16. In the paper's order the parallel
-# neuron fires in the *last* N steps (the sorting property, tutorial 4); the authors'
-# released code fills the *first* N steps instead (`order="code"`; [notation page, "Spike
+# A dozen neurons of layer 1 with different counts, for one test image at $T = 16$. In the paper's order the parallel
+# neuron fires in the *last* $N$ steps (the sorting property, tutorial 4); the authors'
+# released code fills the *first* $N$ steps instead (`order="code"`; [notation page, "Spike
 # order"](00_notation.md#spike-order)). The counts are the same.
 
 # %%
@@ -322,14 +325,14 @@ plt.close(fig)
 # ![Spike raster of 12 layer-1 neurons, paper and code order](../figures/tutorials/06_raster.png)
 #
 # Every train is sorted: silence, then spikes to the end (paper) or from the start (code).
-# No neuron can fire before it has seen all T input steps: parallel conversion is
+# No neuron can fire before it has seen all $T$ input steps: parallel conversion is
 # layer-sequential, not streaming.
 #
 # ## 6.6 Accuracy step by step
 #
 # > **Code.** The authors' evaluation sums the logits over steps and records, for every t,
 # > the accuracy of the argmax of the sum over steps 1..t; the accuracy to report is the one
-# > at t = T ([notation page, "Evaluation and timing in the released
+# > at $t = T$ ([notation page, "Evaluation and timing in the released
 # > code"](00_notation.md#evaluation-and-timing-in-the-released-code)).
 #
 # The final sums, and so the final predictions, are the same in both orders. The partial
@@ -355,9 +358,9 @@ plt.close(fig)
 # ![Cumulative accuracy per step, paper and code order](../figures/tutorials/06_cumulative_accuracy.png)
 #
 # In the paper's order step 1 carries only the neurons that fire at *every* step
-# (count T), so early partial sums say little; in the code's order step 1 carries every
+# (count $T$), so early partial sums say little; in the code's order step 1 carries every
 # neuron that fires at all, a coarse picture of the final answer. Neither order helps a
-# reader who must wait for the end anyway, since every layer needs all T steps of the
+# reader who must wait for the end anyway, since every layer needs all $T$ steps of the
 # layer before it. The per-step curve is a property of the chosen order, not of the network.
 #
 # ## Exercises
@@ -367,18 +370,25 @@ plt.close(fig)
 # network of §6.3), so that only the thresholds change.
 #
 # 1. Record the thresholds on 100 training images instead of all 1,346. How many
-#    channels are silenced, and what happens to accuracy at T = 16? How often does
-#    ClipReLU now cut the test inputs (the share of positive pre-activations above θ_c)?
+#    channels are silenced, and what happens to accuracy at $T = 16$? How often does
+#    ClipReLU now cut the test inputs (the share of positive pre-activations above $\theta_c$)?
+#    Answer check: the number of silenced channels, all layers together, a whole number:
+#    `refsnn.homework.check("6.1", silenced)`.
 #    ([solution](solutions/06_training_free_pipeline.md#exercise-1))
-# 2. Replace the channel-wise θ_c by one threshold per layer (the largest θ_c of the
-#    layer). What is the smallest T in {4, 8, …, 256} at which the SNN makes the ReLU
+# 2. Replace the channel-wise $\theta_c$ by one threshold per layer (the largest $\theta_c$ of the
+#    layer). What is the smallest $T$ in $\lbrace 4, 8, \dots, 256 \rbrace$ at which the SNN makes the ReLU
 #    ANN's prediction on at least 99 % of the test images, with channel-wise and with
-#    layer-wise θ? One image is 0.22 percentage points, so also compare the rate error:
+#    layer-wise $\theta$? One image is 0.22 percentage points, so also compare the rate error:
 #    how much larger is it with one threshold per layer? (Hint: build the layer-wise
 #    network as a `Sequential` of the same layers with new `ClipReLU` thresholds.)
+#    Answer check: the two smallest $T$, channel-wise first, a list of 2 whole numbers:
+#    `refsnn.homework.check("6.2", [T_channel, T_layer])`.
 #    ([solution](solutions/06_training_free_pipeline.md#exercise-2))
-# 3. Use the 99.9th percentile of the ReLU inputs instead of the maximum as θ_c (a common
-#    trick in conversion papers). Compare the rate error at T = 4, 64 and 1024, and
-#    explain why the answer differs between small and large T. (Hint: split the rate
-#    error into a quantization part, which shrinks with T, and a clipping part, which
-#    does not.) ([solution](solutions/06_training_free_pipeline.md#exercise-3))
+# 3. Use the 99.9th percentile of the ReLU inputs instead of the maximum as $\theta_c$ (a common
+#    trick in conversion papers). Compare the rate error at $T = 4, 64$ and 1024, and
+#    explain why the answer differs between small and large $T$. (Hint: split the rate
+#    error into a quantization part, which shrinks with $T$, and a clipping part, which
+#    does not.) Answer check: the smallest of $T = 4, 64, 1024$ at which the maximum
+#    gives the lower rate error in every layer, a whole number:
+#    `refsnn.homework.check("6.3", T)`.
+#    ([solution](solutions/06_training_free_pipeline.md#exercise-3))

@@ -28,19 +28,22 @@
 # compute the same thing.
 #
 # > **Paper (the speed claim).** Parallel inference is 19× to 38× faster than sequential
-# > IF neurons for T ≥ 32.
+# > IF neurons for $T \ge 32$.
 #
-# > **Code.** Both are timed at batch size 1 on a GPU: the IF network runs T forward
-# > passes, the parallel network one pass over a batch of T copies.
+# > **Code.** Both are timed at batch size 1 on a GPU: the IF network runs $T$ forward
+# > passes, the parallel network one pass over a batch of $T$ copies.
 #
-# The parallel model still runs every convolution on T copies: the gain comes from GPU
-# parallelism over T, not from fewer FLOPs.
+# The parallel model still runs every convolution on $T$ copies: the gain comes from GPU
+# parallelism over $T$, not from fewer FLOPs.
 #
 # This tutorial times the demo's QCFS CNN on a CPU in refsnn's three modes, then the
-# neuron alone. It runs in about 30 s.
+# neuron alone. Its run time is in the [course map](README.md); most of it is the timing
+# loops, which repeat every measurement.
 
 # %%
+import json
 import time
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -60,6 +63,9 @@ from refsnn.networks.training import predict
 refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # figures/tutorials/
+# the repository (for figures/data/): above this file, or the working folder (root or tutorials/)
+REPO = next(p for p in (Path(globals().get("__file__", "tutorial.py")).resolve().parents[1], Path.cwd(),
+                        Path.cwd().parent) if (p / "figures" / "data").is_dir())
 rng = np.random.default_rng(0)
 
 
@@ -78,19 +84,19 @@ def median_seconds(run, repeats=3):
 # %% [markdown]
 # ## 7.1 Three ways to run one network
 #
-# * **sequential** (`to_if_snn`): IF neurons, T full forward passes, one per step, each
+# * **sequential** (`to_if_snn`): IF neurons, $T$ full forward passes, one per step, each
 #   layer keeping its membrane potential between steps. This is the baseline.
 # * **faithful** (`to_parallel_snn`, `mode="faithful"`): what the authors' code does. The
-#   input is repeated T times into one batch of T·B images; every convolution runs on all
-#   of them, and each neuron layer fires all T steps at once.
+#   input is repeated $T$ times into one batch of $T B$ images; every convolution runs on all
+#   of them, and each neuron layer fires all $T$ steps at once.
 # * **collapsed** (`mode="collapsed"`): a parallel neuron only needs the *sum* of its
 #   input over time, and linear layers commute with that sum:
-#   Σ_t (W x_t + b) = W Σ_t x_t + T·b. So one pass over B images carries the summed
-#   outputs θ·N from layer to layer. A sum becomes a count in O(1), with no search at
-#   all: step x fires iff (Σ + ψ)/(T − x + 1) ≥ θ, i.e. iff ⌊(Σ + ψ)/θ⌋ ≥ T − x + 1, so
-#   the count is N = clip(⌊(Σ + ψ)/θ⌋, 0, T), the QCFS level itself
+#   $\sum_t (W x_t + b) = W \sum_t x_t + T b$. So one pass over $B$ images carries the summed
+#   outputs $\theta N$ from layer to layer. A sum becomes a count in $O(1)$, with no search at
+#   all: step $x$ fires iff $(\Sigma + \psi)/(T - x + 1) \ge \theta$, i.e. iff $\lfloor (\Sigma + \psi)/\theta \rfloor \ge T - x + 1$, so
+#   the count is $N = \mathrm{clip}(\lfloor (\Sigma + \psi)/\theta \rfloor, 0, T)$, the QCFS level itself
 #   (`refsnn.neurons.parallel.closed_form_count`). Binary search (tutorial 4) finds the
-#   first spike step in O(log T) comparisons, but once the sum is known the floor gives
+#   first spike step in $O(\log T)$ comparisons, but once the sum is known the floor gives
 #   the answer directly. refsnn's collapsed kernel computes that floor and then checks it
 #   against the firing predicate of the other methods, one step up and one down, so
 #   that float ties come out exactly as in the faithful mode.
@@ -127,21 +133,21 @@ for T in (4, 64):
     print(f"T = {T:2d}: sequential {T * macs:>10,} MACs, faithful {T * macs:>10,}, collapsed {macs:>7,}")
 
 # %% [markdown]
-# Sequential and faithful do the *same* arithmetic: T passes, or one pass over T copies.
-# On a GPU the T copies run side by side, which is where the paper's 19–38× comes from.
+# Sequential and faithful do the *same* arithmetic: $T$ passes, or one pass over $T$ copies.
+# On a GPU the $T$ copies run side by side, which is where the paper's 19–38× comes from.
 # On a CPU with two cores there is little side by side to be had; the faithful mode saves
-# only the per-call overhead of T − 1 separate passes. The collapsed mode does T times
+# only the per-call overhead of $T - 1$ separate passes. The collapsed mode does $T$ times
 # less arithmetic.
 #
 # ## 7.2 Timing the network
 #
-# Each mode, T ∈ {4, 8, 16, 32, 64}, median of 3 runs after a warm-up:
+# Each mode, $T \in \lbrace 4, 8, 16, 32, 64 \rbrace$, median of 3 runs after a warm-up:
 #
 # * **batch 1**, as in the paper: 4 test images, one call each (time per image);
 # * **batch 64**: 64 test images in one call (time per image).
 #
 # Faithful and collapsed must give the same predictions (the same network, computed in two
-# ways); at T = T̃ = 4 both equal the QCFS ANN (Theorem 4.1). The IF network is a
+# ways); at $T = \tilde T = 4$ both equal the QCFS ANN (Theorem 4.1). The IF network is a
 # *different* function: the unevenness error of tutorial 1 changes a few predictions.
 
 # %%
@@ -183,21 +189,21 @@ for batch in BATCHES:
 # %% [markdown]
 # Read the two columns of speed-ups separately:
 #
-# * **faithful**: a small factor that does not grow much with T. The faithful network
+# * **faithful**: a small factor that does not grow much with $T$. The faithful network
 #   does exactly the IF network's arithmetic, so on a CPU it can only save call overhead
 #   and memory traffic. At batch 1 that overhead (a Python call per layer and per step) is
 #   most of the IF time, so the faithful mode gains something there; at batch 64 the
 #   arithmetic dominates, and what is left is that the faithful mode makes fewer, larger
-#   calls on groups of samples whose T copies fit in the cache (`FAITHFUL_GROUP_IMAGES`
+#   calls on groups of samples whose $T$ copies fit in the cache (`FAITHFUL_GROUP_IMAGES`
 #   in `refsnn.networks.spiking`), which keeps it a little ahead.
-# * **collapsed**: its cost does not depend on T at all (one pass, and a count in O(1) per
-#   neuron), so its speed-up over IF grows in proportion to T.
+# * **collapsed**: its cost does not depend on $T$ at all (one pass, and a count in $O(1)$ per
+#   neuron), so its speed-up over IF grows in proportion to $T$.
 #
-# The paper's 19–38× (GPU, batch 1, T ≥ 32) is a statement about the faithful mode on
-# hardware with thousands of lanes: the T copies fill them. The collapsed mode is an
+# The paper's 19–38× (GPU, batch 1, $T \ge 32$) is a statement about the faithful mode on
+# hardware with thousands of lanes: the $T$ copies fill them. The collapsed mode is an
 # implementation choice of refsnn ([notation page, "Collapsed
 # inference"](00_notation.md#collapsed-inference)), not something the paper timed; it is
-# what the parallel neuron *permits*, because it only needs Σ_t I_t.
+# what the parallel neuron *permits*, because it only needs $\sum_t I_t$.
 
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(11, 4.0), layout="constrained")
@@ -242,24 +248,24 @@ plt.close(fig)
 # tiny network: read the trends, not single points, and rerun on a quiet machine.
 #
 # On the log-log plot the sequential and faithful lines rise with slope about 1 (cost
-# ∝ T) once the arithmetic dominates, and the collapsed lines are flat. At batch 1 all
+# $\propto T$) once the arithmetic dominates, and the collapsed lines are flat. At batch 1 all
 # times are dominated by per-call overhead for this tiny network, so the lines are flatter
 # and noisier than FLOPs alone would predict.
 #
 # ## 7.3 The neuron alone: O(T²), O(T), O(log T)
 #
 # > **Paper (parallel conversion matrix; sorting property and binary search).** The
-# > parallel conversion matrix Λ_pc has rank 1, so the T × T product becomes a Hadamard
-# > product: O(T²) → O(T) per neuron. The sorting property lets binary search find the
-# > first spike in O(log T).
+# > parallel conversion matrix $\Lambda_\text{pc}$ has rank 1, so the $T \times T$ product becomes a Hadamard
+# > product: $O(T^2) \to O(T)$ per neuron. The sorting property lets binary search find the
+# > first spike in $O(\log T)$.
 #
-# Four ways to get the same spikes (or counts) for N = 100,000 neurons:
+# Five ways to get the same spikes (or counts) for $n = 100{,}000$ neurons:
 #
-# * `method="dense"`: the explicit Λ_pc·I, O(T²) per neuron;
-# * `method="hadamard"`: sum once and scale, O(T);
-# * `method="binary"`: sum (O(T)), then binary search (O(log T));
-# * `first_spike_step_from_total`: binary search on a sum that is already there, O(log T);
-# * `closed_form_count`: the count clip(⌊(Σ + ψ)/θ⌋, 0, T) from that sum, O(1): what the
+# * `method="dense"`: the explicit $\Lambda_\text{pc} I$, $O(T^2)$ per neuron;
+# * `method="hadamard"`: sum once and scale, $O(T)$;
+# * `method="binary"`: sum ($O(T)$), then binary search ($O(\log T)$);
+# * `first_spike_step_from_total`: binary search on a sum that is already there, $O(\log T)$;
+# * `closed_form_count`: the count $\mathrm{clip}(\lfloor (\Sigma + \psi)/\theta \rfloor, 0, T)$ from that sum, $O(1)$: what the
 #   collapsed network does in every layer (§7.1).
 
 # %%
@@ -314,18 +320,18 @@ plt.close(fig)
 # %% [markdown]
 # ![Cost per neuron of the dense, Hadamard, binary-search and closed-form firing](../figures/tutorials/07_neuron_cost.png)
 #
-# The dense product grows like T², as it must. The Hadamard kernel grows like T, but its
-# constant is tiny: it streams T floats per neuron, a memory-bound loop. Binary search on a
-# ready sum grows only like log T, yet at these T it is *not* faster than the Hadamard
+# The dense product grows like $T^2$, as it must. The Hadamard kernel grows like $T$, but its
+# constant is tiny: it streams $T$ floats per neuron, a memory-bound loop. Binary search on a
+# ready sum grows only like $\log T$, yet at these $T$ it is *not* faster than the Hadamard
 # kernel: each of its few comparisons is a division and an unpredictable branch, which cost
-# more than streaming a handful of floats. An O(log T) bound wins only once T is large
-# enough. The closed form on the sum does not grow with T at all. In a network, though,
+# more than streaming a handful of floats. An $O(\log T)$ bound wins only once $T$ is large
+# enough. The closed form on the sum does not grow with $T$ at all. In a network, though,
 # the point of the collapsed mode is elsewhere: it never builds
-# the T copies of the convolutions, which is where almost all of the time goes (§7.2).
+# the $T$ copies of the convolutions, which is where almost all of the time goes (§7.2).
 #
 # ## 7.4 The memory limit, and writing into your own array
 #
-# A neuron layer reads T×N currents (4 bytes each in float32) and writes T×N spikes
+# A neuron layer reads $T \times n$ currents (4 bytes each in float32) and writes $T \times n$ spikes
 # (1 byte each), so no kernel can beat the machine's memory bandwidth. The yardstick is
 # `np.copyto`, which reads and writes 4 bytes per element. Allocating a fresh output on
 # every call costs extra: the first write to new memory goes through page faults. Like
@@ -350,26 +356,40 @@ for name, (nbytes, run) in runs.items():
     print(f"  {name:27} {nbytes * T * N / median_seconds(run, repeats=3) / 1e9:6.1f}")
 
 # %% [markdown]
-# With `out=` both kernels come close to the copy (`refsnn bench` measures it more
-# carefully, in interleaved rounds: 84–89% of `np.copyto` at T = 64, N = 2²⁰ on this
-# project's machine). A new array on every call usually costs more, by how much depends on
-# the machine and on how the allocator reuses memory; in a loop of your own, preallocate.
+# With `out=` both kernels come close to the copy. `refsnn bench` measures it more
+# carefully, in interleaved rounds; its committed run on this project's machine
+# (`figures/data/bench.json`, the same $T = 64$, $n = 2^{20}$) is read below, so the numbers
+# here are always that file's.
+
+# %%
+bench = json.loads((REPO / "figures" / "data" / "bench.json").read_text())
+share = {r["kernel"]: r["ratio_to_copy"] for r in bench["neuron"] if r["T"] == T and r["N"] == N}
+print("refsnn bench, share of np.copyto's bandwidth at T = 64, N = 2**20:")
+for kernel, name in (("if_out", "if_neuron, out="), ("if", "if_neuron, new array"),
+                     ("hadamard_out", "parallel_neuron, out="), ("hadamard", "parallel_neuron, new array")):
+    print(f"  {name:27} {share[kernel]:6.0%}")
+assert share["if_out"] > share["if"] and share["hadamard_out"] > share["hadamard"]  # out= saves the page faults
+
+# %% [markdown]
+# In that run both kernels with `out=` come close to the copy, and a new array on every
+# call costs more (asserted above). By how much depends on the machine and on how the
+# allocator reuses memory; in a loop of your own, preallocate.
 #
 # ## Exercises
 #
 # Worked solutions: [solutions/07_speed.md](solutions/07_speed.md). Exercises 1 and 2
 # are open-ended: their answers are timings, which depend on your machine.
 #
-# 1. *Open-ended.* Add T = 256 and T = 1024 to §7.3 (with N = 10,000 neurons, to keep
-#    the arrays small). Where does binary search on Σ overtake the Hadamard kernel on your
-#    machine? Fit a·T to the Hadamard times and b·log2 T to the binary-search times: where
+# 1. *Open-ended.* Add $T = 256$ and $T = 1024$ to §7.3 (with $n = 10{,}000$ neurons, to keep
+#    the arrays small). Where does binary search on $\Sigma$ overtake the Hadamard kernel on your
+#    machine? Fit $aT$ to the Hadamard times and $b \log_2 T$ to the binary-search times: where
 #    should they cross? ([solution](solutions/07_speed.md#exercise-1))
 # 2. *Open-ended.* Time the faithful mode at batch 1 with one BLAS thread and with all
 #    cores. No Numba kernel of refsnn is parallel; the multithreaded work is NumPy's
 #    matrix products (the convolutions are im2col and one product, the linear layers one
 #    product), run by OpenBLAS, so the knob is `OPENBLAS_NUM_THREADS=1` (or
 #    `OMP_NUM_THREADS=1`), set before NumPy is imported: time each setting in a fresh
-#    process. How much of the paper's GPU argument (parallelism over T) can a CPU recover?
+#    process. How much of the paper's GPU argument (parallelism over $T$) can a CPU recover?
 #    ([solution](solutions/07_speed.md#exercise-2))
 # 3. The collapsed mode returns only the logits summed over time, and
 #    `cumulative_predictions` runs the faithful mode. Which of the paper's reported

@@ -205,6 +205,8 @@ class DAQCFS(Layer):
         Input shift ψ_DA and output-scale correction φ_DA; zeros by default (then the
         layer equals QCFS with channel thresholds).
 
+    Notes
+    -----
     Attributes ``theta``, ``psi_da``, ``phi_da`` are float64 arrays of shape (C,); a
     calibration routine may update them in place. φ_DA >= −θ in every channel
     (:meth:`spike_amplitude`). ``params()`` is empty because they are

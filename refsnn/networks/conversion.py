@@ -227,7 +227,7 @@ def record_thresholds(relu_net, X, batch_size=256, analog_prefix=0):
     def replace(path, layer):
         if id(layer) not in relus:
             return layer
-        clip = ClipReLU(_usable_thresholds(net, path, maxima[id(layer)], notes))
+        clip = ClipReLU(_usable_thresholds(net, path, maxima[id(layer)], notes, len(thresholds) + 1))
         thresholds.append(clip.theta)
         return clip
 
@@ -254,14 +254,16 @@ def _input_maxima(net, X, batch_size, relus):
     return maxima
 
 
-def _usable_thresholds(net, path, theta, notes):
+def _usable_thresholds(net, path, theta, notes, number):
     """``theta`` with every θ_c <= 0 set to 1, after silencing those channels of the ReLU
-    at ``path`` if :func:`_silence` can; a note for the warning says what happened."""
+    at ``path``, the ``number``-th converted one (spiking layer ``number`` after conversion),
+    if :func:`_silence` can; a note for the warning says what happened."""
     silent = np.flatnonzero(theta <= 0)
     if silent.size:
         how = ("they are made silent (zero weights and bias, θ = 1)" if _silence(net, path, silent)
                else "nothing before the ReLU can silence them, so they keep θ = 1")
-        notes.append(f"ReLU layer {path}: channels {silent.tolist()} never receive positive input; {how}")
+        notes.append(f"ReLU layer {path} (activation {number}, spiking layer {number} after conversion): "
+                     f"channels {silent.tolist()} never receive positive input; {how}")
         theta = np.where(theta <= 0, 1.0, theta)
     return theta
 

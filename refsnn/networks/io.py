@@ -6,7 +6,7 @@ the loaded object holds bit-identical arrays of the same dtypes and computes ide
 outputs.
 
 File format (``format_version`` 2; version 1 files still load)
--------------------------------------------------------------
+--------------------------------------------------------------
 An uncompressed NumPy ``.npz`` archive (a zip of ``.npy`` files) with these entries:
 
 ``meta``

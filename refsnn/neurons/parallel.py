@@ -361,7 +361,7 @@ def parallel_neuron(currents, theta, psi=None, method="hadamard", order="paper",
         first = np.empty(flat.shape[1], dtype=np.int64)
         comparisons = np.empty_like(first)
         total = _first_step_kernel(flat, theta, psi, first, comparisons)
-        _fill_kernel((T + 1 - first).astype(flat.dtype), denominators, spikes, paper)
+        _fill_kernel((T + 1 - first).astype(flat.dtype), spikes, paper)
     check_finite_after(currents, total)
     return spikes.reshape(currents.shape) if out is None else out
 

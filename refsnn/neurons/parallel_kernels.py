@@ -8,16 +8,22 @@ a kernel in another file would keep running a stale copy of an edited helper.
 
 The kernels are memory-bound: a layer reads T×N currents and writes T×N spikes. They cut
 the neurons into blocks of ``BLOCK``, so that a block's running sums stay in the L2
-cache, and run time-major over contiguous neurons inside a block. Divisions use
-``error_model="numpy"`` (no Python zero-division check, so the loops vectorise); no
-denominator is ever zero. Each kernel returns the total Σ (or an equivalent state, such
+cache, and run time-major over contiguous neurons inside a block. The spike rows are
+written with streaming (non-temporal) stores (:func:`_stream_row`): an ordinary store
+first reads the cache line it writes into, a sixth byte of traffic per element that the
+spikes do not need (a large ``np.copyto`` avoids it the same way, in the C library's
+``memcpy``). Divisions use ``error_model="numpy"`` (no Python zero-division check, so the
+loops vectorise); no denominator is ever zero. Each kernel returns the total Σ (or an equivalent state, such
 as infinity if some Σ is not finite): a NaN or infinite current makes it non-finite,
 which is how the public functions check their input without a separate pass
 (``refsnn._checks.check_finite_after``).
 """
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 #: Neurons per block (64 KB of float32 running sums).
 BLOCK = 16384
@@ -81,24 +87,77 @@ def _count_block(total, psi, theta, denominators, count):  # pragma: no cover - 
         count[j] = _firing_count(total[j] + psi[j], theta[j], Tf, one)
 
 
+@intrinsic
+def _stream32(typingctx, dst, i, src, k):  # pragma: no cover - compiled
+    """dst[i:i + 32] = src[k:k + 32] for byte arrays, as one 32-byte non-temporal store.
+
+    ``dst[i]`` must be 32-byte aligned. A non-temporal store goes to memory without
+    reading the line into the cache first (LLVM's ``!nontemporal``; ``vmovntdq`` on x86).
+    """
+    def codegen(context, builder, signature, args):
+        dst_type, _, src_type, _ = signature.args
+        vector = ir.VectorType(ir.IntType(8), 32).as_pointer()
+        to = cgutils.get_item_pointer(context, builder, dst_type, context.make_array(dst_type)(context, builder, args[0]),
+                                      [args[1]], wraparound=False)
+        frm = cgutils.get_item_pointer(context, builder, src_type,
+                                       context.make_array(src_type)(context, builder, args[2]), [args[3]],
+                                       wraparound=False)
+        store = builder.store(builder.load(builder.bitcast(frm, vector), align=1), builder.bitcast(to, vector), align=32)
+        store.set_metadata("nontemporal", builder.module.add_metadata([ir.Constant(ir.IntType(32), 1)]))
+        return context.get_dummy_value()
+    return types.void(dst, i, src, k), codegen
+
+
+@intrinsic
+def _store_fence(typingctx):  # pragma: no cover - compiled
+    """A full memory fence: the streaming stores before it are visible to every thread after it."""
+    def codegen(context, builder, signature, args):
+        builder.fence("seq_cst")
+        return context.get_dummy_value()
+    return types.void(), codegen
+
+
 @njit(cache=True)
-def _fill_block(count, denominators, spikes, start, stop, paper):  # pragma: no cover
-    """Write the trains of a block from its counts: in paper order step x fires iff
-    count >= T − x + 1, in code order iff count >= x."""
+def _stream_row(dst, src):  # pragma: no cover - compiled
+    """dst[:] = src for byte arrays of one size: streaming stores where ``dst`` is 32-byte
+    aligned, ordinary ones for the unaligned head and the tail. A kernel that streams ends
+    with :func:`_store_fence`."""
+    n = dst.size
+    head = min((-dst.ctypes.data) % 32, n)
+    for j in range(head):
+        dst[j] = src[j]
+    j = head
+    while j + 32 <= n:
+        _stream32(dst, j, src, j)
+        j += 32
+    for j in range(j, n):
+        dst[j] = src[j]
+
+
+@njit(cache=True)
+def _fill_block(count, spikes, start, stop, paper, row):  # pragma: no cover - compiled
+    """Write the trains of a block from its counts (floats, or bytes for T < 256): in paper
+    order step x fires iff count >= T − x + 1, in code order iff count >= x. Each row is
+    built in ``row`` (a scratch of at least stop − start bytes, in the L1 cache) and
+    streamed out (:func:`_stream_row`)."""
     T = spikes.shape[0]
-    for x in range(T):
-        d = denominators[x] if paper else denominators[T - 1 - x]  # T − x + 1, or x
-        row = spikes[x, start:stop]
-        for j in range(stop - start):
+    rows = spikes.view(np.uint8)
+    n = stop - start
+    for x in range(T):  # x counts from 0 here: step x + 1
+        d = count.dtype.type(T - x if paper else x + 1)  # T − (x + 1) + 1, or x + 1
+        for j in range(n):
             row[j] = count[j] >= d
+        _stream_row(rows[x, start:stop], row[:n])
 
 
 @njit(cache=True)
-def _fill_kernel(count, denominators, spikes, paper):  # pragma: no cover - compiled
+def _fill_kernel(count, spikes, paper):  # pragma: no cover - compiled
     N = spikes.shape[1]
+    row = np.empty(min(BLOCK, N), dtype=np.uint8)
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
-        _fill_block(count[start:stop], denominators, spikes, start, stop, paper)
+        _fill_block(count[start:stop], spikes, start, stop, paper, row)
+    _store_fence()
 
 
 @njit(cache=True, error_model="numpy")
@@ -119,22 +178,21 @@ def _dense_kernel(currents, Lpc, denominators, theta, psi, spikes, paper):  # pr
 
 @njit(cache=True, error_model="numpy")
 def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # pragma: no cover
-    """Rank-1 firing: per block, sum the T rows and count; then write the spike rows.
+    """Rank-1 firing, block by block: sum the block's T rows, count, write its T spike rows.
 
     ``theta`` and ``psi`` hold one value per neuron, or the same value ``BLOCK`` times
-    for every block (:func:`refsnn._checks.block_param`). For T < 256 the counts are kept
-    as bytes for all N neurons and the trains are written row by row at the end (a long
-    byte comparison per row streams to memory faster than T short rows per block); for
-    larger T each block writes its own rows (:func:`_fill_block`). Returns 0.0, or
-    infinity if a total Σ is NaN or infinite (as it is after a NaN or infinite current):
-    the state the public function checks.
+    for every block (:func:`refsnn._checks.block_param`). For T < 256 the counts are
+    compared as bytes (exact: counts are 0..T), 32 neurons per instruction rather than
+    8 as floats. Returns 0.0, or infinity if a total Σ is NaN or infinite (as it is after
+    a NaN or infinite current): the state the public function checks.
     """
     T, N = currents.shape
     per_neuron = theta.size == N and psi.size == N
     total = np.empty(min(BLOCK, N), dtype=currents.dtype)
     count = np.empty(min(BLOCK, N), dtype=currents.dtype)
     small = T < 256
-    counts = np.empty(N if small else 0, dtype=np.uint8)  # exact: counts are 0..T
+    count_bytes = np.empty(min(BLOCK, N) if small else 0, dtype=np.uint8)
+    row = np.empty(min(BLOCK, N), dtype=np.uint8)
     bad = False
     for start in range(0, N, BLOCK):
         stop = min(start + BLOCK, N)
@@ -145,17 +203,13 @@ def _hadamard_kernel(currents, denominators, theta, psi, spikes, paper):  # prag
         for j in range(stop - start):  # x − x is NaN exactly when x is NaN or infinite
             bad |= (t[j] - t[j]) != 0
         if small:
+            b = count_bytes[:stop - start]
             for j in range(stop - start):
-                counts[start + j] = np.uint8(c[j])
+                b[j] = np.uint8(c[j])
+            _fill_block(b, spikes, start, stop, paper, row)
         else:
-            _fill_block(c, denominators, spikes, start, stop, paper)
-    if small:  # paper order: step x fires iff count >= T − x + 1; code order iff count >= x
-        rows = spikes.view(np.uint8)
-        for x in range(T):
-            d = np.uint8(T - x) if paper else np.uint8(x + 1)
-            row = rows[x]
-            for j in range(N):
-                row[j] = np.uint8(counts[j] >= d)
+            _fill_block(c, spikes, start, stop, paper, row)
+    _store_fence()
     return np.inf if bad else 0.0
 
 

@@ -43,10 +43,12 @@ adds or where the authors' released code differs from the paper.
 
 The functions live in ``neurons`` (rasters, membranes, the binary search), ``conversion``
 (matrices, staircase, expected error), ``networks`` (accuracy, calibration, speed) and
-``experiments`` (depth and seeds); ``_style`` holds the palette and the shared axes set-up.
+``experiments`` (depth and seeds); ``_style`` holds the palette, the shared axes set-up and
+:data:`WORDS`, the paper's words for the identifiers of the results files
+(:func:`words`), which every figure label and printed table uses.
 """
 
-from ._style import CMAP, COLORS, CYCLE, OKABE_ITO
+from ._style import CMAP, COLORS, CYCLE, OKABE_ITO, WORDS, words
 from .conversion import plot_conversion_matrices, plot_expected_error, plot_staircase, rising_pattern
 from .networks import (
     plot_accuracy_vs_T,
@@ -66,6 +68,8 @@ __all__ = [
     "COLORS",
     "CYCLE",
     "CMAP",
+    "WORDS",
+    "words",
     "plot_raster",
     "plot_membrane",
     "plot_if_vs_parallel",

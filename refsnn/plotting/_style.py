@@ -1,8 +1,11 @@
-"""One palette and one way to make axes, shared by the plotting modules.
+"""One palette, one vocabulary and one way to make axes, shared by the plotting modules.
 
 The palette is Okabe & Ito's (2008) colour-blind-safe set. Every plot takes its colours
 from :data:`COLORS` (by role) or :data:`CYCLE` (for a list of curves), so the IF neuron is
-always vermillion, the parallel neuron always blue and the ANN always black.
+always vermillion, the parallel neuron always blue and the ANN always black. Every label
+names a results file's identifiers in the paper's words (:data:`WORDS`, :func:`words`).
+Two styles: the pages' (each function's own size and type) and :func:`as_slide`, the same
+figure at 16:9 with type large enough for a lecture hall.
 """
 
 import numpy as np
@@ -47,6 +50,55 @@ CMAP = "viridis"
 DIVERGING_CMAP = "PuOr_r"
 
 
+#: The paper's words for the identifiers of refsnn's results files (sources, methods,
+#: network modes and neuron kernels), for every figure label, in either style.
+WORDS = {
+    "qcfs": "QCFS",
+    "relu": "ReLU",
+    "ann": "ANN",
+    "parallel": "parallel SNN",
+    "parallel_calibrated": "parallel SNN + DA-QCFS",
+    "if": "IF SNN",
+    "training_free": "training-free (ClipReLU → DA-QCFS)",
+    "training_free_calibrated": "training-free + DA-QCFS calibration",
+    "sequential_if": "sequential IF",
+    "faithful_parallel": "faithful parallel",
+    "collapsed_parallel": "collapsed parallel",
+    "ann_forward": "ANN forward pass",
+}
+
+#: The benchmark's neuron kernels, where ``"if"`` is the IF neuron, not an IF SNN.
+KERNEL_WORDS = {
+    "if": "IF neuron",
+    "if_out": "IF neuron, out=",
+    "hadamard": "parallel neuron (rank-1)",
+    "hadamard_out": "parallel neuron (rank-1), out=",
+    "binary_from_total": "binary search on Σ",
+    "binary": "sum + binary search",
+    "dense": "dense Λ_pc·I",
+}
+
+#: The experiments' ``"training_free"`` rows are the pipeline without calibration (the
+#: demo's are calibrated): their words where an experiment is drawn.
+EXPERIMENT_WORDS = {**WORDS, "training_free": "training-free, no calibration"}
+
+
+def words(identifier, table=WORDS):
+    """The paper's words for a results file's ``identifier``, e.g. ``"relu"`` → ``"ReLU"``,
+    ``"resnet3x8"`` → ``"ResNet-20-shaped (widths 8, 16, 32)"``; anything unknown as given."""
+    import re
+
+    identifier = str(identifier)
+    if identifier in table:
+        return table[identifier]
+    if (match := re.fullmatch(r"mlp(\d+)x(\d+)", identifier)):
+        return f"{match[1]}-layer MLP (width {match[2]})"
+    if (match := re.fullmatch(r"resnet(\d+)x(\d+)", identifier)):  # blocks per stage × first width
+        blocks, width = int(match[1]), int(match[2])
+        return f"ResNet-{6 * blocks + 2}-shaped (widths {width}, {2 * width}, {4 * width})"
+    return identifier
+
+
 def new_axes(ax=None, figsize=(6.4, 4.0)):
     """Return ``(fig, ax)``: ``ax`` and its figure, or a new figure with one Axes."""
     import matplotlib.pyplot as plt
@@ -75,11 +127,48 @@ def new_axes_row(axes, n, figsize=None, width_ratios=None, name="axes"):
     return axes[0].figure, axes
 
 
-
-
-
 def step_ticks(ax, axis="x"):
     """Put ticks on whole numbers only (time steps, neuron indices)."""
     from matplotlib.ticker import MaxNLocator
 
     getattr(ax, f"{axis}axis").set_major_locator(MaxNLocator(integer=True))
+
+
+#: Slide size in inches: 16:9, the shape of a widescreen presentation.
+SLIDE_SIZE = (13.333, 7.5)
+#: Smallest type on a slide, in points (at SLIDE_SIZE: legible from the back of a room).
+SLIDE_MIN_FONTSIZE = 16
+
+
+def as_slide(fig, scale=1.6):
+    """Restyle a drawn figure for a slide, in place, and return it.
+
+    The figure becomes :data:`SLIDE_SIZE` (16:9) with constrained layout, and every text
+    (titles, labels, tick labels, legends, annotations) grows by ``scale``, to at least
+    :data:`SLIDE_MIN_FONTSIZE` points. What is drawn, and its words, stay the same.
+    """
+    from matplotlib.text import Text
+
+    fig.set_size_inches(*SLIDE_SIZE)
+    fig.set_layout_engine("constrained", rect=(0.0, 0.0, 0.97, 1.0))  # room for texts right of the axes
+    for text in fig.findobj(Text):
+        if text.get_text():
+            text.set_fontsize(max(scale * text.get_fontsize(), SLIDE_MIN_FONTSIZE))
+    for ax in fig.axes + [child for ax in fig.axes for child in ax.child_axes]:  # after the texts: one
+        # size for tick labels, not scaled twice (inset Axes too, such as a raster's rate bar)
+        ax.tick_params(which="both", labelsize=SLIDE_MIN_FONTSIZE, width=1.5, length=6)
+        _wrap_title(ax)
+        for line in ax.get_lines():
+            line.set_linewidth(max(line.get_linewidth(), 2.0))
+    return fig
+
+
+def _wrap_title(ax):
+    """Break an Axes title into lines that fit the Axes' width at its font size."""
+    import textwrap
+
+    title = ax.title
+    width_points = 72 * ax.get_position().width * ax.figure.get_figwidth()
+    chars = max(int(width_points / (0.55 * title.get_fontsize())), 12)  # an average glyph: 0.55 em
+    lines = [textwrap.fill(line, chars) for line in title.get_text().split("\n")]
+    title.set_text("\n".join(lines))

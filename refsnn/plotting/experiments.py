@@ -7,7 +7,7 @@ returns ``(fig, ax)`` or ``(fig, axes)``.
 
 import numpy as np
 
-from ._style import COLORS, CYCLE, new_axes, new_axes_row
+from ._style import COLORS, CYCLE, EXPERIMENT_WORDS, new_axes, new_axes_row, words
 
 __all__ = ["plot_depth", "plot_layer_rate_error", "plot_seed_accuracy_vs_T"]
 
@@ -164,7 +164,7 @@ def plot_seed_accuracy_vs_T(rows, model=None, ax=None):
         if ann:
             mean = 100 * np.mean(ann)
             ax.axhline(mean, color=COLORS["ann"], ls="-" if source == "qcfs" else ":", lw=1,
-                       label=f"{source.upper()} ANN ({mean:.1f}%)")
+                       label=f"{words(source)} ANN ({mean:.1f}%)")
         for method, (marker, color) in styles.items():
             by_T = {}
             for r in rows:
@@ -177,14 +177,14 @@ def plot_seed_accuracy_vs_T(rows, model=None, ax=None):
             ax.errorbar(Ts, stats[:, 0], yerr=[stats[:, 0] - stats[:, 1], stats[:, 2] - stats[:, 0]],
                         marker=marker, color=color, capsize=3, lw=1.2, ms=5,
                         ls="-" if method in ("if", "training_free", "training_free_calibrated") else "none",
-                        label=f"{source.upper()} → {method.replace('_', ' ')}")
+                        label=f"{words(source)} → {words(method, EXPERIMENT_WORDS)}")
     Ts = sorted({r["T"] for r in rows if r["T"] is not None})
     ax.set_xscale("log", base=2)
     ax.set_xticks(Ts, [str(T) for T in Ts])
     ax.set_xlabel("time steps T")
     ax.set_ylabel("test accuracy (%)")
     seeds = sorted({r["seed"] for r in rows})
-    ax.set_title(f"{model}: accuracy against T (mean, range over {len(seeds)} seeds)", fontsize=10)
+    ax.set_title(f"{words(model)}: accuracy against T\n(mean and range over {len(seeds)} seeds)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower right")
     return fig, ax

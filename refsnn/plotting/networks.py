@@ -11,12 +11,13 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .._checks import as_float, as_float_array, as_int
-from ._style import COLORS, CYCLE, new_axes, new_axes_row, step_ticks
+from ._style import COLORS, CYCLE, KERNEL_WORDS, new_axes, new_axes_row, step_ticks, words
 
 __all__ = [
     "plot_accuracy_vs_T",
     "plot_cumulative_accuracy",
     "plot_calibration",
+    "plot_channel_bias",
     "plot_rate_vs_activation",
     "plot_speedup",
     "plot_peers",
@@ -68,6 +69,11 @@ def check_accuracy_rows(rows, name="rows"):
 _DODGE = {"parallel": 1.0, "parallel_calibrated": 1.05, "if": 0.93, "training_free": 1.08}
 
 
+def _steps_note(source, method):
+    """", T ≠ T̃" for a QCFS source's parallel SNN off its level; a ReLU source has no T̃."""
+    return ", T ≠ T̃" if source == "qcfs" and method == "parallel" else ""
+
+
 def _lossless(row):
     """A parallel row at T = T̃: the SNN agrees with its ANN and every rate error is 0."""
     return (row["method"] == "parallel" and row.get("agreement") == 1.0
@@ -107,13 +113,13 @@ def plot_accuracy_vs_T(rows, ax=None, n_test=None):
         ann = sorted({float(r["accuracy"]) for r in rows if r["source"] == source and r["method"] == "ann"})
         for acc in ann:
             ax.axhline(100 * acc, color=COLORS["ann"], ls=_LINESTYLES[source], lw=1, alpha=0.6,
-                       label=f"{source} ANN ({100 * acc:.1f}%)", gid=f"{source}/ann")
+                       label=f"{words(source)} ANN ({100 * acc:.1f}%)", gid=f"{source}/ann")
         lossless = sorted((int(r["T"]), float(r["accuracy"])) for r in rows
                           if r["source"] == source and _lossless(r))
         if lossless:
             Ts, acc = zip(*lossless)
             ax.plot(Ts, 100 * np.array(acc), ls="none", marker="*", ms=13, color=COLORS["parallel"],
-                    markeredgecolor="black", zorder=5, label=f"{source} → parallel, T = T̃ (lossless)",
+                    markeredgecolor="black", zorder=5, label=f"{words(source)} → parallel SNN, T = T̃ (lossless)",
                     gid=f"{source}/parallel_lossless")
         for method in METHODS[1:]:
             sel = sorted((int(r["T"]), float(r["accuracy"])) for r in rows
@@ -124,7 +130,7 @@ def plot_accuracy_vs_T(rows, ax=None, n_test=None):
                 ax.plot(np.array(Ts) * _DODGE[method], 100 * np.array(acc), ls=_LINESTYLES[source],
                         marker=_MARKERS[method], color=COLORS[method], ms=7 if hollow else 5,
                         markerfacecolor="white" if hollow else COLORS[method], zorder=4 if hollow else 3,
-                        label=f"{source} → {method}" + (", T ≠ T̃" if method == "parallel" else ""),
+                        label=f"{words(source)} → {words(method)}" + _steps_note(source, method),
                         gid=f"{source}/{method}")
     _log2_T_axis(ax, [int(r["T"]) for r in rows if r["method"] != "ann"] or [int(rows[0]["T"])])
     ax.set_ylabel("test accuracy (%)")
@@ -404,8 +410,9 @@ def plot_peers(bench, ax=None):
 def plot_speedup(bench, axes=None, bandwidth=True):
     """Speed-up of the parallel network modes over the sequential IF network.
 
-    Speed-up = seconds of ``sequential_if`` / seconds of the mode, at the same T and batch,
-    one line per (mode, batch), on a log scale; ``ann_forward`` rows (the ANN's own forward
+    Speed-up = seconds of ``sequential_if`` / seconds of the mode, at the same T and batch
+    (the row's own ``"speedup"`` where the benchmark gives one: ``refsnn bench`` takes it
+    within each round, the number its table prints), one line per (mode, batch), on a log scale; ``ann_forward`` rows (the ANN's own forward
     pass, the cost that collapsed inference approaches) are drawn in grey. The paper's speed
     claim is for T >= 32 on a GPU at batch size 1, where the faithful form runs the T copies
     side by side (see ``tutorials/00_notation.md``, "Evaluation and timing in the released code").
@@ -436,14 +443,14 @@ def plot_speedup(bench, axes=None, bandwidth=True):
     styles = ["-", "--", ":", "-."]
     for mode in MODES[1:]:
         for j, batch in enumerate(batches):
-            pts = sorted((int(r["T"]), base[(int(r["T"]), batch)] / float(r["seconds"]))
+            pts = sorted((int(r["T"]), _speedup(r, base[(int(r["T"]), batch)]))
                          for r in bench["network"] if r["mode"] == mode and int(r["batch"]) == batch
                          and (int(r["T"]), batch) in base)
             if pts:
                 Ts, s = zip(*pts)
                 color = {"faithful_parallel": COLORS["parallel"], "collapsed_parallel": COLORS["parallel_calibrated"],
                          "ann_forward": COLORS["guide"]}[mode]
-                label = "ANN forward pass" if mode == "ann_forward" else mode.replace("_", " ")
+                label = words(mode)
                 ax.plot(Ts, s, marker=_MARKERS[mode], ls=styles[j % 4], color=color,
                         lw=1 if mode == "ann_forward" else 1.5,
                         label=f"{label}, batch {batch}", gid=f"{mode}/batch={batch}")
@@ -461,6 +468,11 @@ def plot_speedup(bench, axes=None, bandwidth=True):
     if bandwidth:
         plot_bandwidth(bench, ax=axes[1])
     return fig, axes
+
+
+def _speedup(row, base_seconds):
+    """A benchmark row's speed-up over sequential IF: its ``"speedup"``, or the ratio of times."""
+    return float(row["speedup"]) if "speedup" in row else base_seconds / float(row["seconds"])
 
 
 def plot_bandwidth(bench, ax=None):
@@ -483,7 +495,7 @@ def plot_bandwidth(bench, ax=None):
         pts = sorted((int(r["T"]), float(r["gbps"])) for r in bench["neuron"]
                      if str(r["kernel"]) == kernel and int(r["N"]) == N)
         Ts, g = zip(*pts)
-        ax.plot(Ts, g, marker="o", color=CYCLE[i % len(CYCLE)], label=f"{kernel}, N = {N}")
+        ax.plot(Ts, g, marker="o", color=CYCLE[i % len(CYCLE)], label=f"{words(kernel, KERNEL_WORDS)}, {N:,} neurons")
     copies = sorted((int(r["T"]), float(r["gbps"])) for r in bench.get("copy", []) if r.get("kind") == "copy")
     if copies:  # the copy bandwidth measured at each T, in the same rounds as the kernels
         Ts, g = zip(*copies)

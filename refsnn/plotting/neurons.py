@@ -19,7 +19,7 @@ __all__ = ["plot_raster", "plot_membrane", "plot_if_vs_parallel", "plot_binary_s
 
 
 def _draw_raster(ax, spikes, color):
-    """Draw one tick per spike at (t, neuron): steps are numbered 1..T and neurons 1..N (row
+    """Draw one tick per spike at (t, neuron): steps are numbered 1..T and neurons from 1 (row
     0 of the array is neuron 1, on top); limits never collapse."""
     T, N = spikes.shape
     positions = [np.flatnonzero(spikes[:, n]) + 1.0 for n in range(N)]
@@ -30,13 +30,19 @@ def _draw_raster(ax, spikes, color):
     ax.set_xlim(0.5, T + 0.5)
     ax.set_ylim(N - 0.5, -0.5)  # a single neuron still gets a unit-high row (snntorch#294)
     ax.set_xlabel("time step t (1..T)")
-    ax.set_ylabel("neuron (1..N)")
     if T <= 16:
         ax.set_xticks(np.arange(1, T + 1))
     else:
         step_ticks(ax, "x")
-    if N <= 20:  # neurons are numbered from 1, like the steps (1..T) and the paper's x
-        ax.set_yticks(np.arange(N), [str(n) for n in range(1, N + 1)])
+    _neuron_axis(ax, N)
+
+
+def _neuron_axis(ax, n_neurons):
+    """Label the y axis "neuron" and number the rows from 1, like the steps (1..T) and the
+    paper's x; row 0 of an array is neuron 1. (N is the spike count, not the neurons.)"""
+    ax.set_ylabel("neuron")
+    if n_neurons <= 20:
+        ax.set_yticks(np.arange(n_neurons), [str(n) for n in range(1, n_neurons + 1)])
     else:
         ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{int(v) + 1}"))
         step_ticks(ax, "y")
@@ -220,10 +226,9 @@ def plot_if_vs_parallel(currents, theta, order="paper", psi=None, axes=None, ann
     else:
         fig.colorbar(im, ax=list(axes), location="bottom", shrink=0.3, aspect=30, label="I_t / θ")
     ax_in.set_title("input current I_t / θ")
-    ax_in.set_xlabel("time step t")
-    ax_in.set_ylabel("neuron")
+    ax_in.set_xlabel("time step t (1..T)")
     step_ticks(ax_in, "x")
-    step_ticks(ax_in, "y")
+    _neuron_axis(ax_in, N)
     _row_text(ax_in, level.tolist(), "ℓ")
 
     _draw_raster(ax_if, if_neuron(c, theta, v0=psi), COLORS["if"])
@@ -236,8 +241,8 @@ def plot_if_vs_parallel(currents, theta, order="paper", psi=None, axes=None, ann
     _row_text(ax_par, par_count.tolist(), "N")
     ax_par.set_title(f"parallel neuron ({order} order)")
     fig.suptitle(
-        f"T = {T}: IF count N ≠ QCFS level ℓ for {int(miss.sum())} of {N} neurons; "
-        f"parallel count ≠ ℓ for {int((par_count != level).sum())} of {N}",
+        f"T = {T}: the IF spike count N ≠ the QCFS level ℓ for {int(miss.sum())} of {N} neurons; "
+        f"the parallel count for {int((par_count != level).sum())} of {N}",
         fontsize=11,
     )
     return fig, axes

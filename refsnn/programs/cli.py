@@ -6,7 +6,7 @@
 ``refsnn tour``   the neuron-level facts for a few concrete inputs
 ``refsnn experiment NAME`` the paper's accuracy claims on deep networks, over seeds
 ``refsnn verify`` the paper's neuron-level claims as Hypothesis properties, printed as a report
-               (``--against MODULE:NAME``: on a neuron implemented elsewhere)
+(``--against MODULE:NAME``: on a neuron implemented elsewhere)
 ``refsnn evaluate`` a checkpoint of the authors' code as an ANN and as SNNs, on CIFAR, MNIST or digits
 
 Every argument is checked before any work starts: a bad one (a negative seed, an
@@ -53,9 +53,12 @@ DESCRIPTIONS = {
         "snnTorch when they are installed."
     ),
     "figures": (
-        "Regenerate every figure as PNG, byte for byte the same on every run. The neuron "
-        "figures are always drawn; the accuracy and calibration figures need --demo-json, "
-        "the speed-up figure --bench-json."
+        "Regenerate every figure, byte for byte the same on every run. The neuron figures are "
+        "always drawn; the accuracy and calibration figures are drawn from --demo-json, the "
+        "speed-up figure and peers.png (if the benchmark ran with --peers) from --bench-json, "
+        "which default to the committed figures/data/demo.json and figures/data/bench.json "
+        "under the working folder. --style slides draws them for a lecture: 16:9, large type, "
+        "one message per figure (best with --format svg or pdf)."
     ),
     "experiment": (
         "Run one of the paper's accuracy comparisons in miniature, over several seeds: "
@@ -90,6 +93,9 @@ DESCRIPTIONS = {
 
 #: The flags of ``refsnn figures``, named in its error messages.
 FIGURES_FLAGS = {"out_dir": "--out", "demo_json": "--demo-json", "bench_json": "--bench-json"}
+#: ``refsnn figures --format`` and ``--style``, as in :mod:`refsnn.programs.figures` (which
+#: is not imported before it is needed: it is checked against these in the tests).
+FIGURES_FORMATS, FIGURES_STYLES = ("png", "svg", "pdf"), ("page", "slides")
 
 
 def build_parser():
@@ -124,11 +130,18 @@ def build_parser():
     bench.add_argument("--peers", action="store_true",
                        help="also time torch, SpikingJelly and snnTorch (the 'peers' extra; skipped if absent)")
 
-    figures = add("figures", "regenerate every figure as PNG")
+    figures = add("figures", "regenerate every figure (PNG, SVG or PDF; page or slide style)")
     figures.add_argument("--out", default="figures", metavar="DIR",
                          help="output directory, created if missing inside an existing folder (default: figures)")
-    figures.add_argument("--demo-json", metavar="PATH", help="results of 'refsnn demo --json' for the network figures")
-    figures.add_argument("--bench-json", metavar="PATH", help="results of 'refsnn bench --json' for the speed-up figure")
+    figures.add_argument("--demo-json", metavar="PATH",
+                         help="results of 'refsnn demo --json' for the network figures "
+                              "(default: figures/data/demo.json if it exists)")
+    figures.add_argument("--bench-json", metavar="PATH",
+                         help="results of 'refsnn bench --json' for the speed-up and peers figures "
+                              "(default: figures/data/bench.json if it exists)")
+    figures.add_argument("--format", choices=FIGURES_FORMATS, default="png", help="file format (default: png)")
+    figures.add_argument("--style", choices=FIGURES_STYLES, default="page",
+                         help="page: as the README and tutorials show them (default); slides: 16:9, large type")
 
     experiment = add("experiment", "the paper's accuracy comparisons on deep networks, over seeds")
     experiment.add_argument("name", choices=("depth", "resnet"), help="which experiment")
@@ -231,9 +244,9 @@ def _check_args(args):
     if args.command == "evaluate":
         _check_evaluate(args)
     if args.command == "figures":
-        from .figures import check_inputs
+        from .figures import check_inputs, committed_results
 
-        check_inputs(args.out, args.demo_json, args.bench_json, names=FIGURES_FLAGS)
+        check_inputs(args.out, *committed_results(args.demo_json, args.bench_json), names=FIGURES_FLAGS)
 
 
 def _check_against(args):
@@ -313,7 +326,7 @@ def _run(args):
     elif args.command == "figures":
         from .figures import run
 
-        run(args.out, args.demo_json, args.bench_json)
+        run(args.out, args.demo_json, args.bench_json, fmt=args.format, style=args.style)
     elif args.command == "experiment":
         from .experiments import run
 

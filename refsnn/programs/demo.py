@@ -220,12 +220,16 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
 
 
 def format_table(result):
-    """The result rows as a fixed-width text table."""
-    lines = [f"{'source':6} {'method':20} {'T':>3}  {'accuracy':>8}  {'agreement':>9}  rate error per layer"]
+    """The result rows as a fixed-width text table, each network named in the paper's words
+    (:data:`refsnn.plotting.WORDS`), as the figures name it."""
+    from ..plotting._style import words
+
+    lines = [f"{'network':42} {'T':>3}  {'accuracy':>8}  {'agreement':>9}  rate error per layer"]
     for row in result["rows"]:
         T = "-" if row["T"] is None else str(row["T"])
         errors = " ".join(f"{e:.4f}" for e in row["rate_error"]) or "-"
-        lines.append(f"{row['source']:6} {row['method']:20} {T:>3}  {row['accuracy']:8.4f}  {row['agreement']:9.4f}  {errors}")
+        name = f"{words(row['source'])} " + ("ANN" if row["method"] == "ann" else f"→ {words(row['method'])}")
+        lines.append(f"{name:42} {T:>3}  {row['accuracy']:8.4f}  {row['agreement']:9.4f}  {errors}")
     return lines
 
 

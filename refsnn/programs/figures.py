@@ -1,12 +1,19 @@
-"""Regenerate every figure of refsnn as PNG, deterministically (``refsnn figures``).
+"""Regenerate every figure of refsnn, deterministically (``refsnn figures``).
 
 Neuron-level figures (the IF neuron, the parallel conversion neuron, the conversion
 matrices, Theorem 4.1, binary search for the first spike step) are always drawn, from
 fixed inputs and fixed seeds.
 Network-level figures need results files: the demo's JSON (accuracy against T, per-step
-cumulative accuracy, calibration) and the benchmark's JSON (speed-up); without them they
-are skipped with a printed note. The PNGs carry no timestamp or software version, so
+cumulative accuracy, calibration) and the benchmark's JSON (speed-up, and refsnn against
+its peers when the benchmark ran with ``--peers``). ``refsnn figures`` reads the committed
+ones, ``figures/data/demo.json`` and ``figures/data/bench.json`` under the working folder,
+unless given others (:func:`committed_results`); a figure whose data are missing is
+skipped with a printed note. The files carry no timestamp or software version, so
 running twice gives identical bytes.
+
+Two styles: ``"page"``, the figures as the README and the tutorials show them (PNG), and
+``"slides"``: 16:9, large type, one message per figure (the two panels of the staircase
+and of the speed-up become two slides each), for SVG or PDF.
 """
 
 import json
@@ -19,6 +26,15 @@ from .outputs import save_figure
 
 DPI = 120
 SEED = 0
+#: The file formats ``refsnn figures --format`` writes, and its styles (``--style``).
+FORMATS = ("png", "svg", "pdf")
+STYLES = ("page", "slides")
+#: The results files ``refsnn figures`` reads when given none, relative to the working
+#: folder (the repository's root): the committed demo and benchmark runs.
+COMMITTED = {"demo_json": Path("figures", "data", "demo.json"), "bench_json": Path("figures", "data", "bench.json")}
+#: Metadata that would make two runs differ (dates, versions), per format: left out.
+_NO_METADATA = {"png": {"Software": None}, "svg": {"Date": None, "Creator": None},
+                "pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
 
 #: The neuron-level figures, in the order a reader meets them, and what each shows.
 NEURON_FIGURES = {
@@ -68,7 +84,7 @@ def uneven_currents(T, N, seed=SEED):
     return np.round(rng.normal(0.45, 1.0, (T, N)) * 4) / 4 + 0.0  # + 0.0 turns -0 into 0
 
 
-def _neuron_figures():
+def _neuron_figures(style="page"):
     """Yield (file name, figure) for every neuron-level figure."""
     import matplotlib.pyplot as plt
 
@@ -87,20 +103,29 @@ def _neuron_figures():
     yield "raster.png", fig
 
     currents = uneven_currents(8, 10)
-    fig, _ = rp.plot_if_vs_parallel(currents, 1.0, order="paper")
+    annotate = None if style == "page" else False  # on a slide, a colour bar: the numbers are detail
+    fig, _ = rp.plot_if_vs_parallel(currents, 1.0, order="paper", annotate=annotate)
     yield "if_vs_parallel.png", fig
-    fig, _ = rp.plot_if_vs_parallel(currents, 1.0, order="code")
+    fig, _ = rp.plot_if_vs_parallel(currents, 1.0, order="code", annotate=annotate)
     yield "if_vs_parallel_code.png", fig
 
     fig, _ = rp.plot_conversion_matrices(6, psi=0.5)
     yield "conversion_matrices.png", fig
 
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained", sharey=True)
-    rp.plot_staircase(4, 4, ax=axes[0])
-    rp.plot_staircase(4, 8, ax=axes[1])
-    fig.suptitle("Theorem 4.1: rates against the mean input z (uneven input I_t ∝ t², mean z)",
-                 fontsize=11)
-    yield "staircase.png", fig
+    if style == "slides":  # one message per slide: lossless at T = T̃, then zero error on average
+        fig, ax = rp.plot_staircase(4, 4)
+        ax.set_title("Theorem 4.1, T = T̃ = 4: the parallel rate is the QCFS level, exactly")
+        yield "staircase_lossless.png", fig
+        fig, ax = rp.plot_staircase(4, 8)
+        ax.set_title("Theorem 4.1, T = 4 ≠ T̃ = 8: the error is zero on average over z")
+        yield "staircase_expected.png", fig
+    else:
+        fig, axes = plt.subplots(1, 2, figsize=(10, 4.2), layout="constrained", sharey=True)
+        rp.plot_staircase(4, 4, ax=axes[0])
+        rp.plot_staircase(4, 8, ax=axes[1])
+        fig.suptitle("Theorem 4.1: rates against the mean input z (uneven input I_t ∝ t², mean z)",
+                     fontsize=11)
+        yield "staircase.png", fig
 
     fig, _ = rp.plot_expected_error(4, [2, 3, 8, 16])
     yield "expected_error.png", fig
@@ -166,11 +191,15 @@ def _demo_figures(demo):
         print("note: the demo JSON has no 'per_step_accuracy'; skipping cumulative_accuracy.png")
 
 
-def _bench_figures(bench):
+def _bench_figures(bench, style="page"):
+    """Yield (file name, figure) for the figures drawn from the benchmark's JSON."""
     from .. import plotting as rp
 
-    fig, _ = rp.plot_speedup(bench)
+    fig, _ = rp.plot_speedup(bench, bandwidth=style != "slides")
     yield "speedup.png", fig
+    if style == "slides":  # the page's second panel, a message of its own
+        fig, _ = rp.plot_bandwidth(bench)
+        yield "bandwidth.png", fig
     if "rows" in bench.get("peers", {}):
         fig, _ = rp.plot_peers(bench)
         yield "peers.png", fig
@@ -242,8 +271,29 @@ def check_inputs(out_dir, demo_json=None, bench_json=None, names=None):
     return Path(out_dir), demo, bench
 
 
-def make_figures(out_dir, demo_json=None, bench_json=None):
-    """Write every figure as PNG into ``out_dir`` and return the written paths.
+def committed_results(demo_json=None, bench_json=None):
+    """The results files to draw from: each one given, else the committed one
+    (:data:`COMMITTED`) where it exists under the working folder, else None.
+
+    Returns
+    -------
+    demo_json, bench_json : path or None
+    """
+    given = {"demo_json": demo_json, "bench_json": bench_json}
+    return tuple(given[key] if given[key] is not None else (path if path.is_file() else None)
+                 for key, path in COMMITTED.items())
+
+
+def check_style(fmt, style):
+    """Raise ValueError unless ``fmt`` is one of :data:`FORMATS` and ``style`` one of :data:`STYLES`."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+
+
+def make_figures(out_dir, demo_json=None, bench_json=None, fmt="png", style="page"):
+    """Write every figure into ``out_dir`` and return the written paths.
 
     Every input is checked first (:func:`check_inputs`), and every figure is drawn
     before the first file is written, so a bad input writes nothing.
@@ -257,44 +307,56 @@ def make_figures(out_dir, demo_json=None, bench_json=None):
         ``"per_step_accuracy"``: label → list of per-step cumulative accuracies). Without
         it the accuracy and calibration figures are skipped.
     bench_json : str or path, optional
-        The benchmark's results. Without it the speed-up figure is skipped.
+        The benchmark's results. Without it the speed-up figure (and ``peers.png``) is
+        skipped; ``peers.png`` also needs the benchmark's ``peers`` rows.
+    fmt : {"png", "svg", "pdf"}
+        File format, also each file's suffix.
+    style : {"page", "slides"}
+        ``"page"``: as the README and the tutorials show them. ``"slides"``: 16:9 and large
+        type (:func:`refsnn.plotting._style.as_slide`), one message per figure.
 
     Returns
     -------
     list of pathlib.Path
-        The PNG files written, in order.
+        The files written, in order.
 
     Raises
     ------
     ValueError
-        As :func:`check_inputs`.
+        As :func:`check_inputs`, or for a format or style not listed above.
     """
-    return _write_figures(*check_inputs(out_dir, demo_json, bench_json))
+    check_style(fmt, style)
+    return _write_figures(*check_inputs(out_dir, demo_json, bench_json), fmt, style)
 
 
-def _write_figures(out, demo, bench):
+def _write_figures(out, demo, bench, fmt="png", style="page"):
     import matplotlib
     import matplotlib.pyplot as plt
 
-    sources = [_neuron_figures()]
+    from ..plotting._style import as_slide
+
+    sources = [_neuron_figures(style)]
     if demo is None:
-        print("note: no demo JSON given; skipping accuracy_vs_T.png, calibration.png, "
-              "cumulative_accuracy.png")
+        print("note: no demo JSON (figures/data/demo.json or --demo-json); skipping accuracy_vs_T, "
+              "calibration, cumulative_accuracy")
     else:
         sources.append(_demo_figures(demo))
     if bench is None:
-        print("note: no benchmark JSON given; skipping speedup.png")
+        print("note: no benchmark JSON (figures/data/bench.json or --bench-json); skipping speedup, peers")
     else:
-        sources.append(_bench_figures(bench))
+        sources.append(_bench_figures(bench, style))
     drawn, written = [], []
     with matplotlib.rc_context({"figure.dpi": DPI, "savefig.dpi": DPI, "svg.hashsalt": "refsnn"}):
         try:
             for source in sources:  # draw everything before writing anything
                 drawn.extend(source)
+            if style == "slides":
+                for _, fig in drawn:
+                    as_slide(fig)
             out.mkdir(exist_ok=True)  # only the folder asked for; its parent was checked
             for name, fig in drawn:
-                path = out / name
-                save_figure(fig, path, dpi=DPI, metadata={"Software": None})
+                path = out / f"{Path(name).stem}.{fmt}"
+                save_figure(fig, path, dpi=DPI, metadata=_NO_METADATA[fmt])
                 written.append(path)
         finally:
             for _, fig in drawn:
@@ -302,10 +364,23 @@ def _write_figures(out, demo, bench):
     return written
 
 
-def run(out_dir="figures", demo_json=None, bench_json=None):
-    """Entry point of ``refsnn figures``: write the figures and print each path."""
+def run(out_dir="figures", demo_json=None, bench_json=None, fmt="png", style="page"):
+    """Entry point of ``refsnn figures``: write the figures and print each path.
+
+    Without ``demo_json`` or ``bench_json`` it reads the committed results
+    (:func:`committed_results`) and says so.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
-    for path in make_figures(out_dir, demo_json=demo_json, bench_json=bench_json):
+    demo_json, bench_json = _announce(committed_results(demo_json, bench_json), (demo_json, bench_json))
+    for path in make_figures(out_dir, demo_json=demo_json, bench_json=bench_json, fmt=fmt, style=style):
         print(path)
+
+
+def _announce(chosen, given):
+    """Print which committed results file stands in for a missing argument; return ``chosen``."""
+    for path, asked in zip(chosen, given):
+        if asked is None and path is not None:
+            print(f"reading the committed results {path.as_posix()}")
+    return chosen

@@ -33,11 +33,12 @@ theta = 1.0
 # %% [markdown]
 # ## Exercise 1
 #
-# *Replace the noise in §1.3 by a front-loaded input with the same time-mean: I_t = 2z for
-# t ≤ T/2 and 0 after. What fraction of neurons now miss the QCFS level? And with the
+# *Replace the noise in §1.3 by a front-loaded input with the same time-mean: $I_t = 2z$ for
+# $t \le T/2$ and 0 after. What fraction of neurons now miss the QCFS level? And with the
 # time reverse (all current in the second half)?*
 #
-# **Answer.** Front-loaded: none, at every T. Back-loaded: about half of them at large T.
+# **Answer.** Front-loaded: none, at every $T$. Back-loaded: about half of them at large $T$,
+# exactly $1/2 - 1/(2T)$ of them for $z$ uniform ($0.496$ at $T = 128$).
 
 # %%
 Ts = [2, 4, 8, 16, 32, 64, 128]
@@ -55,16 +56,19 @@ for T in Ts:
     assert miss_front == 0
     assert ((count_back != level) == (level > T // 2)).all()  # exactly the levels above T/2 miss
 assert miss_back > 0.45  # T = 128
+fraction = 1 / 2 - 1 / (2 * T)  # P(z ≥ θ/2 + θ/(2T)) for z ~ U[0, θ], at T = 128
+assert abs(miss_back - fraction) < 0.03  # the sample of 4,000 neurons agrees
+assert refsnn.homework.check("1.1", fraction)
 
 # %% [markdown]
 # **Why.** Look at the membrane plot of §1.3: a miss happens when charge is still in the
-# membrane at the end, at least θ of it, because an IF neuron emits at most one spike
-# (θ) per step. Front-loaded, the neuron receives 2z ≤ 2θ per step during the first half:
-# it fires at most once per step, so it stores at most (2z − θ)·T/2 ≤ θ·T/2 of surplus by
-# the middle, and the second half has T/2 steps to emit it, one θ each. Everything that
+# membrane at the end, at least $\theta$ of it, because an IF neuron emits at most one spike
+# ($\theta$) per step. Front-loaded, the neuron receives $2z \le 2\theta$ per step during the first half:
+# it fires at most once per step, so it stores at most $(2z - \theta) T/2 \le \theta T/2$ of surplus by
+# the middle, and the second half has $T/2$ steps to emit it, one $\theta$ each. Everything that
 # arrives gets out. Back-loaded, nothing arrives during the first half, and in the second
-# the neuron can fire at most T/2 times: exactly the neurons whose level exceeds T/2 miss
-# (z ≥ θ/2 + θ/(2T): a quarter at T = 2, about half at large T). Sorted *early* input is harmless for IF; sorted *late*
+# the neuron can fire at most $T/2$ times: exactly the neurons whose level exceeds $T/2$ miss
+# ($z \ge \theta/2 + \theta/(2T)$: a quarter at $T = 2$, about half at large $T$). Sorted *early* input is harmless for IF; sorted *late*
 # input is the worst case. The paper's parallel neurons emit their spikes late
 # (tutorial 4), so an IF layer behind them receives back-loaded input (tutorial 3,
 # exercise 3, where signed weights add a second kind of error).
@@ -74,15 +78,15 @@ assert miss_back > 0.45  # T = 128
 # *Prove that for nonnegative currents the IF count never exceeds the QCFS level. Find an
 # input with a negative current where it does exceed it.*
 #
-# **Proof.** With I_t ≥ 0 the potential never goes negative: v_0 = ψ ≥ 0, and if
-# v_{t−1} ≥ 0 then m_t = v_{t−1} + I_t ≥ 0, and a spike subtracts θ only when m_t ≥ θ, so
-# v_t ≥ 0. Summing the update over the T steps, θ·N = ψ + Σ_t I_t − v_T ≤ ψ + Σ, so
-# N ≤ (Σ + ψ)/θ, and since N is an integer, N ≤ floor((Σ + ψ)/θ). Also N ≤ T (one spike
-# per step at most), and N ≥ 0, so N ≤ clip(floor((Σ + ψ)/θ), 0, T), the QCFS level of
-# the mean at L = T. ∎
+# **Proof.** With $I_t \ge 0$ the potential never goes negative: $v_0 = \psi \ge 0$, and if
+# $v_{t-1} \ge 0$ then $m_t = v_{t-1} + I_t \ge 0$, and a spike subtracts $\theta$ only when $m_t \ge \theta$, so
+# $v_t \ge 0$. Summing the update over the $T$ steps, $\theta N = \psi + \sum_t I_t - v_T \le \psi + \Sigma$, so
+# $N \le (\Sigma + \psi)/\theta$, and since $N$ is an integer, $N \le \lfloor (\Sigma + \psi)/\theta \rfloor$. Also $N \le T$ (one spike
+# per step at most), and $N \ge 0$, so $N \le \mathrm{clip}(\lfloor (\Sigma + \psi)/\theta \rfloor, 0, T)$, the QCFS level of
+# the mean at $L = T$. ∎
 #
 # A check on random nonnegative input, and a counterexample with a negative current:
-# I = (θ, −θ) at T = 2. The first step fires (m_1 = 1.5θ), the second cannot take it back;
+# $I = (\theta, -\theta)$ at $T = 2$. The first step fires ($m_1 = 1.5\theta$), the second cannot take it back;
 # the mean is 0, so the QCFS level is 0 but the count is 1.
 
 # %%
@@ -99,20 +103,21 @@ assert count == 1 > level == 0
 # %% [markdown]
 # ## Exercise 3
 #
-# *Compute E[Q_4(z) − Q_8(z)] for z uniform on [0, θ] and ψ = θ/4, first by hand from the
+# *Compute $\mathbb{E}[Q_4(z) - Q_8(z)]$ for $z$ uniform on $[0, \theta]$ and $\psi = \theta/4$, first by hand from the
 # staircase, then with `refsnn.expected_conversion_error`.*
 #
-# **By hand.** With s = ψ/θ = 1/4, the level of u = z/θ is clip(floor(L·u + 1/4), 0, L).
-# Level 0 covers u < 3/(4L), a length (1 − s)/L; levels 1, …, L − 1 a length 1/L each;
-# level L covers the last s/L = 1/(4L). So
+# **By hand.** With $s = \psi/\theta = 1/4$, the level of $u = z/\theta$ is $\mathrm{clip}(\lfloor L u + 1/4 \rfloor, 0, L)$.
+# Level 0 covers $u < 3/(4L)$, a length $(1 - s)/L$; levels $1, \dots, L - 1$ a length $1/L$ each;
+# level $L$ covers the last $s/L = 1/(4L)$. So
 #
-# E[Q_L]/θ = (1/L)·[ (1 + 2 + … + (L − 1))/L + L·s/L ] = (L − 1)/(2L) + s/L = 1/2 + (s − 1/2)/L,
+# $\mathbb{E}[Q_L]/\theta = \frac1L \big[(1 + 2 + \dots + (L - 1))/L + L s/L\big] = (L - 1)/(2L) + s/L = 1/2 + (s - 1/2)/L$,
 #
-# the closed form of tutorial 3. For s = 1/4: E[Q_4]/θ = 1/2 − 1/16 = 7/16 and
-# E[Q_8]/θ = 1/2 − 1/32 = 15/32, so **E[Q_4 − Q_8] = −θ/32**.
+# the closed form of tutorial 3. For $s = 1/4$: $\mathbb{E}[Q_4]/\theta = 1/2 - 1/16 = 7/16$ and
+# $\mathbb{E}[Q_8]/\theta = 1/2 - 1/32 = 15/32$, so **$\mathbb{E}[Q_4 - Q_8] = -\theta/32$**.
 
 # %%
 s = Fraction(1, 4)
 by_hand = (Fraction(1, 2) + (s - Fraction(1, 2)) / 4) - (Fraction(1, 2) + (s - Fraction(1, 2)) / 8)
 print("by hand:", by_hand, "| refsnn:", refsnn.expected_conversion_error(4, 8, shift=s))
 assert by_hand == refsnn.expected_conversion_error(4, 8, shift=s) == Fraction(-1, 32)
+assert refsnn.homework.check("1.3", by_hand)  # −0.03125

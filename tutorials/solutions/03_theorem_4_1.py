@@ -32,15 +32,15 @@ theta = 1.0
 # %% [markdown]
 # ## Exercise 1
 #
-# *Repeat §3.4 with z ~ U[0, 1.5θ], so that a third of the mass is clipped. Is the expected
+# *Repeat §3.4 with $z \sim U[0, 1.5\theta]$, so that a third of the mass is clipped. Is the expected
 # error still zero? Which part of the staircase is responsible?*
 #
-# **Answer: yes, still exactly zero.** With ψ = θ/2, every z ≥ θ has level
-# floor(L·z/θ + 1/2) ≥ L, clipped to L, so Q_L(z) = θ for every L: on the clipped third
-# the staircases of all levels coincide and contribute nothing to E[Q_T − Q_T̃]. On
-# [0, θ] the theorem's case applies. Exactly: E[Q_L]/θ = (2/3)·(1/2) + (1/3)·1 = 2/3 for
-# every L. What breaks case 2 is not clipping but a density that is not flat *inside*
-# [0, θ] (the half-normal of §3.4), where the staircases differ.
+# **Answer: yes, still exactly zero.** With $\psi = \theta/2$, every $z \ge \theta$ has level
+# $\lfloor L z/\theta + 1/2 \rfloor \ge L$, clipped to $L$, so $Q_L(z) = \theta$ for every $L$: on the clipped third
+# the staircases of all levels coincide and contribute nothing to $\mathbb{E}[Q_T - Q_{\tilde T}]$. On
+# $[0, \theta]$ the theorem's case applies. Exactly: $\mathbb{E}[Q_L]/\theta = (2/3)(1/2) + (1/3) \cdot 1 = 2/3$ for
+# every $L$. What breaks case 2 is not clipping but a density that is not flat *inside*
+# $[0, \theta]$ (the half-normal of §3.4), where the staircases differ.
 
 # %%
 grid = np.linspace(0, 3 * theta, 300_001)  # the quadrature of §3.4
@@ -53,21 +53,22 @@ for T in (1, 2, 4, 16):
     assert (refsnn.qcfs(mid[mid >= theta], theta, T) == theta).all()  # the clipped part: θ at every level
 exact = Fraction(2, 3) * refsnn.expected_qcfs(8) + Fraction(1, 3) * 1
 assert exact == Fraction(2, 3)
+assert refsnn.homework.check("3.1", "yes")  # still zero, at every T above
 
 # %% [markdown]
 # ## Exercise 2
 #
-# *For the half-normal case, find the shift ψ of the SNN (the teacher Q_8 keeps ψ = θ/2)
-# that makes the expected error zero at T = 4. Is it the same for T = 2?*
+# *For the half-normal case, find the shift $\psi$ of the SNN (the teacher $Q_8$ keeps $\psi = \theta/2$)
+# that makes the expected error zero at $T = 4$. Is it the same for $T = 2$?*
 #
-# The level is a sum of indicators, clip(floor((T·z + ψ)/θ), 0, T) = Σ_{k=1..T} [z ≥ (kθ − ψ)/T],
-# so for any distribution E[Q_T(z; ψ)] = (θ/T)·Σ_k P(z ≥ (kθ − ψ)/T): for the half-normal
-# a sum of T survival functions, exact (no quadrature). It increases with ψ, so the
+# The level is a sum of indicators, $\mathrm{clip}(\lfloor (T z + \psi)/\theta \rfloor, 0, T) = \sum_{k=1}^{T} [z \ge (k\theta - \psi)/T]$,
+# so for any distribution $\mathbb{E}[Q_T(z; \psi)] = (\theta/T) \sum_k P(z \ge (k\theta - \psi)/T)$: for the half-normal
+# a sum of $T$ survival functions, exact (no quadrature). It increases with $\psi$, so the
 # zero is unique and bisection finds it.
 #
-# **Answer.** ψ ≈ 0.521θ at T = 4 and ψ ≈ 0.556θ at T = 2: **not the same**. The right
-# shift depends on T (and on T̃ and on the distribution), which is why DA-QCFS
-# calibration learns a shift per channel and per T (tutorial 5) instead of using one
+# **Answer.** $\psi \approx 0.521\theta$ at $T = 4$ and $\psi \approx 0.556\theta$ at $T = 2$: **not the same**. The right
+# shift depends on $T$ (and on $\tilde T$ and on the distribution), which is why DA-QCFS
+# calibration learns a shift per channel and per $T$ (tutorial 5) instead of using one
 # formula.
 
 # %%
@@ -88,6 +89,7 @@ for T, psi in best.items():
 assert abs(expected_q(4, theta / 2) - teacher - (-0.0053)) < 5e-4  # §3.4's number, now exactly
 assert 0.515 < best[4] < 0.527 and 0.55 < best[2] < 0.562
 assert best[2] - best[4] > 0.02  # not the same shift
+assert refsnn.homework.check("3.2", best[4])  # 0.521
 
 # check against the quadrature of §3.4 and through the QCFS function itself
 weight = stats.halfnorm.pdf(mid, scale=sigma) * np.diff(grid)
@@ -103,9 +105,9 @@ assert abs(quadrature) < 1e-5
 # We rebuild §3.2's network with the same random numbers (§3.1 draws first).
 #
 # **Answer: 81 of 500** (16 %). Only about 7 % of the IF neurons miss their QCFS
-# level, almost all by one spike, but at T = 4 one spike is a quarter of a neuron's range, and
+# level, almost all by one spike, but at $T = 4$ one spike is a quarter of a neuron's range, and
 # the logits of a random network have small margins. The order of the spikes upstream
-# does not rescue it: the IF layer's currents W·s_t + b are signed. In either order some
+# does not rescue it: the IF layer's currents $W s_t + b$ are signed. In either order some
 # IF neurons fire on positive charge that later negative currents cancel (counts too
 # high, exercise 2 of tutorial 1); in the paper's order, where the spikes upstream come
 # late, others also miss late charge (counts too low, the unevenness error). The
@@ -144,6 +146,7 @@ print(f"IF in the last hidden layer: {changed['paper']} of 500 predictions chang
       f"(paper order upstream), {changed['code']} (code order upstream)")
 assert (snn_predictions(False) == ann_pred).all()  # §3.2 itself
 assert changed["paper"] == 81
+assert refsnn.homework.check("3.3", changed["paper"])
 assert 60 < changed["code"] < 100  # about as many in the code order
 
 

@@ -37,28 +37,28 @@ def is_sorted(spikes):
 # %% [markdown]
 # ## Exercise 1
 #
-# *For the leaky neuron with ψ = θ/2, find the smallest T for which some constant input
-# gives an unsorted train, and for that T the set of λ that do. Is there a largest such λ?*
+# *For the leaky neuron with $\psi = \theta/2$, find the smallest $T$ for which some constant input
+# gives an unsorted train, and for that $T$ the set of $\lambda$ that do. Is there a largest such $\lambda$?*
 #
-# **Derivation.** With constant input z, Σ = T·z and (from the `refsnn.neurons.variants`
-# docstring) H_x = (g_x/x)·Σ/(T − x + 1) + ψ/(T − x + 1), with g_1 = 1, g_2 = 1 + λ,
-# g_3 = 1 + λ + λ². A train is unsorted when some step fires and a later one does not.
-# Take θ = 1, ψ = 1/2.
+# **Derivation.** With constant input $z$, $\Sigma = T z$ and (from the `refsnn.neurons.variants`
+# docstring) $H_x = (g_x/x) \Sigma/(T - x + 1) + \psi/(T - x + 1)$, with $g_1 = 1$, $g_2 = 1 + \lambda$,
+# $g_3 = 1 + \lambda + \lambda^2$. A train is unsorted when some step fires and a later one does not.
+# Take $\theta = 1$, $\psi = 1/2$.
 #
-# * **T = 2.** Step 1 fires iff (Σ + 1/2)/2 ≥ 1, i.e. Σ ≥ 3/2. Step 2 is silent iff
-#   (1 + λ)Σ/2 + 1/2 < 1, i.e. Σ < 1/(1 + λ) ≤ 1. Both cannot hold: T = 2 is always sorted.
-# * **T = 3, steps 1 and 2.** Step 1 fires iff Σ ≥ 5/2; step 2 is silent iff
-#   ((1 + λ)/2)·Σ/2 + 1/4 < 1, i.e. Σ < 3/(1 + λ). Both hold for some Σ iff
-#   5/2 < 3/(1 + λ), i.e. **λ < 1/5**.
-# * **T = 3, steps 2 and 3** would need 3/(1 + λ) ≤ Σ < (3/2)/(1 + λ + λ²), i.e.
-#   1 + λ + 2λ² < 0: never. **Steps 1 and 3** would need 5/2 ≤ Σ < (3/2)/(1 + λ + λ²) ≤ 3/2:
+# * **$T = 2$.** Step 1 fires iff $(\Sigma + 1/2)/2 \ge 1$, i.e. $\Sigma \ge 3/2$. Step 2 is silent iff
+#   $(1 + \lambda)\Sigma/2 + 1/2 < 1$, i.e. $\Sigma < 1/(1 + \lambda) \le 1$. Both cannot hold: $T = 2$ is always sorted.
+# * **$T = 3$, steps 1 and 2.** Step 1 fires iff $\Sigma \ge 5/2$; step 2 is silent iff
+#   $((1 + \lambda)/2) \Sigma/2 + 1/4 < 1$, i.e. $\Sigma < 3/(1 + \lambda)$. Both hold for some $\Sigma$ iff
+#   $5/2 < 3/(1 + \lambda)$, i.e. **$\lambda < 1/5$**.
+# * **$T = 3$, steps 2 and 3** would need $3/(1 + \lambda) \le \Sigma < (3/2)/(1 + \lambda + \lambda^2)$, i.e.
+#   $1 + \lambda + 2\lambda^2 < 0$: never. **Steps 1 and 3** would need $5/2 \le \Sigma < (3/2)/(1 + \lambda + \lambda^2) \le 3/2$:
 #   never.
 #
-# **Answer: T = 3, and exactly the λ with 0 < λ < 1/5.** The set is open: at λ = 1/5 the
-# window 5/2 ≤ Σ < 3/(1 + λ) = 5/2 is empty, so **there is no largest λ**; 1/5 is a bound
-# that is not attained. (For larger T, steps 1 and 2 alone give an unsorted train for
-# λ < (2T − 5)/(2T − 1), by the same algebra: 3/7 at T = 4, 9/13 at T = 7, so tutorial 4's
-# λ = 0.5 at T = 7 is inside.)
+# **Answer: $T = 3$, and exactly the $\lambda$ with $0 < \lambda < 1/5$.** The set is open: at $\lambda = 1/5$ the
+# window $5/2 \le \Sigma < 3/(1 + \lambda) = 5/2$ is empty, so **there is no largest $\lambda$**; 1/5 is a bound
+# that is not attained. (For larger $T$, steps 1 and 2 alone give an unsorted train for
+# $\lambda < (2T - 5)/(2T - 1)$, by the same algebra: 3/7 at $T = 4$, 9/13 at $T = 7$, so tutorial 4's
+# $\lambda = 0.5$ at $T = 7$ is inside.)
 #
 # A numerical check on a fine grid of constant inputs (shifted off the exact ties):
 
@@ -71,10 +71,12 @@ def unsorted_somewhere(T, leak):
 
 
 leaks = (0.05, 0.1, 0.19, 0.199, 0.2, 0.201, 0.3, 0.5, 0.9, 0.99)
-for T in (2, 3):
-    found = [leak for leak in leaks if unsorted_somewhere(T, leak)]
+unsorted_leaks = {}
+for T in (2, 3):  # T = 1 has one step: always sorted
+    unsorted_leaks[T] = found = [leak for leak in leaks if unsorted_somewhere(T, leak)]
     print(f"T = {T}: unsorted trains for λ in {found}")
     assert found == ([] if T == 2 else [0.05, 0.1, 0.19, 0.199])
+assert refsnn.homework.check("4.1", min(T for T, found in unsorted_leaks.items() if found))  # 3
 assert unsorted_somewhere(4, 0.42) and unsorted_somewhere(7, 0.69)  # below 3/7 and 9/13
 
 # %% [markdown]
@@ -82,19 +84,19 @@ assert unsorted_somewhere(4, 0.42) and unsorted_somewhere(7, 0.69)  # below 3/7 
 #
 # *Modify the bisection of §4.3 so that it detects the failure on the §4.3 input by
 # probing one extra step. Which step, and why that one for the leaky neuron? Can any
-# method that probes O(log T) steps detect a non-monotone predicate in general?*
+# method that probes $O(\log T)$ steps detect a non-monotone predicate in general?*
 #
-# **Answer.** Probe **step 1** as well: if bisection returns t_fir > 1 but step 1 fires,
+# **Answer.** Probe **step 1** as well: if bisection returns $t_\text{fir} > 1$ but step 1 fires,
 # the predicate is not monotone. Step 1 is the natural witness for the leaky neuron:
-# H_1 = (Σ + ψ)/T does not depend on λ (g_1 = 1), while every later step is damped by
-# g_x/x < 1, so a leaky train goes wrong by firing *early* and then falling silent.
-# (A second cheap check, that step t_fir fires and step t_fir − 1 does not, holds by
+# $H_1 = (\Sigma + \psi)/T$ does not depend on $\lambda$ ($g_1 = 1$), while every later step is damped by
+# $g_x/x < 1$, so a leaky train goes wrong by firing *early* and then falling silent.
+# (A second cheap check, that step $t_\text{fir}$ fires and step $t_\text{fir} - 1$ does not, holds by
 # construction of the bisection and detects nothing.)
 #
-# **In general: no.** A method that probes k < T steps leaves some step unprobed, and an
+# **In general: no.** A method that probes $k < T$ steps leaves some step unprobed, and an
 # adversary can flip the predicate there without changing any probe's answer: the
 # method's output is the same for a monotone and a non-monotone predicate. Below, the
-# checked bisection (⌈log2(T + 1)⌉ + 1 probes) is fooled at T = 16 by a predicate that
+# checked bisection ($\lceil \log_2(T + 1) \rceil + 1$ probes) is fooled at $T = 16$ by a predicate that
 # fires at one unprobed step.
 
 # %%
@@ -127,6 +129,7 @@ first2, consistent2, probed2 = checked_bisection(non_monotone, T)
 print(f"T = 16: probes {probed}; firing also at unprobed step {hidden}: "
       f"t_fir = {first2}, consistent: {consistent2}")
 assert (first2, consistent2, probed2) == (first, True, probed)  # fooled
+assert refsnn.homework.check("4.2", "no")  # no method that leaves a step unprobed can
 
 # %% [markdown]
 # ## Exercise 3
@@ -134,9 +137,9 @@ assert (first2, consistent2, probed2) == (first, True, probed)  # fooled
 # *In the authors' code order (spikes front-loaded), write the bisection that finds the
 # last spike step. Check it against `refsnn.parallel_neuron(..., order="code")`.*
 #
-# **Answer.** In code order step x fires iff (Σ + ψ)/x ≥ θ: true for x = 1, …, N and
-# false after, so the predicate is monotone *decreasing*. Bisect for the last x where it
-# holds; it is N itself (0 if the neuron is silent).
+# **Answer.** In code order step $x$ fires iff $(\Sigma + \psi)/x \ge \theta$: true for $x = 1, \dots, N$ and
+# false after, so the predicate is monotone *decreasing*. Bisect for the last $x$ where it
+# holds; it is $N$ itself (0 if the neuron is silent).
 
 # %%
 def last_spike_step(total, theta, T, psi):

@@ -73,7 +73,7 @@ clip_all, silenced_all = thresholds(X_train)
 # ## Exercise 1
 #
 # *Record the thresholds on 100 training images instead of all 1,346. How many channels
-# are silenced, and what happens to accuracy at T = 16 (without calibration, stages 1 and
+# are silenced, and what happens to accuracy at $T = 16$ (without calibration, stages 1 and
 # 3)? How often does ClipReLU now cut the test inputs?*
 #
 # **Answer.** Hardly anything changes on these 8×8 digits. The first 100 images silence
@@ -82,7 +82,7 @@ clip_all, silenced_all = thresholds(X_train)
 # channels, but does not here). The thresholds come out a few percent lower, since a
 # maximum over fewer images is smaller, and ClipReLU now cuts some test inputs that all
 # images would have let through, but only about 0.1 % of the positive inputs of layer 2
-# and fewer in layer 1. The accuracy at T = 16 moves by an image or two:
+# and fewer in layer 1. The accuracy at $T = 16$ moves by an image or two:
 # noise. The digits are so uniform that 100 images already see nearly the extremes; on
 # a richer data set the maxima grow with the number of images, and then clipping costs
 # more.
@@ -108,22 +108,23 @@ assert few["silenced"] == full["silenced"]
 assert all((f <= a).all() for f, a in zip(few["theta"], full["theta"])) and all(0.8 < r < 1 for r in ratio)
 assert all(f >= a for f, a in zip(few["cut"], full["cut"])) and max(few["cut"]) < 0.005
 assert abs(few["correct"] - full["correct"]) <= 3  # one or two images: noise
+assert refsnn.homework.check("6.1", sum(len(s) for s in few["silenced"]))  # 1
 
 # %% [markdown]
 # ## Exercise 2
 #
-# *Replace the channel-wise θ_c by one threshold per layer (the largest θ_c of the layer),
+# *Replace the channel-wise $\theta_c$ by one threshold per layer (the largest $\theta_c$ of the layer),
 # and convert without calibration (stages 1 and 3, the `uncalibrated` network of §6.3).
-# What is the smallest T in {4, 8, …, 256} at which the SNN makes the ReLU ANN's
+# What is the smallest $T$ in $\lbrace 4, 8, \dots, 256 \rbrace$ at which the SNN makes the ReLU ANN's
 # prediction on at least 99 % of the test images, with channel-wise and with layer-wise
-# θ? One image is 0.22 percentage points, so also compare the rate error: how much larger
+# $\theta$? One image is 0.22 percentage points, so also compare the rate error: how much larger
 # is it with one threshold per layer?*
 #
-# **Answer.** 99 % agreement from T = 8 with channel-wise θ_c, from T = 16 with one
-# threshold per layer: one doubling of T later, but that rests on two or three images.
+# **Answer.** 99 % agreement from $T = 8$ with channel-wise $\theta_c$, from $T = 16$ with one
+# threshold per layer: one doubling of $T$ later, but that rests on two or three images.
 # The rate error is the clearer measure: with one threshold per layer it is about 1.4–1.6
-# times larger at every T, because the quiet channels get a quantization step θ/T several
-# times coarser than they need. Since the error halves with each doubling of T (§6.3),
+# times larger at every $T$, because the quiet channels get a quantization step $\theta/T$ several
+# times coarser than they need. Since the error halves with each doubling of $T$ (§6.3),
 # a factor 1.5 costs about 0.6 of a doubling: layer-wise needs roughly 1.5× the time
 # steps for the same rate error.
 
@@ -144,22 +145,23 @@ ratio = np.array([rate_error["layer-wise", T] / rate_error["channel-wise", T] fo
 print("rate error, layer-wise / channel-wise, per T (rows) and layer (columns):\n", np.round(ratio, 2))
 assert first["layer-wise"] >= first["channel-wise"]
 assert (ratio > 1.3).all() and (ratio < 1.8).all()
+assert refsnn.homework.check("6.2", [first["channel-wise"], first["layer-wise"]])  # 8, 16
 
 # %% [markdown]
 # ## Exercise 3
 #
-# *Use the 99.9th percentile of the ReLU inputs instead of the maximum as θ_c. Compare
-# the rate error (mean |SNN rate − ReLU activation|, without calibration) at T = 4, 64
-# and 1024, and explain why the answer differs between small and large T.*
+# *Use the 99.9th percentile of the ReLU inputs instead of the maximum as $\theta_c$. Compare
+# the rate error (mean $\lvert r - a \rvert$ of SNN rate $r$ and ReLU activation $a$, without calibration) at $T = 4$, 64
+# and 1024, and explain why the answer differs between small and large $T$.*
 #
 # **Answer.** The rate error has two parts. The quantization error, a fraction of the
-# step θ_c/T, shrinks like 1/T. The clipping error of the inputs above θ_c does not
-# depend on T at all. The percentile lowers θ_c (by about a tenth here): it shrinks the first part
-# and creates the second. **At T = 4 and T = 64** quantization dominates and the
-# percentile wins, by 7–15 % in both layers. **At T = 1024** the quantization error is
+# step $\theta_c/T$, shrinks like $1/T$. The clipping error of the inputs above $\theta_c$ does not
+# depend on $T$ at all. The percentile lowers $\theta_c$ (by about a tenth here): it shrinks the first part
+# and creates the second. **At $T = 4$ and $T = 64$** quantization dominates and the
+# percentile wins, by 7–15 % in both layers. **At $T = 1024$** the quantization error is
 # tiny, the clipping error of the top 0.1 % is what is left, and the maximum wins in both
-# layers. A percentile is a small-T trick; at
-# large T, clip as little as possible.
+# layers. A percentile is a small-$T$ trick; at
+# large $T$, clip as little as possible.
 
 # %%
 layers = list(clip_all)  # the same layers, with new ClipReLUs
@@ -189,3 +191,6 @@ for T in (4, 64, 1024):
 for T in (4, 64):  # small T: the percentile wins in both layers
     assert all(p < m for p, m in zip(error["99.9th percentile", T], error["maximum", T]))
 assert all(p > m for p, m in zip(error["99.9th percentile", 1024], error["maximum", 1024]))  # large T: the maximum
+maximum_wins = min(T for T in (4, 64, 1024) if all(
+    m < p for p, m in zip(error["99.9th percentile", T], error["maximum", T])))
+assert refsnn.homework.check("6.3", maximum_wins)  # 1024

@@ -57,14 +57,14 @@ def median_seconds(run, repeats=3):
 # %% [markdown]
 # ## Exercise 1
 #
-# *Open-ended (machine-dependent).* *Add T = 256 and T = 1024 to §7.3 (with N = 10,000
+# *Open-ended (machine-dependent).* *Add $T = 256$ and $T = 1024$ to §7.3 (with $n = 10{,}000$
 # neurons, to keep the arrays small) and time the Hadamard kernel against binary search
-# on Σ and the closed form. Fit a·T to the first and b·log2 T to the second: where
+# on $\Sigma$ and the closed form. Fit $aT$ to the first and $b \log_2 T$ to the second: where
 # should they cross, and where do they cross on your machine?*
 #
 # One worked approach. The checkable part is asserted: all three give the same counts.
 # The crossover is not: it depends on the machine and its load. Note that the Hadamard
-# kernel has to stream the T currents of every neuron, while the other two start from a
+# kernel has to stream the $T$ currents of every neuron, while the other two start from a
 # sum that is already there; in a network the collapsed mode gets that sum for free from
 # the layer before, and computes the count in O(1) (§7.1).
 
@@ -96,7 +96,7 @@ print(f"fit: hadamard ≈ {a:.3f}·T ns, binary search ≈ {b:.2f}·log2 T ns; a
 #
 # *Open-ended (machine-dependent).* *Time the faithful mode at batch 1 with one BLAS
 # thread (`OPENBLAS_NUM_THREADS=1`, or `OMP_NUM_THREADS=1`, set before NumPy is imported)
-# and with all cores. How much of the paper's GPU argument (parallelism over T) can a CPU
+# and with all cores. How much of the paper's GPU argument (parallelism over $T$) can a CPU
 # recover?*
 #
 # Why that knob: no Numba kernel of refsnn is compiled with `parallel=True` (asserted
@@ -106,10 +106,10 @@ print(f"fit: hadamard ≈ {a:.3f}·T ns, binary search ≈ {b:.2f}·log2 T ns; a
 # in a fresh Python process.
 #
 # One worked approach, timed in two subprocesses (no assert on the times). What to
-# expect: at batch 1 the faithful mode multiplies matrices with T·64 rows at most, too
+# expect: at batch 1 the faithful mode multiplies matrices with $64T$ rows at most, too
 # small for BLAS threads to pay off, so two cores gain little or nothing. A CPU can
 # recover at most a factor of its core count, and only for large products; a GPU runs
-# the T copies on thousands of lanes.
+# the $T$ copies on thousands of lanes.
 
 # %%
 kernels = [getattr(parallel_kernels, name) for name in dir(parallel_kernels)
@@ -151,16 +151,16 @@ assert results["1"][1] == results["2"][1]  # the same predictions, whatever the 
 # quantities need per-step outputs? Show that in the paper's order they can still be
 # computed from a collapsed run, and say which quantity truly needs the faithful mode.*
 #
-# **Answer.** The reported accuracy (logits summed over all T steps) needs no steps:
+# **Answer.** The reported accuracy (logits summed over all $T$ steps) needs no steps:
 # the collapsed mode gives the same predictions. The per-step cumulative accuracy curve
-# needs the logits of each step t < T, but every layer after the last neuron layer is
-# time-linear, and a parallel neuron's train is a function of its count (the last N
+# needs the logits of each step $t < T$, but every layer after the last neuron layer is
+# time-linear, and a parallel neuron's train is a function of its count (the last $N$
 # steps fire, in the paper's order; `ParallelNeurons.train_from_counts`). So the
 # last neuron layer's counts from one collapsed run give its trains, and pushing those
 # through the remaining layers step by step gives every per-step logit: **the curve can
 # be computed from a collapsed run** (asserted below, against `cumulative_predictions`).
 # What truly needs the faithful mode is the **timing** of the authors' method, since the
-# thing being timed is the faithful computation itself (T copies of every convolution).
+# thing being timed is the faithful computation itself ($T$ copies of every convolution).
 
 # %%
 X_test, y_test = data[2][:64], data[3][:64]
