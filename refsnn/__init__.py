@@ -12,6 +12,7 @@ kernel compiles on its first call and is cached on disk.
 ``homework``     ``refsnn.homework.check("3.2", answer)``: a tutorial exercise's answer, checked
                  against a salted hash (the package holds no answer in the clear)
 ``plotting``     the figures (import it explicitly: ``import refsnn`` does not load matplotlib)
+``threads``      how many threads NumPy's BLAS and Numba use: 1 unless ``REFSNN_THREADS`` or ``--threads`` asks for more
 ``_checks``      the argument checks every module shares (internal)
 ``_strategies``  Hypothesis strategies that keep float arithmetic exact (internal)
 ``_files``       writing a file atomically (internal)
@@ -28,6 +29,7 @@ from .neurons.matrices import (
 from .neurons.parallel import first_spike_step, parallel_neuron
 from .neurons.quantization import clip_relu, da_qcfs, qcfs, qcfs_level
 from .neurons.theory import expected_conversion_error, expected_qcfs
+from .threads import thread_setting, use_threads
 
 __version__ = "0.1.0"
 
@@ -45,4 +47,6 @@ __all__ = [
     "step_offsets",
     "expected_qcfs",
     "expected_conversion_error",
+    "use_threads",
+    "thread_setting",
 ]

@@ -1,5 +1,6 @@
-"""Tests for the command line: ``refsnn tour``, ``python -m refsnn``, bad arguments, and
-how its output behaves: ``--json -``, a full disk, a closed pipe, Ctrl-C."""
+"""Tests for the command line: ``refsnn tour``, ``python -m refsnn``, bad arguments, the
+threads every command runs on, and how its output behaves: ``--json -``, a full disk, a
+closed pipe, Ctrl-C."""
 
 import errno
 import io
@@ -15,9 +16,11 @@ import numpy as np
 import pytest
 from test_data import make_cifar, make_mnist, write_idx
 from test_files import nothing_renamed_onto_dev, read_fifo_in_thread  # noqa: F401 (a fixture)
+from test_threads import UNSET
 
 from refsnn.programs.cli import DESCRIPTIONS, build_parser, main
 from refsnn.programs.tour import tour_lines
+from refsnn.threads import max_threads
 
 
 def test_tour_prints_the_facts(capsys):
@@ -381,3 +384,80 @@ sys.exit(main(["tour"]))
     err = process.stderr.read()
     assert process.wait(timeout=60) == 130
     assert err == "refsnn tour: interrupted\n"
+
+
+# --threads and REFSNN_THREADS on every command ------------------------------------------
+
+def every_command(tmp_path):
+    """The smallest valid command line of each command."""
+    checkpoint = tmp_path / "checkpoint.pth"
+    checkpoint.write_bytes(b"")
+    return {"demo": ["demo"], "bench": ["bench"], "figures": ["figures", "--out", str(tmp_path / "figures")],
+            "tour": ["tour"], "experiment": ["experiment", "depth"], "verify": ["verify"],
+            "evaluate": ["evaluate", "--checkpoint", str(checkpoint), "--arch", "resnet20", "--levels", "4",
+                         "--data", "digits"]}
+
+
+def test_every_command_is_listed(tmp_path):
+    assert set(every_command(tmp_path)) == set(DESCRIPTIONS)
+
+
+#: A child: every command's work replaced by a record of the threads in force when it
+#: starts (BLAS libraries, then Numba); runs the command lines of argv[1], prints the records.
+THREADS_CHILD = """
+import json, sys
+import numba
+from threadpoolctl import threadpool_info
+from refsnn.programs import bench, demo, evaluate, experiments, figures, tour, verify
+
+seen = []
+
+def work(*args, **kwargs):
+    seen.append(sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
+                + [numba.get_num_threads()])
+    return 0
+
+for module in (bench, demo, evaluate, experiments, figures, tour, verify):
+    module.run = work
+from refsnn.programs.cli import main
+for argv in json.loads(sys.argv[1]):
+    assert main(argv) == 0, argv
+print(json.dumps(seen))
+"""
+
+
+def threads_seen(argvs, env):
+    out = subprocess.run([sys.executable, "-c", THREADS_CHILD, json.dumps(argvs)], env=env, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+@pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores: with 1 the default cannot be told from --threads N")
+def test_every_command_runs_on_one_thread_by_default_and_on_n_with_threads(tmp_path):
+    """In a process that inherits no thread setting (OpenBLAS starts on every core), each
+    command's work starts with 1 BLAS and Numba thread, or N with ``--threads N``; each
+    default run follows a run with N, so it must set 1 itself."""
+    n = max_threads()
+    argvs = [argv + extra for argv in every_command(tmp_path).values() for extra in ([], ["--threads", str(n)])]
+    assert threads_seen(argvs, UNSET) == [[1, 1], [n, n]] * len(DESCRIPTIONS)
+
+
+@pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores")
+def test_refsnn_threads_raises_the_default_and_threads_wins(tmp_path):
+    n = max_threads()
+    argvs = [argv + extra for argv in every_command(tmp_path).values() for extra in ([], ["--threads", "1"])]
+    assert threads_seen(argvs, {**UNSET, "REFSNN_THREADS": str(n)}) == [[n, n], [1, 1]] * len(DESCRIPTIONS)
+
+
+@pytest.mark.parametrize("threads", ["0", str(max_threads() + 1), "two"])
+def test_a_bad_threads_flag_is_one_error_line(threads, capsys, no_work, tmp_path):
+    for argv in every_command(tmp_path).values():
+        usage_error(capsys, argv + ["--threads", threads], "--threads")
+
+
+@pytest.mark.parametrize("value", ["0", str(max_threads() + 1), "two"])
+def test_a_bad_refsnn_threads_is_one_error_line(value, capsys, no_work, monkeypatch, tmp_path):
+    monkeypatch.setenv("REFSNN_THREADS", value)
+    for argv in every_command(tmp_path).values():
+        usage_error(capsys, argv, "REFSNN_THREADS", value)

@@ -9,6 +9,7 @@ from test_data import make_mnist
 
 from refsnn.networks import io
 from refsnn.programs import cache, experiments
+from refsnn.threads import thread_setting
 
 TINY_DEPTH = {"depths": (2, 3), "width": 8, "epochs": 2, "if_multiples": (1, 2)}
 TINY_RESNET = {"width": 2, "blocks": 1, "epochs": 1, "if_multiples": (1,), "other_steps": (2,),
@@ -87,7 +88,8 @@ def test_run_writes_json_and_figures(small, capsys):
     printed = capsys.readouterr().out
     assert "mean [min, max] over seeds 0" in printed and f"wrote {path}" in printed
     data = json.loads(path.read_text())
-    assert set(data) == {"experiment", "data", "seeds", "rows", "summary", "seconds"}
+    assert set(data) == {"experiment", "data", "seeds", "rows", "summary", "seconds", "thread_setting"}
+    assert data["thread_setting"] == thread_setting() and f"s with {data['thread_setting']}" in printed
     assert sorted(p.name for p in out.iterdir()) == ["depth.png", "depth_accuracy_vs_T.png", "depth_layers.png"]
 
 

@@ -43,11 +43,13 @@ def test_import_as_statement_gives_modules():
 
 
 def test_public_functions_are_re_exported_from_the_top():
-    """``refsnn.<function>`` is the public API of the neuron core; each name in
-    ``__all__`` is the object defined in its module (not a copy)."""
+    """``refsnn.<function>`` is the public API of the neuron core and of the thread policy;
+    each name in ``__all__`` is the object defined in its module (not a copy)."""
+    from refsnn import threads
     from refsnn.neurons import integrate_fire, matrices, parallel, quantization, theory
 
-    homes = {"qcfs": quantization, "qcfs_level": quantization, "clip_relu": quantization,
+    homes = {"use_threads": threads, "thread_setting": threads,
+             "qcfs": quantization, "qcfs_level": quantization, "clip_relu": quantization,
              "da_qcfs": quantization, "if_neuron": integrate_fire, "parallel_neuron": parallel,
              "first_spike_step": parallel, "prior_control_matrix": matrices,
              "posterior_conversion_matrix": matrices, "parallel_conversion_matrix": matrices,

@@ -51,6 +51,8 @@ from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 
 data = load_digits()

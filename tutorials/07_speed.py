@@ -47,6 +47,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 
+import refsnn
 from refsnn import plotting as rp
 from refsnn.networks.conversion import to_if_snn, to_parallel_snn
 from refsnn.networks.data import load_digits
@@ -57,6 +58,8 @@ from refsnn.neurons.integrate_fire import if_neuron
 from refsnn.neurons.parallel import closed_form_count, first_spike_step_from_total, parallel_neuron
 from refsnn.neurons.quantization import qcfs_level
 from refsnn.networks.training import predict
+
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 REPO = repository_root(globals().get("__file__"))  # the repository, for figures/data/
@@ -172,7 +175,8 @@ for T in STEPS:
 print("faithful == collapsed predictions at every T and batch; == QCFS ANN at T = 4")
 
 seconds = {(r["mode"], r["T"], r["batch"]): r["seconds"] for r in network}
-print(f"\n{'':8}{'ms per image':>38}{'speed-up over IF':>30}")
+print(f"\ntimed with {refsnn.thread_setting()}")
+print(f"{'':8}{'ms per image':>38}{'speed-up over IF':>30}")
 print(f"{'batch':>5} {'T':>3} {'sequential':>12} {'faithful':>10} {'collapsed':>10}   {'faithful':>10} {'collapsed':>10}")
 for batch in BATCHES:
     for T in STEPS:
@@ -281,7 +285,7 @@ for T in STEPS:
 
 ns = {(r["kernel"], r["T"]): 1e9 * r["seconds"] / N for r in neuron}
 kernels = ("dense", "hadamard", "binary", "from_total", "closed_form")
-print(f"nanoseconds per neuron (N = {N:,})")
+print(f"nanoseconds per neuron (N = {N:,}), with {refsnn.thread_setting()}")
 print(f"{'T':>3} " + " ".join(f"{k:>11}" for k in kernels))
 for T in STEPS:
     print(f"{T:3d} " + " ".join(f"{ns[k, T]:11.2f}" for k in kernels))
@@ -342,7 +346,7 @@ runs = {"np.copyto": (8, lambda: np.copyto(copy_target, currents)),
         "if_neuron, new array": (5, lambda: if_neuron(currents, 1.0)),
         "parallel_neuron, out=": (5, lambda: parallel_neuron(currents, 1.0, out=spikes)),
         "parallel_neuron, new array": (5, lambda: parallel_neuron(currents, 1.0))}
-print(f"T = {T}, N = {N:,}: GB/s (bytes read + written)")
+print(f"T = {T}, N = {N:,}: GB/s (bytes read + written), with {refsnn.thread_setting()}")
 for name, (nbytes, run) in runs.items():
     print(f"  {name:27} {nbytes * T * N / median_seconds(run, repeats=3) / 1e9:6.1f}")
 

@@ -17,8 +17,9 @@ with ReLU instead of QCFS::
     accuracy(net, X_test, y_test)
 
 The matrices of these small networks are too small to gain from multi-threaded BLAS,
-and a busy second core slows a split product down: set ``OMP_NUM_THREADS=1`` (or
-``OPENBLAS_NUM_THREADS=1``) on a shared machine.
+and a busy second core slows a split product down: the ``refsnn`` commands and the
+tutorials run on one thread (:mod:`refsnn.threads`); in a program of your own, call
+``refsnn.use_threads()`` first to do the same.
 """
 
 import numpy as np

@@ -14,6 +14,10 @@ infinite threshold, an output path that cannot be written, a results file of the
 kind, a missing or damaged data file) ends the program with exit status 2 and one ``refsnn <command>: error:`` line that
 names the flag, as argparse does for its own errors.
 
+Every command takes ``--threads N`` and runs on N threads for NumPy's BLAS and Numba
+(:mod:`refsnn.threads`): by default ``REFSNN_THREADS``, else 1, applied before any work;
+every timing it prints says the setting in force.
+
 ``--json -`` (or ``/dev/stdout``) writes the JSON to standard output and everything else
 to standard error, so that ``refsnn verify --json - | python -m json.tool`` works. Once the
 work has started, the program ends in one line, never a traceback: a result file that
@@ -30,6 +34,7 @@ import sys
 
 from .. import __version__
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
+from ..threads import check_threads, default_threads, use_threads
 from .outputs import OutputError, check_output_path, stdout_guard
 
 DESCRIPTIONS = {
@@ -104,6 +109,9 @@ def build_parser():
     def add(name, help):
         command = sub.add_parser(name, help=help, description=DESCRIPTIONS[name])
         command.set_defaults(subparser=command)  # reports bad values with this command's usage
+        command.add_argument("--threads", type=int, metavar="N",
+                             help="threads for NumPy's BLAS and Numba (and torch in bench --peers), 1 to the cores "
+                                  "(default: $REFSNN_THREADS, else 1: see the README)")
         return command
 
     demo = add("demo", "train, convert and compare SNNs on the embedded digits")
@@ -119,8 +127,6 @@ def build_parser():
     bench.add_argument("--quick", action="store_true", help="a small version (under 30 s)")
     bench.add_argument("--json", metavar="PATH",
                        help="also write the results as JSON to PATH (its folder must exist; - for standard output)")
-    bench.add_argument("--threads", type=int, default=1, metavar="N",
-                       help="threads for Numba and BLAS (and torch with --peers), 1 to the cores (default: 1)")
     bench.add_argument("--peers", action="store_true",
                        help="also time torch, SpikingJelly and snnTorch (the 'peers' extra; skipped if absent)")
 
@@ -201,7 +207,9 @@ def _check_args(args):
     """Check the parsed arguments before any work starts; raise ValueError naming the flag.
 
     The program modules check again, under their parameter names, when called directly.
+    ``args.threads`` becomes the number of threads to run on (--threads, else REFSNN_THREADS, else 1).
     """
+    args.threads = default_threads() if args.threads is None else check_threads(args.threads, "--threads")
     if args.command == "tour" and not (math.isfinite(args.theta) and args.theta > 0):
         raise ValueError(f"--theta must be a finite number > 0, got {args.theta}")
     if args.command in ("demo", "verify") and args.seed is not None and args.seed < 0:
@@ -212,11 +220,6 @@ def _check_args(args):
         check_output_path(args.json, "--json")
     if args.command == "verify":
         _check_against(args)
-    if args.command == "bench":
-        import numba
-
-        if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
-            raise ValueError(f"--threads must be an integer in 1..{numba.config.NUMBA_NUM_THREADS}, got {args.threads}")
     if args.command == "experiment":
         if args.seeds is not None and any(seed < 0 for seed in args.seeds):
             raise ValueError(f"--seeds must be integers >= 0, got {' '.join(map(str, args.seeds))}")
@@ -307,6 +310,7 @@ def _run(args):
         _check_args(args)
     except (TypeError, ValueError) as exc:
         args.subparser.error(str(exc))  # prints usage and one error line, exits with status 2
+    use_threads(args.threads)
     if args.command == "tour":
         from .tour import run
 

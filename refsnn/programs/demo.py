@@ -22,6 +22,7 @@ from ..networks.conversion import activation_outputs, calibrate, record_threshol
 from ..networks.data import load_digits
 from ..networks.models import build_cnn
 from ..networks.training import fit, predict
+from ..threads import thread_setting
 from .cache import array_digest, cache_path, check_cache, trained
 from .experiments import run_depth
 from .outputs import json_output
@@ -81,7 +82,7 @@ def _train_cnn(kind, activation, data, seed, log):
     log(f"training the {kind.upper()} CNN ({CONFIG['epochs']} epochs) ...")
     fit(net, data[0], data[1], epochs=CONFIG["epochs"], batch_size=CONFIG["batch_size"],
         lr=CONFIG["lr"], rng=np.random.default_rng(seed + 10), progress=progress)
-    log(f"  done in {time.perf_counter() - start:.1f} s")
+    log(f"  done in {time.perf_counter() - start:.1f} s with {thread_setting()}")
     return net
 
 
@@ -174,7 +175,7 @@ def _per_step_accuracy(net, X, y, log):
 
 def _timing_rows(net, X, log):
     """:func:`_timing` at every T of ``TIMING_STEPS``, one row each."""
-    log("timing: predict() on the test set, median of 3 runs after a warm-up")
+    log(f"timing: predict() on the test set, median of 3 runs after a warm-up, with {thread_setting()}")
     rows = []
     for T in TIMING_STEPS:
         t = _timing(net, X, T)
@@ -215,7 +216,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
     return {"dataset": "digits", "seed": seed, "n_test": int(len(X_test)), "phi_update": phi_update,
             "rows": rows, "timing": timing,
             "per_step_accuracy": per_step_accuracy, "stronger": stronger,
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "thread_setting": thread_setting()}
 
 
 def format_table(result):
@@ -293,6 +294,6 @@ def run(seed=0, retrain=False, json_path=None, phi_update="ema_residual"):
         print("\n".join(format_table(result)))
         print()
         print("\n".join(findings(result)))
-        print(f"\ntotal {result['seconds']:.1f} s")
+        print(f"\ntotal {result['seconds']:.1f} s with {thread_setting()}")
         write_json(result)
     return result

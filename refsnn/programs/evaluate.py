@@ -35,6 +35,7 @@ from ..networks.data import load_cifar10, load_cifar100, load_digits, load_mnist
 from ..networks.fast_snn import COLLAPSED_MAX_T
 from ..networks.training import predict
 from ..networks.zoo import ANALOG_PREFIX, ARCHITECTURES, load_authors
+from ..threads import thread_setting
 from .outputs import check_output_path, save_json
 from .results import ann_row, snn_row
 
@@ -133,7 +134,7 @@ def evaluate(checkpoint, arch, levels, data, data_dir=None, T=None, if_T=(), cal
         snns = _qcfs_snns(net, X_calibration, steps, if_steps, batch_size)
     rows = [{"arch": arch, "data": data, "images": len(X_test), **row}
             for row in _rows_of(net, snns, X_test, y_test, batch_size, progress, prefix)]
-    return {"rows": rows, "seconds": time.perf_counter() - start}
+    return {"rows": rows, "seconds": time.perf_counter() - start, "thread_setting": thread_setting()}
 
 
 def _qcfs_snns(net, X_calibration, steps, if_steps, batch_size):
@@ -192,8 +193,8 @@ def run(checkpoint, arch, levels, data, data_dir=None, T=None, if_T=(), calibrat
         check_output_path(json_path, "--json")
     result = evaluate(checkpoint, arch, levels, data, data_dir, T, if_T, calibrate_images, limit, batch_size)
     print("\n".join(format_rows(result["rows"])))
-    print(f"\ntotal {result['seconds']:.1f} s")
+    print(f"\ntotal {result['seconds']:.1f} s with {thread_setting()}")
     if json_path is not None:
-        save_json({"rows": result["rows"]}, json_path)
+        save_json({"rows": result["rows"], "thread_setting": result["thread_setting"]}, json_path)
         print(f"wrote {json_path}")
     return result

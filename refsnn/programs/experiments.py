@@ -35,6 +35,7 @@ from ..networks.conversion import activation_outputs, calibrate, record_threshol
 from ..networks.data import load_cifar10, load_digits, load_mnist
 from ..networks.models import count_activations, deep_mlp, resnet_mini
 from ..networks.training import fit, predict
+from ..threads import thread_setting
 from .cache import array_digest, cache_path, check_cache, trained
 from .outputs import check_output_path, json_output, save_figure
 from .results import ann_row, snn_row
@@ -110,7 +111,7 @@ def _trained(name, build, settings, data, config, seed, retrain, log, cache):
         fit(net, X_train, y_train, **training, rng=np.random.default_rng(1000 + seed))
         set_training(net, False)
         log(f"  trained {name} (seed {seed}, {count_activations(net)} spiking layers) in "
-            f"{time.perf_counter() - start:.1f} s")
+            f"{time.perf_counter() - start:.1f} s with {thread_setting()}")
         return net
 
     return trained(cache_path(f"experiment-{name}", seed, key), train, retrain, log,
@@ -270,7 +271,7 @@ def run_experiment(name, data="digits", data_dir=None, seeds=None, config=None, 
         else:
             rows += run_resnet(data, split, [seed], config, retrain, phi_update, log, cache)
     return {"experiment": name, "data": data, "seeds": seeds, "rows": rows, "summary": summarize(rows),
-            "seconds": time.perf_counter() - start}
+            "seconds": time.perf_counter() - start, "thread_setting": thread_setting()}
 
 
 def draw_figures(result, out_dir):
@@ -321,7 +322,7 @@ def run(name, data="digits", data_dir=None, seeds=None, json_path=None, out_dir=
         print()
         print(f"{name} on {data}: mean [min, max] over seeds {', '.join(map(str, result['seeds']))} (percent)")
         print("\n".join(format_summary(result["summary"])))
-        print(f"\ntotal {result['seconds']:.1f} s")
+        print(f"\ntotal {result['seconds']:.1f} s with {thread_setting()}")
         write_json(result)
         if out_dir is not None:
             from pathlib import Path

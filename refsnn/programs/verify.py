@@ -22,6 +22,7 @@ from .. import claims as claims_module
 from ..against import ConventionError, Implementation
 from ..claims import DEFAULT_EXAMPLES, SEARCH_EXAMPLES
 from .._checks import as_int
+from ..threads import thread_setting
 from .outputs import json_output
 
 #: How each result is printed: expected results in lower case, the others in capitals.
@@ -76,10 +77,13 @@ def verify(examples=DEFAULT_EXAMPLES, seed=None, claims=None, echo=print):
     held = sum(row["result"] == "holds" for row in rows)
     found = sum(row["result"] == "found" for row in rows)
     if wrong:
-        echo(f"FAILED: {len(wrong)} of {len(rows)} claims not as expected ({', '.join(wrong)}), {seconds:.1f} s")
+        echo(f"FAILED: {len(wrong)} of {len(rows)} claims not as expected ({', '.join(wrong)}), {seconds:.1f} s "
+             f"with {thread_setting()}")
     else:
-        echo(f"all {len(rows)} claims as expected: {held} hold, {found} counterexamples found, {seconds:.1f} s")
-    return {"claims": rows, "passed": not wrong, "seed": seed, "examples": examples, "seconds": round(seconds, 3)}
+        echo(f"all {len(rows)} claims as expected: {held} hold, {found} counterexamples found, {seconds:.1f} s "
+             f"with {thread_setting()}")
+    return {"claims": rows, "passed": not wrong, "seed": seed, "examples": examples, "seconds": round(seconds, 3),
+            "thread_setting": thread_setting()}
 
 
 def _check(examples, seed):
@@ -197,6 +201,7 @@ def run_against(fire, name, neuron="parallel", order="paper", examples=DEFAULT_E
                 report = claims_module.verify(implementation, examples=examples, seed=seed,
                                               echo=lambda claim, outcome: echo(against_line(claim, outcome)))
             echo(_against_summary(report))
+            report["thread_setting"] = thread_setting()
         write_json(report)
     return 0 if report["passed"] else 1
 
@@ -208,4 +213,4 @@ def _against_summary(report):
     figures = "; ".join(_agreement(tuple(row["agreement"].values())) for row in rows if row["agreement"])
     head = (f"FAILED: {len(wrong)} of {len(rows)} claims fail ({', '.join(wrong)})" if wrong
             else f"all {len(rows)} claims hold")
-    return f"{head}; {figures}; {report['seconds']:.1f} s"
+    return f"{head}; {figures}; {report['seconds']:.1f} s with {thread_setting()}"

@@ -25,6 +25,8 @@ import numpy as np
 
 import refsnn
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 rng = np.random.default_rng(0)
 theta = 1.0
 

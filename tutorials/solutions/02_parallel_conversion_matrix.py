@@ -22,6 +22,8 @@ import numpy as np
 
 import refsnn
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 np.set_printoptions(precision=3, suppress=True)
 rng = np.random.default_rng(0)
 T, theta = 6, 1.0

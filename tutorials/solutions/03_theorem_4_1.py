@@ -25,6 +25,8 @@ from scipy import optimize, stats
 
 import refsnn
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 theta = 1.0
 
 # %% [markdown]

@@ -32,6 +32,8 @@ from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 from refsnn.programs.demo import trained_networks
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 data = load_digits()
 X_train, y_train, X_test, y_test = data
 _, relu_net = trained_networks(data)

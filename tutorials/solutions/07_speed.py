@@ -24,15 +24,19 @@
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
+import refsnn
 from refsnn.networks.conversion import to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.networks.spiking import ParallelNeurons
 from refsnn.neurons import parallel_kernels
 from refsnn.neurons.parallel import closed_form_count, first_spike_step_from_total, parallel_neuron
 from refsnn.programs.demo import trained_networks
+
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
 
 rng = np.random.default_rng(0)
 data = load_digits()
@@ -77,7 +81,7 @@ for T in (4, 16, 64, 256, 1024):
         lambda: parallel_neuron(currents, theta, method="hadamard"),
         lambda: first_spike_step_from_total(total, theta, T),
         lambda: closed_form_count(total, theta, T)))))
-print(f"{'T':>5} {'hadamard':>9} {'binary on Σ':>12} {'closed form':>12}   (ns per neuron)")
+print(f"{'T':>5} {'hadamard':>9} {'binary on Σ':>12} {'closed form':>12}   (ns per neuron, {refsnn.thread_setting()})")
 for T, h, b, c in rows:
     print(f"{T:5d} {h:9.2f} {b:12.2f} {c:12.2f}")
 
@@ -115,6 +119,7 @@ print(f"{len(kernels)} Numba kernels in refsnn.neurons.parallel_kernels, none pa
 
 SCRIPT = """
 import time, numpy as np
+import refsnn
 from refsnn.networks.conversion import to_parallel_snn
 from refsnn.networks.data import load_digits
 from refsnn.programs.demo import trained_networks
@@ -124,15 +129,18 @@ X = data[2][:8]
 run = lambda: [snn.predict(X[i:i + 1], mode="faithful") for i in range(len(X))]
 run()
 start = time.perf_counter(); preds = run(); seconds = time.perf_counter() - start
-print(seconds / len(X), *np.concatenate(preds))
+print(refsnn.thread_setting(), "|", seconds / len(X), *np.concatenate(preds))
 """
 results = {}
 for threads in ("1", "2"):
-    env = {**__import__("os").environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads}
+    env = {**__import__("os").environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
+           "PYTHONPATH": str(Path(refsnn.__file__).parents[1])}  # the child imports this refsnn, not another copy
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
-    seconds, *preds = out.stdout.split()
+    setting, numbers = out.stdout.split(" | ")
+    seconds, *preds = numbers.split()
     results[threads] = (float(seconds), preds)
-    print(f"OPENBLAS_NUM_THREADS={threads}: faithful mode, T = 64, batch 1: {1e3 * float(seconds):.2f} ms per image")
+    print(f"OPENBLAS_NUM_THREADS={threads}, {setting}: faithful mode, T = 64, batch 1: "
+          f"{1e3 * float(seconds):.2f} ms per image")
 assert results["1"][1] == results["2"][1]  # the same predictions, whatever the threads
 
 # %% [markdown]

@@ -31,6 +31,8 @@ from refsnn.networks.models import deep_mlp
 from refsnn.networks.training import fit, predict
 from refsnn.programs.figures import repository_root
 
+refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+
 REPO = repository_root(globals().get("__file__"))  # the repository, from any working directory
 theta, T = 1.0, 4
 

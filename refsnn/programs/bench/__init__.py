@@ -17,7 +17,8 @@ Four parts, each in its own module:
     with the same weights and threads, when they are installed.
 
 Everything runs with ``threads`` threads (Numba and BLAS, via
-:func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default; :mod:`~refsnn.programs.bench.machine`
+:func:`~refsnn.threads.limit_threads`), 1 by default (:mod:`refsnn.threads`), and the
+report and the JSON say the setting in force (``thread_setting``); :mod:`~refsnn.programs.bench.machine`
 also describes the machine (CPU, cores, load average, library versions).
 
 Timings are medians over interleaved rounds, and every ratio is taken within a round
@@ -28,7 +29,7 @@ JSON (``run(json_path=...)``)::
     {"copy_gbps": float,
      "neuron": [{"kernel", "T", "N", "seconds", "gbps", "ns_per_neuron", "ratio_to_copy"}],
      "network": [{"mode", "T", "batch", "seconds", "speedup", "vs_ann"[, "agreement"]}],
-     "threads": int, "peers": {"versions", "threads", "rows": [{"peer", "what", "T", "batch",
+     "threads": int, "thread_setting": str, "peers": {"versions", "threads", "rows": [{"peer", "what", "T", "batch",
      "refsnn_seconds", "peer_seconds", "ratio", "agreement"}]} (with --peers),
      "machine": {...}, "compile_seconds": {entry: {"empty_cache", "warm_cache", "second_call"}},
      "import": {"seconds", "runs", "compiled_at_import"}, "copy": [...], "bytes_convention": str,
@@ -37,6 +38,7 @@ JSON (``run(json_path=...)``)::
 
 import time
 
+from ...threads import thread_setting
 from ..outputs import json_output
 from .kernels import bench_neurons, format_neurons
 from .machine import limit_threads, machine_info
@@ -71,7 +73,8 @@ def collect(quick=False, train=None, startup=True, log=print, threads=1, peers=F
         result["compile_seconds"] = bench_compile()
     net, description, X = demo_network(train=not quick if train is None else train, log=log)
     with limit_threads(threads):
-        log(f"neuron kernels against np.copyto ({threads} thread{'s' if threads > 1 else ''})")
+        result["thread_setting"] = thread_setting()
+        log(f"neuron kernels against np.copyto ({result['thread_setting']})")
         result.update(bench_neurons(quick=quick, log=log))
         log("the demo CNN in its three modes and as an ANN")
         result["network_model"] = description
@@ -85,9 +88,9 @@ def collect(quick=False, train=None, startup=True, log=print, threads=1, peers=F
 def format_report(result):
     """The result as readable text lines."""
     m = result["machine"]
+    setting = result.get("thread_setting") or f"{result.get('threads', 1)} thread(s) for Numba and BLAS"
     lines = [(f"machine: {m['cpu']}, {m['usable_cores']} usable cores, load {m['load_average']}, "
-              f"numpy {m['numpy']}, numba {m['numba']}; measured with {result.get('threads', 1)} thread(s) "
-              "for Numba and BLAS"), ""]
+              f"numpy {m['numpy']}, numba {m['numba']}; measured with {setting}"), ""]
     if "import" in result:
         lines += format_startup(result["import"], result["compile_seconds"]) + [""]
     lines += format_neurons(result) + [""]

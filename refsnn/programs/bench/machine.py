@@ -1,14 +1,19 @@
-"""What the numbers were measured on: cores, CPU, library versions, BLAS, threads."""
+"""What the numbers were measured on: cores, CPU, library versions, BLAS, threads.
 
-import contextlib
+The threads themselves are set by :mod:`refsnn.threads` (:func:`~refsnn.threads.limit_threads`
+is imported here for the benchmarks).
+"""
+
 import os
 import platform
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_info
 
-from ..._checks import as_int
+from ...threads import limit_threads
+
+__all__ = ["machine_info", "limit_threads"]
 
 
 def _cpu_model():
@@ -55,29 +60,3 @@ def machine_info():
         "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                             "NUMBA_NUM_THREADS", "NUMBA_CACHE_DIR") if k in os.environ},
     }
-
-
-@contextlib.contextmanager
-def limit_threads(threads):
-    """Run the body with ``threads`` threads in Numba's parallel kernels and in BLAS.
-
-    BLAS threads are limited with threadpoolctl (NumPy's BLAS keeps its own thread pool;
-    ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` set before Python starts do the same for
-    a whole process). ``threads=None`` changes nothing.
-
-    Parameters
-    ----------
-    threads : int or None
-        1 .. ``numba.config.NUMBA_NUM_THREADS``.
-    """
-    if threads is None:
-        yield
-        return
-    threads = as_int("threads", threads, maximum=numba.config.NUMBA_NUM_THREADS)
-    previous = numba.get_num_threads()
-    numba.set_num_threads(threads)
-    try:
-        with threadpool_limits(limits=threads, user_api="blas"):
-            yield
-    finally:
-        numba.set_num_threads(previous)
