@@ -1,6 +1,6 @@
 """``refsnn bench``: where the parallel neuron's speed comes from, measured on this CPU.
 
-Four parts, each in its own module:
+Four parts, each in its own module, and the full-size networks (``--full-size``):
 
 :mod:`~refsnn.programs.bench.kernels`
     Neuron kernels against ``np.copyto``'s bandwidth (a neuron layer is memory-bound),
@@ -14,7 +14,8 @@ Four parts, each in its own module:
     ``import refsnn`` time and Numba's first-call compile time, cold and cached.
 :mod:`~refsnn.programs.bench.peers` (``--peers``)
     The same neurons, network and training step in PyTorch, SpikingJelly and snnTorch,
-    with the same weights and threads, when they are installed.
+    with the same weights and threads, when they are installed; the network's torch
+    version is :mod:`~refsnn.programs.bench.twin`.
 
 Everything runs with ``threads`` threads (Numba and BLAS, via
 :func:`~refsnn.programs.bench.machine.limit_threads`), 1 by default; :mod:`~refsnn.programs.bench.machine`
