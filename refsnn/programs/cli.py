@@ -117,6 +117,9 @@ def build_parser():
                        help="threads for Numba and BLAS (and torch with --peers), 1 to the cores (default: 1)")
     bench.add_argument("--peers", action="store_true",
                        help="also time torch, SpikingJelly and snnTorch (the 'peers' extra; skipped if absent)")
+    bench.add_argument("--full-size", action="store_true",
+                       help="instead: ResNet-20 and VGG-16 at 3x32x32, refsnn beside torch if installed "
+                            "(a few minutes; with --quick smaller batches)")
 
     figures = add("figures", "regenerate every figure as PNG")
     figures.add_argument("--out", default="figures", metavar="DIR",
@@ -204,6 +207,8 @@ def _check_args(args):
 
         if not 1 <= args.threads <= numba.config.NUMBA_NUM_THREADS:
             raise ValueError(f"--threads must be an integer in 1..{numba.config.NUMBA_NUM_THREADS}, got {args.threads}")
+        if args.full_size and args.peers:
+            raise ValueError("--full-size times torch itself when it is installed: leave out --peers")
     if args.command == "experiment":
         if args.seeds is not None and any(seed < 0 for seed in args.seeds):
             raise ValueError(f"--seeds must be integers >= 0, got {' '.join(map(str, args.seeds))}")
@@ -303,9 +308,14 @@ def _run(args):
 
         run(seed=args.seed, retrain=args.retrain, json_path=args.json, phi_update=args.phi_update)
     elif args.command == "bench":
-        from .bench import run
+        if args.full_size:
+            from .bench.full_size import run_full_size
 
-        run(quick=args.quick, json_path=args.json, threads=args.threads, peers=args.peers)
+            run_full_size(quick=args.quick, json_path=args.json, threads=args.threads)
+        else:
+            from .bench import run
+
+            run(quick=args.quick, json_path=args.json, threads=args.threads, peers=args.peers)
     elif args.command == "figures":
         from .figures import run
 
