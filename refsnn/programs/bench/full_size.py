@@ -183,10 +183,10 @@ def _bench_batch(torch, name, net, snn, X, B, cfg, log):
             ann_times = times["refsnn"] if what == "ann_forward" else ann_times
             rows.append(_row(name, what, B, times, work, agreement, median_ratio(times["refsnn"], ann_times)))
     contenders = {"refsnn": refsnn_step}
-    agreement = None
+    agreement, first = None, refsnn_step()  # also the warm-up round
     if torch is not None:  # the first forward pass of each, from the same weights
         contenders["torch"] = torch_step
-        agreement = _agreement(refsnn_step().argmax(1), torch_step().detach().numpy().argmax(1))
+        agreement = _agreement(first.argmax(1), torch_step().detach().numpy().argmax(1))
     times = interleaved(contenders, rounds, warmup=0)
     rows.append(_row(name, "train_step", B, times, None, agreement))
     log("  " + ", ".join(f"{r['what']} {r['refsnn_seconds'] * 1e3:.1f} ms"
