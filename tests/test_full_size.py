@@ -41,6 +41,7 @@ def test_every_row_of_both_networks_is_there(result):
     assert forward == {(n, w, b) for n in TINY_NETWORKS for w in full_size.WHATS[:4] for b in TINY["batches"]}
     (if_row,) = [r for r in rows if r["what"] == "sequential_if"]
     assert if_row["network"] == "ResNet-20" and if_row["T"] == 4 and if_row["batch"] == 3 and if_row["vs_ann"] > 0
+    assert all(r["agrees_with_collapsed"] == 1.0 for r in rows if r["what"] == "faithful_parallel")
     for r in rows:
         lo, hi = r["refsnn_spread"]
         assert 0 < lo <= r["refsnn_seconds"] <= hi
