@@ -290,8 +290,9 @@ def format_full_size(result):
     misses += [f"{r['network']} faithful against collapsed batch {r['batch']} ({r['agrees_with_collapsed']:.1%})"
                for r in result["rows"] if r.get("agrees_with_collapsed", 1) < 1]
     if misses:
-        lines.append("not identical: " + ", ".join(misses) + ". Both sums are right but round differently (torch orders a "
-                     "convolution's products otherwise; collapsed mode sums the steps before a layer's products, "
+        lines.append("not identical: " + ", ".join(misses) + ". Both sums are right but round differently "
+                     "(torch orders a convolution's products otherwise; collapsed mode sums the steps before a "
+                     "layer's products, "
                      "faithful after): a value that rounds across a floor or threshold changes the next layer's "
                      "input by a whole step, and a deep network carries it to the logits")
     if result["note"]:
