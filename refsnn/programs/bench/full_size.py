@@ -110,8 +110,8 @@ def _spread(times):
 
 
 def _train_step(net, xb, y):
-    """A refsnn training step on a copy of ``net`` (BatchNorm in training mode) and its
-    first forward pass's logits."""
+    """The copy of ``net`` that a refsnn training step trains (BatchNorm in training mode),
+    and ``step()``: one step, returning the logits of its forward pass."""
     ours = set_training(copy.deepcopy(net), True)
     optimizer = Adam(ours.params(), ours.grads(), lr=1e-4)
 
@@ -125,6 +125,7 @@ def _train_step(net, xb, y):
 
 
 def _torch_train_step(torch, ours, xt, yt):
+    """``step()`` of the torch twin of ``ours``, from its current weights: one Adam step."""
     forward, params = peers.torch_ann(torch, ours)
     optimizer = torch.optim.Adam(params, lr=1e-4)
 
