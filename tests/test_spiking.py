@@ -597,6 +597,7 @@ def test_sequential_if_through_blocks_equals_if_neuron_layer_by_layer(monkeypatc
         return step(self, current)
 
     monkeypatch.setattr(IFNeurons, "step", recording_step)
+    monkeypatch.setattr(fast_snn, "if_forward_step", lambda *args: None)  # the readable path, through step
     _, records = snn.run(X, record=True)
     assert len(records) == len(snn.neuron_layers) == 13
     for layer, rec in zip(snn.neuron_layers, records):
@@ -727,3 +728,59 @@ def test_the_spiking_network_module_reads_in_one_sitting():
     from refsnn.networks import spiking
 
     assert len(inspect.getsource(spiking).splitlines()) < 400
+
+
+def _sequential_run(snn, X, record, lean, monkeypatch):
+    """Per-step logits, records and final membranes of sequential mode, with the fused
+    IF step (lean) or the readable path (layer.step, then θ_post·s and counts += s)."""
+    with monkeypatch.context() as m:
+        if not lean:
+            m.setattr(fast_snn, "if_forward_step", lambda *args: None)
+        result = snn.run(X, record=record)
+    out, records = result if record else (result, [])
+    return out, records, [layer.v.copy() for layer in snn.neuron_layers]
+
+
+@pytest.mark.parametrize("net_of", ["resnet", "cnn"])
+def test_fused_if_step_equals_the_readable_path(net_of, monkeypatch):
+    """Sequential mode with the fused IF step (fast_snn.if_forward_step) gives the
+    readable path's logits, spike trains, counts and membranes bit for bit: on a
+    dyadic ResNet and CNN (exact ties at θ), with per-channel θ and θ_post ≠ θ."""
+    from nets import dyadic_resnet
+
+    net, X = dyadic_resnet(3, 4) if net_of == "resnet" else dyadic_cnn(2, 4)
+    snn = to_if_snn(net, 8)
+    rng = np.random.default_rng(0)
+    counted = snn.run(X, record=True)[1]  # the channels C of every layer
+    for layer, rec in zip(snn.neuron_layers[::2], counted[::2]):  # one θ per channel, θ_post = 1.5 θ
+        C = rec["counts"].shape[1]
+        layer.theta = rng.choice([0.5, 1.0, 2.0], C)
+        layer.theta_post = 1.5 * layer.theta
+    for record in (False, True):
+        lean = _sequential_run(snn, X, record, True, monkeypatch)
+        plain = _sequential_run(snn, X, record, False, monkeypatch)
+        np.testing.assert_array_equal(lean[0], plain[0])
+        assert lean[0].dtype == plain[0].dtype
+        for a, b in zip(lean[1], plain[1]):
+            assert a.keys() == b.keys() and a["counts"].dtype == np.int64  # the documented dtype
+            for key in a:
+                np.testing.assert_array_equal(a[key], b[key])
+                assert a[key].dtype == b[key].dtype
+        for a, b in zip(lean[2], plain[2]):
+            np.testing.assert_array_equal(a, b)
+    assert any(layer.theta.size > 1 for layer in snn.neuron_layers)
+    np.testing.assert_array_equal(snn.predict_and_rates(X)[0], snn.predict(X))
+
+
+def test_fused_if_step_is_used_and_refuses_a_nan_current(monkeypatch):
+    """predict runs the fused step (and never layer.step) on an ordinary network; a NaN
+    input current is still the readable path's NonFiniteError."""
+    net, X = dyadic_cnn(1, 4)
+    snn = to_if_snn(net, 4)
+    monkeypatch.setattr(IFNeurons, "step", lambda self, current: pytest.fail("the readable step ran"))
+    snn.predict(X)
+    layer = snn.neuron_layers[0]
+    layer.reset()
+    monkeypatch.undo()
+    with pytest.raises(NonFiniteError, match="NaN|finite"):
+        fast_snn.if_forward_step(layer, np.full((2, 2, 4, 4), np.nan, np.float32))

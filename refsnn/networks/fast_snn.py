@@ -7,6 +7,10 @@ that call itself for anything unusual, so that the documented errors stay the sa
     One step of an IF layer: the kernel of :func:`refsnn.neurons.integrate_fire.if_neuron`,
     called without the function's checks and with the per-neuron thresholds kept from
     step to step (at batch 1 the checks cost more than the kernel's work).
+:func:`if_forward_step`
+    One step of an IF layer in sequential mode, fused into one compiled pass
+    (:func:`_if_step_kernel`): the step of :func:`if_step`, the output θ_post·s_t and the
+    spike counts added in place, with the thresholds read per channel.
 :func:`fire_from_total`
     A parallel layer in collapsed mode: counts and summed outputs in one compiled pass
     (:func:`refsnn.neurons.parallel_kernels.collapsed_kernel`) instead of
@@ -19,13 +23,14 @@ lives on the layer or network, under a private attribute that only this module u
 """
 
 import numpy as np
+from numba import njit
 
 from .._checks import check_finite_after
 from ..neurons import parallel_kernels
 from ..neurons.integrate_fire import if_kernel, if_neuron
 from .containers import iter_layers
 
-__all__ = ["if_step", "fire_from_total", "kept_sample_sizes", "COLLAPSED_MAX_T"]
+__all__ = ["if_step", "if_forward_step", "fire_from_total", "kept_sample_sizes", "COLLAPSED_MAX_T"]
 
 #: Collapsed mode and :func:`fire_from_total` are exact only for T below this (2²², the
 #: ``HADAMARD_MAX_T`` of the neuron kernels; float32 stops holding T at 2²⁴).
@@ -62,6 +67,63 @@ def _neuron_thresholds(layer, theta, current):
     if kept is None or kept[0] != key:
         kept = layer._kept_thresholds = (key, np.ascontiguousarray(np.broadcast_to(theta, current.shape)).reshape(-1))
     return kept[1]
+
+
+def if_forward_step(layer, x, counts=None):
+    """One step of the IF ``layer`` (ψ_DA = 0) on the current ``x`` (B, C, ...): the spikes
+    s_t and the output θ_post·s_t in ``x``'s dtype, with ``layer.v`` advanced and s_t
+    added into ``counts`` (int64, shape ``x.shape``) in place if given; equal, bit for
+    bit, to ``layer.step(x)``, ``np.multiply(s_t, θ_post)`` and ``counts += s_t``.
+
+    Returns None for anything unusual (ψ_DA ≠ 0, a dtype other than float32 or float64,
+    an empty or 1-D input, a membrane of another shape, parameters that are neither
+    scalars nor one per channel of axis 1): the caller then takes the readable path.
+    """
+    if (x.dtype not in (np.float32, np.float64) or x.ndim < 2 or x.size == 0 or layer.psi_da.any()
+            or (layer.v is not None and layer.v.shape != x.shape)
+            or max(layer.theta.size, layer.psi_da.size, layer.theta_post.size) not in (1, x.shape[1])):
+        return None
+    flat = np.ascontiguousarray(x).reshape(x.shape[0], x.shape[1], -1)
+    theta, theta_post = layer.theta.astype(x.dtype), layer.theta_post.astype(x.dtype)
+    half = theta / x.dtype.type(2)  # v0 = θ/2, as if_step starts
+    first = layer.v is None
+    v = half[:1].reshape(1, 1, 1) if first else np.ascontiguousarray(layer.v).reshape(flat.shape)
+    spikes, membrane, out = np.empty(flat.shape, np.bool_), np.empty_like(flat), np.empty_like(flat)
+    tally = counts.reshape(flat.shape) if counts is not None else np.empty((0, 0, 0), np.int64)
+    if _if_step_kernel(flat, theta, half, theta_post, v, first, spikes, membrane, out, tally) and not np.isfinite(
+            flat).all():
+        layer.step(x)  # raises the readable path's error for a NaN or infinite current; an overflow stands
+    layer.v = membrane.reshape(x.shape)
+    return spikes.reshape(x.shape), out.reshape(x.shape)
+
+
+@njit(cache=True, error_model="numpy")
+def _if_step_kernel(current, theta, half, theta_post, v, first, spikes, membrane, out, counts):  # pragma: no cover
+    """Compiled step of :func:`if_forward_step` on (B, C, S) arrays: m = v + I (v = θ/2 on
+    the ``first`` step), s = [m >= θ], v ← m − θ·s, out = θ_post·s, counts += s (if
+    ``counts`` is not empty); θ, θ/2 and θ_post hold one value or one per channel. The
+    operations of :func:`refsnn.neurons.integrate_fire.if_kernel` in the same float type.
+    Returns True if a new membrane potential is NaN or infinite."""
+    B, C, S = current.shape
+    count = counts.size > 0
+    bad = False
+    for b in range(B):
+        for c in range(C):
+            h = theta[c if theta.size > 1 else 0]
+            h0 = half[c if half.size > 1 else 0]
+            tp = theta_post[c if theta_post.size > 1 else 0]
+            zero = tp * (tp - tp)  # 0·θ_post, with its sign, in its dtype
+            for j in range(S):
+                m = (h0 if first else v[b, c, j]) + current[b, c, j]  # m_t = v_{t-1} + I_t
+                s = m >= h  # s_t = H(m_t - θ)
+                m = m - h if s else m  # v_t = m_t - θ s_t
+                membrane[b, c, j] = m
+                spikes[b, c, j] = s
+                out[b, c, j] = tp if s else zero  # θ_post·s_t
+                if count:
+                    counts[b, c, j] += s
+                bad |= (m - m) != 0  # x − x is NaN exactly when x is NaN or infinite
+    return bad
 
 
 def fire_from_total(layer, total, counts_wanted=True):

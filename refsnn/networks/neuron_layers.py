@@ -188,7 +188,8 @@ class IFNeurons(_NeuronLayer):
         """Advance one step. ``current`` (B, ...) → boolean spikes (B, ...)."""
         current = np.asarray(current)
         theta = channel_view(self, "theta", self.theta, current)
-        shifted = current + channel_view(self, "psi_da", self.psi_da, current)  # I_t + ψ_DA
+        shifted = current + channel_view(self, "psi_da", self.psi_da, current) if self.psi_da.any() else current
+        # I_t + ψ_DA; with ψ_DA = 0 the current itself (x + 0 = x, but for the sign of a zero)
         try:
             # if_neuron(shifted[None], theta, v0=self.v, return_membrane=True), its one step
             spikes, self.v = fast_snn.if_step(self, shifted, theta)

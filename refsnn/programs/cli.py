@@ -129,6 +129,9 @@ def build_parser():
                        help="also write the results as JSON to PATH (its folder must exist; - for standard output)")
     bench.add_argument("--peers", action="store_true",
                        help="also time torch, SpikingJelly and snnTorch (the 'peers' extra; skipped if absent)")
+    bench.add_argument("--full-size", action="store_true",
+                       help="instead: ResNet-20 and VGG-16 at 3x32x32, refsnn beside torch if installed "
+                            "(a few minutes; with --quick smaller batches)")
 
     figures = add("figures", "regenerate every figure (PNG, SVG or PDF; page or slide style)")
     figures.add_argument("--out", default="figures", metavar="DIR",
@@ -220,6 +223,8 @@ def _check_args(args):
         check_output_path(args.json, "--json")
     if args.command == "verify":
         _check_against(args)
+    if args.command == "bench" and args.full_size and args.peers:
+        raise ValueError("--full-size times torch itself when it is installed: leave out --peers")
     if args.command == "experiment":
         if args.seeds is not None and any(seed < 0 for seed in args.seeds):
             raise ValueError(f"--seeds must be integers >= 0, got {' '.join(map(str, args.seeds))}")
@@ -320,9 +325,14 @@ def _run(args):
 
         run(seed=args.seed, retrain=args.retrain, json_path=args.json, phi_update=args.phi_update)
     elif args.command == "bench":
-        from .bench import run
+        if args.full_size:
+            from .bench.full_size import run_full_size
 
-        run(quick=args.quick, json_path=args.json, threads=args.threads, peers=args.peers)
+            run_full_size(quick=args.quick, json_path=args.json, threads=args.threads)
+        else:
+            from .bench import run
+
+            run(quick=args.quick, json_path=args.json, threads=args.threads, peers=args.peers)
     elif args.command == "figures":
         from .figures import run
 

@@ -14,7 +14,12 @@ Four parts, each in its own module:
     ``import refsnn`` time and Numba's first-call compile time, cold and cached.
 :mod:`~refsnn.programs.bench.peers` (``--peers``)
     The same neurons, network and training step in PyTorch, SpikingJelly and snnTorch,
-    with the same weights and threads, when they are installed.
+    with the same weights and threads, when they are installed; the network's torch
+    version is :mod:`~refsnn.programs.bench.twin`.
+
+:mod:`~refsnn.programs.bench.full_size` (``--full-size``, instead of the four) times the
+authors' ResNet-20 and VGG-16 at 3×32×32 beside their torch twins, and sequential IF at
+T = 32 against 32 ANN passes.
 
 Everything runs with ``threads`` threads (Numba and BLAS, via
 :func:`~refsnn.threads.limit_threads`), 1 by default (:mod:`refsnn.threads`), and the

@@ -39,8 +39,6 @@ import logging
 import numpy as np
 
 from ...networks.conversion import to_if_snn, to_parallel_snn
-from ...networks.layers import AvgPool2d, Conv2d, Flatten, Linear
-from ...networks.spiking import IFNeurons, ParallelNeurons
 from ...networks.training import Adam, cross_entropy
 from ...networks.training import predict as ann_predict
 from ...neurons.integrate_fire import if_neuron
@@ -48,6 +46,7 @@ from ...neurons.parallel import parallel_neuron
 from .machine import limit_threads
 from .network import _batch
 from .timing import interleaved, median, median_ratio
+from .twin import TorchSNN, torch_ann, torch_rank1
 
 __all__ = ["INSTALL_HINT", "bench_peers", "format_peers", "peer_versions"]
 
@@ -121,22 +120,6 @@ def _snntorch_loop(torch, theta):
     return run
 
 
-def torch_rank1(torch, currents, theta, psi=None):
-    """The rank-1 parallel neuron in plain torch: s_x = [(Σ + ψ)/(T − x + 1) >= θ], paper order.
-
-    Σ is summed one step at a time, the order of refsnn's twin ``hadamard_reference``
-    (``currents.sum(0)`` adds in another order: at N = 2²⁰ a few neurons then sit on the
-    other side of a threshold), so the spikes equal ``parallel_neuron``'s bit for bit.
-    """
-    T = currents.shape[0]
-    psi = theta / 2 if psi is None else psi
-    total = torch.zeros_like(currents[0])
-    for step in currents:
-        total = total + step
-    denominators = torch.arange(T, 0, -1, dtype=currents.dtype).reshape((T,) + (1,) * (currents.dim() - 1))
-    return (total + psi) / denominators >= theta
-
-
 def _bench_neurons(torch, versions, cfg, log):
     T, N = cfg["neuron_T"], cfg["neurons"]
     currents = np.random.default_rng(0).random((T, N), dtype=np.float32)
@@ -160,147 +143,7 @@ def _bench_neurons(torch, versions, cfg, log):
     return rows
 
 
-# --------------------------------------------------------------------------- the network in torch
-
-
-def _torch_layer(torch, layer, weights=None):
-    """A torch callable ``f(x, scale=1.0)`` for a refsnn affine layer, with the same
-    weights (or ``weights``, a (weight, bias) pair of torch tensors) and the bias times
-    ``scale``; or None."""
-    F = torch.nn.functional
-    if isinstance(layer, (Conv2d, Linear)):
-        w, b = weights or (torch.from_numpy(layer.weight), torch.from_numpy(layer.bias))
-        scaled = lambda scale: b if scale == 1.0 else b * scale  # noqa: E731
-        if isinstance(layer, Conv2d):
-            return lambda x, scale=1.0: F.conv2d(x, w, scaled(scale), stride=layer.stride, padding=layer.padding)
-        return lambda x, scale=1.0: F.linear(x, w, scaled(scale))
-    if isinstance(layer, AvgPool2d):
-        return lambda x, scale=1.0: F.avg_pool2d(x, layer.kernel_size)
-    if isinstance(layer, Flatten):
-        return lambda x, scale=1.0: torch.flatten(x, 1)
-    return None
-
-
-def _scalar(layer, name):
-    value = np.asarray(getattr(layer, name), dtype=np.float64).reshape(-1)
-    if value.size != 1:
-        raise ValueError(f"the torch peers take one {name} per layer, {layer!r} has {value.size}")
-    return float(value[0])
-
-
-class TorchSNN:
-    """A converted refsnn SNN (:class:`~refsnn.networks.spiking.SpikingNetwork`) redone in
-    torch: its affine layers with the same weights, its neuron layers as the rank-1
-    parallel neuron (faithful), its closed-form count (collapsed) or SpikingJelly IF
-    nodes (sequential). Sequential networks of single-threshold layers only."""
-
-    def __init__(self, torch, snn):
-        self.torch, self.T, self.steps = torch, snn.T, []
-        for layer in snn.net.layers:
-            fn = _torch_layer(torch, layer)
-            if fn is not None:
-                self.steps.append(("affine", fn))
-            elif isinstance(layer, (ParallelNeurons, IFNeurons)):
-                if isinstance(layer, IFNeurons) and _scalar(layer, "psi_da") != 0:
-                    raise ValueError("the SpikingJelly peer has no input shift ψ_DA")
-                params = {name: _scalar(layer, name) for name in ("theta", "psi", "theta_post") if hasattr(layer, name)}
-                self.steps.append(("neuron", params))
-            else:
-                raise ValueError(f"no torch version of {layer!r}")
-
-    def collapsed(self, x):
-        T = self.T
-        total = x * T
-        for kind, step in self.steps:
-            if kind == "affine":
-                total = step(total, T)  # the bias T times: the time sum of W x_t + b
-            else:
-                count = self.torch.clamp(self.torch.floor((total + step["psi"]) / step["theta"]), 0, T)
-                total = count * step["theta_post"]
-        return total
-
-    def faithful(self, x):
-        T, B = self.T, x.shape[0]
-        h = x.repeat((T,) + (1,) * (x.dim() - 1))  # (T·B, ...), time-major
-        for kind, step in self.steps:
-            if kind == "affine":
-                h = step(h)
-            else:
-                currents = h.reshape((T, B) + tuple(h.shape[1:]))
-                spikes = torch_rank1(self.torch, currents, step["theta"], step["psi"])
-                h = (spikes.to(h.dtype) * step["theta_post"]).reshape(h.shape)
-        return h.reshape((T, B) + tuple(h.shape[1:])).sum(0)
-
-    def sequential(self, x):
-        """Multi-step SpikingJelly IF nodes between the torch layers (each layer on the
-        T·B steps at once, each node integrating its T steps in order). The nodes are
-        made on the first call and reset on every call, as a SpikingJelly user would."""
-        from spikingjelly.activation_based import functional, neuron
-
-        T, B = self.T, x.shape[0]
-        h = x.repeat((T,) + (1,) * (x.dim() - 1))
-        for kind, step in self.steps:
-            if kind == "affine":
-                h = step(h)
-            else:
-                if "node" not in step:
-                    step["node"] = neuron.IFNode(v_threshold=step["theta"], v_reset=None, step_mode="m")
-                node = step["node"]
-                functional.reset_net(node)
-                node.v = self.torch.full((B,) + tuple(h.shape[1:]), step["theta"] / 2)
-                spikes = node(h.reshape((T, B) + tuple(h.shape[1:])))
-                h = (spikes * step["theta_post"]).reshape(h.shape)
-        return h.reshape((T, B) + tuple(h.shape[1:])).sum(0)
-
-
-class _QCFS:
-    """QCFS in torch: for training, with the straight-through floor and a learnable
-    threshold, as the authors train it; for inference, the plain forward pass
-    clip(⌊(L·z + θ/2)/θ⌋, 0, L)·θ/L, the operations of refsnn's QCFS, on a plain tensor."""
-
-    def __init__(self, torch, layer, trainable=True):
-        self.torch, self.levels, self.trainable = torch, layer.levels, trainable
-        theta = torch.tensor(float(layer.theta[0]), dtype=torch.float32)
-        self.theta = torch.nn.Parameter(theta) if trainable else theta
-
-    def __call__(self, z):
-        L, theta = self.levels, self.theta
-        if not self.trainable:
-            return self.torch.clamp(self.torch.floor((z * L + theta / 2) / theta), 0, L) * (theta / L)
-        u = z * L / theta + 0.5
-        floored = u + (self.torch.floor(u) - u).detach()  # straight-through floor
-        return self.torch.clamp(floored, 0, L) * (theta / L)
-
-
-def torch_ann(torch, net, trainable=True):
-    """The QCFS ANN as a torch forward function and its trainable parameters.
-
-    With ``trainable=False`` (inference, as a torch user would run it) the weights are
-    plain tensors, so torch records no autograd graph, and the parameter list is empty.
-    """
-    from ...networks.activations import QCFS
-
-    steps, params = [], []
-    for layer in net.layers:
-        if isinstance(layer, QCFS):
-            q = _QCFS(torch, layer, trainable)
-            steps.append(q)
-            params += [q.theta] if trainable else []
-            continue
-        weights = None
-        if trainable and isinstance(layer, (Conv2d, Linear)):  # trainable copies
-            weights = tuple(torch.nn.Parameter(torch.from_numpy(a.copy())) for a in (layer.weight, layer.bias))
-            params += weights
-        fn = _torch_layer(torch, layer, weights)
-        if fn is None:
-            raise ValueError(f"no torch version of {layer!r}")
-        steps.append(fn)
-
-    def forward(x):
-        for step in steps:
-            x = step(x)
-        return x
-    return forward, params
+# --------------------------------------------------------------------------- the network
 
 
 def _bench_network(torch, versions, net, X, cfg, log):
