@@ -306,6 +306,26 @@ def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypat
     np.testing.assert_allclose(w_kept, w_gathered, rtol=1e-5, atol=1e-6)
 
 
+@settings(max_examples=40)
+@given(k=st.integers(1, 4), padding=st.integers(0, 2), H=st.integers(1, 9), W=st.integers(12, 40),
+       C=st.integers(1, 3), seed=st.integers(0, 99))
+def test_long_row_col2im_equals_twin(k, padding, H, W, C, seed):
+    """Bit for bit at stride 1 with long rows too: each row's taps are added as one run,
+    every input position receiving its terms in the same (tap) order as in the twin."""
+    H = max(H, k - 2 * padding)
+    rng = np.random.default_rng(seed)
+    Ho, Wo = H + 2 * padding - k + 1, W + 2 * padding - k + 1
+    dcols = rng.standard_normal((2 * Ho * Wo, C * k * k)).astype(np.float32)
+    expected = col2im_reference(dcols, (2, C, H, W), k, 1, padding)
+    for kernel in (layer_kernels._col2im_kernel, layer_kernels._col2im_long_rows):
+        dx = np.zeros((2, C, H, W), dtype=np.float32)
+        if kernel is layer_kernels._col2im_kernel:
+            kernel(np.ascontiguousarray(dcols.T), k, 1, padding, Ho, Wo, dx)
+        else:
+            kernel(np.ascontiguousarray(dcols.T), k, padding, Ho, Wo, dx)
+        np.testing.assert_array_equal(dx, expected)
+
+
 @settings(max_examples=60)
 @given(batch=st.integers(1, 300), rows=st.integers(1, 1100), width=st.integers(1, 5000))
 def test_blocks_hold_the_cache_budget_or_enough_columns(batch, rows, width):

@@ -13,6 +13,7 @@ kernel                             twin
 ``_im2col_long_rows``              :func:`~refsnn.networks.layers.im2col_reference`, stride 1, long rows
 ``_im2col_images_inner_kernel``    :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
 ``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
+``_col2im_long_rows``              :func:`~refsnn.networks.layers.col2im_reference`, stride 1, long rows
 ``_conv_output_kernel``            :func:`~refsnn.networks.layers.conv_output_reference`
 ``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
 ``_avg_pool_2x2_kernel``           :func:`~refsnn.networks.layers.avg_pool2d_reference`, k = 2
@@ -28,15 +29,20 @@ output through a transposed view, sum the pooling windows as k² strided slices 
 passes over the output), and the QCFS backward pass and an Adam update take eight
 array passes each. The kernels read their input once and write the result once,
 padding with zeros as they go.
+The gathers, scatters, the output copy and the BatchNorm passes split their outer loop
+(over channels, or over the images of a block) between the threads that
+``numba.set_num_threads`` allows (``prange``): each thread writes only its own channels
+or images and every sum runs inside one thread, so the results do not depend on the
+number of threads.
 They live in one file because Numba's on-disk cache tracks only the defining file.
 Nothing compiles at import; each kernel compiles on its first call (cached on disk).
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
     """cols[(c·k + u)·k + v, (b·H_out + i)·W_out + j] = x_pad[start + b, c, s·i + u, s·j + v].
 
@@ -53,7 +59,7 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
     if s == 1 and out_width >= LONG_ROW:
         _im2col_long_rows(x, start, k, p, out_height, out_width, cols)
         return
-    for c in range(C):
+    for c in prange(C):
         for u in range(k):
             for v in range(k):
                 target = cols[(c * k + u) * k + v]
@@ -81,7 +87,7 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
 LONG_ROW = 16
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, cols):  # pragma: no cover
     """:func:`_im2col_kernel` at stride 1: the taps of output row i, column j land on
     image row i + u − p and column j + v − p, so the taps of a row that land inside the
@@ -91,7 +97,7 @@ def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, col
     H, W = x.shape[2], x.shape[3]
     k, p = kernel_size, padding
     n = cols.shape[1] // (out_height * out_width)
-    for c in range(C):
+    for c in prange(C):
         for u in range(k):
             rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
             rows_hi = max(rows_lo, min(out_height, H + p - u))
@@ -117,7 +123,7 @@ def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, col
                             row[j] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
     """cols[(c·k + u)·k + v, (i·W_out + j)·n + b] = x_pad[b, c, s·i + u, s·j + v], images innermost.
 
@@ -128,7 +134,7 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
     """
     C, H, W, n = images.shape
     k, s, p = kernel_size, stride, padding
-    for c in range(C):
+    for c in prange(C):
         for u in range(k):
             for v in range(k):
                 target = cols[(c * k + u) * k + v]
@@ -146,7 +152,7 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
                                 target[start + b] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, dx):  # pragma: no cover
     """dx[b, c, s·i + u − p, s·j + v − p] += dcols[(c·k + u)·k + v, (b·H_out + i)·W_out + j].
 
@@ -154,10 +160,14 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
     ``dx`` (B, C, H, W) must hold zeros. Every input position receives its terms in the
     order of the taps (u, v), row-major, as in :func:`~refsnn.networks.layers.col2im_reference`,
     so the two sums are the same floating-point sums; taps in the padding are skipped.
+    Rows of at least :data:`LONG_ROW` values at stride 1 go to :func:`_col2im_long_rows`.
     """
     B, C, H, W = dx.shape
     k, s, p = kernel_size, stride, padding
-    for c in range(C):
+    if s == 1 and out_width >= LONG_ROW:
+        _col2im_long_rows(dcols, k, p, out_height, out_width, dx)
+        return
+    for c in prange(C):
         for u in range(k):
             for v in range(k):
                 source = dcols[(c * k + u) * k + v]
@@ -173,6 +183,31 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
                             z = s * j + v - p
                             if 0 <= z < W:
                                 line[z] += source[row + j]
+
+
+@njit(cache=True, parallel=True)
+def _col2im_long_rows(dcols, kernel_size, padding, out_height, out_width, dx):  # pragma: no cover
+    """:func:`_col2im_kernel` at stride 1, each row's taps inside the image added as one
+    run between views that start at 0 (as in :func:`_im2col_long_rows`): the same terms in
+    the same order for every input position."""
+    B, C, H, W = dx.shape
+    k, p = kernel_size, padding
+    for c in prange(C):
+        for u in range(k):
+            rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
+            rows_hi = max(rows_lo, min(out_height, H + p - u))
+            for v in range(k):
+                j_lo = min(max(0, p - v), out_width)  # 0 ≤ j + v − p < W
+                j_hi = max(j_lo, min(out_width, W + p - v))
+                source = dcols[(c * k + u) * k + v]
+                for b in range(B):
+                    image = dx[b, c]
+                    for i in range(rows_lo, rows_hi):
+                        row = (b * out_height + i) * out_width
+                        terms = source[row + j_lo:row + j_hi]
+                        line = image[i + u - p, j_lo + v - p:j_hi + v - p]
+                        for j in range(j_hi - j_lo):
+                            line[j] += terms[j]
 
 
 @njit(cache=True)
@@ -217,7 +252,7 @@ def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
                     row[j] = (((top[2 * j] + top[2 * j + 1]) + bottom[2 * j]) + bottom[2 * j + 1]) * quarter
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no cover - compiled
     """out[b, o, r] = product[o, column(b, r)] + bias[o] (+ extra[o]) for a block of n images.
 
@@ -231,7 +266,7 @@ def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no 
     which NumPy copies through a strided view.
     """
     n, O, R = out.shape
-    for b in range(n):
+    for b in prange(n):
         for o in range(O):
             beta = bias[o]
             source = product[o]
@@ -281,7 +316,7 @@ def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bia
         p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std):  # pragma: no cover
     """BatchNorm's training-mode forward over (B, C, S) arrays (S = H·W, or 1):
     per channel the batch mean and (biased) variance, summed in float64 over the n = B·S
@@ -291,8 +326,8 @@ def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std
     equal to float rounding: the twin sums in float32, pairwise)."""
     B, C, S = x.shape
     n = B * S
-    cast = np.empty(3, dtype=x.dtype)  # float64 → the dtype of x, as astype would round
-    for c in range(C):
+    for c in prange(C):  # one thread per channel
+        cast = np.empty(3, dtype=x.dtype)  # float64 → the dtype of x, as astype would round
         total = 0.0
         for b in range(B):
             row = x[b, c]
@@ -320,7 +355,7 @@ def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std
                 o[s] = g * t + h
 
 
-@njit(cache=True)
+@njit(cache=True, parallel=True)
 def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):  # pragma: no cover
     """BatchNorm's training-mode backward over (B, C, S) arrays: per channel
     Σg and Σg·x̂ (float64 sums, written to ``sum_g`` and ``sum_gx``), then
@@ -329,8 +364,8 @@ def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):
     rounding)."""
     B, C, S = grad.shape
     n = B * S
-    cast = np.empty(3, dtype=grad.dtype)
-    for c in range(C):
+    for c in prange(C):  # one thread per channel
+        cast = np.empty(3, dtype=grad.dtype)
         sg, sgx = 0.0, 0.0
         for b in range(B):
             gr, hat = grad[b, c], x_hat[b, c]
