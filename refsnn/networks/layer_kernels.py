@@ -19,6 +19,7 @@ kernel                             twin
 ``_avg_pool_2x2_kernel``           :func:`~refsnn.networks.layers.avg_pool2d_reference`, k = 2
 ``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
 ``_adam_kernel``                   :meth:`~refsnn.networks.training.Adam.step_reference`
+``_batchnorm_eval_kernel``         :func:`~refsnn.networks.normalization.batchnorm_eval_reference`
 ``_batchnorm_train_kernel``        :func:`~refsnn.networks.normalization.batchnorm_train_reference`
 ``_batchnorm_backward_kernel``     :func:`~refsnn.networks.normalization.batchnorm_backward_reference`
 =================================  ===========================================================
@@ -314,6 +315,21 @@ def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bia
         m[i] = mi
         v[i] = vi
         p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)
+
+
+@njit(cache=True, parallel=True)
+def _batchnorm_eval_kernel(x, a, c, out):  # pragma: no cover - compiled
+    """BatchNorm's evaluation-mode forward over (B, C, S) arrays: out = a·x + c per
+    channel, the product rounded to the dtype of ``x`` before the sum, as in the twin
+    :func:`~refsnn.networks.normalization.batchnorm_eval_reference` (one pass instead of
+    two, and no temporary)."""
+    B, C, S = x.shape
+    for b in prange(B):
+        for ch in range(C):
+            scale, shift = a[ch], c[ch]
+            row, target = x[b, ch], out[b, ch]
+            for s in range(S):
+                target[s] = scale * row[s] + shift
 
 
 @njit(cache=True, parallel=True)
