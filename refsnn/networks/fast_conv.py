@@ -11,8 +11,8 @@ Forward
     weights reshaped to (O, C·k·k), one block of images at a time
     (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so that they stay in the
     cache, but at least :data:`GEMM_COLUMNS` columns, so that each product is wide enough
-    to run at the speed of the arithmetic). Outputs narrower than :data:`NARROW_OUTPUT` gather a block's patches with the
-    images innermost, so that each tap copies a long run. Each block's product is copied
+    to run at the speed of the arithmetic). Outputs narrower than :data:`NARROW_OUTPUT`
+    gather a block's patches with the images innermost, so that each tap copies a long run. Each block's product is copied
     into the output with the bias added (:func:`~refsnn.networks.layers.conv_output_reference`).
 Backward
     Weight and bias gradients from the patches, input gradient by scattering the patch
@@ -22,7 +22,11 @@ Backward
     backward pass gathers them again.
 
 Gather, copy and scatter are the Numba kernels of :mod:`refsnn.networks.layer_kernels`;
-gather and scatter pad as they go.
+gather and scatter pad as they go. Threads: the kernels run on Numba's
+(``numba.set_num_threads``), each thread on its own channels, so that their results do
+not depend on the number of threads; the products run on the BLAS's, which splits a
+product's columns between its threads and may then round the last columns of each part
+differently (as it does a narrower product, :data:`GEMM_COLUMNS`).
 """
 
 import numpy as np
