@@ -22,11 +22,9 @@ Backward
     backward pass gathers them again.
 
 Gather, copy and scatter are the Numba kernels of :mod:`refsnn.networks.layer_kernels`;
-gather and scatter pad as they go. Threads: the kernels run on Numba's
-(``numba.set_num_threads``), each thread on its own channels, so that their results do
-not depend on the number of threads; the products run on the BLAS's, which splits a
-product's columns between its threads and may then round the last columns of each part
-differently (as it does a narrower product, :data:`GEMM_COLUMNS`).
+gather and scatter pad as they go. The products run on the BLAS's threads; with more
+than one, the BLAS splits a product's columns between them and may round the last
+columns of each part differently (as it does a narrower product, :data:`GEMM_COLUMNS`).
 """
 
 import numpy as np

@@ -30,20 +30,15 @@ output through a transposed view, sum the pooling windows as k² strided slices 
 passes over the output), and the QCFS backward pass and an Adam update take eight
 array passes each. The kernels read their input once and write the result once,
 padding with zeros as they go.
-The gathers, scatters, the output copy and the BatchNorm passes split their outer loop
-(over channels, or over the images of a block) between the threads that
-``numba.set_num_threads`` allows (``prange``): each thread writes only its own channels
-or images and every sum runs inside one thread, so the results do not depend on the
-number of threads.
 They live in one file because Numba's on-disk cache tracks only the defining file.
 Nothing compiles at import; each kernel compiles on its first call (cached on disk).
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
     """cols[(c·k + u)·k + v, (b·H_out + i)·W_out + j] = x_pad[start + b, c, s·i + u, s·j + v].
 
@@ -60,7 +55,7 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
     if s == 1 and out_width >= LONG_ROW:
         _im2col_long_rows(x, start, k, p, out_height, out_width, cols)
         return
-    for c in prange(C):
+    for c in range(C):
         for u in range(k):
             for v in range(k):
                 target = cols[(c * k + u) * k + v]
@@ -88,7 +83,7 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
 LONG_ROW = 16
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, cols):  # pragma: no cover
     """:func:`_im2col_kernel` at stride 1: the taps of output row i, column j land on
     image row i + u − p and column j + v − p, so the taps of a row that land inside the
@@ -98,7 +93,7 @@ def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, col
     H, W = x.shape[2], x.shape[3]
     k, p = kernel_size, padding
     n = cols.shape[1] // (out_height * out_width)
-    for c in prange(C):
+    for c in range(C):
         for u in range(k):
             rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
             rows_hi = max(rows_lo, min(out_height, H + p - u))
@@ -124,7 +119,7 @@ def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, col
                             row[j] = 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
     """cols[(c·k + u)·k + v, (i·W_out + j)·n + b] = x_pad[b, c, s·i + u, s·j + v], images innermost.
 
@@ -135,7 +130,7 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
     """
     C, H, W, n = images.shape
     k, s, p = kernel_size, stride, padding
-    for c in prange(C):
+    for c in range(C):
         for u in range(k):
             for v in range(k):
                 target = cols[(c * k + u) * k + v]
@@ -153,7 +148,7 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
                                 target[start + b] = 0
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, dx):  # pragma: no cover
     """dx[b, c, s·i + u − p, s·j + v − p] += dcols[(c·k + u)·k + v, (b·H_out + i)·W_out + j].
 
@@ -168,7 +163,7 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
     if s == 1 and out_width >= LONG_ROW:
         _col2im_long_rows(dcols, k, p, out_height, out_width, dx)
         return
-    for c in prange(C):
+    for c in range(C):
         for u in range(k):
             for v in range(k):
                 source = dcols[(c * k + u) * k + v]
@@ -186,14 +181,14 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
                                 line[z] += source[row + j]
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _col2im_long_rows(dcols, kernel_size, padding, out_height, out_width, dx):  # pragma: no cover
     """:func:`_col2im_kernel` at stride 1, each row's taps inside the image added as one
     run between views that start at 0 (as in :func:`_im2col_long_rows`): the same terms in
     the same order for every input position."""
     B, C, H, W = dx.shape
     k, p = kernel_size, padding
-    for c in prange(C):
+    for c in range(C):
         for u in range(k):
             rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
             rows_hi = max(rows_lo, min(out_height, H + p - u))
@@ -253,7 +248,7 @@ def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
                     row[j] = (((top[2 * j] + top[2 * j + 1]) + bottom[2 * j]) + bottom[2 * j + 1]) * quarter
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no cover - compiled
     """out[b, o, r] = product[o, column(b, r)] + bias[o] (+ extra[o]) for a block of n images.
 
@@ -267,7 +262,7 @@ def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no 
     which NumPy copies through a strided view.
     """
     n, O, R = out.shape
-    for b in prange(n):
+    for b in range(n):
         for o in range(O):
             beta = bias[o]
             source = product[o]
@@ -317,14 +312,14 @@ def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bia
         p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _batchnorm_eval_kernel(x, a, c, out):  # pragma: no cover - compiled
     """BatchNorm's evaluation-mode forward over (B, C, S) arrays: out = a·x + c per
     channel, the product rounded to the dtype of ``x`` before the sum, as in the twin
     :func:`~refsnn.networks.normalization.batchnorm_eval_reference` (one pass instead of
     two, and no temporary)."""
     B, C, S = x.shape
-    for b in prange(B):
+    for b in range(B):
         for ch in range(C):
             scale, shift = a[ch], c[ch]
             row, target = x[b, ch], out[b, ch]
@@ -332,7 +327,7 @@ def _batchnorm_eval_kernel(x, a, c, out):  # pragma: no cover - compiled
                 target[s] = scale * row[s] + shift
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std):  # pragma: no cover
     """BatchNorm's training-mode forward over (B, C, S) arrays (S = H·W, or 1):
     per channel the batch mean and (biased) variance, summed in float64 over the n = B·S
@@ -342,8 +337,8 @@ def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std
     equal to float rounding: the twin sums in float32, pairwise)."""
     B, C, S = x.shape
     n = B * S
-    for c in prange(C):  # one thread per channel
-        cast = np.empty(3, dtype=x.dtype)  # float64 → the dtype of x, as astype would round
+    cast = np.empty(3, dtype=x.dtype)  # float64 → the dtype of x, as astype would round
+    for c in range(C):
         total = 0.0
         for b in range(B):
             row = x[b, c]
@@ -371,7 +366,7 @@ def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std
                 o[s] = g * t + h
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True)
 def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):  # pragma: no cover
     """BatchNorm's training-mode backward over (B, C, S) arrays: per channel
     Σg and Σg·x̂ (float64 sums, written to ``sum_g`` and ``sum_gx``), then
@@ -380,8 +375,8 @@ def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):
     rounding)."""
     B, C, S = grad.shape
     n = B * S
-    for c in prange(C):  # one thread per channel
-        cast = np.empty(3, dtype=grad.dtype)
+    cast = np.empty(3, dtype=grad.dtype)
+    for c in range(C):
         sg, sgx = 0.0, 0.0
         for b in range(B):
             gr, hat = grad[b, c], x_hat[b, c]
