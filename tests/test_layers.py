@@ -127,6 +127,26 @@ def test_im2col_kernel_equals_twin(k, stride, padding, H, W, C, seed, dtype, sta
 
 
 @settings(max_examples=40)
+@given(k=st.integers(1, 4), padding=st.integers(0, 2), H=st.integers(1, 9), W=st.integers(12, 40),
+       C=st.integers(1, 3), seed=st.integers(0, 99), start=st.integers(0, 2))
+def test_long_row_im2col_equals_twin(k, padding, H, W, C, seed, start):
+    """At stride 1 with output rows of LONG_ROW values or more, the gather copies the
+    taps inside the image as one run per row: the same matrix as im2col_reference's,
+    transposed (rows just below LONG_ROW take the per-value path and agree too)."""
+    H = max(H, k - 2 * padding)
+    x = np.random.default_rng(seed).standard_normal((3, C, H, W)).astype(np.float32)
+    Ho, Wo = H + 2 * padding - k + 1, W + 2 * padding - k + 1
+    expected = im2col_reference(x[start:], k, 1, padding).T
+    for kernel in (layer_kernels._im2col_kernel, layer_kernels._im2col_long_rows):
+        cols = np.full((C * k * k, (3 - start) * Ho * Wo), np.nan, dtype=np.float32)
+        if kernel is layer_kernels._im2col_kernel:
+            kernel(x, start, k, 1, padding, Ho, Wo, cols)
+        else:
+            kernel(x, start, k, padding, Ho, Wo, cols)
+        np.testing.assert_array_equal(cols, expected)
+
+
+@settings(max_examples=40)
 @given(**conv_geometry, dtype=st.sampled_from([np.float32, np.float64]))
 def test_col2im_kernel_equals_twin(k, stride, padding, H, W, C, seed, dtype):
     """Bit for bit: the same terms added in the same (tap) order, on random floats."""
@@ -205,6 +225,7 @@ def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_out
     offsets is a ValueError naming the layer."""
     monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", 100)  # several blocks
+    monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
     rng = np.random.default_rng(3)
     layer = Conv2d(2, 3, 3, padding=1, rng=rng)
     layer.bias[:] = rng.standard_normal(3)
@@ -240,6 +261,7 @@ def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, 
     whole-batch matrix product of conv2d_reference to float rounding (BLAS may order a
     row's products differently in a smaller matrix), and the backward pass is unchanged."""
     monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)  # blocks of one image too
     monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     rng = np.random.default_rng(5)
     layer = Conv2d(3, 4, 3, stride=1, padding=1, rng=rng, dtype=dtype)
@@ -259,6 +281,7 @@ def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypat
     and inference (forward without backward) keeps nothing. Gradients are the same bit
     for bit, and a batch never reuses an earlier batch's patches."""
     monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)  # blocks of one image too
     monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     rng = np.random.default_rng(8)
     layer = Conv2d(3, 4, 3, stride=2, padding=1, rng=rng)
@@ -283,6 +306,45 @@ def test_backward_with_kept_patches_equals_backward_with_gathered_ones(monkeypat
     np.testing.assert_allclose(w_kept, w_gathered, rtol=1e-5, atol=1e-6)
 
 
+@settings(max_examples=40)
+@given(k=st.integers(1, 4), padding=st.integers(0, 2), H=st.integers(1, 9), W=st.integers(12, 40),
+       C=st.integers(1, 3), seed=st.integers(0, 99))
+def test_long_row_col2im_equals_twin(k, padding, H, W, C, seed):
+    """Bit for bit at stride 1 with long rows too: each row's taps are added as one run,
+    every input position receiving its terms in the same (tap) order as in the twin."""
+    H = max(H, k - 2 * padding)
+    rng = np.random.default_rng(seed)
+    Ho, Wo = H + 2 * padding - k + 1, W + 2 * padding - k + 1
+    dcols = rng.standard_normal((2 * Ho * Wo, C * k * k)).astype(np.float32)
+    expected = col2im_reference(dcols, (2, C, H, W), k, 1, padding)
+    for kernel in (layer_kernels._col2im_kernel, layer_kernels._col2im_long_rows):
+        dx = np.zeros((2, C, H, W), dtype=np.float32)
+        if kernel is layer_kernels._col2im_kernel:
+            kernel(np.ascontiguousarray(dcols.T), k, 1, padding, Ho, Wo, dx)
+        else:
+            kernel(np.ascontiguousarray(dcols.T), k, padding, Ho, Wo, dx)
+        np.testing.assert_array_equal(dx, expected)
+
+
+@settings(max_examples=60)
+@given(batch=st.integers(1, 300), rows=st.integers(1, 1100), width=st.integers(1, 5000))
+def test_blocks_hold_the_cache_budget_or_enough_columns(batch, rows, width):
+    """Images per block: between 1 and the batch; within CONV_BLOCK_FLOATS floats of
+    patches, or, where that leaves fewer than GEMM_COLUMNS columns, the fewest images
+    that give GEMM_COLUMNS columns (batch permitting). A block that fits the budget with
+    GEMM_COLUMNS columns or more is left as the budget makes it (so the columns minimum
+    changes no product of the small networks)."""
+    n = fast_conv.block_images(batch, rows, width)
+    by_budget = max(1, min(batch, fast_conv.CONV_BLOCK_FLOATS // (rows * width)))
+    assert 1 <= n <= batch
+    if by_budget * rows >= fast_conv.GEMM_COLUMNS or by_budget == batch:
+        assert n == by_budget
+    else:
+        assert n == min(batch, -(-fast_conv.GEMM_COLUMNS // rows))
+        assert n * rows >= fast_conv.GEMM_COLUMNS or n == batch
+        assert (n - 1) * rows < fast_conv.GEMM_COLUMNS
+
+
 def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
     """With small dyadic weights and inputs every sum is exact, so block size and BLAS
     order cannot matter: equality, not closeness (what the lossless tests rely on)."""
@@ -295,6 +357,7 @@ def test_dyadic_convolution_is_exact_in_any_block_size(monkeypatch):
     for block_floats in (1, 200, 2**16):
         for narrow_output in (0, 100):
             monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+            monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
             monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
             np.testing.assert_array_equal(layer.forward(x), expected)
 

@@ -178,3 +178,24 @@ def test_no_backward_keeps_neither_input_nor_normalised_input(training):
     assert bn._x is None and bn._x_hat is None and twin._x is not None
     with pytest.raises(RuntimeError, match="no_backward"):
         bn.backward(np.ones_like(out))
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_evaluation_pass_equals_its_numpy_twin_bit_for_bit(shape, dtype):
+    """Evaluation mode computes a·x + c in one compiled pass, rounding the product and
+    then the sum as batchnorm_eval_reference does: equal bit for bit (a fused multiply-add
+    would differ on random floats); a non-contiguous input takes the twin itself."""
+    from refsnn.networks.normalization import batchnorm_eval_reference
+
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    bn = BatchNorm(3, dtype=dtype)
+    bn.weight[...], bn.bias[...] = [0.7, -1.3, 2.1], [0.1, -0.3, 2.0]
+    bn.running_mean[...], bn.running_var[...] = [0.2, -1.0, 3.0], [0.5, 2.0, 9.0]
+    bn.training = False
+    a, c = bn.scale_and_shift()
+    out = bn.forward(x)
+    assert out.dtype == dtype
+    np.testing.assert_array_equal(out, batchnorm_eval_reference(x, a, c))
+    np.testing.assert_array_equal(bn.forward(np.asfortranarray(x)), out)

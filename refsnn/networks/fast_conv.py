@@ -10,8 +10,9 @@ Forward
     :func:`~refsnn.networks.layers.im2col_reference`'s matrix) and multiplied by the
     weights reshaped to (O, C·k·k), one block of images at a time
     (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so that they stay in the
-    cache). Outputs narrower than :data:`NARROW_OUTPUT` gather a block's patches with the
-    images innermost, so that each tap copies a long run. Each block's product is copied
+    cache, but at least :data:`GEMM_COLUMNS` columns, so that each product is wide enough
+    to run at the speed of the arithmetic). Outputs narrower than :data:`NARROW_OUTPUT`
+    gather a block's patches with the images innermost, so that each tap copies a long run. Each block's product is copied
     into the output with the bias added (:func:`~refsnn.networks.layers.conv_output_reference`).
 Backward
     Weight and bias gradients from the patches, input gradient by scattering the patch
@@ -21,7 +22,9 @@ Backward
     backward pass gathers them again.
 
 Gather, copy and scatter are the Numba kernels of :mod:`refsnn.networks.layer_kernels`;
-gather and scatter pad as they go.
+gather and scatter pad as they go. The products run on the BLAS's threads; with more
+than one, the BLAS splits a product's columns between them and may round the last
+columns of each part differently (as it does a narrower product, :data:`GEMM_COLUMNS`).
 """
 
 import numpy as np
@@ -29,12 +32,19 @@ import numpy as np
 from . import layer_kernels
 from .base import keeps_for_backward
 
-__all__ = ["forward", "backward", "CONV_BLOCK_FLOATS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS"]
+__all__ = ["forward", "backward", "CONV_BLOCK_FLOATS", "GEMM_COLUMNS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS"]
 
 #: Floats in the patch matrix of one block of images in :func:`forward` (256 KiB in
 #: float32): each block's patches are gathered and multiplied while they are in the
 #: cache, instead of one patch matrix for the whole batch (k² times the input's size).
 CONV_BLOCK_FLOATS = 2**16
+#: Fewest columns (output positions) per block product in :func:`forward`, batch
+#: permitting: a block of :data:`CONV_BLOCK_FLOATS` floats holds only one image of a deep
+#: layer (C·k² = 4608 rows of patches at 512 channels), and a product with the 16
+#: columns of a 4×4 map runs at half the speed of a wide one. (Each column's dot product
+#: is rounded as the block size lets the BLAS round it: the last columns of a product can
+#: differ in the last bit from a product with more columns.)
+GEMM_COLUMNS = 128
 #: Outputs narrower than this many columns gather their patches with the images innermost
 #: (:func:`forward`): a row of W_out values is too short to copy fast, a run of the
 #: block's images is not.
@@ -61,7 +71,7 @@ def forward(layer, x, offset=None):
     O = layer.out_channels
     Ho, Wo = layer.output_shape(H, W)
     rows, width = Ho * Wo, C * k * k
-    chunk = max(1, min(B, CONV_BLOCK_FLOATS // (rows * width)))
+    chunk = block_images(B, rows, width)
     narrow = Wo < NARROW_OUTPUT
     # keep the patches for backward only while training: the last forward pass was
     # followed by a backward pass (inference reuses one cache-sized block instead)
@@ -89,6 +99,15 @@ def forward(layer, x, offset=None):
     layer._x = x if keeping else None
     layer._patches = (cols, chunk if narrow else None) if keep else None
     return out
+
+
+def block_images(batch, rows, width):
+    """Images per block of :func:`forward` for a batch of ``batch`` images with ``rows``
+    output positions and ``width`` = C·k² patch rows each: as many as fit in
+    :data:`CONV_BLOCK_FLOATS` floats of patches, at least one, and at least enough for
+    :data:`GEMM_COLUMNS` columns, at most the batch."""
+    chunk = max(1, CONV_BLOCK_FLOATS // (rows * width), -(-GEMM_COLUMNS // rows))
+    return min(batch, chunk)
 
 
 def _offset(layer, offset, dtype):

@@ -10,13 +10,16 @@ to float rounding: they sum in float64, the twins in float32), tested in
 kernel                             twin
 =================================  ===========================================================
 ``_im2col_kernel``                 :func:`~refsnn.networks.layers.im2col_reference`
+``_im2col_long_rows``              :func:`~refsnn.networks.layers.im2col_reference`, stride 1, long rows
 ``_im2col_images_inner_kernel``    :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
 ``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
+``_col2im_long_rows``              :func:`~refsnn.networks.layers.col2im_reference`, stride 1, long rows
 ``_conv_output_kernel``            :func:`~refsnn.networks.layers.conv_output_reference`
 ``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
 ``_avg_pool_2x2_kernel``           :func:`~refsnn.networks.layers.avg_pool2d_reference`, k = 2
 ``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
 ``_adam_kernel``                   :meth:`~refsnn.networks.training.Adam.step_reference`
+``_batchnorm_eval_kernel``         :func:`~refsnn.networks.normalization.batchnorm_eval_reference`
 ``_batchnorm_train_kernel``        :func:`~refsnn.networks.normalization.batchnorm_train_reference`
 ``_batchnorm_backward_kernel``     :func:`~refsnn.networks.normalization.batchnorm_backward_reference`
 =================================  ===========================================================
@@ -44,10 +47,14 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
     (B, C, H, W), so that the innermost loop (over j) reads a row of the image and
     writes a row of ``cols``, both contiguous. ``x_pad`` is ``x`` with ``padding`` zeros
     on every side, never built: taps that land in the padding are written as 0.
+    Rows of at least :data:`LONG_ROW` values at stride 1 are copied by :func:`_im2col_long_rows`.
     """
     C, H, W = x.shape[1], x.shape[2], x.shape[3]
     k, s, p = kernel_size, stride, padding
     n = cols.shape[1] // (out_height * out_width)
+    if s == 1 and out_width >= LONG_ROW:
+        _im2col_long_rows(x, start, k, p, out_height, out_width, cols)
+        return
     for c in range(C):
         for u in range(k):
             for v in range(k):
@@ -68,6 +75,48 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
                                 target[row + j] = line[z]
                             else:
                                 target[row + j] = 0
+
+
+#: Output rows at least this long are gathered by :func:`_im2col_long_rows` (stride 1):
+#: a copy loop over a row's taps inside the image, with no test per value, pays off
+#: once the row is long.
+LONG_ROW = 16
+
+
+@njit(cache=True)
+def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, cols):  # pragma: no cover
+    """:func:`_im2col_kernel` at stride 1: the taps of output row i, column j land on
+    image row i + u − p and column j + v − p, so the taps of a row that land inside the
+    image are one contiguous run (lo ≤ j < hi), copied between views that start at 0 (so
+    that the loop vectorizes); the taps in the padding are set to 0."""
+    C = x.shape[1]
+    H, W = x.shape[2], x.shape[3]
+    k, p = kernel_size, padding
+    n = cols.shape[1] // (out_height * out_width)
+    for c in range(C):
+        for u in range(k):
+            rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
+            rows_hi = max(rows_lo, min(out_height, H + p - u))
+            for v in range(k):
+                j_lo = min(max(0, p - v), out_width)  # 0 ≤ j + v − p < W
+                j_hi = max(j_lo, min(out_width, W + p - v))
+                target = cols[(c * k + u) * k + v]
+                for b in range(n):
+                    image = x[start + b, c]
+                    for i in range(out_height):
+                        row = target[(b * out_height + i) * out_width:(b * out_height + i + 1) * out_width]
+                        if i < rows_lo or i >= rows_hi:
+                            for j in range(out_width):
+                                row[j] = 0
+                            continue
+                        inside = row[j_lo:j_hi]
+                        source = image[i + u - p, j_lo + v - p:j_hi + v - p]
+                        for j in range(j_lo):
+                            row[j] = 0
+                        for j in range(j_hi - j_lo):
+                            inside[j] = source[j]
+                        for j in range(j_hi, out_width):
+                            row[j] = 0
 
 
 @njit(cache=True)
@@ -107,9 +156,13 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
     ``dx`` (B, C, H, W) must hold zeros. Every input position receives its terms in the
     order of the taps (u, v), row-major, as in :func:`~refsnn.networks.layers.col2im_reference`,
     so the two sums are the same floating-point sums; taps in the padding are skipped.
+    Rows of at least :data:`LONG_ROW` values at stride 1 go to :func:`_col2im_long_rows`.
     """
     B, C, H, W = dx.shape
     k, s, p = kernel_size, stride, padding
+    if s == 1 and out_width >= LONG_ROW:
+        _col2im_long_rows(dcols, k, p, out_height, out_width, dx)
+        return
     for c in range(C):
         for u in range(k):
             for v in range(k):
@@ -126,6 +179,31 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
                             z = s * j + v - p
                             if 0 <= z < W:
                                 line[z] += source[row + j]
+
+
+@njit(cache=True)
+def _col2im_long_rows(dcols, kernel_size, padding, out_height, out_width, dx):  # pragma: no cover
+    """:func:`_col2im_kernel` at stride 1, each row's taps inside the image added as one
+    run between views that start at 0 (as in :func:`_im2col_long_rows`): the same terms in
+    the same order for every input position."""
+    B, C, H, W = dx.shape
+    k, p = kernel_size, padding
+    for c in range(C):
+        for u in range(k):
+            rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
+            rows_hi = max(rows_lo, min(out_height, H + p - u))
+            for v in range(k):
+                j_lo = min(max(0, p - v), out_width)  # 0 ≤ j + v − p < W
+                j_hi = max(j_lo, min(out_width, W + p - v))
+                source = dcols[(c * k + u) * k + v]
+                for b in range(B):
+                    image = dx[b, c]
+                    for i in range(rows_lo, rows_hi):
+                        row = (b * out_height + i) * out_width
+                        terms = source[row + j_lo:row + j_hi]
+                        line = image[i + u - p, j_lo + v - p:j_hi + v - p]
+                        for j in range(j_hi - j_lo):
+                            line[j] += terms[j]
 
 
 @njit(cache=True)
@@ -232,6 +310,21 @@ def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bia
         m[i] = mi
         v[i] = vi
         p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)
+
+
+@njit(cache=True)
+def _batchnorm_eval_kernel(x, a, c, out):  # pragma: no cover - compiled
+    """BatchNorm's evaluation-mode forward over (B, C, S) arrays: out = a·x + c per
+    channel, the product rounded to the dtype of ``x`` before the sum, as in the twin
+    :func:`~refsnn.networks.normalization.batchnorm_eval_reference` (one pass instead of
+    two, and no temporary)."""
+    B, C, S = x.shape
+    for b in range(B):
+        for ch in range(C):
+            scale, shift = a[ch], c[ch]
+            row, target = x[b, ch], out[b, ch]
+            for s in range(S):
+                target[s] = scale * row[s] + shift
 
 
 @njit(cache=True)
