@@ -9,8 +9,7 @@ kernel compiles on its first call and is cached on disk.
 ``claims``       the paper's claims as properties (``refsnn verify`` and the tests)
 ``against``      a neuron implemented elsewhere, called and checked for ``refsnn verify --against``
 ``programs``     the ``refsnn`` command line and the programs behind it
-``homework``     ``refsnn.homework.check("3.2", answer)``: a tutorial exercise's answer, checked
-                 against a salted hash (the package holds no answer in the clear)
+``homework``     ``refsnn.homework.check("3.2", answer)``: an exercise's answer against a salted hash
 ``plotting``     the figures (import it explicitly: ``import refsnn`` does not load matplotlib)
 ``threads``      how many threads NumPy's BLAS and Numba use: 1 unless ``REFSNN_THREADS`` or ``--threads`` asks for more
 ``_checks``      the argument checks every module shares (internal)

@@ -14,15 +14,15 @@ their work. The salts keep two exercises with the same answer from having the sa
 
 Kinds of answer, and their canonical text:
 
-``decimals``  a real number to ``decimals`` places, rounded half away from zero from the
-              number as written (``repr`` of a float, so 2.675 is read as 2.675, not as
-              the binary 2.67499…): to 2 places 2.675 → "2.68", −0.125 → "-0.13"
-              (Python's ``round`` and ``np.round`` round half to even and would give
-              2.67 and −0.12). A result that rounds to zero is "0.00", never "-0.00".
-``integer``   a whole number: an ``int``, a NumPy integer or an integral float.
-``integers``  a list or tuple of ``length`` whole numbers, in order: "1,2,3".
-``yes/no``    ``True``/``False``, ``"yes"``/``"no"`` (any case): "yes" or "no".
-``choice``    one of the listed ``options`` (any case): the option in lower case.
+- ``decimals``: a real number to ``decimals`` places, rounded half away from zero from
+  the number as written (``repr`` of a float, so 2.675 is read as 2.675, not as the
+  binary 2.67499…): to 2 places 2.675 → "2.68", −0.125 → "-0.13" (Python's ``round``
+  and ``np.round`` round half to even and would give 2.67 and −0.12). A result that
+  rounds to zero is "0.00", never "-0.00".
+- ``integer``: a whole number: an ``int``, a NumPy integer or an integral float.
+- ``integers``: a list or tuple of ``length`` whole numbers, in order: "1,2,3".
+- ``yes/no``: ``True``/``False``, ``"yes"``/``"no"`` (any case): "yes" or "no".
+- ``choice``: one of the listed ``options`` (any case): the option in lower case.
 
 Bad input: an exercise id that is not a string is a programming error and raises
 ``TypeError``. Everything a student can get wrong (an unknown exercise, the wrong kind of

@@ -2,18 +2,18 @@
 
 Each idea has a drawing function and a widget:
 
-==========================  ===============================  ===================  ========
-drawing function            what it redraws                  sliders              tutorial
-==========================  ===============================  ===================  ========
-``draw_staircase``          QCFS, parallel and IF rates      T, T̃, ψ              3
-                            against z (Theorem 4.1)
-``draw_if_vs_parallel``     one IF membrane, then IF and     input pattern, T, z  4
-                            parallel trains of the pattern
-``draw_conversion_matrices`` Λ_pre, Λ_post, Λ_pc and b       T, ψ                 2
-``draw_expected_error``     E[r_T − r_T̃] against ψ           T, ψ                 1
-``draw_leaky``              parallel and leaky parallel      λ, T                 4
-                            trains for constant inputs
-==========================  ===============================  ===================  ========
+============================  ===============================  ===================  ========
+drawing function              what it redraws                  sliders              tutorial
+============================  ===============================  ===================  ========
+``draw_staircase``            QCFS, parallel and IF rates      T, T̃, ψ              3
+                              against z (Theorem 4.1)
+``draw_if_vs_parallel``       one IF membrane, then IF and     input pattern, T, z  4
+                              parallel trains of the pattern
+``draw_conversion_matrices``  Λ_pre, Λ_post, Λ_pc and b        T, ψ                 2
+``draw_expected_error``       E[r_T − r_T̃] against ψ           T, ψ                 1
+``draw_leaky``                parallel and leaky parallel      λ, T                 4
+                              trains for constant inputs
+============================  ===============================  ===================  ========
 
 A drawing function is a plain callback, ``draw_*(…, ax=None)`` (``fig=None`` where it
 draws several panels), returning ``(fig, ax)`` or ``(fig, axes)``; it calls the same

@@ -134,7 +134,7 @@ print(refsnn.thread_setting(), "|", seconds / len(X), *np.concatenate(preds))
 results = {}
 for threads in ("1", "2"):
     env = {**__import__("os").environ, "OPENBLAS_NUM_THREADS": threads, "OMP_NUM_THREADS": threads,
-           "PYTHONPATH": str(Path(refsnn.__file__).parents[1])}  # the child imports this refsnn, not another copy
+           "PYTHONPATH": str(Path(refsnn.__path__[0]).parent)}  # the child imports this refsnn, not another copy
     out = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, check=True)
     setting, numbers = out.stdout.split(" | ")
     seconds, *preds = numbers.split()
