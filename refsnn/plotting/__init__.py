@@ -43,15 +43,16 @@ adds or where the authors' released code differs from the paper.
 
 The functions live in ``neurons`` (rasters, membranes, the binary search), ``conversion``
 (matrices, staircase, expected error), ``networks`` (accuracy, calibration, speed) and
-``experiments`` (depth and seeds); ``_style`` holds the palette, the shared axes set-up and
-:data:`WORDS`, the paper's words for the identifiers of the results files
-(:func:`words`), which every figure label and printed table uses.
+``experiments`` (depth and seeds); ``_style`` holds the palette and the shared axes set-up;
+``vocabulary`` the paper's words for the identifiers of the results files (:data:`WORDS`,
+:func:`words`), which every figure label and printed table uses.
 ``explorers`` (not imported here; ``from refsnn.plotting.explorers import ...``) holds the
 notebooks' slider explorers, which redraw some of these plots and need ipywidgets
 (``pip install "refsnn[notebooks]"``).
 """
 
-from ._style import CMAP, COLORS, CYCLE, OKABE_ITO, WORDS, words
+from ._style import CMAP, COLORS, CYCLE, OKABE_ITO
+from .vocabulary import WORDS, words
 from .conversion import plot_conversion_matrices, plot_expected_error, plot_staircase, rising_pattern
 from .networks import (
     plot_accuracy_vs_T,

@@ -1,9 +1,9 @@
-"""One palette, one vocabulary and one way to make axes, shared by the plotting modules.
+"""One palette and one way to make axes, shared by the plotting modules.
 
 The palette is Okabe & Ito's (2008) colour-blind-safe set. Every plot takes its colours
 from :data:`COLORS` (by role) or :data:`CYCLE` (for a list of curves), so the IF neuron is
-always vermillion, the parallel neuron always blue and the ANN always black. Every label
-names a results file's identifiers in the paper's words (:data:`WORDS`, :func:`words`).
+always vermillion, the parallel neuron always blue and the ANN always black (labels
+come from :mod:`refsnn.plotting.vocabulary`).
 Two styles: the pages' (each function's own size and type) and :func:`as_slide`, the same
 figure at 16:9 with type large enough for a lecture hall.
 """
@@ -48,55 +48,6 @@ CMAP = "viridis"
 
 #: Diverging colour map for signed values such as input currents (ColorBrewer PuOr).
 DIVERGING_CMAP = "PuOr_r"
-
-
-#: The paper's words for the identifiers of refsnn's results files (sources, methods,
-#: network modes and neuron kernels), for every figure label, in either style.
-WORDS = {
-    "qcfs": "QCFS",
-    "relu": "ReLU",
-    "ann": "ANN",
-    "parallel": "parallel SNN",
-    "parallel_calibrated": "parallel SNN + DA-QCFS",
-    "if": "IF SNN",
-    "training_free": "training-free (ClipReLU → DA-QCFS)",
-    "training_free_calibrated": "training-free + DA-QCFS calibration",
-    "sequential_if": "sequential IF",
-    "faithful_parallel": "faithful parallel",
-    "collapsed_parallel": "collapsed parallel",
-    "ann_forward": "ANN forward pass",
-}
-
-#: The benchmark's neuron kernels, where ``"if"`` is the IF neuron, not an IF SNN.
-KERNEL_WORDS = {
-    "if": "IF neuron",
-    "if_out": "IF neuron, out=",
-    "hadamard": "parallel neuron (rank-1)",
-    "hadamard_out": "parallel neuron (rank-1), out=",
-    "binary_from_total": "binary search on Σ",
-    "binary": "sum + binary search",
-    "dense": "dense Λ_pc·I",
-}
-
-#: The experiments' ``"training_free"`` rows are the pipeline without calibration (the
-#: demo's are calibrated): their words where an experiment is drawn.
-EXPERIMENT_WORDS = {**WORDS, "training_free": "training-free, no calibration"}
-
-
-def words(identifier, table=WORDS):
-    """The paper's words for a results file's ``identifier``, e.g. ``"relu"`` → ``"ReLU"``,
-    ``"resnet3x8"`` → ``"ResNet-20-shaped (widths 8, 16, 32)"``; anything unknown as given."""
-    import re
-
-    identifier = str(identifier)
-    if identifier in table:
-        return table[identifier]
-    if (match := re.fullmatch(r"mlp(\d+)x(\d+)", identifier)):
-        return f"{match[1]}-layer MLP (width {match[2]})"
-    if (match := re.fullmatch(r"resnet(\d+)x(\d+)", identifier)):  # blocks per stage × first width
-        blocks, width = int(match[1]), int(match[2])
-        return f"ResNet-{6 * blocks + 2}-shaped (widths {width}, {2 * width}, {4 * width})"
-    return identifier
 
 
 def new_axes(ax=None, figsize=(6.4, 4.0)):

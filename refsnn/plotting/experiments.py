@@ -7,7 +7,8 @@ returns ``(fig, ax)`` or ``(fig, axes)``.
 
 import numpy as np
 
-from ._style import COLORS, CYCLE, EXPERIMENT_WORDS, new_axes, new_axes_row, words
+from ._style import COLORS, CYCLE, new_axes, new_axes_row
+from .vocabulary import EXPERIMENT_WORDS, words
 
 __all__ = ["plot_depth", "plot_layer_rate_error", "plot_seed_accuracy_vs_T"]
 

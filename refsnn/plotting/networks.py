@@ -11,7 +11,8 @@ import numpy as np
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from .._checks import as_float, as_float_array, as_int
-from ._style import COLORS, CYCLE, KERNEL_WORDS, new_axes, new_axes_row, step_ticks, words
+from ._style import COLORS, CYCLE, new_axes, new_axes_row, step_ticks
+from .vocabulary import KERNEL_WORDS, words
 
 __all__ = [
     "plot_accuracy_vs_T",

@@ -222,7 +222,7 @@ def run_demo(seed=0, retrain=False, phi_update="ema_residual", calibration_epoch
 def format_table(result):
     """The result rows as a fixed-width text table, each network named in the paper's words
     (:data:`refsnn.plotting.WORDS`), as the figures name it."""
-    from ..plotting._style import words
+    from ..plotting.vocabulary import words
 
     lines = [f"{'network':42} {'T':>3}  {'accuracy':>8}  {'agreement':>9}  rate error per layer"]
     for row in result["rows"]:
