@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from refsnn.networks.activations import DAQCFS, QCFS
+from refsnn.networks.activations import DAQCFS
 from refsnn.networks.layers import Conv2d
 from refsnn.networks.containers import iter_layers, set_training
 from refsnn.networks.zoo import ARCHITECTURES, authors_state_dict, load_authors, resnet20, vgg16
