@@ -10,6 +10,8 @@ mask is [0 ≤ z ≤ θ] in refsnn and half a step wider under autograd, see QCF
 Every test skips without torch (an optional extra).
 """
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -99,6 +101,19 @@ def test_torch_snn_equals_refsnn_in_every_mode(net_and_images):
             tseq = twin.TorchSNN(torch, sequential)
             for _ in range(2):  # the second call starts again from v0 = θ/2
                 _agree(tseq.sequential(xt).numpy(), sequential.run(X).sum(axis=0))
+
+
+def test_torch_snn_needs_spikingjelly_only_for_the_sequential_snn(net_and_images, monkeypatch):
+    """``refsnn bench --full-size`` times the collapsed and faithful twins with torch alone."""
+    net, X = net_and_images
+    for module in ("spikingjelly", "spikingjelly.activation_based"):
+        monkeypatch.setitem(sys.modules, module, None)  # import fails as if not installed
+    parallel = to_parallel_snn(net, 4)
+    with torch.inference_mode():
+        tpar = twin.TorchSNN(torch, parallel)
+        _agree(tpar.collapsed(torch.from_numpy(X)).numpy(), parallel.run(X, "collapsed"))
+        with pytest.raises(ImportError):
+            tpar.sequential(torch.from_numpy(X))
 
 
 def test_max_pooling_in_the_ann():

@@ -142,10 +142,14 @@ class TorchSNN:
     def __init__(self, torch, snn):
         if snn.analog_prefix:
             raise ValueError("the torch peers take SNNs without an analog prefix")
-        self.torch, self.T, self._nodes = torch, snn.T, []
-        for kind in ("collapsed", "faithful", "sequential"):
-            neuron = lambda layer, kind=kind: self._neuron(layer, kind)  # noqa: E731
-            setattr(self, f"_{kind}", _tree(torch, snn.net, neuron, collapsed=kind == "collapsed"))
+        self.torch, self.T, self._nodes, self._net = torch, snn.T, [], snn.net
+        for kind in ("collapsed", "faithful"):
+            setattr(self, f"_{kind}", self._build(kind))
+        self._sequential = None  # built on the first call: it needs SpikingJelly, the others don't
+
+    def _build(self, kind):
+        neuron = lambda layer: self._neuron(layer, kind)  # noqa: E731
+        return _tree(self.torch, self._net, neuron, collapsed=kind == "collapsed")
 
     def _neuron(self, layer, kind):
         if not isinstance(layer, (ParallelNeurons, IFNeurons)):
@@ -203,6 +207,8 @@ class TorchSNN:
         reset on every call, as a SpikingJelly user would."""
         from spikingjelly.activation_based import functional
 
+        if self._sequential is None:
+            self._sequential = self._build("sequential")
         for state in self._nodes:
             functional.reset_net(state["node"])
             state["fresh"] = True
