@@ -22,15 +22,17 @@ processes. Nothing here compiles: Numba loads its threading layer on the first
 :func:`use_threads`.
 """
 
+import concurrent.futures
 import contextlib
 import numbers
 import os
+import threading
 
 import numba
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 __all__ = ["ENV_VAR", "DEFAULT_THREADS", "max_threads", "check_threads", "default_threads", "use_threads",
-           "limit_threads", "thread_setting"]
+           "limit_threads", "thread_setting", "workers", "split", "run_split"]
 
 #: The environment variable that raises the default.
 ENV_VAR = "REFSNN_THREADS"
@@ -39,6 +41,14 @@ DEFAULT_THREADS = 1
 
 #: The BLAS limit set by :func:`use_threads`, kept for the life of the process.
 _in_force = None
+#: refsnn's own worker threads (:func:`run_split`): the setting in force.
+_workers = DEFAULT_THREADS
+#: The pool that runs all parts but the first of a :func:`run_split`, and the BLAS
+#: libraries it sets to one thread meanwhile (both made on first use).
+_pool, _blas = None, None
+_pool_lock = threading.Lock()
+#: Set on a thread while it runs a part of a :func:`run_split`.
+_inside = threading.local()
 
 
 def max_threads():
@@ -84,11 +94,12 @@ def use_threads(threads=None):
     int
         The number of threads applied.
     """
-    global _in_force
+    global _in_force, _workers, _blas
     threads = default_threads() if threads is None else check_threads(threads)
     os.environ["OPENBLAS_NUM_THREADS"] = str(threads)  # for an OpenBLAS loaded later, and for child processes
     _in_force = threadpool_limits(limits=threads, user_api="blas")
     numba.set_num_threads(threads)  # for the calling thread and the parallel regions it starts
+    _workers, _blas = threads, None  # look for the BLAS libraries again: more may be loaded now
     return threads
 
 
@@ -99,14 +110,17 @@ def limit_threads(threads):
     if threads is None:
         yield
         return
+    global _workers
     threads = check_threads(threads)
-    previous = numba.get_num_threads()
+    previous, previous_workers = numba.get_num_threads(), _workers
     numba.set_num_threads(threads)
+    _workers = threads
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
+        _workers = previous_workers
 
 
 def thread_setting():
@@ -121,3 +135,71 @@ def thread_setting():
     most = max([n for _, n in blas] + [numba_threads])
     libraries = ", ".join(dict.fromkeys(f"{name} {n}" for name, n in blas)) or "none found"
     return f"{most} thread{'s' if most > 1 else ''} (BLAS: {libraries}, Numba {numba_threads})"
+
+
+def workers():
+    """How many threads :func:`run_split` runs on: the setting in force (1 by default)."""
+    return _workers
+
+
+def split(items, parts=None):
+    """``items`` (a sequence) cut into at most ``parts`` (default :func:`workers`)
+    contiguous runs of about equal length, none empty, in order."""
+    parts = min(workers() if parts is None else parts, len(items))
+    if parts <= 1:
+        return [items]
+    bounds = [round(k * len(items) / parts) for k in range(parts + 1)]
+    return [items[lo:hi] for lo, hi in zip(bounds, bounds[1:])]
+
+
+def run_split(work, parts):
+    """``work(part)`` for every part of ``parts`` (from :func:`split`), at the same time,
+    each on its own thread, the first on the calling thread; returns when all are done,
+    re-raising the first error.
+
+    This is how refsnn uses more than one core for the block loops of its layers: the
+    parts are independent (each writes its own slice of the output, with its own
+    scratch), and each part runs the same block products as one thread would, so the
+    result is the same bit for bit. Meanwhile the BLAS runs on one thread per caller, so
+    that the parts' products don't compete for the BLAS's own threads. The work must
+    release the GIL for most of its time (NumPy's products and ``nogil`` Numba kernels
+    do) to run in parallel.
+    """
+    if len(parts) <= 1 or getattr(_inside, "split", False):  # a part's own split runs in line
+        for part in parts:
+            work(part)
+        return
+    pool, blas = _pool_and_blas()
+    previous = [library.num_threads for library in blas]
+    for library in blas:
+        library.set_num_threads(1)
+    _inside.split = True
+    try:
+        futures = [pool.submit(_as_part, work, part) for part in parts[1:]]
+        try:
+            work(parts[0])
+        finally:
+            concurrent.futures.wait(futures)
+        for future in futures:
+            future.result()
+    finally:
+        _inside.split = False
+        for library, n in zip(blas, previous):
+            library.set_num_threads(n)
+
+
+def _as_part(work, part):
+    _inside.split = True
+    return work(part)
+
+
+def _pool_and_blas():
+    """The worker pool (max_threads() − 1 threads) and the BLAS libraries loaded now."""
+    global _pool, _blas
+    with _pool_lock:
+        if _pool is None:
+            _pool = concurrent.futures.ThreadPoolExecutor(max(1, max_threads() - 1),
+                                                          thread_name_prefix="refsnn-worker")
+        if _blas is None:
+            _blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        return _pool, _blas

@@ -5,7 +5,8 @@ Invariants, one test each where possible:
 * every backward pass equals central finite differences of its forward pass (float64);
 * Conv2d's im2col forward equals a naive six-fold loop;
 * every compiled kernel (im2col, col2im, average pooling) equals its readable twin bit for
-  bit, and the blocked convolution equals the whole-batch one (float rounding apart);
+  bit, and the blocked convolution equals the whole-batch one (float rounding apart),
+  forward and backward, on one thread or two (the forward pass the same bits);
 * average pooling commutes with the mean over time, max pooling does not (why refsnn has
   no max pooling);
 * the same seed builds the same network, and bad input raises ValueError naming the layer.
@@ -26,6 +27,7 @@ from refsnn.networks.layers import (
     AvgPool2d, Conv2d, Flatten, Linear, avg_pool2d_reference, col2im_reference, conv2d_reference,
     conv_output_reference, im2col_reference,
 )
+from refsnn.threads import limit_threads, max_threads
 
 F64 = np.float64
 
@@ -271,6 +273,90 @@ def test_blocked_conv2d_equals_whole_batch_reference(monkeypatch, block_floats, 
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(out, conv2d_reference(x, layer.weight, layer.bias, 1, 1), rtol=tol, atol=tol)
     assert out.dtype == dtype and out.flags.c_contiguous
+
+
+two_cores = pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores")
+
+
+def _conv_case(seed, dtype=np.float32, dyadic=False, shape=(9, 3, 7, 7), stride=1):
+    """A Conv2d (3 → 4 channels, k = 3), an input batch and an output gradient; with
+    ``dyadic`` every value is a small multiple of 1/8, so that every sum is exact."""
+    rng = np.random.default_rng(seed)
+    layer = Conv2d(shape[1], 4, 3, stride=stride, padding=1, rng=rng, dtype=dtype)
+    draw = (lambda size: rng.integers(-8, 9, size) / 8) if dyadic else rng.standard_normal
+    layer.weight[...] = draw(layer.weight.shape)
+    layer.bias[...] = draw(4)
+    x = draw(shape).astype(dtype)
+    Ho, Wo = layer.output_shape(*shape[2:])
+    return layer, x, draw((shape[0], 4, Ho, Wo)).astype(dtype)
+
+
+@two_cores
+@pytest.mark.parametrize("narrow_output", [0, 100])
+@pytest.mark.parametrize("keep", [0, 2**20])
+def test_conv_forward_on_two_threads_equals_one_thread_bit_for_bit(monkeypatch, narrow_output, keep):
+    """With 2 threads each thread takes a run of the blocks and multiplies them as one
+    thread would: the output, and the patches kept for training, are the same bits."""
+    monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", 40)  # several blocks of one image
+    monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
+    monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
+    monkeypatch.setattr(fast_conv, "KEEP_PATCHES_FLOATS", keep)
+    layer, x, g = _conv_case(11)
+    results = []
+    for threads in (1, 2):
+        with limit_threads(threads):
+            layer.forward(x)
+            layer.backward(g)  # so that the next forward pass is a training one
+            out = layer.forward(x)
+            patches = None if layer._patches is None else layer._patches[0].copy()
+            results.append((out, patches))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert (results[0][1] is None) == (keep == 0)
+    if keep:
+        np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dyadic", [False, True])
+@pytest.mark.parametrize("stride, block_floats", [(1, 100), (2, 100), (1, 2**12)])  # 1 image a block, or 2
+def test_backward_in_blocks_equals_the_whole_batch_product(monkeypatch, threads, dyadic, stride, block_floats):
+    """A batch too large to keep its patches goes backward block by block, on 1 or 2
+    threads: the input and bias gradients equal the whole-batch pass of a batch small
+    enough to keep them, bit for bit; the weight gradient (one product per block, added
+    up) equals it to float rounding, and exactly when every sum is exact (dyadic)."""
+    if threads > max_threads():
+        pytest.skip("needs 2 cores")
+    monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
+    layer, x, g = _conv_case(12, dyadic=dyadic, shape=(7, 3, 8, 8), stride=stride)
+    assert fast_conv.block_images(7, 64 // stride**2, 27) == (1 if block_floats == 100 else 2)
+    results = {}
+    for keep in (2**20, 0):  # the whole batch, then in blocks
+        monkeypatch.setattr(fast_conv, "KEEP_PATCHES_FLOATS", keep)
+        with limit_threads(threads):
+            layer.forward(x)
+            dx = layer.backward(g)
+        results[keep] = (dx, layer.weight_grad.copy(), layer.bias_grad.copy())
+    (dx, dw, db), (dx_blocks, dw_blocks, db_blocks) = results[2**20], results[0]
+    np.testing.assert_array_equal(dx_blocks, dx)
+    np.testing.assert_array_equal(db_blocks, db)
+    if dyadic:
+        np.testing.assert_array_equal(dw_blocks, dw)
+    else:
+        np.testing.assert_allclose(dw_blocks, dw, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dx, conv_backward_reference(layer, x, g)[0], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(dw, conv_backward_reference(layer, x, g)[1], rtol=1e-5, atol=1e-5)
+
+
+def conv_backward_reference(layer, x, g):
+    """Input and weight gradients of a Conv2d from the readable twins: dcols = g·W,
+    ∇W = gᵀ·cols (rows (b, i, j)), dx = col2im(dcols)."""
+    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    O = layer.out_channels
+    g_rows = g.transpose(0, 2, 3, 1).reshape(-1, O).astype(np.float64)  # rows (b, i, j)
+    cols = im2col_reference(x.astype(np.float64), k, s, p)
+    dcols = g_rows @ layer.weight.reshape(O, -1).astype(np.float64)
+    return col2im_reference(dcols, x.shape, k, s, p), (g_rows.T @ cols).reshape(layer.weight.shape)
 
 
 @pytest.mark.parametrize("narrow_output", [0, 100])

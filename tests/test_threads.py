@@ -6,6 +6,8 @@ unless ``REFSNN_THREADS`` (or ``--threads``, tested in ``test_cli.py``) asks for
 * :func:`~refsnn.threads.use_threads` sets every BLAS library of the process (also one
   loaded after it, as Numba loads SciPy's on its first compilation) and Numba;
 * :func:`~refsnn.threads.thread_setting` says what is in force;
+* :func:`~refsnn.threads.split` and :func:`~refsnn.threads.run_split` cut a block loop
+  into runs and run them at once, each on its own thread with a one-thread BLAS;
 * with the other core busy, a program under the default policy is not slower than with
   one BLAS thread (the one timing test, with a wide margin: under the policy the two runs
   are the same computation on the same threads, so their ratio is noise).
@@ -16,11 +18,14 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 
 import numba
 import pytest
+from threadpoolctl import threadpool_info
 
-from refsnn.threads import ENV_VAR, check_threads, default_threads, limit_threads, max_threads, thread_setting
+from refsnn.threads import (ENV_VAR, check_threads, default_threads, limit_threads, max_threads, run_split, split,
+                            thread_setting, workers)
 
 #: The environment of a child that inherits no thread setting at all.
 UNSET = {name: value for name, value in os.environ.items()
@@ -169,3 +174,66 @@ def test_limit_threads_restores_numba():
     with limit_threads(1):
         assert numba.get_num_threads() == 1
     assert numba.get_num_threads() == before
+
+
+# --------------------------------------------------------------------------- run_split
+
+@pytest.mark.parametrize("n, parts", [(0, 2), (1, 2), (2, 2), (5, 2), (7, 3), (64, 2), (3, 1)])
+def test_split_cuts_contiguous_runs_of_about_equal_length(n, parts):
+    runs = split(range(n), parts)
+    assert [i for run in runs for i in run] == list(range(n))  # all, in order
+    assert len(runs) == max(1, min(parts, n))
+    if n:
+        lengths = [len(run) for run in runs]
+        assert min(lengths) >= 1 and max(lengths) - min(lengths) <= 1
+
+
+def test_split_defaults_to_the_workers_in_force():
+    with limit_threads(1):
+        assert workers() == 1 and len(split(range(10))) == 1
+    if max_threads() >= 2:
+        with limit_threads(2):
+            assert workers() == 2 and len(split(range(10))) == 2
+
+
+@two_cores
+def test_run_split_runs_the_parts_at_once_with_one_blas_thread_each():
+    """Every part runs once, the first on the calling thread and the others on worker
+    threads at the same time (each waits for the other); meanwhile the BLAS runs on one
+    thread, and afterwards on as many as before."""
+    barrier = threading.Barrier(2, timeout=10)
+    seen = {}
+
+    def work(part):
+        seen[part] = (threading.get_ident(), [info["num_threads"] for info in threadpool_info()
+                                               if info["user_api"] == "blas"])
+        barrier.wait()  # a timeout here (BrokenBarrierError) means the parts ran one after the other
+
+    with limit_threads(2):
+        before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+        run_split(work, ["a", "b"])
+        after = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+    assert set(seen) == {"a", "b"}
+    assert seen["a"][0] == threading.get_ident() != seen["b"][0]
+    assert all(n == 1 for n in seen["a"][1] + seen["b"][1])
+    assert after == before and 2 in before
+
+
+@two_cores
+def test_run_split_reraises_an_error_and_runs_a_nested_split_in_line():
+    def fail(part):
+        if part == 1:
+            raise KeyError("part 1")
+
+    with limit_threads(2):
+        with pytest.raises(KeyError, match="part 1"):
+            run_split(fail, [0, 1])
+        done = []
+
+        def outer(part):
+            run_split(lambda inner: done.append((part, inner, threading.get_ident())), ["x", "y"])
+
+        run_split(outer, [0, 1])
+    assert sorted(p for p, _, _ in done) == [0, 0, 1, 1]
+    for part in (0, 1):  # each part's inner split ran on that part's own thread
+        assert len({ident for p, _, ident in done if p == part}) == 1

@@ -18,17 +18,24 @@ Backward
     Weight and bias gradients from the patches, input gradient by scattering the patch
     gradients back onto the input ("col2im"). While training (a forward pass that
     follows a backward pass), a batch of at most :data:`KEEP_PATCHES_FLOATS` patch
-    floats keeps its patches from the forward pass for the backward pass; otherwise the
-    backward pass gathers them again.
+    floats keeps its patches from the forward pass for the backward pass, and multiplies
+    those of the whole batch. A larger batch goes block by block, as the forward pass:
+    it gathers each block's patches again, adds the block's share of the weight gradient
+    and scatters the block's patch gradients while the block is in the cache.
 
 Gather, copy and scatter are the Numba kernels of :mod:`refsnn.networks.layer_kernels`;
-gather and scatter pad as they go. The products run on the BLAS's threads; with more
-than one, the BLAS splits a product's columns between them and may round the last
-columns of each part differently (as it does a narrower product, :data:`GEMM_COLUMNS`).
+gather and scatter pad as they go. With more than one thread (:mod:`refsnn.threads`)
+each thread takes a run of the blocks (:func:`refsnn.threads.run_split`) with a
+one-thread BLAS, so the forward pass gives the same bits on any number of threads; the
+block-by-block weight gradient adds each thread's sum in turn (float rounding). The
+whole-batch products of a small training batch run on the BLAS's threads, which split a
+product's columns between them and may round the last columns of each part differently
+(as they do a narrower product, :data:`GEMM_COLUMNS`).
 """
 
 import numpy as np
 
+from .. import threads
 from . import layer_kernels
 from .base import keeps_for_backward
 
@@ -78,26 +85,32 @@ def forward(layer, x, offset=None):
     keeping = keeps_for_backward()  # False inside no_backward: keep nothing
     keep = keeping and layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
     layer._backward_ran = False
-    # patches as columns: of the whole batch (kept for backward), or of one block
-    cols = np.empty((width, (B if keep else chunk) * rows), dtype=x.dtype)
-    product = np.empty((O, chunk * rows), dtype=x.dtype)
     weight = layer.weight.reshape(O, width)
     out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
     extra = _offset(layer, offset, x.dtype)
-    for start in range(0, B, chunk):
-        n = min(chunk, B - start)
-        block = cols[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
-        if narrow:  # columns (i, j, b): every tap copies a run of n images
-            images = np.ascontiguousarray(x[start:start + n].transpose(1, 2, 3, 0))
-            layer_kernels._im2col_images_inner_kernel(images, k, s, p, Ho, Wo, block)
-        else:  # columns (b, i, j): every tap copies rows of the images
-            layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
-        product_block = np.matmul(weight, block, out=product[:, :n * rows])
-        # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
-        layer_kernels._conv_output_kernel(product_block, layer.bias, extra, narrow,
-                                          out[start:start + n].reshape(n, O, rows))
+    kept = np.empty((width, B * rows), dtype=x.dtype) if keep else None  # the whole batch's patches
+
+    def blocks(starts):
+        """The blocks that begin at ``starts``, with their own scratch (one part of run_split)."""
+        cols = None if keep else np.empty((width, chunk * rows), dtype=x.dtype)  # one block's patches
+        product = np.empty((O, chunk * rows), dtype=x.dtype)
+        for start in starts:
+            n = min(chunk, B - start)
+            block = kept[:, start * rows:(start + n) * rows] if keep else cols[:, :n * rows]
+            if narrow:  # columns (i, j, b): every tap copies a run of n images
+                images = np.ascontiguousarray(x[start:start + n].transpose(1, 2, 3, 0))
+                layer_kernels._im2col_images_inner_kernel(images, k, s, p, Ho, Wo, block)
+            else:  # columns (b, i, j): every tap copies rows of the images
+                layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
+            product_block = np.matmul(weight, block, out=product[:, :n * rows])
+            # (O, columns) → (n, O, Ho·Wo) with the bias added on the way (conv_output_reference)
+            layer_kernels._conv_output_kernel(product_block, layer.bias, extra, narrow,
+                                              out[start:start + n].reshape(n, O, rows))
+
+    # the blocks are independent: with more than one thread, each takes a run of them
+    threads.run_split(blocks, threads.split(range(0, B, chunk)))
     layer._x = x if keeping else None
-    layer._patches = (cols, chunk if narrow else None) if keep else None
+    layer._patches = (kept, chunk if narrow else None) if keep else None
     return out
 
 
@@ -125,10 +138,12 @@ def backward(layer, g4):
     """The input gradient of the Conv2d ``layer`` for the output gradient g4 (B, O, H_out, W_out)
     of its last forward pass; writes the weight and bias gradients into the layer's arrays.
 
-    Patches kept from a narrow output are in (block, i, j, b) column order; the weight
-    gradient then multiplies a copy of the output gradient in the same order (its sum over
-    samples and positions runs in another order than over (b, i, j): equal to float
-    rounding).
+    A batch whose patch matrix would have at most :data:`KEEP_PATCHES_FLOATS` floats
+    multiplies the patches of the whole batch (kept from the forward pass, or gathered
+    again); a larger one goes block by block (:func:`_backward_blocks`). Patches kept
+    from a narrow output are in (block, i, j, b) column order; the weight gradient then
+    multiplies a copy of the output gradient in the same order (its sum over samples and
+    positions runs in another order than over (b, i, j): equal to float rounding).
     """
     x = layer._x
     B, C, H, W = x.shape
@@ -137,6 +152,9 @@ def backward(layer, g4):
     Ho, Wo = layer.output_shape(H, W)
     g = g4.transpose(1, 0, 2, 3).reshape(O, B * Ho * Wo)  # (O, b·i·j), the layout of the patches
     layer._backward_ran = True
+    np.sum(g, axis=1, out=layer.bias_grad)
+    if layer._patches is None and B * Ho * Wo * C * k * k > KEEP_PATCHES_FLOATS:
+        return _backward_blocks(layer, x, g4)
     if layer._patches is None:
         cols = np.empty((C * k * k, B * Ho * Wo), dtype=x.dtype)
         layer_kernels._im2col_kernel(x, 0, k, s, p, Ho, Wo, cols)
@@ -149,8 +167,63 @@ def backward(layer, g4):
             g_cols = np.concatenate([g4[start:start + chunk].transpose(1, 2, 3, 0).reshape(O, -1)
                                      for start in range(0, B, chunk)], axis=1)
     np.matmul(g_cols, cols.T, out=layer.weight_grad.reshape(O, -1))
-    np.sum(g, axis=1, out=layer.bias_grad)
     dcols = layer.weight.reshape(O, -1).T @ g
     dx = np.zeros((B, C, H, W), dtype=x.dtype)
     layer_kernels._col2im_kernel(dcols, k, s, p, Ho, Wo, dx)
+    return dx
+
+
+def _backward_blocks(layer, x, g4):
+    """:func:`backward` one block of :func:`block_images` images at a time, for a batch
+    too large to keep its patches: each block's patches are gathered, multiplied by the
+    block's output gradient and scattered back while they are in the cache.
+
+    .. math::  \\nabla W^\\top = \\sum_{\\text{blocks}} \\mathrm{cols}_{blk}\\, g_{blk}^\\top, \\qquad
+               \\mathrm{dcols}_{blk} = W^\\top g_{blk}
+
+    The input gradient equals the whole-batch one (each image's entries come from its
+    own columns, added in the same order); the weight gradient adds one product per
+    block, so it equals the whole-batch product to float rounding. With more than one
+    thread (:func:`refsnn.threads.run_split`) each thread sums its own run of blocks and
+    the runs' sums are added in order.
+    """
+    B, C, H, W = x.shape
+    k, s, p = layer.kernel_size, layer.stride, layer.padding
+    O = layer.out_channels
+    Ho, Wo = layer.output_shape(H, W)
+    rows, width = Ho * Wo, C * k * k
+    chunk = block_images(B, rows, width)
+    weight_t = layer.weight.reshape(O, width).T
+    dx = np.zeros((B, C, H, W), dtype=x.dtype)
+    parts = threads.split(range(0, B, chunk))
+    sums = [np.zeros((width, O), dtype=x.dtype) for _ in parts]  # ∇Wᵀ of each run of blocks
+
+    def blocks(part):
+        index, starts = part
+        cols = np.empty((width, chunk * rows), dtype=x.dtype)
+        dcols = np.empty((width, chunk * rows), dtype=x.dtype)
+        g_block = np.empty(O * chunk * rows, dtype=x.dtype)
+        g_block_t = np.empty(chunk * rows * O, dtype=x.dtype)
+        term = np.empty((width, O), dtype=x.dtype)
+        for start in starts:
+            n = min(chunk, B - start)
+            block = cols[:, :n * rows]
+            layer_kernels._im2col_kernel(x, start, k, s, p, Ho, Wo, block)
+            grad = g4[start:start + n].reshape(n, O, rows)
+            g = g_block[:O * n * rows].reshape(O, n, rows)
+            np.copyto(g, grad.transpose(1, 0, 2))
+            g = g.reshape(O, n * rows)  # (O, b·i·j), the layout of the block's patches
+            g_t = g_block_t[:n * rows * O].reshape(n, rows, O)
+            np.copyto(g_t, grad.transpose(0, 2, 1))
+            # cols · gᵀ = (g · colsᵀ)ᵀ: the product with the long side first runs faster
+            np.matmul(block, g_t.reshape(n * rows, O), out=term)
+            sums[index] += term
+            np.matmul(weight_t, g, out=dcols[:, :n * rows])
+            layer_kernels._col2im_kernel(dcols[:, :n * rows], k, s, p, Ho, Wo, dx[start:start + n])
+
+    threads.run_split(blocks, list(enumerate(parts)))
+    total = sums[0]
+    for more in sums[1:]:
+        total += more
+    layer.weight_grad.reshape(O, width)[...] = total.T
     return dx

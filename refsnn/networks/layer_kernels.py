@@ -38,7 +38,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
     """cols[(c·k + u)·k + v, (b·H_out + i)·W_out + j] = x_pad[start + b, c, s·i + u, s·j + v].
 
@@ -83,7 +83,7 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
 LONG_ROW = 16
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, cols):  # pragma: no cover
     """:func:`_im2col_kernel` at stride 1: the taps of output row i, column j land on
     image row i + u − p and column j + v − p, so the taps of a row that land inside the
@@ -119,7 +119,7 @@ def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, col
                             row[j] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height, out_width, cols):  # pragma: no cover
     """cols[(c·k + u)·k + v, (i·W_out + j)·n + b] = x_pad[b, c, s·i + u, s·j + v], images innermost.
 
@@ -148,7 +148,7 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
                                 target[start + b] = 0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, dx):  # pragma: no cover
     """dx[b, c, s·i + u − p, s·j + v − p] += dcols[(c·k + u)·k + v, (b·H_out + i)·W_out + j].
 
@@ -181,7 +181,7 @@ def _col2im_kernel(dcols, kernel_size, stride, padding, out_height, out_width, d
                                 line[z] += source[row + j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _col2im_long_rows(dcols, kernel_size, padding, out_height, out_width, dx):  # pragma: no cover
     """:func:`_col2im_kernel` at stride 1, each row's taps inside the image added as one
     run between views that start at 0 (as in :func:`_im2col_long_rows`): the same terms in
@@ -206,7 +206,7 @@ def _col2im_long_rows(dcols, kernel_size, padding, out_height, out_width, dx):  
                             line[j] += terms[j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _avg_pool_kernel(x, kernel_size, window, out):  # pragma: no cover - compiled
     """out[b, c, i, j] = (Σ_u Σ_v x[b, c, k·i + u, k·j + v]) / window, the k² terms
     added in row-major order (u, then v) starting from the first, as the twin adds its
@@ -228,7 +228,7 @@ def _avg_pool_kernel(x, kernel_size, window, out):  # pragma: no cover - compile
                     pooled[i, j] = total / window
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
     """:func:`_avg_pool_kernel` for k = 2, with the window unrolled:
     out[b, c, i, j] = (((x₀₀ + x₀₁) + x₁₀) + x₁₁)·¼ with x_uv = x[b, c, 2i + u, 2j + v].
@@ -248,7 +248,7 @@ def _avg_pool_2x2_kernel(x, quarter, out):  # pragma: no cover - compiled
                     row[j] = (((top[2 * j] + top[2 * j + 1]) + bottom[2 * j]) + bottom[2 * j + 1]) * quarter
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no cover - compiled
     """out[b, o, r] = product[o, column(b, r)] + bias[o] (+ extra[o]) for a block of n images.
 
@@ -279,7 +279,7 @@ def _conv_output_kernel(product, bias, extra, images_inner, out):  # pragma: no 
                     target[r] += more
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _qcfs_backward_kernel(z, out, grad, theta, one, dx, terms):  # pragma: no cover - compiled
     """One pass of :meth:`QCFS.backward <refsnn.networks.activations.QCFS.backward>` over
     flat arrays, with m = [0 <= z <= θ]: dx = g·m and the terms g·([z > θ] + m·(y/θ − z/θ))
@@ -295,7 +295,7 @@ def _qcfs_backward_kernel(z, out, grad, theta, one, dx, terms):  # pragma: no co
         terms[i] = grad[i] * (above + inside * (out[i] / theta - zi / theta))
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bias1, bias2, lr, eps):  # pragma: no cover
     """One Adam update of flat arrays, in place, with the operations of
     :meth:`Adam.step_reference <refsnn.networks.training.Adam.step_reference>` in the same
@@ -312,7 +312,7 @@ def _adam_kernel(p, g, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, bia
         p[i] = p[i] - lr * (mi / bias1) / (np.sqrt(vi / bias2) + eps)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _batchnorm_eval_kernel(x, a, c, out):  # pragma: no cover - compiled
     """BatchNorm's evaluation-mode forward over (B, C, S) arrays: out = a·x + c per
     channel, the product rounded to the dtype of ``x`` before the sum, as in the twin
@@ -327,7 +327,7 @@ def _batchnorm_eval_kernel(x, a, c, out):  # pragma: no cover - compiled
                 target[s] = scale * row[s] + shift
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std):  # pragma: no cover
     """BatchNorm's training-mode forward over (B, C, S) arrays (S = H·W, or 1):
     per channel the batch mean and (biased) variance, summed in float64 over the n = B·S
@@ -366,7 +366,7 @@ def _batchnorm_train_kernel(x, weight, bias, eps, out, x_hat, mean, var, inv_std
                 o[s] = g * t + h
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):  # pragma: no cover
     """BatchNorm's training-mode backward over (B, C, S) arrays: per channel
     Σg and Σg·x̂ (float64 sums, written to ``sum_g`` and ``sum_gx``), then
