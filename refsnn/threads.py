@@ -7,13 +7,21 @@ cores by default. For products this small the split gains little on idle cores, 
 machine whose other cores are busy each product waits for a thread that is not running,
 which can make a program many times slower than on one thread. So the policy is:
 
-* 1 thread for NumPy's BLAS and for Numba's parallel kernels, unless asked otherwise;
+* 1 thread for NumPy's BLAS, for Numba's parallel kernels and for refsnn's own block
+  loops, unless asked otherwise;
 * the environment variable ``REFSNN_THREADS`` (an integer in 1..cores) raises it, and so
   does ``--threads N`` on the command line, which takes precedence;
 * :func:`use_threads` applies the setting to the whole process (the ``refsnn`` command
   line calls it before any work; each tutorial calls it in its first lines);
 * :func:`thread_setting` describes the setting in force in one short phrase, printed
   next to every timing.
+
+With more threads, refsnn's layers cut their own loops into runs, one per thread
+(:func:`split`, :func:`run_split`, :func:`run_ranges`): a convolution's blocks of
+images, BatchNorm's channels, QCFS's values. Each run computes what one thread would,
+with a one-thread BLAS, so those passes give the same bits on any number of threads
+(the products that stay whole, of linear layers and of small training batches, run on
+the BLAS's threads and round as the BLAS splits them).
 
 :func:`use_threads` limits the BLAS libraries already loaded (NumPy's is loaded with
 refsnn) through threadpoolctl, and sets ``OPENBLAS_NUM_THREADS`` for the ones loaded
@@ -32,12 +40,16 @@ import numba
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 __all__ = ["ENV_VAR", "DEFAULT_THREADS", "max_threads", "check_threads", "default_threads", "use_threads",
-           "limit_threads", "thread_setting", "workers", "split", "run_split"]
+           "limit_threads", "thread_setting", "workers", "split", "run_split", "run_ranges", "GRAIN"]
 
 #: The environment variable that raises the default.
 ENV_VAR = "REFSNN_THREADS"
 #: Threads when neither ``--threads`` nor ``REFSNN_THREADS`` says otherwise.
 DEFAULT_THREADS = 1
+
+#: Fewest values per thread in :func:`run_ranges`: a smaller pass runs on one thread,
+#: since handing it to another costs more than the pass.
+GRAIN = 2**16
 
 #: The BLAS limit set by :func:`use_threads`, kept for the life of the process.
 _in_force = None
@@ -191,6 +203,18 @@ def run_split(work, parts):
 def _as_part(work, part):
     _inside.split = True
     return work(part)
+
+
+def run_ranges(work, n, values_per_item=1):
+    """``work(lo, hi)`` over contiguous ranges that cover 0..n, one range per thread (at
+    most :func:`workers`, each with at least :data:`GRAIN` values when an item holds
+    ``values_per_item`` values), through :func:`run_split`; ``work(0, n)`` on one thread.
+
+    For passes whose items are independent (the elements of an elementwise map, the
+    channels of a BatchNorm): each range gives the bits it gives in one pass.
+    """
+    parts = max(1, min(workers(), n, (n * values_per_item) // GRAIN))
+    run_split(lambda items: work(items.start, items.stop), split(range(n), parts))
 
 
 def _pool_and_blas():

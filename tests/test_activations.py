@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 from nets import numerical_grad
 
+from refsnn import threads
 from refsnn.networks.activations import DAQCFS, QCFS, ClipReLU, ReLU, qcfs_backward_reference
 from refsnn.networks.base import no_backward
 from refsnn.neurons.quantization import clip_relu, da_qcfs, qcfs
+from refsnn.threads import max_threads
 
 
 @pytest.mark.parametrize("shape", [(3, 4, 5, 5), (6, 4)])
@@ -171,3 +173,21 @@ def test_no_backward_keeps_no_input(layer):
     assert layer._z is None and getattr(layer, "_out", None) is None
     with pytest.raises(RuntimeError, match="no_backward"):
         layer.backward(np.ones_like(z))
+
+
+@pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores")
+def test_qcfs_on_two_threads_gives_the_bits_of_one(monkeypatch):
+    """With 2 threads each thread takes a run of the values of QCFS's elementwise passes."""
+    monkeypatch.setattr(threads, "GRAIN", 1)
+    rng = np.random.default_rng(22)
+    z = rng.uniform(-1, 3, (4, 3, 5, 5)).astype(np.float32)
+    g = rng.standard_normal(z.shape).astype(np.float32)
+    results = []
+    for count in (1, 2):
+        layer = QCFS(2.0, 4)
+        with threads.limit_threads(count):
+            out = layer.forward(z)
+            dx = layer.backward(g)
+        results.append((out, dx, layer.theta_grad.copy()))
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)

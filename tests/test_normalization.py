@@ -9,7 +9,9 @@ from refsnn.networks.base import no_backward
 from refsnn.networks.containers import Sequential, iter_layers, set_training
 from refsnn.networks.layers import Conv2d, Linear
 from refsnn.networks.models import resnet_mini
+from refsnn import threads
 from refsnn.networks.normalization import BatchNorm, fold_batchnorm
+from refsnn.threads import max_threads
 
 F64 = np.float64
 
@@ -199,3 +201,27 @@ def test_evaluation_pass_equals_its_numpy_twin_bit_for_bit(shape, dtype):
     assert out.dtype == dtype
     np.testing.assert_array_equal(out, batchnorm_eval_reference(x, a, c))
     np.testing.assert_array_equal(bn.forward(np.asfortranarray(x)), out)
+
+
+@pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores")
+@pytest.mark.parametrize("training", [False, True])
+def test_two_threads_give_the_bits_of_one(monkeypatch, training):
+    """With 2 threads each thread takes a run of the channels (every pass is per channel):
+    outputs, gradients and running statistics are the same bits as on one thread."""
+    monkeypatch.setattr(threads, "GRAIN", 1)  # split even this small batch
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((6, 5, 4, 3)).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    results = []
+    for count in (1, 2):
+        bn = BatchNorm(5)
+        bn.weight[...] = np.linspace(0.5, 1.5, 5)
+        bn.running_var[...] = np.linspace(0.5, 2, 5)
+        bn.training = training
+        with threads.limit_threads(count):
+            out = bn.forward(x)
+            dx = bn.backward(g)
+        results.append([out, dx, bn.weight_grad.copy(), bn.bias_grad.copy(), bn.running_mean.copy(),
+                        bn.running_var.copy()])
+    for one, two in zip(*results):
+        np.testing.assert_array_equal(one, two)

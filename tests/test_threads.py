@@ -24,8 +24,9 @@ import numba
 import pytest
 from threadpoolctl import threadpool_info
 
-from refsnn.threads import (ENV_VAR, check_threads, default_threads, limit_threads, max_threads, run_split, split,
-                            thread_setting, workers)
+from refsnn import threads as threads_module
+from refsnn.threads import (ENV_VAR, check_threads, default_threads, limit_threads, max_threads, run_ranges,
+                            run_split, split, thread_setting, workers)
 
 #: The environment of a child that inherits no thread setting at all.
 UNSET = {name: value for name, value in os.environ.items()
@@ -237,3 +238,17 @@ def test_run_split_reraises_an_error_and_runs_a_nested_split_in_line():
     assert sorted(p for p, _, _ in done) == [0, 0, 1, 1]
     for part in (0, 1):  # each part's inner split ran on that part's own thread
         assert len({ident for p, _, ident in done if p == part}) == 1
+
+
+@pytest.mark.parametrize("n, per_item, grain, parts", [(10, 1, 1, 2), (10, 1, 8, 1), (3, 100, 50, 2), (1, 10**6, 1, 1),
+                                                         (0, 1, 1, 1)])
+def test_run_ranges_covers_the_items_once_with_enough_values_per_thread(monkeypatch, n, per_item, grain, parts):
+    """Contiguous ranges that cover 0..n once, on at most the threads in force and only
+    as many as hold GRAIN values each."""
+    monkeypatch.setattr(threads_module, "GRAIN", grain)
+    seen = []
+    with limit_threads(min(2, max_threads())):
+        run_ranges(lambda lo, hi: seen.append((lo, hi)), n, per_item)
+    seen.sort()
+    assert [i for lo, hi in seen for i in range(lo, hi)] == list(range(n))
+    assert len(seen) == min(parts, max_threads())

@@ -18,6 +18,7 @@ The equations are in ``tutorials/00_notation.md`` ("QCFS activation", "DA-QCFS")
 
 import numpy as np
 
+from .. import threads
 from . import layer_kernels
 from .._checks import as_input, as_int, channel_param
 from .base import Layer, keeps_for_backward, per_channel
@@ -161,7 +162,8 @@ class QCFS(Layer):
         if z.flags.c_contiguous and np.isfinite(z).all():  # qcfs's kernel, without its checks
             theta = self.theta.astype(z.dtype)
             out = np.empty_like(z)
-            qcfs_kernel(z.reshape(-1), theta, z.dtype.type(self.levels), theta / z.dtype.type(2), out.reshape(-1))
+            flat, flat_out, L, half = z.reshape(-1), out.reshape(-1), z.dtype.type(self.levels), theta / z.dtype.type(2)
+            threads.run_ranges(lambda lo, hi: qcfs_kernel(flat[lo:hi], theta, L, half, flat_out[lo:hi]), z.size)
         else:  # the checked path, which names a non-finite input
             out = qcfs(z, self.theta, self.levels)
         self._z, self._out = (z, out) if keeps_for_backward() else (None, None)
@@ -173,9 +175,10 @@ class QCFS(Layer):
         z = self._saved("_z")
         g = np.ascontiguousarray(self._check_grad(grad_out, z.shape), dtype=z.dtype)
         dx, terms = np.empty(z.shape, z.dtype), np.empty(z.shape, z.dtype)
-        flat = (np.ascontiguousarray(a).reshape(-1) for a in (z, self._out, g))
-        layer_kernels._qcfs_backward_kernel(*flat, z.dtype.type(self.theta[0]), z.dtype.type(1),
-                                            dx.reshape(-1), terms.reshape(-1))
+        flat = [np.ascontiguousarray(a).reshape(-1) for a in (z, self._out, g, dx, terms)]
+        theta, one = z.dtype.type(self.theta[0]), z.dtype.type(1)
+        threads.run_ranges(lambda lo, hi: layer_kernels._qcfs_backward_kernel(
+            *(a[lo:hi] for a in flat[:3]), theta, one, *(a[lo:hi] for a in flat[3:])), z.size)
         self.theta_grad[0] = np.sum(terms, dtype=np.float64)  # as the twin sums
         return dx
 

@@ -22,6 +22,7 @@ import copy
 import numpy as np
 
 from .._checks import as_float, as_input, as_int, check_ndim, check_positive, float_dtype
+from .. import threads
 from . import layer_kernels
 
 from .base import Layer, keeps_for_backward
@@ -109,7 +110,9 @@ class BatchNorm(Layer):
                 return batchnorm_eval_reference(x, a, c)
             out = np.empty_like(x)  # one compiled pass of the twin's two
             shape = (x.shape[0], self.channels, x.size // (x.shape[0] * self.channels))
-            layer_kernels._batchnorm_eval_kernel(x.reshape(shape), a, c, out.reshape(shape))
+            x3, out3 = x.reshape(shape), out.reshape(shape)
+            threads.run_ranges(lambda lo, hi: layer_kernels._batchnorm_eval_kernel(
+                x3[:, lo:hi], a[lo:hi], c[lo:hi], out3[:, lo:hi]), self.channels, x.size // self.channels)
             return out
         n = x.size // self.channels
         if n < 2:
@@ -119,8 +122,10 @@ class BatchNorm(Layer):
         out, x_hat = np.empty_like(x), np.empty_like(x)
         mean, var = np.empty(self.channels), np.empty(self.channels)
         inv_std = np.empty(self.channels, dtype=x.dtype)
-        layer_kernels._batchnorm_train_kernel(flat, self.weight, self.bias, x.dtype.type(self.eps),
-                                              out.reshape(flat.shape), x_hat.reshape(flat.shape), mean, var, inv_std)
+        out3, x_hat3, eps = out.reshape(flat.shape), x_hat.reshape(flat.shape), x.dtype.type(self.eps)
+        threads.run_ranges(lambda lo, hi: layer_kernels._batchnorm_train_kernel(  # channels on their own
+            flat[:, lo:hi], self.weight[lo:hi], self.bias[lo:hi], eps, out3[:, lo:hi], x_hat3[:, lo:hi],
+            mean[lo:hi], var[lo:hi], inv_std[lo:hi]), self.channels, n)
         m = self.weight.dtype.type(self.momentum)
         self.running_mean[...] = (1 - m) * self.running_mean + m * mean.astype(x.dtype)
         self.running_var[...] = (1 - m) * self.running_var + m * var.astype(x.dtype) * (n / (n - 1))
@@ -153,8 +158,10 @@ class BatchNorm(Layer):
         shape = (x.shape[0], self.channels, x.size // (x.shape[0] * self.channels))
         dx = np.empty_like(x)
         sum_g, sum_gx = np.empty(self.channels), np.empty(self.channels)
-        layer_kernels._batchnorm_backward_kernel(g.reshape(shape), x_hat.reshape(shape), self.weight, inv_std,
-                                                 dx.reshape(shape), sum_g, sum_gx)
+        g3, x_hat3, dx3 = g.reshape(shape), x_hat.reshape(shape), dx.reshape(shape)
+        threads.run_ranges(lambda lo, hi: layer_kernels._batchnorm_backward_kernel(
+            g3[:, lo:hi], x_hat3[:, lo:hi], self.weight[lo:hi], inv_std[lo:hi], dx3[:, lo:hi],
+            sum_g[lo:hi], sum_gx[lo:hi]), self.channels, x.size // self.channels)
         self.bias_grad[...] = sum_g
         self.weight_grad[...] = sum_gx
         return dx

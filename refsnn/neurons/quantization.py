@@ -100,7 +100,7 @@ def _qcfs_level_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
         out[i] = min(max(k, zero), L)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def qcfs_kernel(z, theta, L, psi, out):  # pragma: no cover - compiled
     """out = (θ/L)·clip(floor((L·z + ψ)/θ), 0, L) over flat arrays, unchecked: the kernel of
     :func:`qcfs` (twin :func:`qcfs_reference`), which :class:`refsnn.networks.activations.QCFS`
