@@ -220,6 +220,67 @@ def test_conv_output_kernel_equals_twin(O, n, R, images_inner, with_extra, seed,
     assert out[b, o, r] == (product[o, column] + bias[o]) + (0 if extra is None else extra[o])
 
 
+@settings(max_examples=40)
+@given(stride=st.integers(1, 3), padding=st.integers(0, 2), H=st.integers(3, 9), W=st.integers(3, 9),
+       C=st.integers(1, 3), seed=st.integers(0, 99), dtype=st.sampled_from([np.float32, np.float64]),
+       start=st.integers(0, 2))
+def test_position_major_im2col_kernel_equals_twin(stride, padding, H, W, C, seed, dtype, start):
+    """The position-major gather (k = 3) writes im2col_reference's rows themselves, for the
+    images start.. of the batch, and every entry of them; its scratch may hold anything."""
+    x = np.random.default_rng(seed).standard_normal((3, C, H, W)).astype(dtype)
+    Ho, Wo = (H + 2 * padding - 3) // stride + 1, (W + 2 * padding - 3) // stride + 1
+    patches = np.full(((3 - start) * Ho * Wo, C * 9), np.nan, dtype=dtype)
+    padded = np.full((C, H + 2 * padding, W + 2 * padding), np.nan, dtype=dtype)
+    layer_kernels._im2col_positions_kernel(x, start, stride, padding, Ho, Wo, padded, patches)
+    np.testing.assert_array_equal(patches, im2col_reference(x[start:], 3, stride, padding))
+
+
+@settings(max_examples=40)
+@given(O=st.integers(1, 5), n=st.integers(1, 4), R=st.integers(1, 19), with_extra=st.booleans(),
+       seed=st.integers(0, 99), dtype=st.sampled_from([np.float32, np.float64]))
+def test_position_major_output_kernel_equals_twin(O, n, R, with_extra, seed, dtype):
+    """The copy of a position-major product (n·R, O) into the output, eight positions at a
+    time and the rest one by one, equals conv_output_reference of its transpose bit for
+    bit, and fills every entry."""
+    rng = np.random.default_rng(seed)
+    product = rng.standard_normal((n * R, O)).astype(dtype)
+    bias = rng.standard_normal(O).astype(dtype)
+    extra = (rng.standard_normal(O) * 1000).astype(dtype) if with_extra else None
+    out = np.full((n, O, R), np.nan, dtype=dtype)
+    layer_kernels._conv_output_positions_kernel(product, bias, np.zeros(0, dtype) if extra is None else extra, out)
+    np.testing.assert_array_equal(out, conv_output_reference(product.T, bias, n, False, extra))
+
+
+@pytest.mark.parametrize("in_channels, out_channels, kernel, expected", [
+    (8, 16, 3, True), (16, 63, 3, True), (7, 16, 3, False), (16, 64, 3, False), (16, 16, 1, False)])
+def test_which_convolutions_multiply_position_major_patches(in_channels, out_channels, kernel, expected):
+    layer = Conv2d(in_channels, out_channels, kernel, rng=np.random.default_rng(0))
+    assert fast_conv.by_positions(layer, in_channels) == expected
+
+
+@pytest.mark.parametrize("dyadic", [False, True])
+@pytest.mark.parametrize("block_floats", [1, 2**12, 2**18])  # blocks of 1 image, of a few, the whole batch
+def test_position_major_forward_equals_the_patch_columns_one(monkeypatch, dyadic, block_floats):
+    """A convolution that multiplies position-major patches (8 → 4 channels) gives what the
+    patch-column product gives: to float rounding (the BLAS may order a row's terms
+    otherwise), exactly when every sum is exact; and what conv2d_reference gives."""
+    monkeypatch.setattr(fast_conv, "POSITION_BLOCK_FLOATS", block_floats)
+    monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
+    for stride in (1, 2):
+        layer, x, _ = _conv_case(13, dyadic=dyadic, shape=(5, 8, 7, 6), stride=stride)
+        assert fast_conv.by_positions(layer, 8)
+        with no_backward():
+            out = layer.forward(x)
+            monkeypatch.setattr(fast_conv, "POSITIONS_BELOW", 0)  # the patch columns instead
+            columns = layer.forward(x)
+            monkeypatch.setattr(fast_conv, "POSITIONS_BELOW", 64)
+        if dyadic:
+            np.testing.assert_array_equal(out, columns)
+        np.testing.assert_allclose(out, columns, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(out, conv2d_reference(x, layer.weight, layer.bias, stride, 1), rtol=1e-5, atol=1e-5)
+        assert out.flags.c_contiguous and out.dtype == x.dtype
+
+
 @pytest.mark.parametrize("narrow_output", [0, 100])
 def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_output):
     """fast_conv.forward(layer, x, e) is forward(x) + e per channel, bit for bit (the
@@ -294,14 +355,16 @@ def _conv_case(seed, dtype=np.float32, dyadic=False, shape=(9, 3, 7, 7), stride=
 @two_cores
 @pytest.mark.parametrize("narrow_output", [0, 100])
 @pytest.mark.parametrize("keep", [0, 2**20])
-def test_conv_forward_on_two_threads_equals_one_thread_bit_for_bit(monkeypatch, narrow_output, keep):
+@pytest.mark.parametrize("in_channels", [3, 8])  # patch columns; position-major patches unless kept
+def test_conv_forward_on_two_threads_equals_one_thread_bit_for_bit(monkeypatch, narrow_output, keep, in_channels):
     """With 2 threads each thread takes a run of the blocks and multiplies them as one
     thread would: the output, and the patches kept for training, are the same bits."""
     monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", 40)  # several blocks of one image
+    monkeypatch.setattr(fast_conv, "POSITION_BLOCK_FLOATS", 40)
     monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
     monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     monkeypatch.setattr(fast_conv, "KEEP_PATCHES_FLOATS", keep)
-    layer, x, g = _conv_case(11)
+    layer, x, g = _conv_case(11, shape=(9, in_channels, 7, 7))
     results = []
     for threads in (1, 2):
         with limit_threads(threads):

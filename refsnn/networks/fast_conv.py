@@ -12,8 +12,12 @@ Forward
     (:data:`CONV_BLOCK_FLOATS` floats of patches per block, so that they stay in the
     cache, but at least :data:`GEMM_COLUMNS` columns, so that each product is wide enough
     to run at the speed of the arithmetic). Outputs narrower than :data:`NARROW_OUTPUT`
-    gather a block's patches with the images innermost, so that each tap copies a long run. Each block's product is copied
-    into the output with the bias added (:func:`~refsnn.networks.layers.conv_output_reference`).
+    gather a block's patches with the images innermost, so that each tap copies a long
+    run. Each block's product is copied into the output with the bias added
+    (:func:`~refsnn.networks.layers.conv_output_reference`). A 3×3 convolution with few
+    output channels (:func:`by_positions`) that keeps no patches gathers them the other
+    way round, one output position per row (im2col_reference's own matrix), and
+    multiplies them by the transposed weights.
 Backward
     Weight and bias gradients from the patches, input gradient by scattering the patch
     gradients back onto the input ("col2im"). While training (a forward pass that
@@ -39,7 +43,9 @@ from .. import threads
 from . import layer_kernels
 from .base import keeps_for_backward
 
-__all__ = ["forward", "backward", "CONV_BLOCK_FLOATS", "GEMM_COLUMNS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS"]
+__all__ = ["forward", "backward", "block_images", "by_positions", "position_block_images", "CONV_BLOCK_FLOATS",
+           "GEMM_COLUMNS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS", "POSITIONS_BELOW", "POSITIONS_FROM_INPUT",
+           "POSITION_BLOCK_FLOATS"]
 
 #: Floats in the patch matrix of one block of images in :func:`forward` (256 KiB in
 #: float32): each block's patches are gathered and multiplied while they are in the
@@ -56,6 +62,12 @@ GEMM_COLUMNS = 128
 #: (:func:`forward`): a row of W_out values is too short to copy fast, a run of the
 #: block's images is not.
 NARROW_OUTPUT = 8
+#: A 3×3 convolution with fewer output channels than ``POSITIONS_BELOW`` and at least
+#: ``POSITIONS_FROM_INPUT`` input channels multiplies position-major patches when it keeps
+#: none (:func:`by_positions`).
+POSITIONS_BELOW, POSITIONS_FROM_INPUT = 64, 8
+#: Floats of position-major patches and their product per block (1 MiB in float32).
+POSITION_BLOCK_FLOATS = 2**18
 #: While training (a forward pass followed by a backward pass), a batch whose whole patch
 #: matrix has at most this many floats (4 MiB in float32) keeps it from :func:`forward`
 #: for :func:`backward` (the blocks are written into it); a larger batch's backward pass
@@ -85,9 +97,13 @@ def forward(layer, x, offset=None):
     keeping = keeps_for_backward()  # False inside no_backward: keep nothing
     keep = keeping and layer._backward_ran and B * rows * width <= KEEP_PATCHES_FLOATS
     layer._backward_ran = False
+    extra = _offset(layer, offset, x.dtype)
+    layer._x = x if keeping else None
+    if not keep and by_positions(layer, C):
+        layer._patches = None
+        return _forward_positions(layer, x, extra)
     weight = layer.weight.reshape(O, width)
     out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
-    extra = _offset(layer, offset, x.dtype)
     kept = np.empty((width, B * rows), dtype=x.dtype) if keep else None  # the whole batch's patches
 
     def blocks(starts):
@@ -109,9 +125,64 @@ def forward(layer, x, offset=None):
 
     # the blocks are independent: with more than one thread, each takes a run of them
     threads.run_split(blocks, threads.split(range(0, B, chunk)))
-    layer._x = x if keeping else None
     layer._patches = (kept, chunk if narrow else None) if keep else None
     return out
+
+
+def by_positions(layer, in_channels):
+    """Whether :func:`forward` multiplies position-major patches (when it keeps none):
+    a 3×3 kernel, fewer than :data:`POSITIONS_BELOW` output channels and at least
+    :data:`POSITIONS_FROM_INPUT` input channels.
+
+    The product of a block's patch columns with so few rows of weights packs a wide
+    matrix for only a few products per value; the product of its patches, one output
+    position per row, with the transposed weights does not. Both sum the same terms; the
+    BLAS may order a sum otherwise in the other product, so the two agree to float
+    rounding (on the layers of the demo's networks and of ResNet-20, as measured with
+    OpenBLAS, bit for bit). The gather is slower, which the product repays from about
+    eight input channels up.
+    """
+    return layer.kernel_size == 3 and layer.out_channels < POSITIONS_BELOW and in_channels >= POSITIONS_FROM_INPUT
+
+
+def _forward_positions(layer, x, extra):
+    """The output, one block of :func:`position_block_images` images at a time: the
+    block's patches with one output position per row (the rows of im2col_reference's
+    matrix), times the transposed weights (O, C·9), copied into the output with the bias
+    (and ``extra``) added. With more than one thread each takes a run of the blocks."""
+    s, p = layer.stride, layer.padding
+    B, C, H, W = x.shape
+    O = layer.out_channels
+    Ho, Wo = layer.output_shape(H, W)
+    rows, width = Ho * Wo, C * 9
+    chunk = position_block_images(B, rows, width, O)
+    weight_t = np.ascontiguousarray(layer.weight.reshape(O, width).T)  # (C·9, O): a few KiB
+    out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
+
+    def blocks(starts):
+        patches = np.empty((chunk * rows, width), dtype=x.dtype)
+        padded = np.empty((C, H + 2 * p, W + 2 * p), dtype=x.dtype)
+        product = np.empty((chunk * rows, O), dtype=x.dtype)
+        for start in starts:
+            n = min(chunk, B - start)
+            block = patches[:n * rows]
+            layer_kernels._im2col_positions_kernel(x, start, s, p, Ho, Wo, padded, block)
+            product_block = np.matmul(block, weight_t, out=product[:n * rows])
+            layer_kernels._conv_output_positions_kernel(product_block, layer.bias, extra,
+                                                        out[start:start + n].reshape(n, O, rows))
+
+    threads.run_split(blocks, threads.split(range(0, B, chunk)))
+    return out
+
+
+def position_block_images(batch, rows, width, out_channels):
+    """Images per block of :func:`_forward_positions` for a batch of ``batch`` images with
+    ``rows`` output positions, ``width`` = C·9 patch values and ``out_channels`` product
+    values each: as many as fit in :data:`POSITION_BLOCK_FLOATS` floats of patches and
+    product, at least one, and at least enough for :data:`GEMM_COLUMNS` positions, at
+    most the batch."""
+    chunk = max(1, POSITION_BLOCK_FLOATS // (rows * (width + out_channels)), -(-GEMM_COLUMNS // rows))
+    return min(batch, chunk)
 
 
 def block_images(batch, rows, width):

@@ -12,9 +12,11 @@ kernel                             twin
 ``_im2col_kernel``                 :func:`~refsnn.networks.layers.im2col_reference`
 ``_im2col_long_rows``              :func:`~refsnn.networks.layers.im2col_reference`, stride 1, long rows
 ``_im2col_images_inner_kernel``    :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
+``_im2col_positions_kernel``       :func:`~refsnn.networks.layers.im2col_reference` (rows, k = 3)
 ``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
 ``_col2im_long_rows``              :func:`~refsnn.networks.layers.col2im_reference`, stride 1, long rows
 ``_conv_output_kernel``            :func:`~refsnn.networks.layers.conv_output_reference`
+``_conv_output_positions_kernel``  :func:`~refsnn.networks.layers.conv_output_reference` of the transpose
 ``_avg_pool_kernel``               :func:`~refsnn.networks.layers.avg_pool2d_reference`
 ``_avg_pool_2x2_kernel``           :func:`~refsnn.networks.layers.avg_pool2d_reference`, k = 2
 ``_qcfs_backward_kernel``          :func:`~refsnn.networks.activations.qcfs_backward_reference`
@@ -146,6 +148,83 @@ def _im2col_images_inner_kernel(images, kernel_size, stride, padding, out_height
                         else:
                             for b in range(n):
                                 target[start + b] = 0
+
+
+@njit(cache=True, nogil=True)
+def _im2col_positions_kernel(x, start, stride, padding, out_height, out_width, padded,
+                             patches):  # pragma: no cover - compiled
+    """patches[(b·H_out + i)·W_out + j, (c·3 + u)·3 + v] = x_pad[start + b, c, s·i + u, s·j + v], k = 3.
+
+    The rows of :func:`~refsnn.networks.layers.im2col_reference`'s matrix (one output
+    position per row, not transposed) for the n images ``start .. start + n`` of ``x``
+    (B, C, H, W) and a 3×3 kernel; ``patches`` has shape (n·H_out·W_out, 9·C).
+    ``padded`` (C, H + 2p, W + 2p) is scratch: each image is copied into it inside a zero
+    border (zeroed once), so that the gather reads x_pad itself, with no test per value;
+    the nine taps of a channel are nine statements.
+    """
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    s, p = stride, padding
+    n = patches.shape[0] // (out_height * out_width)
+    padded[:] = 0
+    for b in range(n):
+        for c in range(C):
+            for y in range(H):
+                for z in range(W):
+                    padded[c, y + p, z + p] = x[start + b, c, y, z]
+        for i in range(out_height):
+            first = (b * out_height + i) * out_width
+            y = s * i
+            for c in range(C):
+                t = c * 9
+                for j in range(out_width):
+                    q, z = first + j, s * j
+                    patches[q, t] = padded[c, y, z]
+                    patches[q, t + 1] = padded[c, y, z + 1]
+                    patches[q, t + 2] = padded[c, y, z + 2]
+                    patches[q, t + 3] = padded[c, y + 1, z]
+                    patches[q, t + 4] = padded[c, y + 1, z + 1]
+                    patches[q, t + 5] = padded[c, y + 1, z + 2]
+                    patches[q, t + 6] = padded[c, y + 2, z]
+                    patches[q, t + 7] = padded[c, y + 2, z + 1]
+                    patches[q, t + 8] = padded[c, y + 2, z + 2]
+
+
+@njit(cache=True, nogil=True)
+def _conv_output_positions_kernel(product, bias, extra, out):  # pragma: no cover - compiled
+    """out[b, o, r] = product[b·R + r, o] + bias[o] (+ extra[o]) for a block of n images.
+
+    :func:`_conv_output_kernel` for the product of position-major patches
+    (:func:`_im2col_positions_kernel`) and the transposed weights: ``product`` is
+    (n·R, O), one output position per row. The readable twin is
+    :func:`~refsnn.networks.layers.conv_output_reference` of ``product.T``. Positions
+    go eight at a time, so that each channel writes a run of eight values from eight
+    rows of ``product`` that stay in the cache; ``extra`` is added in a second pass
+    over each image (the same second rounding).
+    """
+    n, O, R = out.shape
+    for b in range(n):
+        r = 0
+        while r + 8 <= R:
+            q = b * R + r
+            for o in range(O):
+                beta = bias[o]
+                out[b, o, r] = product[q, o] + beta
+                out[b, o, r + 1] = product[q + 1, o] + beta
+                out[b, o, r + 2] = product[q + 2, o] + beta
+                out[b, o, r + 3] = product[q + 3, o] + beta
+                out[b, o, r + 4] = product[q + 4, o] + beta
+                out[b, o, r + 5] = product[q + 5, o] + beta
+                out[b, o, r + 6] = product[q + 6, o] + beta
+                out[b, o, r + 7] = product[q + 7, o] + beta
+            r += 8
+        for rest in range(r, R):
+            for o in range(O):
+                out[b, o, rest] = product[b * R + rest, o] + bias[o]
+        if extra.size > 0:
+            for o in range(O):
+                more = extra[o]
+                for rest in range(R):
+                    out[b, o, rest] += more
 
 
 @njit(cache=True, nogil=True)
