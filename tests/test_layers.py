@@ -281,18 +281,19 @@ def test_position_major_forward_equals_the_patch_columns_one(monkeypatch, dyadic
         assert out.flags.c_contiguous and out.dtype == x.dtype
 
 
-@pytest.mark.parametrize("narrow_output", [0, 100])
-def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_output):
+@pytest.mark.parametrize("narrow_output, in_channels", [(0, 2), (100, 2), (0, 8)])  # the last: position-major
+def test_conv_forward_with_offset_is_forward_plus_offset(monkeypatch, narrow_output, in_channels):
     """fast_conv.forward(layer, x, e) is forward(x) + e per channel, bit for bit (the
     offset is added after the bias, as a second pass would add it); a wrong number of
     offsets is a ValueError naming the layer."""
     monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", narrow_output)
     monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", 100)  # several blocks
+    monkeypatch.setattr(fast_conv, "POSITION_BLOCK_FLOATS", 100)
     monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
     rng = np.random.default_rng(3)
-    layer = Conv2d(2, 3, 3, padding=1, rng=rng)
+    layer = Conv2d(in_channels, 3, 3, padding=1, rng=rng)
     layer.bias[:] = rng.standard_normal(3)
-    x = rng.standard_normal((5, 2, 6, 6)).astype(np.float32)
+    x = rng.standard_normal((5, in_channels, 6, 6)).astype(np.float32)
     offset = np.float32(63) * layer.bias
     expected = layer.forward(x)
     expected += offset.reshape(3, 1, 1)
