@@ -16,6 +16,7 @@ from refsnn.networks.layers import Conv2d, Flatten, Linear
 from refsnn.networks.normalization import BatchNorm
 from refsnn.programs import cli
 from refsnn.programs.bench import full_size, peers
+from refsnn.threads import max_threads
 
 TINY = {"batches": (1, 3), "rounds": {1: 1, 3: 1}, "T": 4, "if_T": 4, "if_batch": 3, "if_network": "ResNet-20",
         "if_rounds": 1, "gemm": 64}
@@ -112,3 +113,20 @@ def test_bad_flags_exit_2_naming_them(argv, says, capsys):
     assert exit_info.value.code == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]  # after argparse's usage line
     assert last.startswith("refsnn bench: error:") and says in last
+
+
+@pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores")
+def test_on_two_threads_large_batches_are_also_timed_on_one(monkeypatch):
+    """With 2 threads, the rows from ONE_THREAD_FROM images up also time refsnn on 1
+    thread in the same rounds and print the speed-up; smaller batches don't."""
+    monkeypatch.setattr(full_size, "ONE_THREAD_FROM", 3)
+    result = full_size.collect(config=TINY, networks={"ResNet-20": TINY_NETWORKS["ResNet-20"]}, threads=2, log=quiet)
+    for row in result["rows"]:
+        if row["what"] == "sequential_if":
+            continue
+        timed_on_one = row["batch"] >= 3
+        assert ("vs_one_thread" in row) == timed_on_one, row
+        if timed_on_one:
+            assert row["vs_one_thread"] > 0 and row["one_thread_seconds"] > 0
+    lines = full_size.format_full_size(result)
+    assert "x 1 thread" in lines[1] and any("x 1 thread: median over interleaved rounds" in line for line in lines)

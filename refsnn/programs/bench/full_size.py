@@ -22,6 +22,10 @@ size, each row times one computation on both sides in interleaved rounds
     ``refsnn evaluate``'s IF row at T = 32: the IF SNN's ``predict_and_rates``, against
     32 ANN passes of the same batch (``vs_ann``: at most 1 is the goal).
 
+With ``--threads N`` (N > 1) both sides run on N threads, and the rows from
+:data:`ONE_THREAD_FROM` images up also time refsnn on 1 thread in the same rounds:
+``vs_one_thread`` is the speed-up of N threads over 1.
+
 The peer is the torch twin (:mod:`~refsnn.programs.bench.twin`), with the same weights
 and threads, in inference mode for the forward rows. ``ratio`` is the median over rounds
 of torch seconds / refsnn seconds (above 1, refsnn is faster); ``agreement`` is the share
@@ -62,6 +66,9 @@ FULL = {"batches": (1, 64, 256), "rounds": {1: 7, 64: 3, 256: 1}, "T": 4, "if_T"
 QUICK = {"batches": (1, 16), "rounds": {1: 3, 16: 1}, "T": 4, "if_T": 32, "if_batch": 16,
          "if_network": "ResNet-20", "if_rounds": 1, "gemm": 1024}
 WHATS = ("ann_forward", "collapsed_parallel", "faithful_parallel", "train_step", "sequential_if")
+#: With more than one thread, batches from this size up also time refsnn on 1 thread,
+#: interleaved with the other contenders: ``vs_one_thread`` is the speed-up.
+ONE_THREAD_FROM = 64
 
 
 def macs(net, sample_shape):
@@ -146,15 +153,27 @@ def _row(name, what, batch, times, flops=None, agreement=None, vs_ann=None):
         row["gflops"] = flops / row["refsnn_seconds"] / 1e9
     if "torch" in times:
         row["torch_seconds"], row["ratio"] = median(times["torch"]), median_ratio(times["torch"], times["refsnn"])
+    if "one_thread" in times:  # the speed-up of the threads in force over 1 thread
+        row["one_thread_seconds"] = median(times["one_thread"])
+        row["vs_one_thread"] = median_ratio(times["one_thread"], times["refsnn"])
     return row
+
+
+def _on_one_thread(fn):
+    """``fn`` run with 1 thread for refsnn (the contender of :data:`ONE_THREAD_FROM`)."""
+    def run():
+        with limit_threads(1):
+            return fn()
+    return run
 
 
 def _agreement(ours, theirs):
     return float((np.asarray(ours) == np.asarray(theirs)).mean())
 
 
-def _bench_batch(torch, name, net, snn, X, B, cfg, log):
-    """The four rows of one network at batch B."""
+def _bench_batch(torch, name, net, snn, X, B, cfg, log, threads=1):
+    """The four rows of one network at batch B; with ``threads`` > 1 and B at least
+    :data:`ONE_THREAD_FROM`, each row also times refsnn on 1 thread in the same rounds."""
     xb, T, rounds = X[:B], cfg["T"], cfg["rounds"][B]
     flops = 2 * macs(net, X.shape[1:]) * B
     ann_pred = predict(net, xb)
@@ -177,6 +196,8 @@ def _bench_batch(torch, name, net, snn, X, B, cfg, log):
     with (torch.inference_mode() if torch is not None else contextlib.nullcontext()):
         for what, (mine, predictions, work) in forwards.items():
             contenders = {"refsnn": mine}
+            if threads > 1 and B >= ONE_THREAD_FROM:
+                contenders["one_thread"] = _on_one_thread(mine)
             agreement = None
             if what in theirs:
                 contenders["torch"] = theirs[what]
@@ -186,6 +207,8 @@ def _bench_batch(torch, name, net, snn, X, B, cfg, log):
             rows.append(_row(name, what, B, times, work, agreement, median_ratio(times["refsnn"], ann_times)))
     rows[-1]["agrees_with_collapsed"] = _agreement(faithful, collapsed)  # equal up to float rounding of the sums
     contenders = {"refsnn": refsnn_step}
+    if threads > 1 and B >= ONE_THREAD_FROM:
+        contenders["one_thread"] = _on_one_thread(refsnn_step)
     agreement, first = None, refsnn_step()  # also the warm-up round
     if torch is not None:  # the first forward pass of each, from the same weights
         contenders["torch"] = torch_step
@@ -246,7 +269,7 @@ def collect(quick=False, threads=1, log=print, config=None, networks=None):
                 snn = to_parallel_snn(net, cfg["T"])
                 log(f"{name} ({threads} thread{'s' if threads > 1 else ''})")
                 for B in cfg["batches"]:
-                    result["rows"] += _bench_batch(torch, name, net, snn, X, B, cfg, log)
+                    result["rows"] += _bench_batch(torch, name, net, snn, X, B, cfg, log, threads)
                 if name == cfg["if_network"]:
                     result["rows"].append(_bench_sequential_if(name, net, X, cfg, log))
     finally:
@@ -265,11 +288,13 @@ def format_full_size(result):
     """Lines of the table: refsnn's median ms [range], its GFLOP/s, torch's ms, the ratio,
     the cost in ANN passes and the agreement, then the GEMM yardstick and the notes."""
     load = " -> ".join("/".join(f"{v:.2f}" for v in la) for la in result["load_average"])
+    threaded = any("vs_one_thread" in r for r in result["rows"])
     gemm = result["gemm_gflops"]
     lines = [f"full size, 3x32x32, random weights (T~ = 8), {result['threads']} thread(s) for refsnn (Numba, BLAS)"
              + (f" and torch {result['torch']}" if result["torch"] else "") + f"; load average {load}",
              f"{'network':10} {'what':19} {'batch':>5} {'refsnn ms':>10} {'range ms':>17} {'GFLOP/s':>8} "
-             f"{'torch ms':>10} {'torch/refsnn':>12} {'vs ANN':>7} {'agree':>7}"]
+             f"{'torch ms':>10} {'torch/refsnn':>12} {'vs ANN':>7} {'agree':>7}"
+             + (f" {'x 1 thread':>10}" if threaded else "")]
     for r in result["rows"]:
         lo, hi = r["refsnn_spread"]
         what = r["what"] + (f" T={r['T']}" if "T" in r else "")
@@ -279,13 +304,16 @@ def format_full_size(result):
             f"{'-' if r['torch_seconds'] is None else _ms(r['torch_seconds']):>10} "
             f"{'-' if r['ratio'] is None else format(r['ratio'], '.2f'):>12} "
             f"{'-' if r['vs_ann'] is None else format(r['vs_ann'], '.2f'):>7} "
-            f"{'-' if r['agreement'] is None else format(r['agreement'], '.1%'):>7}")
+            f"{'-' if r['agreement'] is None else format(r['agreement'], '.1%'):>7}"
+            + (f" {format(r['vs_one_thread'], '.2f') if 'vs_one_thread' in r else '-':>10}" if threaded else ""))
     lines.append(f"single-core yardstick: np.matmul {gemm['n']}x{gemm['n']} float32 at {result['threads']} thread(s): "
                  f"{gemm['median']:.1f} GFLOP/s median, {gemm['best']:.1f} best")
     lines.append("torch/refsnn: median over interleaved rounds of torch time / refsnn time (above 1: refsnn is "
                  "faster); vs ANN: refsnn time / its ANN forward time (sequential_if: / T ANN passes); agree: "
                  "identical predicted classes, refsnn against torch; GFLOP/s: 2 x multiply-adds of the "
-                 "convolutions and linear layers per second")
+                 "convolutions and linear layers per second"
+                 + ("; x 1 thread: median over interleaved rounds of refsnn's time on 1 thread / its time on "
+                    f"{result['threads']}" if threaded else ""))
     misses = [f"{r['network']} {r['what']} batch {r['batch']} ({r['agreement']:.1%})" for r in result["rows"]
               if r["agreement"] is not None and r["agreement"] < 1]
     misses += [f"{r['network']} faithful against collapsed batch {r['batch']} ({r['agrees_with_collapsed']:.1%})"
