@@ -70,7 +70,12 @@ def if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cove
     neurons are cut into blocks of ``BLOCK``; within a block the loops run time-major
     over contiguous neurons, four steps per sweep, so the membrane is loaded and stored
     once per four steps. ``theta`` and ``v0`` hold one value per neuron, or the same
-    value ``BLOCK`` times for every block (:func:`refsnn._checks.block_param`).
+    value ``BLOCK`` times for every block (:func:`refsnn._checks.block_param`). The
+    spikes are stored straight from the loop, 16 per vector instruction, with ordinary
+    stores: staging the four rows in a byte buffer and streaming them out with
+    non-temporal stores, as the parallel kernels write their rows
+    (:mod:`refsnn.neurons.parallel_kernels`), was slower on the machine it was tried on
+    (AVX-512, streaming stores mixed with the four read streams).
 
     Returns 0.0, or infinity if a final membrane potential is NaN or infinite, as it is
     after a NaN or infinite current (inf + x, inf − θ and NaN + x stay non-finite): that
