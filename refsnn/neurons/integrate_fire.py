@@ -53,9 +53,13 @@ def _prepare(currents, theta, v0):
     return currents, theta, v0
 
 
-#: Neurons per block. A block's membrane (64 KB in float32) stays in the L2 cache while
-#: the kernel sweeps its T rows, and each row segment is long enough to stream.
-BLOCK = 16384
+#: Neurons per block. A block's membrane and thresholds (256 KB each in float32) stay in
+#: the L2 cache while the kernel sweeps its T rows. Every sweep starts eight new memory
+#: streams (four rows of currents read, four rows of spikes written), each a row segment
+#: of ``BLOCK`` neurons; the longer the segments, the less the start of each stream (the
+#: hardware prefetchers' ramp-up) weighs against streaming it, so ``BLOCK`` is as large
+#: as keeps both arrays in a 1 MB L2 cache with room to spare.
+BLOCK = 65536
 
 
 @njit(cache=True, error_model="numpy")
@@ -66,7 +70,12 @@ def if_kernel(currents, theta, v0, spikes, membrane, record):  # pragma: no cove
     neurons are cut into blocks of ``BLOCK``; within a block the loops run time-major
     over contiguous neurons, four steps per sweep, so the membrane is loaded and stored
     once per four steps. ``theta`` and ``v0`` hold one value per neuron, or the same
-    value ``BLOCK`` times for every block (:func:`refsnn._checks.block_param`).
+    value ``BLOCK`` times for every block (:func:`refsnn._checks.block_param`). The
+    spikes are stored straight from the loop, 16 per vector instruction, with ordinary
+    stores: staging the four rows in a byte buffer and streaming them out with
+    non-temporal stores, as the parallel kernels write their rows
+    (:mod:`refsnn.neurons.parallel_kernels`), was slower on the machine it was tried on
+    (AVX-512, streaming stores mixed with the four read streams).
 
     Returns 0.0, or infinity if a final membrane potential is NaN or infinite, as it is
     after a NaN or infinite current (inf + x, inf − θ and NaN + x stay non-finite): that

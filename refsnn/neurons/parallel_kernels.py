@@ -25,8 +25,12 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-#: Neurons per block (64 KB of float32 running sums).
-BLOCK = 16384
+#: Neurons per block: 256 KB of float32 running sums and 256 KB of counts, in the L2
+#: cache. Long blocks mean long row segments, so each of the many memory streams a block
+#: starts (four rows of currents per sweep, then T rows of spikes) runs long against its
+#: start-up (the hardware prefetchers' ramp-up), as in :data:`integrate_fire.BLOCK
+#: <refsnn.neurons.integrate_fire.BLOCK>`.
+BLOCK = 65536
 #: ``_count_block`` is exact for T < 2²² (float32); larger T falls back to binary search.
 HADAMARD_MAX_T = 2**22
 
@@ -138,7 +142,7 @@ def _stream_row(dst, src):  # pragma: no cover - compiled
 def _fill_block(count, spikes, start, stop, paper, row):  # pragma: no cover - compiled
     """Write the trains of a block from its counts (floats, or bytes for T < 256): in paper
     order step x fires iff count >= T − x + 1, in code order iff count >= x. Each row is
-    built in ``row`` (a scratch of at least stop − start bytes, in the L1 cache) and
+    built in ``row`` (a scratch of at least stop − start bytes, in the L2 cache) and
     streamed out (:func:`_stream_row`)."""
     T = spikes.shape[0]
     rows = spikes.view(np.uint8)
