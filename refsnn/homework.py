@@ -59,7 +59,7 @@ def asks_for(entry):
     """What an exercise asks for, in words: "a number to 3 decimals", "yes or no", …"""
     kind = entry["kind"]
     if kind == "decimals":
-        return f"a number to {entry['decimals']} decimals"
+        return f"a number to {entry['decimals']} decimal{'s' if entry['decimals'] != 1 else ''}"
     if kind == "integer":
         return "a whole number"
     if kind == "integers":
@@ -143,7 +143,9 @@ def verdict(exercise, answer):
         return False, f"{exercise}: this exercise asks for {asks_for(entry)}, got {answer!r}"
     if digest(entry["salt"], exercise.strip(), text) == entry["hash"]:
         return True, f"{exercise}: right"
-    how = f" (read as {text}; give the answer to {entry['decimals']} decimals)" if entry["kind"] == "decimals" else ""
+    how = ""
+    if entry["kind"] == "decimals":
+        how = f" (read as {text}; give the answer to {asks_for(entry).removeprefix('a number to ')})"
     return False, f"{exercise}: wrong{how}"
 
 

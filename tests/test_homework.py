@@ -175,7 +175,8 @@ def test_salts_differ_and_enter_the_hash(answers):
 
 
 def test_no_answer_is_in_the_package_in_the_clear(answers):
-    """No file of ``refsnn/`` holds an answer's decimal text, ``refsnn/homework.py`` and its
+    """No file of ``refsnn/`` holds an answer's decimal text (of two or more decimals; its
+    unrounded digits for any), ``refsnn/homework.py`` and its
     table no list answer written as a list; the table holds only kinds, salts and hashes."""
     texts = {path: path.read_text(encoding="utf-8", errors="ignore")
              for path in (ROOT / "refsnn").rglob("*")
@@ -183,8 +184,9 @@ def test_no_answer_is_in_the_package_in_the_clear(answers):
     assert ROOT / "refsnn" / "_data" / "homework.json" in texts
     for exercise, answer in answers.items():
         entry = homework.table()[exercise]
-        if entry["kind"] == "decimals":
-            needles = {homework.round_half_away(answer, entry["decimals"]), repr(float(answer))[:8]}
+        if entry["kind"] == "decimals":  # a one-decimal answer such as 0.3 is in any code: its digits only
+            needles = {repr(float(answer))[:8]} | ({homework.round_half_away(answer, entry["decimals"])}
+                                                   if entry["decimals"] > 1 else set())
         elif entry["kind"] == "integers":  # short lists such as "8, 16" occur in any code: scan the checks' files
             needles = {", ".join(map(str, answer)), ",".join(map(str, answer))}
         else:
@@ -280,3 +282,8 @@ def test_the_student_edition_refuses_a_leftover_solution_link():
     with pytest.raises(ValueError, match="line 2 still points to a solution"):
         build_notebooks.student_text("# ## Exercises\n# see [the answer](solutions/01_x.md)\n")
 
+
+
+@pytest.mark.parametrize("decimals, words", [(1, "a number to 1 decimal"), (3, "a number to 3 decimals")])
+def test_what_a_decimal_exercise_asks_for_is_said_in_good_english(decimals, words):
+    assert homework.asks_for({"kind": "decimals", "decimals": decimals}) == words

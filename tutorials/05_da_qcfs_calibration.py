@@ -483,7 +483,7 @@ show_figure(fig, FIGURES / "05_digits_calibration.png")
 #    mean $\mathbb{E}[s]$ and then channel by channel. (Hint: `calibrate(..., epochs=0)` gives the
 #    uncalibrated DA-QCFS network to compare with; layer 1's $\psi_\text{DA}$ stays 0, so only $\varphi_\text{DA}$
 #    acts.) Answer check: the measured share of layer 1's signed error that is left (0.5
-#    for half), to 2 decimals: `refsnn.homework.check("5.1", share)`.
+#    for half), to 1 decimal: `refsnn.homework.check("5.1", share)`.
 #    ([solution](solutions/05_da_qcfs_calibration.md#exercise-1))
 # 2. In §5.5 make one channel of layer 2 silent for the student but not for the teacher
 #    (shrink its incoming weights and lower its bias until the student never fires at

@@ -54,7 +54,7 @@ def exercise_items(tutorial, text=None):
 
 def kind_from(what):
     """The entry (without salt and hash) for an answer-check sentence's wording."""
-    if match := re.search(r"to (\d+) decimals", what):
+    if match := re.search(r"to (\d+) decimals?\b", what):
         return {"kind": "decimals", "decimals": int(match[1])}
     if match := re.search(r"a list of (\d+) whole numbers", what):
         return {"kind": "integers", "length": int(match[1])}
