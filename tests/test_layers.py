@@ -266,13 +266,20 @@ def test_position_major_forward_equals_the_patch_columns_one(monkeypatch, dyadic
     otherwise), exactly when every sum is exact; and what conv2d_reference gives."""
     monkeypatch.setattr(fast_conv, "POSITION_BLOCK_FLOATS", block_floats)
     monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
+    monkeypatch.setattr(fast_conv, "NARROW_OUTPUT", 3)  # these small outputs are not narrow
+    gathers = []
+    kernel = layer_kernels._im2col_positions_kernel
+    monkeypatch.setattr(layer_kernels, "_im2col_positions_kernel", lambda *a: gathers.append(1) or kernel(*a))
     for stride in (1, 2):
         layer, x, _ = _conv_case(13, dyadic=dyadic, shape=(5, 8, 7, 6), stride=stride)
         assert fast_conv.by_positions(layer, 8)
         with no_backward():
             out = layer.forward(x)
+            assert gathers, "the position-major path did not run"
+            gathers.clear()
             monkeypatch.setattr(fast_conv, "POSITIONS_BELOW", 0)  # the patch columns instead
             columns = layer.forward(x)
+            assert not gathers
             monkeypatch.setattr(fast_conv, "POSITIONS_BELOW", 64)
         if dyadic:
             np.testing.assert_array_equal(out, columns)

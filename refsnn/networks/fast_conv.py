@@ -64,7 +64,7 @@ GEMM_COLUMNS = 128
 NARROW_OUTPUT = 8
 #: A 3×3 convolution with fewer output channels than ``POSITIONS_BELOW`` and at least
 #: ``POSITIONS_FROM_INPUT`` input channels multiplies position-major patches when it keeps
-#: none (:func:`by_positions`).
+#: none and its output is not narrow (:func:`by_positions`).
 POSITIONS_BELOW, POSITIONS_FROM_INPUT = 64, 8
 #: Floats of position-major patches and their product per block (1 MiB in float32).
 POSITION_BLOCK_FLOATS = 2**18
@@ -99,7 +99,7 @@ def forward(layer, x, offset=None):
     layer._backward_ran = False
     extra = _offset(layer, offset, x.dtype)
     layer._x = x if keeping else None
-    if not keep and by_positions(layer, C):
+    if not keep and not narrow and by_positions(layer, C):
         layer._patches = None
         return _forward_positions(layer, x, extra)
     weight = layer.weight.reshape(O, width)
@@ -130,9 +130,10 @@ def forward(layer, x, offset=None):
 
 
 def by_positions(layer, in_channels):
-    """Whether :func:`forward` multiplies position-major patches (when it keeps none):
-    a 3×3 kernel, fewer than :data:`POSITIONS_BELOW` output channels and at least
-    :data:`POSITIONS_FROM_INPUT` input channels.
+    """Whether :func:`forward` multiplies position-major patches (when it keeps none and
+    the output is at least :data:`NARROW_OUTPUT` wide): a 3×3 kernel, fewer than
+    :data:`POSITIONS_BELOW` output channels and at least :data:`POSITIONS_FROM_INPUT`
+    input channels.
 
     The product of a block's patch columns with so few rows of weights packs a wide
     matrix for only a few products per value; the product of its patches, one output
