@@ -40,7 +40,8 @@ import numba
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 __all__ = ["ENV_VAR", "DEFAULT_THREADS", "max_threads", "check_threads", "default_threads", "use_threads",
-           "limit_threads", "thread_setting", "workers", "split", "run_split", "run_ranges", "GRAIN"]
+           "limit_threads", "thread_setting", "workers", "split", "run_split", "run_ranges", "GRAIN",
+           "SUM_GRAIN"]
 
 #: The environment variable that raises the default.
 ENV_VAR = "REFSNN_THREADS"
@@ -53,6 +54,9 @@ DEFAULT_THREADS = 1
 #: cache; an elementwise pass over more values than the caches hold is limited by the
 #: memory bandwidth the cores share, so it gains less than the second core.
 GRAIN = 2**21
+#: :func:`run_ranges`'s grain for passes that sum in float64 chains (BatchNorm while
+#: training), whose cost per value is several times a copy's.
+SUM_GRAIN = 2**17
 
 #: The BLAS limit set by :func:`use_threads`, kept for the life of the process.
 _in_force = None
@@ -208,15 +212,19 @@ def _as_part(work, part):
     return work(part)
 
 
-def run_ranges(work, n, values_per_item=1):
+def run_ranges(work, n, values_per_item=1, grain=None):
     """``work(lo, hi)`` over contiguous ranges that cover 0..n, one range per thread (at
-    most :func:`workers`, each with at least :data:`GRAIN` values when an item holds
-    ``values_per_item`` values), through :func:`run_split`; ``work(0, n)`` on one thread.
+    most :func:`workers`, each with at least ``grain`` values, default :data:`GRAIN`, when
+    an item holds ``values_per_item`` values), through :func:`run_split`; ``work(0, n)``
+    on one thread.
 
     For passes whose items are independent (the elements of an elementwise map, the
-    channels of a BatchNorm): each range gives the bits it gives in one pass.
+    channels of a BatchNorm): each range gives the bits it gives in one pass. A pass that
+    does more arithmetic per value than a copy pays for a thread from fewer values: give
+    it a smaller ``grain``.
     """
-    parts = max(1, min(workers(), n, (n * values_per_item) // GRAIN))
+    grain = GRAIN if grain is None else grain
+    parts = max(1, min(workers(), n, (n * values_per_item) // grain))
     run_split(lambda items: work(items.start, items.stop), split(range(n), parts))
 
 

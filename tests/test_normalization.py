@@ -209,6 +209,7 @@ def test_two_threads_give_the_bits_of_one(monkeypatch, training):
     """With 2 threads each thread takes a run of the channels (every pass is per channel):
     outputs, gradients and running statistics are the same bits as on one thread."""
     monkeypatch.setattr(threads, "GRAIN", 1)  # split even this small batch
+    monkeypatch.setattr(threads, "SUM_GRAIN", 1)
     rng = np.random.default_rng(21)
     x = rng.standard_normal((6, 5, 4, 3)).astype(np.float32)
     g = rng.standard_normal(x.shape).astype(np.float32)

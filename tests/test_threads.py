@@ -252,3 +252,11 @@ def test_run_ranges_covers_the_items_once_with_enough_values_per_thread(monkeypa
     seen.sort()
     assert [i for lo, hi in seen for i in range(lo, hi)] == list(range(n))
     assert len(seen) == min(parts, max_threads())
+
+
+def test_run_ranges_takes_its_grain_from_the_caller_when_given(monkeypatch):
+    monkeypatch.setattr(threads_module, "GRAIN", 10**9)
+    seen = []
+    with limit_threads(min(2, max_threads())):
+        run_ranges(lambda lo, hi: seen.append((lo, hi)), 8, 4, grain=16)
+    assert sorted(seen) == ([(0, 4), (4, 8)] if max_threads() >= 2 else [(0, 8)])

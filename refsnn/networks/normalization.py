@@ -125,7 +125,7 @@ class BatchNorm(Layer):
         out3, x_hat3, eps = out.reshape(flat.shape), x_hat.reshape(flat.shape), x.dtype.type(self.eps)
         threads.run_ranges(lambda lo, hi: layer_kernels._batchnorm_train_kernel(  # channels on their own
             flat[:, lo:hi], self.weight[lo:hi], self.bias[lo:hi], eps, out3[:, lo:hi], x_hat3[:, lo:hi],
-            mean[lo:hi], var[lo:hi], inv_std[lo:hi]), self.channels, n)
+            mean[lo:hi], var[lo:hi], inv_std[lo:hi]), self.channels, n, threads.SUM_GRAIN)
         m = self.weight.dtype.type(self.momentum)
         self.running_mean[...] = (1 - m) * self.running_mean + m * mean.astype(x.dtype)
         self.running_var[...] = (1 - m) * self.running_var + m * var.astype(x.dtype) * (n / (n - 1))
@@ -161,7 +161,7 @@ class BatchNorm(Layer):
         g3, x_hat3, dx3 = g.reshape(shape), x_hat.reshape(shape), dx.reshape(shape)
         threads.run_ranges(lambda lo, hi: layer_kernels._batchnorm_backward_kernel(
             g3[:, lo:hi], x_hat3[:, lo:hi], self.weight[lo:hi], inv_std[lo:hi], dx3[:, lo:hi],
-            sum_g[lo:hi], sum_gx[lo:hi]), self.channels, x.size // self.channels)
+            sum_g[lo:hi], sum_gx[lo:hi]), self.channels, x.size // self.channels, threads.SUM_GRAIN)
         self.bias_grad[...] = sum_g
         self.weight_grad[...] = sum_gx
         return dx
