@@ -743,3 +743,13 @@ def test_conv_and_batchnorm_do_not_depend_on_the_number_of_threads():
         numba.set_num_threads(previous)
     for one, many in zip(*results):
         np.testing.assert_array_equal(one, many)
+
+
+@settings(max_examples=60)
+@given(padding=st.integers(0, 3), tap=st.integers(0, 4), size=st.integers(1, 9), out_size=st.integers(0, 12))
+def test_inside_taps_are_the_outputs_whose_tap_lands_in_the_image(padding, tap, size, out_size):
+    """The shared bounds of the long-row gather and scatter: the outputs i with
+    0 ≤ i + tap − padding < size, as one run lo..hi (empty as lo = hi)."""
+    lo, hi = layer_kernels._inside(padding, tap, size, out_size)
+    inside = [i for i in range(out_size) if 0 <= i + tap - padding < size]
+    assert list(range(lo, hi)) == inside and 0 <= lo <= hi <= out_size

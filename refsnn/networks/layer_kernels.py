@@ -11,6 +11,7 @@ kernel                             twin
 =================================  ===========================================================
 ``_im2col_kernel``                 :func:`~refsnn.networks.layers.im2col_reference`
 ``_im2col_long_rows``              :func:`~refsnn.networks.layers.im2col_reference`, stride 1, long rows
+``_inside``                        :func:`~refsnn.networks.layers.im2col_reference`'s padding, stride 1
 ``_im2col_images_inner_kernel``    :func:`~refsnn.networks.layers.im2col_reference`, columns (i, j, b)
 ``_im2col_positions_kernel``       :func:`~refsnn.networks.layers.im2col_reference` (rows, k = 3)
 ``_col2im_kernel``                 :func:`~refsnn.networks.layers.col2im_reference`
@@ -85,6 +86,14 @@ def _im2col_kernel(x, start, kernel_size, stride, padding, out_height, out_width
 LONG_ROW = 16
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _inside(padding, tap, size, out_size):  # pragma: no cover - compiled
+    """(lo, hi): the outputs lo ≤ i < hi (of 0..out_size) whose tap lands inside the
+    image at stride 1, 0 ≤ i + tap − padding < size; lo = hi when none does."""
+    lo = min(max(0, padding - tap), out_size)
+    return lo, max(lo, min(out_size, size + padding - tap))
+
+
 @njit(cache=True, nogil=True)
 def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, cols):  # pragma: no cover
     """:func:`_im2col_kernel` at stride 1: the taps of output row i, column j land on
@@ -97,11 +106,9 @@ def _im2col_long_rows(x, start, kernel_size, padding, out_height, out_width, col
     n = cols.shape[1] // (out_height * out_width)
     for c in range(C):
         for u in range(k):
-            rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
-            rows_hi = max(rows_lo, min(out_height, H + p - u))
+            rows_lo, rows_hi = _inside(p, u, H, out_height)
             for v in range(k):
-                j_lo = min(max(0, p - v), out_width)  # 0 ≤ j + v − p < W
-                j_hi = max(j_lo, min(out_width, W + p - v))
+                j_lo, j_hi = _inside(p, v, W, out_width)
                 target = cols[(c * k + u) * k + v]
                 for b in range(n):
                     image = x[start + b, c]
@@ -269,11 +276,9 @@ def _col2im_long_rows(dcols, kernel_size, padding, out_height, out_width, dx):  
     k, p = kernel_size, padding
     for c in range(C):
         for u in range(k):
-            rows_lo = min(max(0, p - u), out_height)  # 0 ≤ i + u − p < H
-            rows_hi = max(rows_lo, min(out_height, H + p - u))
+            rows_lo, rows_hi = _inside(p, u, H, out_height)
             for v in range(k):
-                j_lo = min(max(0, p - v), out_width)  # 0 ≤ j + v − p < W
-                j_hi = max(j_lo, min(out_width, W + p - v))
+                j_lo, j_hi = _inside(p, v, W, out_width)
                 source = dcols[(c * k + u) * k + v]
                 for b in range(B):
                     image = dx[b, c]
