@@ -3,6 +3,7 @@
 ``base``           the ``Layer`` base class, its input checks and ``NonFiniteError``
 ``layers``         ``Linear``, ``Conv2d``, ``AvgPool2d``, ``MaxPool2d``, ``Flatten`` and their readable twins
 ``fast_conv``      the blocked convolution that ``Conv2d`` runs
+``winograd``       Winograd's F(2×2, 3×3) for the deep 3×3 layers, and its twins
 ``layer_kernels``  the Numba kernels of the layers, activations, BatchNorm and Adam
 ``activations``    ``ReLU``, ``ClipReLU``, ``QCFS``, ``DAQCFS`` layers
 ``normalization``  ``BatchNorm`` and folding it into the layer before it

@@ -3,8 +3,8 @@
 
 Each kernel has a readable NumPy twin that it equals bit for bit (the BatchNorm kernels
 to float rounding: they sum in float64, the twins in float32), tested in
-``tests/test_layers.py``, ``tests/test_activations.py``, ``tests/test_training.py`` and
-``tests/test_normalization.py``:
+``tests/test_layers.py``, ``tests/test_activations.py``, ``tests/test_training.py``,
+``tests/test_normalization.py`` and ``tests/test_winograd.py``:
 
 =================================  ===========================================================
 kernel                             twin
@@ -25,6 +25,9 @@ kernel                             twin
 ``_batchnorm_eval_kernel``         :func:`~refsnn.networks.normalization.batchnorm_eval_reference`
 ``_batchnorm_train_kernel``        :func:`~refsnn.networks.normalization.batchnorm_train_reference`
 ``_batchnorm_backward_kernel``     :func:`~refsnn.networks.normalization.batchnorm_backward_reference`
+``_winograd_filter_kernel``        :func:`~refsnn.networks.winograd.filter_transform_reference`
+``_winograd_input_kernel``         :func:`~refsnn.networks.winograd.input_transform_reference`
+``_winograd_output_kernel``        :func:`~refsnn.networks.winograd.output_transform_reference`
 =================================  ===========================================================
 
 Why kernels: the NumPy twins pad the input with ``np.pad`` (a copy per call), gather the
@@ -475,3 +478,114 @@ def _batchnorm_backward_kernel(grad, x_hat, weight, inv_std, dx, sum_g, sum_gx):
             gr, hat, d = grad[b, c], x_hat[b, c], dx[b, c]
             for s in range(S):
                 d[s] = scale * (nf * gr[s] - a - hat[s] * q)
+
+
+@njit(cache=True, nogil=True)
+def _winograd_filter_kernel(weight, half, U):  # pragma: no cover - compiled
+    """U[4r + q, o, c] = (G g Gᵀ)[r, q] for each 3×3 kernel g = weight[o, c], U (16, O, C).
+
+    G g has the rows g₀, (g₀ + g₁ + g₂)·½, (g₀ − g₁ + g₂)·½, g₂ of the rows gᵤ of g;
+    ``half`` is ½ in the dtype of the weights. The readable twin is
+    :func:`~refsnn.networks.winograd.filter_transform_reference` (the same operations).
+    """
+    O, C = weight.shape[0], weight.shape[1]
+    h = np.empty((4, 3), dtype=weight.dtype)  # G g
+    for o in range(O):
+        for c in range(C):
+            g = weight[o, c]
+            for v in range(3):
+                h[0, v] = g[0, v]
+                h[1, v] = (g[0, v] + g[1, v] + g[2, v]) * half
+                h[2, v] = (g[0, v] - g[1, v] + g[2, v]) * half
+                h[3, v] = g[2, v]
+            for r in range(4):
+                U[4 * r, o, c] = h[r, 0]
+                U[4 * r + 1, o, c] = (h[r, 0] + h[r, 1] + h[r, 2]) * half
+                U[4 * r + 2, o, c] = (h[r, 0] - h[r, 1] + h[r, 2]) * half
+                U[4 * r + 3, o, c] = h[r, 2]
+
+
+@njit(cache=True, nogil=True)
+def _winograd_input_kernel(x, start, padding, padded, combos, V):  # pragma: no cover - compiled
+    """V[4r + q, c, (b·t_h + i)·t_w + j] = (Bᵀ d B)[r, q], d the 4×4 tile of x_pad[start + b, c]
+    at rows 2i .. 2i + 3 and columns 2j .. 2j + 3: a block of n images, V (16, C, n·t_h·t_w).
+
+    Each plane is zero-padded into ``padded`` (2t_h + 2, 2t_w + 2); for each row of tiles,
+    Bᵀ d takes the rows d₀ − d₂, d₁ + d₂, d₂ − d₁, d₁ − d₃ of the four padded rows at once
+    (into ``combos`` (4, 2t_w + 2)), and (Bᵀ d) B the same of each tile's columns. The
+    readable twin is :func:`~refsnn.networks.winograd.input_transform_reference` (the
+    same operations).
+    """
+    C, H, W = x.shape[1], x.shape[2], x.shape[3]
+    p = padding
+    Hp, Wp = padded.shape
+    th, tw = (Hp - 2) // 2, (Wp - 2) // 2
+    n = V.shape[2] // (th * tw)
+    for c in range(C):
+        for b in range(n):
+            padded[:] = 0
+            for y in range(H):
+                for z in range(W):
+                    padded[y + p, z + p] = x[start + b, c, y, z]
+            for i in range(th):
+                for z in range(Wp):  # Bᵀ d for the row of tiles
+                    d0, d1, d2, d3 = padded[2 * i, z], padded[2 * i + 1, z], padded[2 * i + 2, z], padded[2 * i + 3, z]
+                    combos[0, z] = d0 - d2
+                    combos[1, z] = d1 + d2
+                    combos[2, z] = d2 - d1
+                    combos[3, z] = d1 - d3
+                first = (b * th + i) * tw
+                for r in range(4):  # (Bᵀ d) B, tile by tile
+                    for j in range(tw):
+                        z = 2 * j
+                        t0, t1, t2, t3 = combos[r, z], combos[r, z + 1], combos[r, z + 2], combos[r, z + 3]
+                        V[4 * r, c, first + j] = t0 - t2
+                        V[4 * r + 1, c, first + j] = t1 + t2
+                        V[4 * r + 2, c, first + j] = t2 - t1
+                        V[4 * r + 3, c, first + j] = t1 - t3
+
+
+@njit(cache=True, nogil=True)
+def _winograd_output_kernel(M, bias, extra, out):  # pragma: no cover - compiled
+    """out[b, o, 2i + a, 2j + e] = (Aᵀ m A)[a, e] + bias[o] (+ extra[o]), m the 4×4 tile
+    m[r, q] = M[4r + q, o, (b·t_h + i)·t_w + j]: a block of n images, out (n, O, 2t_h, 2t_w).
+
+    For each output channel, Aᵀ m (the rows m₀ + m₁ + m₂ and m₁ − m₂ − m₃ of the tile)
+    in place in M's first eight planes, one pass over the tiles; then (Aᵀ m) A (the same
+    of its columns) with the bias, written into the output tile by tile. ``extra`` is
+    empty or added after the bias, as in :func:`_conv_output_kernel`. The readable twin
+    is :func:`~refsnn.networks.winograd.output_transform_reference` (the same operations).
+    """
+    n, O = out.shape[0], out.shape[1]
+    th, tw = out.shape[2] // 2, out.shape[3] // 2
+    P = n * th * tw
+    more = extra.size > 0
+    for o in range(O):
+        for q in range(4):  # Aᵀ m: s_q = m₀q + m₁q + m₂q into plane q, u_q = m₁q − m₂q − m₃q into 4 + q
+            m0, m1, m2, m3 = M[q, o], M[4 + q, o], M[8 + q, o], M[12 + q, o]
+            for t in range(P):
+                a, e, f, g = m0[t], m1[t], m2[t], m3[t]
+                m0[t] = a + e + f
+                m1[t] = e - f - g
+        s0, s1, s2, s3 = M[0, o], M[1, o], M[2, o], M[3, o]
+        u0, u1, u2, u3 = M[4, o], M[5, o], M[6, o], M[7, o]
+        beta = bias[o]
+        e = extra[o] if more else 0
+        for b in range(n):
+            for i in range(th):
+                first = (b * th + i) * tw
+                for j in range(tw):
+                    t = first + j
+                    y00 = s0[t] + s1[t] + s2[t] + beta
+                    y01 = s1[t] - s2[t] - s3[t] + beta
+                    y10 = u0[t] + u1[t] + u2[t] + beta
+                    y11 = u1[t] - u2[t] - u3[t] + beta
+                    if more:
+                        y00 += e
+                        y01 += e
+                        y10 += e
+                        y11 += e
+                    out[b, o, 2 * i, 2 * j] = y00
+                    out[b, o, 2 * i, 2 * j + 1] = y01
+                    out[b, o, 2 * i + 1, 2 * j] = y10
+                    out[b, o, 2 * i + 1, 2 * j + 1] = y11
