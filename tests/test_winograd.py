@@ -284,7 +284,7 @@ def test_backward_by_winograd_matches_finite_differences(monkeypatch, keep):
     _always(monkeypatch)
     monkeypatch.setattr(fast_conv, "KEEP_PATCHES_FLOATS", keep)
     rng = np.random.default_rng(6)
-    layer = Conv2d(3, 4, 3, padding=1, rng=rng, dtype=np.float64)
+    layer = Conv2d(3, 4, 3, padding=1, rng=rng, dtype=np.float64)  # deep enough under _always
     layer.bias[:] = rng.standard_normal(4)
     x = rng.standard_normal((2, 3, 4, 6))
     R = rng.standard_normal((2, 4, 4, 6))
@@ -305,7 +305,8 @@ def test_backward_by_winograd_matches_finite_differences(monkeypatch, keep):
 
 @pytest.mark.parametrize("C, O, padding, batch, H, expected", [
     (64, 64, 1, 16, 8, True),      # the forward pass's rule, channels swapped
-    (64, 32, 1, 64, 16, True),     # shallow rule on the input's side: 64 tiles an image, 1024
+    (64, 32, 1, 64, 16, False),    # not deep: the direct backward pass is as fast
+    (128, 64, 1, 1, 32, True),     # one image of 256 tiles
     (64, 64, 1, 15, 8, False),
     (64, 64, 3, 64, 8, False),     # padding 3: the gradient's convolution would need padding −1
     (16, 16, 1, 64, 8, False),     # 16 tiles an image, not deep
