@@ -62,7 +62,7 @@ NETWORKS = {"ResNet-20": lambda: zoo.resnet20(levels=8), "VGG-16": lambda: zoo.v
 #: Batch sizes, timed rounds per batch size, T of the parallel SNN, T and batch of the
 #: sequential IF row, and the side of the GEMM yardstick.
 FULL = {"batches": (1, 64, 256), "rounds": {1: 7, 64: 3, 256: 1}, "T": 4, "if_T": 32, "if_batch": 64,
-        "if_network": "ResNet-20", "if_rounds": 1, "gemm": 2048}
+        "if_network": "ResNet-20", "if_rounds": 3, "gemm": 2048}
 QUICK = {"batches": (1, 16), "rounds": {1: 3, 16: 1}, "T": 4, "if_T": 32, "if_batch": 16,
          "if_network": "ResNet-20", "if_rounds": 1, "gemm": 1024}
 WHATS = ("ann_forward", "collapsed_parallel", "faithful_parallel", "train_step", "sequential_if")
