@@ -399,6 +399,7 @@ def test_backward_in_blocks_equals_the_whole_batch_product(monkeypatch, threads,
         pytest.skip("needs 2 cores")
     monkeypatch.setattr(fast_conv, "CONV_BLOCK_FLOATS", block_floats)
     monkeypatch.setattr(fast_conv, "GEMM_COLUMNS", 1)
+    monkeypatch.setattr(fast_conv, "BACKWARD_COLUMNS", 1)
     layer, x, g = _conv_case(12, dyadic=dyadic, shape=(7, 3, 8, 8), stride=stride)
     assert fast_conv.block_images(7, 64 // stride**2, 27) == (1 if block_floats == 100 else 2)
     results = {}

@@ -314,3 +314,21 @@ def test_backward_by_winograd_matches_finite_differences(monkeypatch, keep):
 def test_which_input_gradients_run_winograd(C, O, padding, batch, H, expected):
     layer = Conv2d(C, O, 3, 1, padding, rng=np.random.default_rng(0))
     assert winograd.applies_backward(layer, batch, H, H) == expected
+
+
+@two_cores
+@pytest.mark.parametrize("batch", [1, 3])  # one block; fewer blocks than threads, or as many
+def test_winograd_steps_split_within_a_block_give_the_same_bits(monkeypatch, batch):
+    """A batch of fewer blocks than threads splits each block's transforms by channel and
+    its products by tile position: the same bits as one thread."""
+    _always(monkeypatch)
+    monkeypatch.setattr(winograd, "MIN_COLUMNS", 10**6)  # the whole batch in one block
+    layer, x = _winograd_layer(7, C=5, O=7, shape=(batch, 6, 4))
+    offset = np.arange(7, dtype=np.float32)
+    outs = []
+    for threads in (1, 2):
+        with limit_threads(threads), no_backward():
+            outs.append(fast_conv.forward(layer, x, offset))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    np.testing.assert_allclose(outs[0], conv2d_reference(x, layer.weight, layer.bias, 1, 1) + offset[:, None, None],
+                               rtol=1e-5, atol=1e-5)

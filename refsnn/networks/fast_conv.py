@@ -49,7 +49,7 @@ from . import layer_kernels, winograd
 from .base import keeps_for_backward
 
 __all__ = ["forward", "backward", "block_images", "by_positions", "position_block_images", "CONV_BLOCK_FLOATS",
-           "GEMM_COLUMNS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS", "POSITIONS_BELOW", "POSITIONS_FROM_INPUT",
+           "GEMM_COLUMNS", "NARROW_OUTPUT", "KEEP_PATCHES_FLOATS", "BACKWARD_COLUMNS", "POSITIONS_BELOW", "POSITIONS_FROM_INPUT",
            "POSITION_BLOCK_FLOATS"]
 
 #: Floats in the patch matrix of one block of images in :func:`forward` (256 KiB in
@@ -78,6 +78,11 @@ POSITION_BLOCK_FLOATS = 2**18
 #: for :func:`backward` (the blocks are written into it); a larger batch's backward pass
 #: gathers the patches again.
 KEEP_PATCHES_FLOATS = 2**20
+#: Fewest columns (output positions) per block in :func:`_backward_blocks`, batch
+#: permitting: a block's share of the weight gradient is a (C·k², O) product summed over
+#: its columns, as large as its inputs on a deep layer's small map unless the sum runs
+#: over many positions.
+BACKWARD_COLUMNS = 512
 
 
 def forward(layer, x, offset=None):
@@ -258,7 +263,8 @@ def backward(layer, g4):
 
 
 def _backward_blocks(layer, x, g4, input_gradient=True):
-    """:func:`backward` one block of :func:`block_images` images at a time, for a batch
+    """:func:`backward` one block of :func:`block_images` images (at least
+    :data:`BACKWARD_COLUMNS` output positions) at a time, for a batch
     too large to keep its patches: each block's patches are gathered, multiplied by the
     block's output gradient and scattered back while they are in the cache.
 
@@ -277,7 +283,7 @@ def _backward_blocks(layer, x, g4, input_gradient=True):
     O = layer.out_channels
     Ho, Wo = layer.output_shape(H, W)
     rows, width = Ho * Wo, C * k * k
-    chunk = block_images(B, rows, width)
+    chunk = min(B, max(block_images(B, rows, width), -(-BACKWARD_COLUMNS // rows)))
     weight_t = layer.weight.reshape(O, width).T
     dx = np.zeros((B, C, H, W), dtype=x.dtype) if input_gradient else None
     parts = threads.split(range(0, B, chunk))

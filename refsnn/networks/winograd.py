@@ -233,9 +233,13 @@ def convolve(x, weight, bias, padding, extra):
     docstring), for a C-contiguous x (B, C, H, W) with even output sides: the weights
     transformed once, then one block of :func:`block_images` images at a time, its inputs
     transformed, multiplied and transformed back into the output. ``extra`` (O,) is added
-    after the bias, or empty. With more than one thread each takes a run of the blocks
-    (:func:`refsnn.threads.run_split`); the blocks are independent, so any number of
-    threads gives the same bits.
+    after the bias, or empty.
+
+    With more than one thread (:func:`refsnn.threads.run_split`) each thread takes a run
+    of the blocks; a batch of fewer blocks than threads (the deep layers' small maps)
+    splits each step of a block instead: the input transform by input channels, the 16
+    products by tile position, the output transform by output channels. Either way each
+    value is computed as on one thread, so any number of threads gives the same bits.
 
     Shapes: x (B, C, H, W), weight (O, C, 3, 3), bias (O,) → (B, O, H + 2p − 2, W + 2p − 2).
     """
@@ -249,19 +253,45 @@ def convolve(x, weight, bias, padding, extra):
     U = _planes(O, C, x.dtype)
     layer_kernels._winograd_filter_kernel(weight, x.dtype.type(0.5), U)
     out = np.empty((B, O, Ho, Wo), dtype=x.dtype)
+    starts = range(0, B, chunk)
+    within = len(starts) < threads.workers()  # too few blocks to share: split each block's steps
 
-    def blocks(starts):
-        """The blocks that begin at ``starts``, with their own scratch (one part of run_split)."""
-        padded = np.empty((2 * th + 2, 2 * tw + 2), dtype=x.dtype)  # one zero-padded plane
-        combos = np.empty((4, 2 * tw + 2), dtype=x.dtype)  # Bᵀ d of a row of tiles
-        V, M = _planes(C, chunk * tiles, x.dtype), _planes(O, chunk * tiles, x.dtype)
-        for start in starts:
-            n = min(chunk, B - start)
-            if n < chunk:  # the last, shorter block: planes of its own width
-                V, M = _planes(C, n * tiles, x.dtype), _planes(O, n * tiles, x.dtype)
+    def scratch():
+        """One zero-padded plane and the Bᵀ d of a row of tiles, for the input transform."""
+        return np.empty((2 * th + 2, 2 * tw + 2), dtype=x.dtype), np.empty((4, 2 * tw + 2), dtype=x.dtype)
+
+    def block(start, V, M, padded, combos):
+        n = min(chunk, B - start)
+        if not within:
             layer_kernels._winograd_input_kernel(x, start, p, padded, combos, V)
             np.matmul(U, V, out=M)
             layer_kernels._winograd_output_kernel(M, bias, extra, out[start:start + n])
+            return
 
-    threads.run_split(blocks, threads.split(range(0, B, chunk)))
+        def inputs(channels):
+            layer_kernels._winograd_input_kernel(x[:, channels], start, p, *scratch(), V[:, channels])
+
+        def outputs(channels):
+            layer_kernels._winograd_output_kernel(M[:, channels], bias[channels], extra[channels] if extra.size else
+                                                  extra, out[start:start + n, channels])
+
+        threads.run_split(inputs, _slices(C))
+        threads.run_split(lambda positions: np.matmul(U[positions], V[positions], out=M[positions]), _slices(16))
+        threads.run_split(outputs, _slices(O))
+
+    def blocks(part):
+        """The blocks that begin at ``part``, with their own scratch (one part of run_split)."""
+        padded, combos = scratch()
+        V, M = _planes(C, chunk * tiles, x.dtype), _planes(O, chunk * tiles, x.dtype)
+        for start in part:
+            if start + chunk > B:  # the last, shorter block: planes of its own width
+                V, M = _planes(C, (B - start) * tiles, x.dtype), _planes(O, (B - start) * tiles, x.dtype)
+            block(start, V, M, padded, combos)
+
+    threads.run_split(blocks, [starts] if within else threads.split(starts))
     return out
+
+
+def _slices(n):
+    """0..n as one slice per thread (:func:`refsnn.threads.split`)."""
+    return [slice(part.start, part.stop) for part in threads.split(range(n))]

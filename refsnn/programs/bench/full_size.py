@@ -31,8 +31,10 @@ and threads, in inference mode for the forward rows. ``ratio`` is the median ove
 of torch seconds / refsnn seconds (above 1, refsnn is faster); ``agreement`` is the share
 of identical predicted classes (the training step: of its forward pass, before the
 update). ``gflops`` is the rate of refsnn's multiply-adds (2 FLOP each) in the
-convolutions and linear layers, shown beside the rate of one large ``np.matmul`` at the
-same threads (the machine's GEMM rate). Without torch the refsnn columns stay and a note
+convolutions and linear layers, counted as the direct sum does them (the layers that run
+Winograd's F(2×2, 3×3), :mod:`refsnn.networks.winograd`, do fewer: for them it is an
+effective rate), shown beside the rate of one large ``np.matmul`` at the same threads
+(the machine's GEMM rate). Without torch the refsnn columns stay and a note
 says how to install it.
 """
 
@@ -311,7 +313,7 @@ def format_full_size(result):
     lines.append("torch/refsnn: median over interleaved rounds of torch time / refsnn time (above 1: refsnn is "
                  "faster); vs ANN: refsnn time / its ANN forward time (sequential_if: / T ANN passes); agree: "
                  "identical predicted classes, refsnn against torch; GFLOP/s: 2 x multiply-adds of the "
-                 "convolutions and linear layers per second"
+                 "convolutions (as the direct sum counts them) and linear layers per second"
                  + ("; x 1 thread: median over interleaved rounds of refsnn's time on 1 thread / its time on "
                     f"{result['threads']}" if threaded else ""))
     misses = [f"{r['network']} {r['what']} batch {r['batch']} ({r['agreement']:.1%})" for r in result["rows"]
