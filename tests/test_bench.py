@@ -10,6 +10,7 @@ import pytest
 
 import refsnn.programs.bench as bench
 from refsnn.programs.bench import kernels, network, startup
+from refsnn.programs.bench.machine import blas_line, machine_info
 from refsnn.programs.demo import CONFIG, build_cnn
 from refsnn.networks.activations import QCFS
 from refsnn.networks import fast_snn
@@ -172,3 +173,32 @@ def test_run_writes_json_with_documented_keys(tmp_path, monkeypatch, capsys):
         assert set(row) >= {"mode", "T", "batch", "seconds"}
         assert row["mode"] in ("sequential_if", "faithful_parallel", "collapsed_parallel", "ann_forward")
     assert set(data["machine"]) >= {"cores", "numpy", "numba", "blas", "numba_threads"}
+
+
+def _machine(architecture, avx512, coretype=None):
+    lib = {"internal_api": "openblas", "version": "0.3.31", "num_threads": 1, "architecture": architecture}
+    return {"blas": {"source": "threadpoolctl", "libraries": [lib]}, "avx512": avx512,
+            "env": {"OPENBLAS_CORETYPE": coretype} if coretype else {}}
+
+
+def test_blas_line_names_the_library_and_its_kernels():
+    assert blas_line(_machine("SkylakeX", True)) == "BLAS: openblas 0.3.31, SkylakeX kernels"
+    assert blas_line({"blas": {"source": "unknown", "libraries": []}}) == "BLAS: unknown"
+
+
+@pytest.mark.parametrize("architecture, avx512, coretype, warned", [
+    ("Haswell", True, "Haswell", True),  # forced narrower than the CPU
+    ("Zen", True, "Zen", True),
+    ("Haswell", True, None, False),  # OpenBLAS's own choice: nothing forced
+    ("SkylakeX", True, "SkylakeX", False),  # forced, but to AVX-512 kernels
+    ("Haswell", False, "Haswell", False),  # the CPU has no AVX-512
+])
+def test_blas_line_warns_when_openblas_coretype_holds_back_an_avx512_cpu(architecture, avx512, coretype, warned):
+    line = blas_line(_machine(architecture, avx512, coretype))
+    assert ("OPENBLAS_CORETYPE=" in line) == warned
+    if warned:
+        assert f"OPENBLAS_CORETYPE={coretype} in the environment" in line and "AVX-512" in line
+
+
+def test_machine_info_says_whether_the_cpu_has_avx512():
+    assert isinstance(machine_info()["avx512"], bool)

@@ -65,6 +65,7 @@ def test_the_table_prints_every_row_and_the_yardstick(result):
     lines = full_size.format_full_size(result)
     assert len([line for line in lines if line.startswith(("ResNet-20", "VGG-16"))]) == len(result["rows"])
     assert any("np.matmul 64x64" in line for line in lines)
+    assert any(line.startswith(f"{result['machine']['cpu']}; BLAS: ") for line in lines)
     assert f"load average {result['load_average'][0][0]:.2f}" in lines[0]
 
 

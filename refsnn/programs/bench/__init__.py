@@ -46,7 +46,7 @@ import time
 from ...threads import thread_setting
 from ..outputs import json_output
 from .kernels import bench_neurons, format_neurons
-from .machine import limit_threads, machine_info
+from .machine import blas_line, limit_threads, machine_info
 from .network import bench_network, demo_network, format_network
 from .peers import bench_peers, format_peers
 from .startup import bench_compile, bench_import, format_startup
@@ -95,7 +95,7 @@ def format_report(result):
     m = result["machine"]
     setting = result.get("thread_setting") or f"{result.get('threads', 1)} thread(s) for Numba and BLAS"
     lines = [(f"machine: {m['cpu']}, {m['usable_cores']} usable cores, load {m['load_average']}, "
-              f"numpy {m['numpy']}, numba {m['numba']}; measured with {setting}"), ""]
+              f"numpy {m['numpy']}, numba {m['numba']}; measured with {setting}"), blas_line(m), ""]
     if "import" in result:
         lines += format_startup(result["import"], result["compile_seconds"]) + [""]
     lines += format_neurons(result) + [""]

@@ -53,7 +53,7 @@ from ...networks.normalization import BatchNorm
 from ...networks.training import Adam, cross_entropy, predict
 from ..outputs import json_output
 from . import peers
-from .machine import limit_threads, machine_info
+from .machine import blas_line, limit_threads, machine_info
 from .timing import interleaved, median, median_ratio
 
 __all__ = ["FULL", "QUICK", "NETWORKS", "collect", "format_full_size", "macs", "gemm_gflops", "run_full_size",
@@ -310,6 +310,7 @@ def format_full_size(result):
             + (f" {format(r['vs_one_thread'], '.2f') if 'vs_one_thread' in r else '-':>10}" if threaded else ""))
     lines.append(f"single-core yardstick: np.matmul {gemm['n']}x{gemm['n']} float32 at {result['threads']} thread(s): "
                  f"{gemm['median']:.1f} GFLOP/s median, {gemm['best']:.1f} best")
+    lines.append(f"{result['machine']['cpu']}; " + blas_line(result["machine"]))
     lines.append("torch/refsnn: median over interleaved rounds of torch time / refsnn time (above 1: refsnn is "
                  "faster); vs ANN: refsnn time / its ANN forward time (sequential_if: / T ANN passes); agree: "
                  "identical predicted classes, refsnn against torch; GFLOP/s: 2 x multiply-adds of the "

@@ -13,18 +13,32 @@ from threadpoolctl import threadpool_info
 
 from ...threads import limit_threads
 
-__all__ = ["machine_info", "limit_threads"]
+__all__ = ["machine_info", "blas_line", "limit_threads", "AVX512_KERNELS"]
+
+#: OpenBLAS kernel sets (threadpoolctl's ``architecture``, lower case) that use AVX-512.
+#: The others on x86-64 (Haswell, Zen, Sandybridge, ...) use at most 256-bit vectors.
+AVX512_KERNELS = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 
 
-def _cpu_model():
+def _cpuinfo(field):
+    """The value of the first ``field`` line of /proc/cpuinfo, or None where there is none."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith("model name"):
+                if line.startswith(field):
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model():
+    return _cpuinfo("model name") or platform.processor() or platform.machine()
+
+
+def _cpu_flags():
+    """The CPU's feature flags (an empty set where /proc/cpuinfo has none)."""
+    return set((_cpuinfo("flags") or "").split())
 
 
 def _blas():
@@ -50,6 +64,7 @@ def machine_info():
         "cores": os.cpu_count(),
         "usable_cores": usable,
         "cpu": _cpu_model(),
+        "avx512": "avx512f" in _cpu_flags(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -60,3 +75,26 @@ def machine_info():
         "env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
                                             "NUMBA_NUM_THREADS", "NUMBA_CACHE_DIR") if k in os.environ},
     }
+
+
+def blas_line(machine):
+    """One line on the BLAS library of ``machine`` (:func:`machine_info`): its name,
+    version and kernel set, and a warning when ``OPENBLAS_CORETYPE`` holds OpenBLAS to
+    kernels without AVX-512 on a CPU that has it. Convolutions and linear layers run in
+    that BLAS, so the kernel set decides much of a network's speed (and, since wider
+    kernels order their sums differently, the last bits of trained weights)."""
+    libraries = machine["blas"]["libraries"]
+    if not libraries:
+        return "BLAS: unknown"
+    names = []
+    for lib in libraries:
+        name = " ".join(str(lib[k]) for k in ("internal_api", "version") if lib.get(k))
+        names.append(name + (f", {lib['architecture']} kernels" if lib.get("architecture") else ""))
+    line = "BLAS: " + "; ".join(names)
+    forced = machine.get("env", {}).get("OPENBLAS_CORETYPE")
+    narrow = [lib["architecture"] for lib in libraries if lib.get("internal_api") == "openblas"
+              and lib.get("architecture") and lib["architecture"].lower() not in AVX512_KERNELS]
+    if forced and narrow and machine.get("avx512"):
+        line += (f" (OPENBLAS_CORETYPE={forced} in the environment holds OpenBLAS to kernels without AVX-512 "
+                 "on this AVX-512 CPU: unset it to let OpenBLAS choose)")
+    return line
