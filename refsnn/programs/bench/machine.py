@@ -20,25 +20,19 @@ __all__ = ["machine_info", "blas_line", "limit_threads", "AVX512_KERNELS"]
 AVX512_KERNELS = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 
 
-def _cpuinfo(field):
-    """The value of the first ``field`` line of /proc/cpuinfo, or None where there is none."""
+def _cpuinfo():
+    """The first processor's fields of /proc/cpuinfo, {name: value} (empty where there is none)."""
+    fields = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
-                if line.startswith(field):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():  # the first processor's block ends
+                    break
+                name, _, value = line.partition(":")
+                fields[name.strip()] = value.strip()
     except OSError:
         pass
-    return None
-
-
-def _cpu_model():
-    return _cpuinfo("model name") or platform.processor() or platform.machine()
-
-
-def _cpu_flags():
-    """The CPU's feature flags (an empty set where /proc/cpuinfo has none)."""
-    return set((_cpuinfo("flags") or "").split())
+    return fields
 
 
 def _blas():
@@ -56,6 +50,7 @@ def _blas():
 
 def machine_info():
     """A JSON-ready description of this machine and its numerical stack."""
+    cpuinfo = _cpuinfo()
     try:
         usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
@@ -63,8 +58,8 @@ def machine_info():
     return {
         "cores": os.cpu_count(),
         "usable_cores": usable,
-        "cpu": _cpu_model(),
-        "avx512": "avx512f" in _cpu_flags(),
+        "cpu": cpuinfo.get("model name") or platform.processor() or platform.machine(),
+        "avx512": "avx512f" in cpuinfo.get("flags", "").split(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "python": platform.python_version(),
         "numpy": np.__version__,
@@ -92,8 +87,8 @@ def blas_line(machine):
         names.append(name + (f", {lib['architecture']} kernels" if lib.get("architecture") else ""))
     line = "BLAS: " + "; ".join(names)
     forced = machine.get("env", {}).get("OPENBLAS_CORETYPE")
-    narrow = [lib["architecture"] for lib in libraries if lib.get("internal_api") == "openblas"
-              and lib.get("architecture") and lib["architecture"].lower() not in AVX512_KERNELS]
+    narrow = any(lib.get("internal_api") == "openblas" and lib.get("architecture")
+                 and lib["architecture"].lower() not in AVX512_KERNELS for lib in libraries)
     if forced and narrow and machine.get("avx512"):
         line += (f" (OPENBLAS_CORETYPE={forced} in the environment holds OpenBLAS to kernels without AVX-512 "
                  "on this AVX-512 CPU: unset it to let OpenBLAS choose)")
