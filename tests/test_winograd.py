@@ -42,7 +42,7 @@ def test_input_kernel_equals_twin(padding, half_h, half_w, C, n, start, seed, dt
     th, tw = half_h, half_w
     V = np.full((16, C, n * th * tw), np.nan, dtype=dtype)
     layer_kernels._winograd_input_kernel(x, start, padding, np.empty((2 * th + 2, 2 * tw + 2), dtype),
-                                         np.empty((4, 2 * tw + 2), dtype), V)
+                                         np.empty((4, 2 * tw + 2), dtype), tuple(V))
     np.testing.assert_array_equal(V, winograd.input_transform_reference(x[start:start + n], padding))
 
 
@@ -55,7 +55,7 @@ def test_output_kernel_equals_twin(O, n, th, tw, with_extra, seed, dtype):
     bias = rng.standard_normal(O).astype(dtype)
     extra = rng.standard_normal(O).astype(dtype) if with_extra else None
     out = np.full((n, O, 2 * th, 2 * tw), np.nan, dtype=dtype)
-    layer_kernels._winograd_output_kernel(M.copy(), bias, np.zeros(0, dtype) if extra is None else extra, out)
+    layer_kernels._winograd_output_kernel(tuple(M.copy()), bias, np.zeros(0, dtype) if extra is None else extra, out)
     np.testing.assert_array_equal(out, winograd.output_transform_reference(M, bias, (n, 2 * th, 2 * tw), extra))
 
 

@@ -507,8 +507,10 @@ def _winograd_filter_kernel(weight, half, U):  # pragma: no cover - compiled
 
 @njit(cache=True, nogil=True)
 def _winograd_input_kernel(x, start, padding, padded, combos, V):  # pragma: no cover - compiled
-    """V[4r + q, c, (b·t_h + i)·t_w + j] = (Bᵀ d B)[r, q], d the 4×4 tile of x_pad[start + b, c]
-    at rows 2i .. 2i + 3 and columns 2j .. 2j + 3: a block of n images, V (16, C, n·t_h·t_w).
+    """V[4r + q][c, (b·t_h + i)·t_w + j] = (Bᵀ d B)[r, q], d the 4×4 tile of x_pad[start + b, c]
+    at rows 2i .. 2i + 3 and columns 2j .. 2j + 3: a block of n images, V a tuple of 16
+    C-contiguous (C, n·t_h·t_w) planes (``tuple`` of a (16, C, n·t_h·t_w) array: Numba
+    compiles the planes' loops for contiguous memory, a strided 3-D array's for any strides).
 
     Each plane is zero-padded into ``padded`` (2t_h + 2, 2t_w + 2); for each row of tiles,
     Bᵀ d takes the rows d₀ − d₂, d₁ + d₂, d₂ − d₁, d₁ − d₃ of the four padded rows at once
@@ -520,7 +522,7 @@ def _winograd_input_kernel(x, start, padding, padded, combos, V):  # pragma: no 
     p = padding
     Hp, Wp = padded.shape
     th, tw = (Hp - 2) // 2, (Wp - 2) // 2
-    n = V.shape[2] // (th * tw)
+    n = V[0].shape[1] // (th * tw)
     for c in range(C):
         for b in range(n):
             padded[:] = 0
@@ -539,16 +541,17 @@ def _winograd_input_kernel(x, start, padding, padded, combos, V):  # pragma: no 
                     for j in range(tw):
                         z = 2 * j
                         t0, t1, t2, t3 = combos[r, z], combos[r, z + 1], combos[r, z + 2], combos[r, z + 3]
-                        V[4 * r, c, first + j] = t0 - t2
-                        V[4 * r + 1, c, first + j] = t1 + t2
-                        V[4 * r + 2, c, first + j] = t2 - t1
-                        V[4 * r + 3, c, first + j] = t1 - t3
+                        V[4 * r][c, first + j] = t0 - t2
+                        V[4 * r + 1][c, first + j] = t1 + t2
+                        V[4 * r + 2][c, first + j] = t2 - t1
+                        V[4 * r + 3][c, first + j] = t1 - t3
 
 
 @njit(cache=True, nogil=True)
 def _winograd_output_kernel(M, bias, extra, out):  # pragma: no cover - compiled
     """out[b, o, 2i + a, 2j + e] = (Aᵀ m A)[a, e] + bias[o] (+ extra[o]), m the 4×4 tile
-    m[r, q] = M[4r + q, o, (b·t_h + i)·t_w + j]: a block of n images, out (n, O, 2t_h, 2t_w).
+    m[r, q] = M[4r + q][o, (b·t_h + i)·t_w + j]: a block of n images, out (n, O, 2t_h, 2t_w),
+    M a tuple of 16 C-contiguous (O, n·t_h·t_w) planes (as V in :func:`_winograd_input_kernel`).
 
     For each output channel, Aᵀ m (the rows m₀ + m₁ + m₂ and m₁ − m₂ − m₃ of the tile)
     in place in M's first eight planes, one pass over the tiles; then (Aᵀ m) A (the same
@@ -562,13 +565,13 @@ def _winograd_output_kernel(M, bias, extra, out):  # pragma: no cover - compiled
     more = extra.size > 0
     for o in range(O):
         for q in range(4):  # Aᵀ m: s_q = m₀q + m₁q + m₂q into plane q, u_q = m₁q − m₂q − m₃q into 4 + q
-            m0, m1, m2, m3 = M[q, o], M[4 + q, o], M[8 + q, o], M[12 + q, o]
+            m0, m1, m2, m3 = M[q][o], M[4 + q][o], M[8 + q][o], M[12 + q][o]
             for t in range(P):
                 a, e, f, g = m0[t], m1[t], m2[t], m3[t]
                 m0[t] = a + e + f
                 m1[t] = e - f - g
-        s0, s1, s2, s3 = M[0, o], M[1, o], M[2, o], M[3, o]
-        u0, u1, u2, u3 = M[4, o], M[5, o], M[6, o], M[7, o]
+        s0, s1, s2, s3 = M[0][o], M[1][o], M[2][o], M[3][o]
+        u0, u1, u2, u3 = M[4][o], M[5][o], M[6][o], M[7][o]
         beta = bias[o]
         e = extra[o] if more else 0
         for b in range(n):

@@ -197,7 +197,10 @@ def block_images(batch, tiles, channels):
 def _planes(rows, columns, dtype):
     """An empty (16, rows, columns) array whose 16 planes start 64 bytes past a multiple
     of 4 KiB from each other: the kernels write and read the 16 planes side by side, and
-    planes a multiple of 4 KiB apart would compete for the same few lines of the L1 cache."""
+    planes a multiple of 4 KiB apart would compete for the same few lines of the L1 cache.
+    The kernels take ``tuple`` of it, 16 C-contiguous planes, so that Numba compiles
+    their loops for contiguous rows (for the strided (16, rows, columns) view it would
+    compile them for any strides)."""
     itemsize = np.dtype(dtype).itemsize
     stride = (-(-rows * columns * itemsize // 4096) * 4096 + 64) // itemsize  # in items
     store = np.empty(16 * stride, dtype=dtype)
@@ -261,31 +264,39 @@ def convolve(x, weight, bias, padding, extra):
         return np.empty((2 * th + 2, 2 * tw + 2), dtype=x.dtype), np.empty((4, 2 * tw + 2), dtype=x.dtype)
 
     def block(start, V, M, padded, combos):
+        """One block: V and M are (16, ·, ·) planes (:func:`_planes`) and their tuples of planes."""
+        (V, V_planes), (M, M_planes) = V, M
         n = min(chunk, B - start)
         if not within:
-            layer_kernels._winograd_input_kernel(x, start, p, padded, combos, V)
+            layer_kernels._winograd_input_kernel(x, start, p, padded, combos, V_planes)
             np.matmul(U, V, out=M)
-            layer_kernels._winograd_output_kernel(M, bias, extra, out[start:start + n])
+            layer_kernels._winograd_output_kernel(M_planes, bias, extra, out[start:start + n])
             return
 
         def inputs(channels):
-            layer_kernels._winograd_input_kernel(x[:, channels], start, p, *scratch(), V[:, channels])
+            layer_kernels._winograd_input_kernel(x[:, channels], start, p, *scratch(),
+                                                 tuple(plane[channels] for plane in V_planes))
 
         def outputs(channels):
-            layer_kernels._winograd_output_kernel(M[:, channels], bias[channels], extra[channels] if extra.size else
-                                                  extra, out[start:start + n, channels])
+            layer_kernels._winograd_output_kernel(tuple(plane[channels] for plane in M_planes), bias[channels],
+                                                  extra[channels] if extra.size else extra,
+                                                  out[start:start + n, channels])
 
         threads.run_split(inputs, _slices(C))
         threads.run_split(lambda positions: np.matmul(U[positions], V[positions], out=M[positions]), _slices(16))
         threads.run_split(outputs, _slices(O))
 
+    def planes(rows, columns):
+        stacked = _planes(rows, columns, x.dtype)
+        return stacked, tuple(stacked)
+
     def blocks(part):
         """The blocks that begin at ``part``, with their own scratch (one part of run_split)."""
         padded, combos = scratch()
-        V, M = _planes(C, chunk * tiles, x.dtype), _planes(O, chunk * tiles, x.dtype)
+        V, M = planes(C, chunk * tiles), planes(O, chunk * tiles)
         for start in part:
             if start + chunk > B:  # the last, shorter block: planes of its own width
-                V, M = _planes(C, (B - start) * tiles, x.dtype), _planes(O, (B - start) * tiles, x.dtype)
+                V, M = planes(C, (B - start) * tiles), planes(O, (B - start) * tiles)
             block(start, V, M, padded, combos)
 
     threads.run_split(blocks, [starts] if within else threads.split(starts))
