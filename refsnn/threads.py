@@ -21,7 +21,9 @@ With more threads, refsnn's layers cut their own loops into runs, one per thread
 images, BatchNorm's channels, QCFS's values. Each run computes what one thread would,
 with a one-thread BLAS, so those passes give the same bits on any number of threads
 (the products that stay whole, of linear layers and of small training batches, run on
-the BLAS's threads and round as the BLAS splits them).
+the BLAS's threads and round as the BLAS splits them). Inference goes one level up:
+each thread runs the whole network on its own run of the batch's samples
+(:mod:`refsnn.networks.sample_runs`), equal to one thread to float rounding.
 
 :func:`use_threads` limits the BLAS libraries already loaded (NumPy's is loaded with
 refsnn) through threadpoolctl, and sets ``OPENBLAS_NUM_THREADS`` for the ones loaded

@@ -14,7 +14,8 @@ network's ``body``; its ``X`` is the output of the analog prefix, which ran once
     One pass over a batch of T·B inputs, time-major, as in the authors' code: every
     linear layer runs on all T copies and every neuron layer fires all T steps at once.
     The samples go through in groups, so that the T copies of a group stay in the CPU's
-    cache (samples are independent: the grouping changes no result).
+    cache (samples are independent: the grouping changes a result at most by float
+    rounding, where the BLAS rounds a product over fewer samples otherwise).
 :func:`collapsed` (parallel networks)
     One pass over B carrying the time sums. Between neuron layers every operation f is
     affine, f(x) = A x + c (a convolution or linear layer: c = its bias; BatchNorm in
@@ -110,8 +111,16 @@ def faithful(network, X, steps, record, group):
         out = out.reshape((T, n) + out.shape[1:])
         outputs.append(out if steps else out.sum(axis=0))
         groups.append(records)
-    if len(outputs) == 1:
-        return outputs[0], groups[0]
+    return join_samples(list(zip(outputs, groups)), steps)
+
+
+def join_samples(parts, steps):
+    """The (outputs, records) of consecutive runs of samples, joined along the samples:
+    outputs (T, n, K) if ``steps`` else (n, K), records' counts (n, ...) and spike trains
+    (T, n, ...) of each neuron layer."""
+    if len(parts) == 1:
+        return parts[0]
+    outputs, groups = zip(*parts)
     records = [{key: np.concatenate([g[k][key] for g in groups], axis=1 if key == "spikes" else 0)
                 for key in groups[0][k]} for k in range(len(groups[0]))]
     return np.concatenate(outputs, axis=1 if steps else 0), records

@@ -52,7 +52,7 @@ Finiteness
 import numpy as np
 
 from .._checks import as_int, check_choice, check_samples
-from . import fast_snn, modes
+from . import fast_snn, modes, sample_runs
 from .activations import ACTIVATIONS
 from .base import NonFiniteError, no_backward
 from .containers import Sequential, iter_layers, leaves
@@ -70,8 +70,9 @@ __all__ = ["ParallelNeurons", "IFNeurons", "SpikingNetwork", "TIME_LINEAR", "ANA
 MAX_BYTES = 2 * 2**30
 #: Faithful mode runs the samples of a batch in groups of about this many images, T
 #: copies of each (T·group ≈ FAITHFUL_GROUP_IMAGES), so that every layer's input and
-#: output stay in the CPU's cache; the samples are independent, so the grouping changes
-#: no result. A module-level setting, like :data:`MAX_BYTES`.
+#: output stay in the CPU's cache; the samples are independent, so the grouping changes a
+#: result at most by float rounding (of a product over fewer samples). A module-level
+#: setting, like :data:`MAX_BYTES`.
 FAITHFUL_GROUP_IMAGES = 256
 #: The time-linear layers: f(Σ_t x_t) = Σ_t f(x_t) up to a constant, so they may sit
 #: between neuron layers (BatchNorm in evaluation mode).
@@ -271,24 +272,32 @@ class SpikingNetwork:
 
         No backward pass follows, so the layers keep nothing for one
         (:class:`~refsnn.networks.base.no_backward`): in faithful mode that would be T
-        copies of every layer's input, held after the run.
+        copies of every layer's input, held after the run. With more than one thread,
+        faithful and collapsed mode run a run of samples on each
+        (:mod:`~refsnn.networks.sample_runs`; equal to one thread to float rounding).
         """
         with no_backward():
             X = self._analog(X)
             self._check_memory(X, mode, steps, record)
             try:
-                if mode == "sequential":
-                    out, records = modes.sequential(self, X, steps, record)
-                elif mode == "faithful":
-                    group = max(1, FAITHFUL_GROUP_IMAGES // self.T)
-                    out, records = modes.faithful(self, X, steps, record, group=group)
+                if mode != "sequential" and len(sample_runs.runs(len(X))) > 1:  # a run of samples per thread
+                    parts = sample_runs.on_runs(lambda lo, hi: self._in_mode(X[lo:hi], mode, steps, record), len(X))
+                    out, records = modes.join_samples(parts, steps and mode == "faithful")
                 else:
-                    out, records = modes.collapsed(self, X, record)
+                    out, records = self._in_mode(X, mode, steps, record)
             except NonFiniteError:
                 raise modes.diagnose(self, X, mode) from None
             if not np.isfinite(out).all():
                 raise modes.diagnose(self, X, mode)
         return out, records
+
+    def _in_mode(self, X, mode, steps, record):
+        """(outputs, records) of the analog batch X in ``mode`` (:mod:`~refsnn.networks.modes`)."""
+        if mode == "sequential":
+            return modes.sequential(self, X, steps, record)
+        if mode == "faithful":
+            return modes.faithful(self, X, steps, record, group=max(1, FAITHFUL_GROUP_IMAGES // self.T))
+        return modes.collapsed(self, X, record)
 
     def _analog(self, X):
         """The analog prefix's output on X, computed once: under direct encoding it is the

@@ -25,7 +25,7 @@ tutorials run on one thread (:mod:`refsnn.threads`); in a program of your own, c
 import numpy as np
 
 from .._checks import as_float, as_int, check_positive, check_samples
-from . import layer_kernels
+from . import layer_kernels, sample_runs
 from .containers import evaluation_mode, find_nonfinite, iter_layers, set_training
 from .normalization import BatchNorm
 from .spiking import SpikingNetwork, first_neuron_layer
@@ -304,7 +304,9 @@ def forward_batches(net, X, batch_size=256):
     layer that produced NaN or infinity. The layers keep what a backward pass needs of
     the last batch, as after any forward pass: at most ``batch_size`` samples, and
     memory that the next call reuses (freed, it would be returned to the system and
-    touched anew).
+    touched anew). With more than one thread (:mod:`refsnn.threads`) each thread runs a
+    batch's own run of samples (:mod:`~refsnn.networks.sample_runs`): the outputs then
+    equal the one-thread outputs to float rounding, and the layers keep nothing.
 
     Raises
     ------
@@ -320,9 +322,13 @@ def forward_batches(net, X, batch_size=256):
     with evaluation_mode(net):
         parts = []
         for i in range(0, len(X), batch_size):
-            out = _forward(net, X[i:i + batch_size])
+            batch = X[i:i + batch_size]
+            if len(sample_runs.runs(len(batch))) > 1:  # more than one thread: a run of samples each
+                out = np.concatenate(sample_runs.on_runs(lambda lo, hi: _forward(net, batch[lo:hi]), len(batch)))
+            else:
+                out = _forward(net, batch)
             if hasattr(net, "check_output"):  # never the argmax of NaNs: name the layer
-                net.check_output(X[i:i + batch_size], out)
+                net.check_output(batch, out)
             parts.append(out)
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
