@@ -10,6 +10,7 @@
 ``containers``     ``Sequential``, ``Residual``, and walking nested networks
 ``models``         the model zoo: ``deep_mlp``, ``vgg_mini``, ``resnet_mini``
 ``training``       cross-entropy, Adam, ``fit``, ``predict``, ``accuracy``
+``sample_runs``    inference on more threads: a run of the batch's samples per thread
 ``data``           the embedded digits, MNIST / Fashion-MNIST and CIFAR-10/100 from local files
 ``conversion``     the three-stage pipeline and the IF baseline
 ``neuron_layers``  ``ParallelNeurons`` and ``IFNeurons``
