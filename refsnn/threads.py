@@ -7,8 +7,8 @@ cores by default. For products this small the split gains little on idle cores, 
 machine whose other cores are busy each product waits for a thread that is not running,
 which can make a program many times slower than on one thread. So the policy is:
 
-* 1 thread for NumPy's BLAS, for Numba's parallel kernels and for refsnn's own block
-  loops, unless asked otherwise;
+* 1 thread for Numba's parallel kernels and for refsnn's own block loops, unless asked
+  otherwise; NumPy's BLAS always runs on 1 thread (below);
 * the environment variable ``REFSNN_THREADS`` (an integer in 1..cores) raises it, and so
   does ``--threads N`` on the command line, which takes precedence;
 * :func:`use_threads` applies the setting to the whole process (the ``refsnn`` command
@@ -19,11 +19,15 @@ which can make a program many times slower than on one thread. So the policy is:
 With more threads, refsnn's layers cut their own loops into runs, one per thread
 (:func:`split`, :func:`run_split`, :func:`run_ranges`): a convolution's blocks of
 images, BatchNorm's channels, QCFS's values. Each run computes what one thread would,
-with a one-thread BLAS, so those passes give the same bits on any number of threads
-(the products that stay whole, of linear layers and of small training batches, run on
-the BLAS's threads and round as the BLAS splits them). Inference goes one level up:
-each thread runs the whole network on its own run of the batch's samples
-(:mod:`refsnn.networks.sample_runs`), equal to one thread to float rounding.
+with a one-thread BLAS, so those passes give the same bits on any number of threads.
+The products that stay whole (of linear layers, and of small training batches) split
+their rows, or their columns when they have few rows, between the threads
+(:func:`matmul`), each part on the one-thread BLAS, and round as a product of that part
+rounds. Inference goes one level up: each thread runs the whole network on its own run
+of the batch's samples (:mod:`refsnn.networks.sample_runs`), equal to one thread to
+float rounding. The BLAS keeps one thread even then: OpenBLAS's own threads wait for
+work by spinning for a while after every product they share, on the cores that
+refsnn's threads need.
 
 :func:`use_threads` limits the BLAS libraries already loaded (NumPy's is loaded with
 refsnn) through threadpoolctl, and sets ``OPENBLAS_NUM_THREADS`` for the ones loaded
@@ -39,11 +43,12 @@ import os
 import threading
 
 import numba
+import numpy as np
 from threadpoolctl import ThreadpoolController, threadpool_info, threadpool_limits
 
 __all__ = ["ENV_VAR", "DEFAULT_THREADS", "max_threads", "check_threads", "default_threads", "use_threads",
-           "limit_threads", "thread_setting", "workers", "split", "run_split", "run_ranges", "GRAIN",
-           "SUM_GRAIN"]
+           "limit_threads", "thread_setting", "workers", "split", "run_split", "run_ranges", "matmul", "GRAIN",
+           "SUM_GRAIN", "MATMUL_GRAIN"]
 
 #: The environment variable that raises the default.
 ENV_VAR = "REFSNN_THREADS"
@@ -59,6 +64,10 @@ GRAIN = 2**21
 #: :func:`run_ranges`'s grain for passes that sum in float64 chains (BatchNorm while
 #: training), whose cost per value is several times a copy's.
 SUM_GRAIN = 2**17
+
+#: Fewest multiply-adds per thread in :func:`matmul`: a smaller product runs on one
+#: thread (about 0.1 ms of products, the cost of a hand-off).
+MATMUL_GRAIN = 2**22
 
 #: The BLAS limit set by :func:`use_threads`, kept for the life of the process.
 _in_force = None
@@ -103,7 +112,8 @@ def default_threads(environ=None):
 
 
 def use_threads(threads=None):
-    """Run NumPy's BLAS and Numba's parallel kernels on ``threads`` threads from now on.
+    """Run Numba's parallel kernels and refsnn's own splits on ``threads`` threads from
+    now on, and NumPy's BLAS on one (module docstring).
 
     Parameters
     ----------
@@ -117,8 +127,8 @@ def use_threads(threads=None):
     """
     global _in_force, _workers, _blas
     threads = default_threads() if threads is None else check_threads(threads)
-    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)  # for an OpenBLAS loaded later, and for child processes
-    _in_force = threadpool_limits(limits=threads, user_api="blas")
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"  # for an OpenBLAS loaded later, and for child processes
+    _in_force = threadpool_limits(limits=1, user_api="blas")  # refsnn splits its own work (module docstring)
     numba.set_num_threads(threads)  # for the calling thread and the parallel regions it starts
     _workers, _blas = threads, None  # look for the BLAS libraries again: more may be loaded now
     return threads
@@ -126,8 +136,8 @@ def use_threads(threads=None):
 
 @contextlib.contextmanager
 def limit_threads(threads):
-    """Run the body with ``threads`` threads (as :func:`use_threads`), then restore the
-    previous setting. ``threads=None`` changes nothing."""
+    """Run the body with ``threads`` threads (as :func:`use_threads`: the BLAS on one), then
+    restore the previous setting. ``threads=None`` changes nothing."""
     if threads is None:
         yield
         return
@@ -137,7 +147,7 @@ def limit_threads(threads):
     numba.set_num_threads(threads)
     _workers = threads
     try:
-        with threadpool_limits(limits=threads, user_api="blas"):
+        with threadpool_limits(limits=1, user_api="blas"):
             yield
     finally:
         numba.set_num_threads(previous)
@@ -228,6 +238,35 @@ def run_ranges(work, n, values_per_item=1, grain=None):
     grain = GRAIN if grain is None else grain
     parts = max(1, min(workers(), n, (n * values_per_item) // grain))
     run_split(lambda items: work(items.start, items.stop), split(range(n), parts))
+
+
+def matmul(a, b, out=None):
+    """The product a @ b of 2-D a (M, K) and b (K, N), into ``out`` (M, N) if given.
+
+    With more than one thread in force and at least :data:`MATMUL_GRAIN` multiply-adds
+    per thread, the rows of a (or, when a has fewer rows than b has columns, the columns
+    of b) are cut into one run per thread (:func:`run_split`), each multiplied on the
+    one-thread BLAS; otherwise one ``np.matmul``. A part rounds as the BLAS rounds a
+    product of its size, which may differ in the last bit from the whole product (as
+    when the BLAS splits a product between its own threads).
+    """
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N), dtype=np.result_type(a, b))
+    by_rows = M >= N
+    parts = max(1, min(workers(), (M * N * K) // MATMUL_GRAIN, M if by_rows else N))
+    if parts == 1:
+        return np.matmul(a, b, out=out)
+    if by_rows:
+        run_split(lambda rows: np.matmul(a[rows.start:rows.stop], b, out=out[rows.start:rows.stop]),
+                  split(range(M), parts))
+    else:  # a column block of out is strided: its product goes through a contiguous part of its own
+        def columns(cols):
+            out[:, cols.start:cols.stop] = a @ b[:, cols.start:cols.stop]
+
+        run_split(columns, split(range(N), parts))
+    return out
 
 
 def _pool_and_blas():

@@ -403,18 +403,20 @@ def test_every_command_is_listed(tmp_path):
 
 
 #: A child: every command's work replaced by a record of the threads in force when it
-#: starts (BLAS libraries, then Numba); runs the command lines of argv[1], prints the records.
+#: starts (BLAS libraries, then Numba, then refsnn's own splits); runs the command lines
+#: of argv[1], prints the records.
 THREADS_CHILD = """
 import json, sys
 import numba
 from threadpoolctl import threadpool_info
+from refsnn import threads
 from refsnn.programs import bench, demo, evaluate, experiments, figures, tour, verify
 
 seen = []
 
 def work(*args, **kwargs):
     seen.append(sorted({d["num_threads"] for d in threadpool_info() if d["user_api"] == "blas"})
-                + [numba.get_num_threads()])
+                + [numba.get_num_threads(), threads.workers()])
     return 0
 
 for module in (bench, demo, evaluate, experiments, figures, tour, verify):
@@ -436,18 +438,19 @@ def threads_seen(argvs, env):
 @pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores: with 1 the default cannot be told from --threads N")
 def test_every_command_runs_on_one_thread_by_default_and_on_n_with_threads(tmp_path):
     """In a process that inherits no thread setting (OpenBLAS starts on every core), each
-    command's work starts with 1 BLAS and Numba thread, or N with ``--threads N``; each
-    default run follows a run with N, so it must set 1 itself."""
+    command's work starts with 1 Numba thread and 1 refsnn worker, or N with ``--threads
+    N``, and the BLAS on 1 either way; each default run follows a run with N, so it must
+    set 1 itself."""
     n = max_threads()
     argvs = [argv + extra for argv in every_command(tmp_path).values() for extra in ([], ["--threads", str(n)])]
-    assert threads_seen(argvs, UNSET) == [[1, 1], [n, n]] * len(DESCRIPTIONS)
+    assert threads_seen(argvs, UNSET) == [[1, 1, 1], [1, n, n]] * len(DESCRIPTIONS)
 
 
 @pytest.mark.skipif(max_threads() < 2, reason="needs 2 cores")
 def test_refsnn_threads_raises_the_default_and_threads_wins(tmp_path):
     n = max_threads()
     argvs = [argv + extra for argv in every_command(tmp_path).values() for extra in ([], ["--threads", "1"])]
-    assert threads_seen(argvs, {**UNSET, "REFSNN_THREADS": str(n)}) == [[n, n], [1, 1]] * len(DESCRIPTIONS)
+    assert threads_seen(argvs, {**UNSET, "REFSNN_THREADS": str(n)}) == [[1, n, n], [1, 1, 1]] * len(DESCRIPTIONS)
 
 
 @pytest.mark.parametrize("threads", ["0", str(max_threads() + 1), "two"])

@@ -21,8 +21,9 @@ import sys
 import threading
 
 import numba
+import numpy as np
 import pytest
-from threadpoolctl import threadpool_info
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from refsnn import threads as threads_module
 from refsnn.threads import (ENV_VAR, check_threads, default_threads, limit_threads, max_threads, run_ranges,
@@ -95,11 +96,11 @@ print(json.dumps({"applied": applied, "numba": numba.get_num_threads(), "setting
 ])
 def test_use_threads_sets_every_blas_and_numba(argv, env, threads):
     """In a process that inherits no thread setting (OpenBLAS starts with all cores),
-    ``use_threads`` gives every BLAS library ``threads`` threads, including one loaded
-    after the call, and Numba the same."""
+    ``use_threads`` gives Numba ``threads`` threads and every BLAS library one, including
+    one loaded after the call: refsnn splits its own work between the threads."""
     got = child(APPLY.replace("sys.argv[1:]", repr(argv)), {**UNSET, **env})
     assert got["applied"] == got["numba"] == threads, got
-    assert got["blas"] and set(got["blas"]) == {threads}, got
+    assert got["blas"] and set(got["blas"]) == {1}, got
     assert got["setting"].startswith(f"{threads} thread"), got
 
 
@@ -201,7 +202,7 @@ def test_split_defaults_to_the_workers_in_force():
 def test_run_split_runs_the_parts_at_once_with_one_blas_thread_each():
     """Every part runs once, the first on the calling thread and the others on worker
     threads at the same time (each waits for the other); meanwhile the BLAS runs on one
-    thread, and afterwards on as many as before."""
+    thread, and afterwards on as many as before (here raised to 2 by hand)."""
     barrier = threading.Barrier(2, timeout=10)
     seen = {}
 
@@ -210,7 +211,7 @@ def test_run_split_runs_the_parts_at_once_with_one_blas_thread_each():
                                                if info["user_api"] == "blas"])
         barrier.wait()  # a timeout here (BrokenBarrierError) means the parts ran one after the other
 
-    with limit_threads(2):
+    with limit_threads(2), threadpool_limits(limits=2, user_api="blas"):  # a BLAS raised by hand
         before = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
         run_split(work, ["a", "b"])
         after = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
@@ -260,3 +261,31 @@ def test_run_ranges_takes_its_grain_from_the_caller_when_given(monkeypatch):
     with limit_threads(min(2, max_threads())):
         run_ranges(lambda lo, hi: seen.append((lo, hi)), 8, 4, grain=16)
     assert sorted(seen) == ([(0, 4), (4, 8)] if max_threads() >= 2 else [(0, 8)])
+
+
+# --------------------------------------------------------------------------- matmul
+
+@pytest.mark.parametrize("shape", [(300, 40, 200), (7, 40, 3000), (1, 4096, 512), (8, 8, 8)])
+def test_matmul_is_np_matmul_on_one_thread_and_splits_on_more(monkeypatch, shape):
+    """On one thread, exactly np.matmul; on two, the same product to float rounding,
+    split by rows (many rows), by columns (few rows), or not at all (a small product),
+    into ``out`` when given."""
+    M, K, N = shape
+    rng = np.random.default_rng(M)
+    a, b = rng.standard_normal((M, K)).astype(np.float32), rng.standard_normal((K, N)).astype(np.float32)
+    with limit_threads(1):
+        np.testing.assert_array_equal(threads_module.matmul(a, b), np.matmul(a, b))
+    if max_threads() < 2:
+        return
+    monkeypatch.setattr(threads_module, "MATMUL_GRAIN", 2**12)
+    seen = []
+    real = threads_module.run_split
+    monkeypatch.setattr(threads_module, "run_split", lambda work, parts: (seen.append(parts), real(work, parts)))
+    out = np.full((M, N), np.nan, dtype=np.float32)
+    with limit_threads(2):
+        got = threads_module.matmul(a, b, out=out)
+    assert got is out
+    np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-5, atol=1e-5 * np.abs(out).max())
+    split_by = None if not seen else ("rows" if seen[0][-1].stop == M else "columns")
+    assert split_by == {(300, 40, 200): "rows", (7, 40, 3000): "columns", (1, 4096, 512): "columns",
+                        (8, 8, 8): None}[shape]

@@ -44,7 +44,7 @@ import refsnn
 from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)

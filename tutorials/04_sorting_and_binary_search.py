@@ -36,7 +36,7 @@ from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn import plotting as rp
 from refsnn.neurons.variants import leaky_parallel_neuron, leaky_posterior_matrix, no_reset_neuron
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 rng = np.random.default_rng(0)

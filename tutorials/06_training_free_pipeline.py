@@ -51,7 +51,7 @@ from refsnn.programs.figures import show_figure, tutorial_figures_dir
 from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 

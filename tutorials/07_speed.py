@@ -59,7 +59,7 @@ from refsnn.neurons.parallel import closed_form_count, first_spike_step_from_tot
 from refsnn.neurons.quantization import qcfs_level
 from refsnn.networks.training import predict
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 REPO = repository_root(globals().get("__file__"))  # the repository, for figures/data/

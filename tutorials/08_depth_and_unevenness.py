@@ -42,7 +42,7 @@ from refsnn.networks.data import load_digits
 from refsnn.programs.experiments import run_depth
 from refsnn.programs.figures import repository_root, show_figure, tutorial_figures_dir
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 FIGURES = tutorial_figures_dir(globals().get("__file__"))  # tutorials/output/
 REPO = repository_root(globals().get("__file__"))  # the repository, from any working directory

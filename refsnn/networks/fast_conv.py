@@ -37,9 +37,9 @@ gather and scatter pad as they go. With more than one thread (:mod:`refsnn.threa
 each thread takes a run of the blocks (:func:`refsnn.threads.run_split`) with a
 one-thread BLAS, so the forward pass gives the same bits on any number of threads; the
 block-by-block weight gradient adds each thread's sum in turn (float rounding). The
-whole-batch products of a small training batch run on the BLAS's threads, which split a
-product's columns between them and may round the last columns of each part differently
-(as they do a narrower product, :data:`GEMM_COLUMNS`).
+whole-batch products of a small training batch split their rows (or columns) between
+the threads (:func:`refsnn.threads.matmul`), and a part may round its last bit otherwise
+than the whole product (as a narrower product does, :data:`GEMM_COLUMNS`).
 """
 
 import numpy as np
@@ -253,10 +253,10 @@ def backward(layer, g4):
         else:  # the column order of the kept narrow patches: (block, i, j, b)
             g_cols = np.concatenate([g4[start:start + chunk].transpose(1, 2, 3, 0).reshape(O, -1)
                                      for start in range(0, B, chunk)], axis=1)
-    np.matmul(g_cols, cols.T, out=layer.weight_grad.reshape(O, -1))
+    threads.matmul(g_cols, cols.T, out=layer.weight_grad.reshape(O, -1))
     if by_winograd:
         return winograd.input_gradient(layer, g4)
-    dcols = layer.weight.reshape(O, -1).T @ g
+    dcols = threads.matmul(layer.weight.reshape(O, -1).T, g)
     dx = np.zeros((B, C, H, W), dtype=x.dtype)
     layer_kernels._col2im_kernel(dcols, k, s, p, Ho, Wo, dx)
     return dx

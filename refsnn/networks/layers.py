@@ -37,6 +37,7 @@ import warnings
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import threads
 from .._checks import as_input, as_int, check_ndim, float_dtype
 from .base import Layer, kaiming_normal, keeps_for_backward
 from . import activations, containers, fast_conv, layer_kernels
@@ -203,7 +204,7 @@ class Linear(Layer):
         if x.ndim != 2 or x.shape[1] != self.in_features:
             raise ValueError(f"{self!r}: expected input of shape (B, {self.in_features}), got {x.shape}")
         self._x = x if keeps_for_backward() else None
-        out = x @ self.weight.T
+        out = threads.matmul(x, self.weight.T)  # x Wᵀ (on more threads, a part of it on each)
         out += self.bias
         return out
 
@@ -211,9 +212,9 @@ class Linear(Layer):
         """dL/dW = gᵀx, dL/db = Σ_batch g, dL/dx = g W."""
         x = self._saved("_x")
         g = self._check_grad(grad_out, (x.shape[0], self.out_features)).astype(x.dtype, copy=False)
-        np.matmul(g.T, x, out=self.weight_grad)
+        threads.matmul(g.T, x, out=self.weight_grad)
         np.sum(g, axis=0, out=self.bias_grad)
-        return g @ self.weight
+        return threads.matmul(g, self.weight)
 
     def params(self):
         return {"weight": self.weight, "bias": self.bias}

@@ -25,7 +25,7 @@ import numpy as np
 
 import refsnn
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 rng = np.random.default_rng(0)
 theta = 1.0

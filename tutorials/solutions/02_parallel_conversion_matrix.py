@@ -22,7 +22,7 @@ import numpy as np
 
 import refsnn
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 np.set_printoptions(precision=3, suppress=True)
 rng = np.random.default_rng(0)

@@ -25,7 +25,7 @@ from scipy import optimize, stats
 
 import refsnn
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 theta = 1.0
 

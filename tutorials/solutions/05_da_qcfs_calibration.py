@@ -29,7 +29,7 @@ from refsnn.networks.containers import Sequential
 from refsnn.networks.layers import AvgPool2d, Conv2d, Flatten, Linear
 from refsnn.programs.demo import trained_networks
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 data = load_digits()
 X_train, y_train, X_test, y_test = data

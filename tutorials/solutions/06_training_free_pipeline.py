@@ -32,7 +32,7 @@ from refsnn.networks.containers import Sequential
 from refsnn.networks.training import predict
 from refsnn.programs.demo import trained_networks
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 data = load_digits()
 X_train, y_train, X_test, y_test = data

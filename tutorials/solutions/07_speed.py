@@ -36,7 +36,7 @@ from refsnn.neurons import parallel_kernels
 from refsnn.neurons.parallel import closed_form_count, first_spike_step_from_total, parallel_neuron
 from refsnn.programs.demo import trained_networks
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 rng = np.random.default_rng(0)
 data = load_digits()

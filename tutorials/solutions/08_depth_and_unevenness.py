@@ -31,7 +31,7 @@ from refsnn.networks.models import deep_mlp
 from refsnn.networks.training import fit, predict
 from refsnn.programs.figures import repository_root
 
-refsnn.use_threads()  # one thread for BLAS and Numba unless REFSNN_THREADS says more (README, "Threads")
+refsnn.use_threads()  # one thread unless REFSNN_THREADS says more (the BLAS always) (README, "Threads")
 
 REPO = repository_root(globals().get("__file__"))  # the repository, from any working directory
 theta, T = 1.0, 4

@@ -45,6 +45,7 @@ import time
 
 import numpy as np
 
+from ... import threads
 from ...networks import zoo
 from ...networks.containers import iter_layers, run, set_training
 from ...networks.conversion import to_if_snn, to_parallel_snn
@@ -108,9 +109,11 @@ def with_batch_statistics(net, X):
 
 
 def gemm_gflops(n, rounds=3):
-    """GFLOP/s of ``np.matmul`` of two n×n float32 matrices (2n³ FLOP): median and best."""
+    """GFLOP/s of the product of two n×n float32 matrices (2n³ FLOP) as refsnn's layers
+    multiply (:func:`refsnn.threads.matmul`: one ``np.matmul`` on one thread, its rows
+    split between the threads on more): median and best."""
     a, b = (np.random.default_rng(k).standard_normal((n, n)).astype(np.float32) for k in (0, 1))
-    times = interleaved({"gemm": lambda: np.matmul(a, b)}, rounds)["gemm"]
+    times = interleaved({"gemm": lambda: threads.matmul(a, b)}, rounds)["gemm"]
     return {"n": n, "median": 2 * n ** 3 / median(times) / 1e9, "best": 2 * n ** 3 / min(times) / 1e9}
 
 
@@ -308,7 +311,7 @@ def format_full_size(result):
             f"{'-' if r['vs_ann'] is None else format(r['vs_ann'], '.2f'):>7} "
             f"{'-' if r['agreement'] is None else format(r['agreement'], '.1%'):>7}"
             + (f" {format(r['vs_one_thread'], '.2f') if 'vs_one_thread' in r else '-':>10}" if threaded else ""))
-    lines.append(f"single-core yardstick: np.matmul {gemm['n']}x{gemm['n']} float32 at {result['threads']} thread(s): "
+    lines.append(f"GEMM yardstick: {gemm['n']}x{gemm['n']} float32 product at {result['threads']} thread(s): "
                  f"{gemm['median']:.1f} GFLOP/s median, {gemm['best']:.1f} best")
     lines.append(f"{result['machine']['cpu']}; " + blas_line(result["machine"]))
     lines.append("torch/refsnn: median over interleaved rounds of torch time / refsnn time (above 1: refsnn is "
