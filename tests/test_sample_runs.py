@@ -118,6 +118,7 @@ def test_sequential_mode_is_not_split(monkeypatch):
 
 
 @two_cores
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning")  # the overflow is the point
 @pytest.mark.parametrize("mode", ["faithful", "collapsed"])
 def test_a_non_finite_value_in_a_run_raises_the_one_thread_error(mode):
     """Infinite values in the second run: the error is the one-thread error."""
